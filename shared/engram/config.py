@@ -1,0 +1,82 @@
+"""Settings: one pydantic model read from ``ENGRAM_*`` environment variables, validated once.
+
+Every function gets its settings from :func:`get_settings` (cached), never from ``os.environ``
+scattered through logic. Tests call :func:`reset_settings` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engram.errors import EngramError
+
+PREFIX = "ENGRAM_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Tables (the template passes the generated names; local mode uses these defaults).
+    sessions_table: str = "engram-sessions"
+    messages_table: str = "engram-messages"
+    memories_table: str = "engram-memories"
+    misses_table: str = "engram-misses"
+    api_keys_table: str = "engram-api-keys"
+    rate_limits_table: str = "engram-rate-limits"
+    idempotency_table: str = "engram-idempotency"
+    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
+
+    # Abuse limits.
+    rate_limit_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+
+    # Session lifecycle.
+    inactivity_timeout_seconds: int = Field(default=7200, ge=60)
+    default_session_ttl_seconds: int = Field(default=0, ge=0)  # 0: sessions do not expire
+    retention_seconds: int = Field(default=30 * 86400, ge=0)  # purge delay after expiry/deletion
+    refresh_every_turns: int = Field(default=5, ge=1, le=1000)
+    context_token_budget: int = Field(default=2000, ge=50, le=100_000)
+    extract_on_end: bool = False
+
+    # Memory retrieval.
+    embedder: Literal["hashing", "local", "bedrock"] = "hashing"
+    bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
+    embedding_dimensions: int = Field(default=384, ge=8, le=4096)
+    index_backend: Literal["local", "opensearch"] = "local"
+    opensearch_endpoint: str = ""
+    opensearch_service: Literal["aoss", "es"] = "aoss"
+    opensearch_index: str = "engram-memories"
+    data_dir: str = ".engram"
+
+    # Background intelligence.
+    extractor: Literal["heuristic", "bedrock"] = "heuristic"
+    summarizer: Literal["extractive", "bedrock"] = "extractive"
+    bedrock_text_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
+
+    log_level: str = "INFO"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(PREFIX) and value != ""
+    }
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:  # a misconfigured deployment should say exactly what is wrong
+        raise EngramError(f"invalid configuration: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()
