@@ -77,3 +77,38 @@ class ServiceUnavailable(EngramError):
     def __init__(self, message: str, *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+def map_storage_error(exc: BaseException) -> EngramError | None:
+    """DynamoDB throttling and outages become a 503 the caller can retry; nothing else is guessed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = _aws_error_code(current)
+        if code in _RETRYABLE_CODES:
+            return ServiceUnavailable("Storage is busy; retry the request", retry_after=1)
+        if type(current).__name__ in {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}:
+            return ServiceUnavailable("Storage is unreachable; retry the request", retry_after=2)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+_RETRYABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+}
+
+
+def _aws_error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = (response.get("Error") or {}).get("Code")
+        if code:
+            return str(code)
+    cause_code = getattr(exc, "cause_response_code", None)  # PynamoDB wraps botocore errors
+    return str(cause_code) if cause_code else None

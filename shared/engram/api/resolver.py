@@ -1,0 +1,122 @@
+"""The resolver factory: every HTTP function gets the same validation, auth and error mapping.
+
+A function file does::
+
+    app = make_resolver()
+
+    @app.post("/v1/sessions")
+    def create(body: CreateSession) -> tuple[SessionOut, int]:
+        return sessions().create(tenant_of(app), body), 201
+
+    lambda_handler = http_handler(app)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from engram import errors
+from engram.errors import map_storage_error
+from engram.api.errors import error_response, sanitize_validation_errors
+from engram.observability import logger
+
+MAX_BODY_BYTES = 1_000_000  # every item stays well under DynamoDB's 400 KB; bodies under 1 MB
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    def request_id() -> str | None:
+        try:
+            return str(app.current_event.request_context.request_id)
+        except Exception:  # noqa: BLE001 - an error response must never fail itself
+            return None
+
+    @app.exception_handler(errors.EngramError)
+    def _domain(exc: errors.EngramError) -> Response:
+        if exc.status >= 500:
+            logger.warning("dependency failure", extra={"code": exc.code, "error": exc.message})
+        return error_response(
+            exc.status, exc.code, exc.message, request_id=request_id(), details=exc.details, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        status, message, details = sanitize_validation_errors(exc.errors())
+        code = "bad_request" if status == 400 else "validation_error"
+        return error_response(status, code, message, request_id=request_id(), details=details)
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response:
+        return error_response(404, "not_found", "No such route", request_id=request_id())
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        mapped = map_storage_error(exc)
+        if mapped is not None:
+            return _domain(mapped)
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "Internal server error", request_id=request_id())
+
+    middlewares: list[Callable[..., Response]] = [_limit_body]
+    if auth:
+        middlewares.insert(0, _authenticate)
+    app.use(middlewares=middlewares)
+    return app
+
+
+def _limit_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+    return next_middleware(app)
+
+
+def _authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    verdict = authorizer_context(app.current_event.raw_event)
+    error = verdict.get("error")
+    if error == "rate_limited":
+        raise errors.RateLimited(
+            str(verdict.get("message") or "Too many requests"), retry_after=int(verdict.get("retry_after") or 1)
+        )
+    tenant = verdict.get("tenant_id")
+    if error or not tenant:
+        raise errors.Unauthorized(str(verdict.get("message") or "Missing or invalid API key"))
+    app.append_context(tenant_id=str(tenant), key_id=str(verdict.get("key_id") or ""))
+    return next_middleware(app)
+
+
+def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    ctx = authorizer.get("lambda") or {}
+    return ctx if isinstance(ctx, dict) else {}
+
+
+def tenant_of(app: APIGatewayHttpResolver) -> str:
+    """The caller's tenant, put on the request by the authorizer and checked by the middleware."""
+    tenant = app.context.get("tenant_id")
+    if not tenant:
+        raise errors.Unauthorized("Missing or invalid API key")
+    return str(tenant)
+
+
+def http_handler(app: APIGatewayHttpResolver, *, idempotent: bool = False) -> Handler:
+    """The Lambda entry point for a resolver: logging context and, for POSTs, idempotency."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if idempotent:
+            from engram.api.idempotency import run_idempotent
+
+            return run_idempotent(app, event, context)
+        return app.resolve(event, context)
+
+    return handler

@@ -1,0 +1,151 @@
+"""Session, message and lifecycle models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, model_validator
+
+from engram.models.common import (
+    MAX_MESSAGE_CONTENT,
+    MAX_MESSAGES_PER_REQUEST,
+    ContextObject,
+    Label,
+    Metadata,
+    RequestModel,
+    ResponseModel,
+    SessionKey,
+    Summary,
+    Title,
+    TtlSeconds,
+)
+
+Status = Literal["active", "ended", "closed", "expired"]
+StatusFilter = Literal["active", "ended", "closed", "expired", "completed"]
+Outcome = Literal["success", "partial", "failure", "abandoned"]
+Role = Literal["user", "assistant", "system", "tool"]
+
+
+class CreateSession(RequestModel):
+    agent_id: Label | None = None
+    key: SessionKey | None = Field(default=None, validation_alias=AliasChoices("key", "external_id", "externalId"))
+    namespace: Label | None = None
+    project: Label | None = None
+    title: Title | None = Field(default=None, validation_alias=AliasChoices("title", "name"))
+    metadata: Metadata | None = None
+    context: ContextObject | None = None
+    ttl_seconds: TtlSeconds | None = Field(default=None, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
+
+
+class GetOrCreateSession(CreateSession):
+    key: SessionKey = Field(validation_alias=AliasChoices("key", "external_id", "externalId"))  # type: ignore[assignment]
+
+
+class UpdateSession(RequestModel):
+    title: Title | None = Field(default=None, validation_alias=AliasChoices("title", "name"))
+    metadata: Metadata | None = None
+    ttl_seconds: TtlSeconds | None = Field(default=None, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> UpdateSession:
+        if not self.model_fields_set:
+            raise ValueError("nothing to update: send title, metadata or ttl_seconds")
+        return self
+
+
+class MessageIn(RequestModel):
+    role: Role
+    content: str = Field(max_length=MAX_MESSAGE_CONTENT)
+    tool_call_id: Label | None = None
+    tool_name: Label | None = None
+
+
+class AppendMessages(RequestModel):
+    """One message (``{"role", "content"}``, as the seed sends it) or ``{"messages": [...]}``."""
+
+    messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "messages" not in data and "role" in data:
+            return {"messages": [data]}
+        return data
+
+
+class EndSession(RequestModel):
+    outcome: Outcome = "success"
+    summary: Summary | None = None
+    metadata: Metadata | None = None
+    extract_memories: bool | None = None
+
+
+class CloseSession(RequestModel):
+    summary: Summary | None = None
+    metadata: Metadata | None = None
+
+
+class SessionOut(ResponseModel):
+    id: str
+    key: str | None = None
+    external_id: str | None = None
+    agent_id: str | None = None
+    contributors: list[str] = []
+    namespace: str | None = None
+    project: str | None = None
+    title: str | None = None
+    name: str | None = None
+    status: Status
+    outcome: Outcome | None = None
+    summary: str | None = None
+    metadata: dict[str, Any] = {}
+    context: dict[str, Any] = {}
+    ttl_seconds: int | None = None
+    expires_at: str | None = None
+    message_count: int = 0
+    turn_count: int = 0
+    memory_count: int = 0
+    memories_used: int = 0
+    started_at: str | None = None
+    last_activity_at: str | None = None
+    ended_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    age_seconds: float = 0.0
+    duration_seconds: float = 0.0
+
+
+class MessageOut(ResponseModel):
+    seq: int
+    role: Role
+    content: str
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    turn_number: int | None = None
+    created_at: str | None = None
+
+
+class SessionDetail(SessionOut):
+    created: bool | None = None
+    messages: list[MessageOut] | None = None
+    memories: list[dict[str, Any]] | None = None
+
+
+class AppendMessagesOut(ResponseModel):
+    session_id: str
+    messages: list[MessageOut]
+    message_count: int
+
+
+class EndSessionOut(SessionOut):
+    session_id: str
+    ended: bool
+    duration: float
+
+
+class DeleteSessionOut(ResponseModel):
+    id: str
+    deleted: bool
+    deleted_at: str | None
+    cascade_memories: bool
+    purged_messages: int

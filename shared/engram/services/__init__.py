@@ -1,0 +1,1 @@
+"""Behaviour: sessions, memories, retrieval and intelligence. No SDK calls here (see ``store``)."""

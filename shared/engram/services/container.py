@@ -1,0 +1,49 @@
+"""Cached service factories: each function builds its collaborators once per container.
+
+Nothing is built at import time; the first request pays for it (and only for what it uses).
+Tests call :func:`reset` after changing settings or the clock.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from engram.config import get_settings, reset_settings
+
+if TYPE_CHECKING:
+    from engram.services.auth import ApiKeyService
+    from engram.services.sessions import SessionService
+
+
+@lru_cache(maxsize=1)
+def sessions() -> SessionService:
+    from engram.services.sessions import SessionService
+    from engram.store.sessions import SessionRepository
+
+    settings = get_settings()
+    return SessionService(SessionRepository(settings), settings, memories=_session_memories)
+
+
+def _session_memories() -> Any:
+    from engram.services import container_memories
+
+    return container_memories.session_memories()
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyService:
+    from engram.services.auth import ApiKeyService
+
+    return ApiKeyService()
+
+
+def reset() -> None:
+    reset_settings()
+    for factory in (sessions, api_keys):
+        factory.cache_clear()
+    try:
+        from engram.services import container_memories
+    except ImportError:  # pragma: no cover - memories not installed in this build
+        return
+    container_memories.reset()

@@ -1,0 +1,60 @@
+"""Table binding, cursors and SDK-error wrapping shared by the repositories."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
+
+from engram import errors
+from engram.errors import map_storage_error
+
+M = TypeVar("M", bound=type[Model])
+
+
+def bind(model: type[Model], table_name: str, region: str) -> None:
+    """Point a PynamoDB model at a table; drops a cached connection when the name changes."""
+    meta = model.Meta
+    if getattr(meta, "table_name", None) != table_name or getattr(meta, "region", None) != region:
+        meta.table_name = table_name  # type: ignore[attr-defined]
+        meta.region = region  # type: ignore[attr-defined]
+        model._connection = None  # noqa: SLF001 - PynamoDB caches the connection per model
+
+
+def connection(region: str) -> Connection:
+    return Connection(region=region)
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Throttling and outages become ServiceUnavailable (503); the rest propagate unchanged."""
+    try:
+        yield
+    except PynamoDBException as exc:
+        mapped = map_storage_error(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, required: set[str], check: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Decode an opaque cursor; anything that was not produced by us is a clear 400."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest("cursor is not valid; pass next_cursor from a previous page") from exc
+    if not isinstance(key, dict) or not required.issubset(key) or (check is not None and not check(key)):
+        raise errors.BadRequest("cursor is not valid; pass next_cursor from a previous page")
+    return key

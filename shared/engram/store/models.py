@@ -1,0 +1,180 @@
+"""PynamoDB models: the storage shape, separate from the API models in ``engram.models``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "us-east-1"
+    max_retry_attempts = 3
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+class SessionsByTenant(GlobalSecondaryIndex["SessionItem"]):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+
+
+class ActiveByActivity(GlobalSecondaryIndex["SessionItem"]):
+    class Meta:
+        index_name = "active_by_activity"
+        projection = AllProjection()
+
+    active_bucket = UnicodeAttribute(hash_key=True)
+    last_activity_at = NumberAttribute(range_key=True)
+
+
+class ActiveByExpiry(GlobalSecondaryIndex["SessionItem"]):
+    class Meta:
+        index_name = "active_by_expiry"
+        projection = AllProjection()
+
+    active_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = NumberAttribute(range_key=True)
+
+
+class SessionItem(Model):
+    """A session (``kind=session``, pk ``tenant#sess_…``) or a key alias (``kind=key``,
+    pk ``tenant#key#<key>``, pointing at the session). The alias is written in the same
+    transaction as the session, which is what makes keys unique and get-or-create race-free."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="session")
+    tenant_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    target_id = UnicodeAttribute(null=True)  # alias → session id
+
+    key = UnicodeAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    contributors = ListAttribute(of=UnicodeAttribute, null=True)
+    namespace = UnicodeAttribute(null=True)
+    project = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    context = JSONAttribute(null=True)
+    extract_memories = BooleanAttribute(null=True)
+    ttl_seconds = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    message_count = NumberAttribute(default=0)
+    turn_count = NumberAttribute(default=0)
+    memory_count = NumberAttribute(default=0)
+    memories_used = UnicodeSetAttribute(null=True)
+    started_at = NumberAttribute(null=True)
+    last_activity_at = NumberAttribute(null=True)
+    ended_at = NumberAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+    deleted_at = NumberAttribute(null=True)
+    cascade_memories = BooleanAttribute(null=True)
+    summary_generated_at = NumberAttribute(null=True)
+    purge_at = NumberAttribute(null=True)
+    active_bucket = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+    by_tenant = SessionsByTenant()
+    active_by_activity = ActiveByActivity()
+    active_by_expiry = ActiveByExpiry()
+
+
+# --- messages and turns -----------------------------------------------------------------------
+
+
+class MessageItem(Model):
+    """Messages under pk ``tenant#sess_…`` with seq 1..n; turn records under ``tenant#sess_…#turn``
+    with seq = turn number (they hold the first answer, for idempotent retries)."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    role = UnicodeAttribute(null=True)
+    content = UnicodeAttribute(null=True)
+    tool_call_id = UnicodeAttribute(null=True)
+    tool_name = UnicodeAttribute(null=True)
+    turn_number = NumberAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    response = JSONAttribute(null=True)  # turn records only
+    request_hash = UnicodeAttribute(null=True)  # turn records only
+    purge_at = NumberAttribute(null=True)
+
+
+# --- API keys and rate limits -------------------------------------------------------------------
+
+
+class KeysByKeyId(GlobalSecondaryIndex["ApiKeyItem"]):
+    class Meta:
+        index_name = "by_key_id"
+        projection = AllProjection()
+
+    key_id = UnicodeAttribute(hash_key=True)
+
+
+class KeysByTenant(GlobalSecondaryIndex["ApiKeyItem"]):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyItem(Model):
+    """pk is the SHA-256 of the secret: the secret itself is never stored."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute()
+    tenant_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    prefix = UnicodeAttribute(null=True)  # first characters, to recognise a key in listings
+    created_at = NumberAttribute()
+    revoked_at = NumberAttribute(null=True)
+
+    by_key_id = KeysByKeyId()
+    by_tenant = KeysByTenant()
+
+
+class RateCounterItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+def plain(value: Any) -> Any:
+    """PynamoDB sets come back as ``set``; API models want lists."""
+    if isinstance(value, set):
+        return sorted(value)
+    return value
