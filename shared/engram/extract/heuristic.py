@@ -45,9 +45,7 @@ from engram.extract.text import STOPWORDS, content_terms, normalize, split_sente
 from engram.extract.tokens import estimate_tokens
 
 DEDUPE_JACCARD = 0.8
-MAX_CLAUSE_CHARS = (
-    1_000  # a "clause" longer than this is cut: patterns only need its start
-)
+MAX_CLAUSE_CHARS = 1_000  # a "clause" longer than this is cut: patterns only need its start
 HEDGE_PENALTY = 0.15
 LONG_CLAUSE_WORDS = 40
 OTHER_ROLE_PENALTY = 0.2
@@ -70,10 +68,27 @@ _KIN = (
     r"roommates?|neighbou?rs?|boss|manager|coworkers?|co-workers?|colleagues?|family|"
     r"twins?|stepmom|stepdad|stepmother|stepfather|teammates?|mentor)"
 )
+# "it's my favorite", "that's one of my favorite things": the subject is in another message.
+_ANAPHORIC_SUBJECT = r"^(?:it|it's|they|they're|that|that's|those|these|this|he|she)\b"
+# Verbs that after "I" are conversation, not a habit or a fact ("I think", "I said", "I hope").
+_NOT_HABIT = (
+    r"think|know|guess|mean|hope|bet|see|agree|understand|feel|believe|wonder|suppose|"
+    r"imagine|would|could|should|will|can|may|might|must|shall|do|did|does|don't|didn't|"
+    r"doesn't|won't|wouldn't|can't|couldn't|shouldn't|have|had|has|haven't|hadn't|just|got|"
+    r"get|thought|said|say|told|tell|heard|hear|love|like|was|am|were|is|are|need|want|try|"
+    r"tried|remember|forget|forgot|appreciate|promise|wish|admit|recommend|suggest|realize|"
+    r"realized|doubt|hate|enjoy|prefer|totally|really|also|actually|definitely|too|still|"
+    r"always|never|usually|sometimes|often|know|knew|found|find|love|loved|liked|hope|"
+    r"look|looked|started|wanted|needed|thank|mean|guess|bet|care|cannot|certainly|"
+    r"probably|maybe|only|even|already|ever|sure|recently|went|go|come|came|saw|"
+    r"watched|read|did|made|took|gave|let|keep|kept|got|used|decided|noticed|learned"
+)
+_SP = r"(?:\s+|(?='))"  # a space, or straight into a contraction ("i'd like")
 _NUM = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|\d+|some|several|many|no)"
 # Objects that make "I love/like ..." small talk about the other speaker, not a preference.
 _CHATTER_OBJECT = (
     r"(?!\s+(?:that|this|it|you|your|yours|them|those|these|the idea|the sound|hearing|"
+    r"all of (?:those|them|these)|to do that|doing that|the same|both|"
     r"to hear|how|what|when|talking|chatting)\b)"
 )
 
@@ -92,6 +107,15 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ("identity", r"\bmy (?:full |first |last |nick)?name(?:'s| is)\b", 0.95, None),
     ("identity", r"\b(?:call me|i go by)\b", 0.9, None),
     ("identity", r"\bmy pronouns are\b", 0.95, None),
+    (
+        "identity",
+        _I_AM + r"\s+in my (?:early |mid |late |mid-)?(?:teens|twenties|thirties|forties|"
+        r"fifties|sixties|seventies|eighties|nineties|\d0s)\b",
+        0.88,
+        None,
+    ),
+    ("fact", r"\b(?:i|we)(?:'ve| have)\s+never\s+\w+", 0.7, None),
+    ("fact", r"\b(?:i|we)" + _ADV + r"\s+used to\s+\w+", 0.72, None),
     # constraints come before the generic "I am/I can't/I don't" readings
     ("constraint", _I_AM + r"(?:\s+\w+)?\s+allergic\b|\ballerg(?:y|ies)\b", 0.93, None),
     (
@@ -109,16 +133,14 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "constraint",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:can't|cannot|can not|don't|do not|won't|never)\s+"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:can't|cannot|can not|don't|do not|won't|never)\s+"
         r"(?:eat|drink|fly|drive|smoke|travel|work|use|have|touch|stand)\b",
         0.88,
         r"\bcan't stand\b",
     ),
     (
         "constraint",
-        r"\b(?:i|we)" + _ADV + r"\s+(?:can't|cannot|can not|am unable to|'m unable to|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:can't|cannot|can not|am unable to|'m unable to|"
         r"am not able to|'m not able to|am not allowed to|'m not allowed to)\s+\w+",
         0.82,
         r"\b(?:can't|cannot|can not) (?:wait|believe|imagine|complain|remember|tell|say|thank|"
@@ -126,16 +148,14 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "constraint",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:must|have to|need to|'ve got to|have got to|got to)\s+\w+",
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:must|have to|need to|'ve got to|have got to|got to)\s+\w+",
         0.75,
         r"\b(?:must|have to|need to|got to) (?:go|run|say|admit|agree|get going|leave|try|"
         r"check|ask|see|think|be going)\b",
     ),
     (
         "constraint",
-        r"\b(?:i|we)" + _ADV + r"\s+never\s+\w+",
+        r"\b(?:i|we)" + _ADV + _SP + r"never\s+\w+",
         0.78,
         r"\bnever (?:thought|knew|heard|realized|realised|expected|seen|tried|been|imagined|"
         r"mind|understood|noticed|considered)\b",
@@ -143,9 +163,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     # relationships: the people in the user's life
     (
         "fact",
-        r"\bmy (?:\w+ )?"
-        + _KIN
-        + r"\s+(?:works?|worked|is working|teaches)\s+(?:as|at|for|in)\b",
+        r"\bmy (?:\w+ )?" + _KIN + r"\s+(?:works?|worked|is working|teaches)\s+(?:as|at|for|in)\b",
         0.85,
         None,
     ),
@@ -171,11 +189,11 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     # identity, continued
     (
         "identity",
-        r"\b(?:i|we)" + _ADV + r"\s+(?:live|reside)\s+(?:in|on|near|at|outside|by)\b",
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:live|reside)\s+(?:in|on|near|at|outside|by)\b",
         0.93,
         None,
     ),
-    ("identity", _I_AM + _ADV + r"\s+(?:originally\s+)?from\b", 0.93, None),
+    ("identity", _I_AM + _ADV + _SP + r"(?:originally\s+)?from\b", 0.93, None),
     ("identity", r"\bbased (?:in|out of)\b", 0.9, None),
     (
         "identity",
@@ -192,8 +210,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "identity",
-        _I_AM
-        + r"\s+(?:a|an)\s+(?!(?:little|bit|lot|big|huge|good|great|bad|very|pretty|"
+        _I_AM + _ADV + r"\s+(?:a|an)\s+(?!(?:little|bit|lot|big|huge|good|great|bad|very|pretty|"
         r"really|long|fan|quick|fast|slow|total|bit|person who|kind of|sort of|nice|real)\b)"
         r"(?=[a-z])",
         0.86,
@@ -201,8 +218,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "identity",
-        _I_AM
-        + r"\s+(?:retired|unemployed|pregnant|left-handed|right-handed|introverted|"
+        _I_AM + r"\s+(?:retired|unemployed|pregnant|left-handed|right-handed|introverted|"
         r"extroverted|an introvert|an extrovert|blind|deaf|christian|muslim|jewish|atheist|"
         r"buddhist|hindu|catholic|gay|lesbian|bisexual|male|female|non-binary|nonbinary|"
         r"self-employed|a mom|a dad|a mother|a father|a parent|tall|short)\b",
@@ -236,24 +252,23 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
         "goal",
         r"\bmy (?:goal|dream|plan|aim|ambition|resolution|mission)s?\b",
         0.9,
-        None,
+        _ANAPHORIC_SUBJECT,
     ),
     (
         "goal",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:want|wanna|plan|hope|intend|aim|aspire|would like|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:want|wanna|plan|hope|intend|aim|aspire|would like|"
         r"'d like|would love|'d love|dream|am planning|'m planning|are planning|'re planning|"
         r"am hoping|'m hoping|am trying|'m trying|am saving|'m saving|am working|'m working)"
         r"\s+(?:to|on|for|of)\b",
         0.85,
-        r"\b(?:want|like|love) to (?:know|hear|say|ask|thank|see you|talk)\b",
+        r"\b(?:want|like|love) to (?:know|hear|say|ask|thank|see you|talk)\b|"
+        r"\b(?:would|'d) (?:love|like) to(?:\W*$| (?:\w+ )?(?:it|that|them|some|you|one|more)\b)",
     ),
     ("goal", r"\b(?:someday|one day|eventually),? (?:i|we)\b", 0.8, None),
     # preferences
     (
         "preference",
-        r"\b(?:i|we)" + _ADV + r"\s+(?:prefer|would rather|'d rather)\b",
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:prefer|would rather|'d rather)\b",
         0.92,
         None,
     ),
@@ -261,22 +276,18 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
         "preference",
         r"\bmy (?:\w+ )?(?:favou?rites?|fave|passion)\b|\bmy (?:\w+ )?hobb(?:y|ies)\b",
         0.92,
-        None,
+        _ANAPHORIC_SUBJECT,
     ),
     (
         "preference",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:like|love|enjoy|adore|hate|dislike|despise|detest|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:like|love|enjoy|adore|hate|dislike|despise|detest|"
         r"loathe|can't stand|cannot stand)\b" + _CHATTER_OBJECT,
         0.88,
         None,
     ),
     (
         "preference",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:don't|do not|didn't)\s+(?:really\s+)?(?:like|love|enjoy|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:don't|do not|didn't)\s+(?:really\s+)?(?:like|love|enjoy|"
         r"care for)\b" + _CHATTER_OBJECT,
         0.85,
         None,
@@ -284,6 +295,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     (
         "preference",
         _I_AM
+        + _ADV
         + r"\s+(?:a\s+)?(?:big\s+|huge\s+|massive\s+)?fan of\b|"
         + _I_AM
         + r"\s+(?:really\s+|very\s+)?(?:into|passionate about|obsessed with|interested in|"
@@ -304,17 +316,15 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "event",
-        r"\b(?:i|we)(?:'ve| have)\s+(?:been to|visited|traveled to|travelled to|lived in)\b",
+        r"\b(?:i|we)(?:'ve| have)\s+(?:also\s+|just\s+|already\s+)?(?:been to|visited|"
+        r"traveled to|travelled to|lived in|met|won|climbed|finished|completed|published)\b",
         0.76,
         None,
     ),
     (
         "event",
-        _I_AM
-        + r"\s+(?:getting married|moving|having a baby|expecting|starting|graduating|"
-        r"retiring)\b|"
-        + _WE_ARE
-        + r"\s+(?:getting married|moving|having a baby|expecting)\b",
+        _I_AM + r"\s+(?:getting married|moving|having a baby|expecting|starting|graduating|"
+        r"retiring)\b|" + _WE_ARE + r"\s+(?:getting married|moving|having a baby|expecting)\b",
         0.8,
         None,
     ),
@@ -337,9 +347,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "fact",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:work|worked|volunteer|volunteered)\s+(?:at|for|in|on|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:work|worked|volunteer|volunteered)\s+(?:at|for|in|on|"
         r"with|from|as)\b",
         0.88,
         None,
@@ -354,9 +362,7 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
     ),
     (
         "fact",
-        r"\b(?:i|we)"
-        + _ADV
-        + r"\s+(?:drive|own|play|study|speak|teach|read|collect|cook|"
+        r"\b(?:i|we)" + _ADV + _SP + r"(?:drive|own|play|study|speak|teach|read|collect|cook|"
         r"write|paint|knit|bake|run|swim|garden|hike|sing|dance|watch|listen to|go to|attend|"
         r"eat|drink|wear|use|take care of|raise|grow|build|make|practice|practise|ride|train|"
         r"coach|fish|hunt|camp|surf|ski|sew|draw|program|code|design|spend|volunteer|"
@@ -372,11 +378,15 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
         0.7,
         r"\bmy (?:pleasure|bad|god|gosh|goodness|word|apologies|point|question|guess)\b",
     ),
+    (
+        "fact",
+        r"\b(?:i|we)" + _ADV + r"\s+(?!(?:" + _NOT_HABIT + r")\b)[a-z]{3,}\s+[a-z]",
+        0.6,
+        None,
+    ),
 )
 
-_FIRST_PERSON = re.compile(
-    r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|mine|we|we're|we've|our|let's)\b"
-)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|mine|we|we're|we've|our|let's)\b")
 _QUESTION_OPENING = re.compile(
     r"^(?:what|who|whom|whose|where|when|why|how|which|do|does|did|are|is|was|were|have|has|"
     r"can|could|would|will|should|shall|may|am|aren't|isn't|don't|doesn't|didn't|won't)\b"
@@ -387,7 +397,7 @@ _HYPOTHETICAL = re.compile(
     r"\bi would have\b|\bi'd have\b|\bwould be nice\b|\bif only\b"
 )
 _SMALL_TALK = re.compile(
-    r"^(?:i'm|i am|im)\s+(?:glad|sorry|happy to hear|sure|not sure|fine|good|great|okay|ok|"
+    r"^(?:i'm|i am|im)\s+(?:glad|sorry|happy to hear|sure|not sure|not really sure|fine|good|great|okay|ok|"
     r"doing|well|so sorry|excited to|looking forward to hearing)\b|"
     r"^i (?:know|see|agree|understand|bet|mean|guess so|think so|hope so|hope you|agree)\b"
 )
@@ -406,12 +416,8 @@ _CLAUSE_BOUNDARY = re.compile(
     r"(?=(?:i|i'm|i've|i'd|i'll|im|my|we|we're|we've|our|let's)\b)",
     re.IGNORECASE,
 )
-_CAPITALISED = re.compile(
-    r"\b[A-Z][\w'&.-]*[\w](?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'&.-]*[\w])*"
-)
-_NUMBER_UNIT = re.compile(
-    r"(?:[$€£]\s?)?\b\d+(?:[.,:]\d+)*(?:\s?(?:%|am|pm|[a-z]+))?", re.IGNORECASE
-)
+_CAPITALISED = re.compile(r"\b[A-Z][\w'&.-]*[\w](?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w'&.-]*[\w])*")
+_NUMBER_UNIT = re.compile(r"(?:[$€£]\s?)?\b\d+(?:[.,:]\d+)*(?:\s?(?:%|am|pm|[a-z]+))?", re.IGNORECASE)
 _NOT_ENTITY = frozenset(
     {
         "i",
@@ -443,18 +449,15 @@ _PHRASE_STOP = STOPWORDS | frozenset(
         "lately",
     }
 )
-_PHRASE_SKIP = frozenset(
-    {"a", "an", "the", "my", "our", "to", "some", "being", "doing", "in"}
-)
+_PHRASE_SKIP = frozenset({"a", "an", "the", "my", "our", "to", "some", "being", "doing", "in"})
+_DETERMINERS = frozenset({"a", "an", "the"})
+_TIME_WORDS = frozenset({"last", "next", "yesterday", "today", "tomorrow", "tonight", "ago", "instead"})
 
 
 @cache
 def _rules() -> tuple[_Rule, ...]:
     """Compiled once, on first use, so importing the module costs nothing."""
-    return tuple(
-        _Rule(t, re.compile(p), c, re.compile(x) if x else None)
-        for t, p, c, x in _RULE_SPECS
-    )
+    return tuple(_Rule(t, re.compile(p), c, re.compile(x) if x else None) for t, p, c, x in _RULE_SPECS)
 
 
 @dataclass(slots=True)
@@ -469,9 +472,7 @@ class _Match:
 class HeuristicExtractor:
     """Pattern-based :class:`~engram.extract.ports.Extractor`; see the module docstring."""
 
-    def __init__(
-        self, *, roles: Collection[str] = ("user",), max_suggestions: int = 100
-    ) -> None:
+    def __init__(self, *, roles: Collection[str] = ("user",), max_suggestions: int = 100) -> None:
         self._roles = frozenset(r.lower() for r in roles)
         self._max_suggestions = max_suggestions
 
@@ -489,16 +490,12 @@ class HeuristicExtractor:
                 found.extend(self._sentence_suggestions(sentence, index, penalty))
         suggestions = _dedupe(found)
         if len(suggestions) > self._max_suggestions:
-            keep = sorted(
-                range(len(suggestions)), key=lambda i: -suggestions[i].confidence
-            )
+            keep = sorted(range(len(suggestions)), key=lambda i: -suggestions[i].confidence)
             chosen = sorted(keep[: self._max_suggestions])
             suggestions = [suggestions[i] for i in chosen]
         return ExtractionResult(suggestions=suggestions, tokens_analyzed=tokens)
 
-    def _sentence_suggestions(
-        self, sentence: str, index: int, penalty: float
-    ) -> list[Suggestion]:
+    def _sentence_suggestions(self, sentence: str, index: int, penalty: float) -> list[Suggestion]:
         sentence = sentence[:MAX_CLAUSE_CHARS]
         lowered = sentence.lower()
         stripped = lowered.rstrip()
@@ -601,12 +598,7 @@ def _entities(text: str, object_phrase: str) -> list[str]:
     def add(value: str) -> None:
         value = value.strip(" .,!;:'\"")
         key = value.lower()
-        if (
-            value
-            and key not in seen
-            and key not in _NOT_ENTITY
-            and key not in STOPWORDS
-        ):
+        if value and key not in seen and key not in _NOT_ENTITY and key not in STOPWORDS:
             seen.add(key)
             out.append(value)
 
@@ -632,7 +624,7 @@ def _entities(text: str, object_phrase: str) -> list[str]:
         if key in _DETERMINERS:
             phrase.append(word)
             continue
-        if key in _PHRASE_STOP or content_words == 4:
+        if key in _PHRASE_STOP or key in _TIME_WORDS or content_words == 4:
             break
         phrase.append(word)
         content_words += 1
@@ -678,9 +670,7 @@ def _dedupe(suggestions: list[Suggestion]) -> list[Suggestion]:
         kept_terms.append(terms)
         if terms:
             ordered = sorted(terms)
-            for term in ordered[
-                : len(ordered) - ceil(DEDUPE_JACCARD * len(ordered)) + 1
-            ]:
+            for term in ordered[: len(ordered) - ceil(DEDUPE_JACCARD * len(ordered)) + 1]:
                 by_prefix.setdefault(term, []).append(position)
         else:
             exact[suggestion.content.lower()] = position

@@ -83,9 +83,7 @@ class Suggestion(BaseModel):
     suggested_tier: Tier
     confidence: float = Field(ge=0.0, le=1.0)
     entities: list[str] = Field(default_factory=list)
-    source_index: int = Field(
-        ge=0, description="index of the message the memory came from"
-    )
+    source_index: int = Field(ge=0, description="index of the message the memory came from")
 
 
 class ExtractionResult(BaseModel):
@@ -106,9 +104,7 @@ class Extractor(Protocol):
 class Summarizer(Protocol):
     """Writes a summary (<= 50,000 chars) of a conversation; memories are extra signal."""
 
-    def summarize(
-        self, messages: Sequence[ConversationMessage], memories: Sequence[str] = ()
-    ) -> str: ...
+    def summarize(self, messages: Sequence[ConversationMessage], memories: Sequence[str] = ()) -> str: ...
 
 
 def make_title(memory_type: MemoryType, content: str) -> str:

@@ -10,8 +10,7 @@ import re
 from functools import lru_cache
 
 # A compact English stopword list (function words, pronouns, auxiliaries, chat fillers).
-STOPWORDS: frozenset[str] = frozenset(
-    """
+_STOPWORD_TEXT = """
     a about above after again against all also am an and any are aren as at be because been
     before being below between both but by can cannot could couldn did didn do does doesn doing
     don down during each either else even ever every few for from further get gets getting got
@@ -23,16 +22,14 @@ STOPWORDS: frozenset[str] = frozenset(
     us ve very was wasn we were weren what when where which while who whom whose why will with
     won would wouldn yeah yes yet you your yours yourself yourselves im ive id d m y o ma
     well like thing things lot lots pretty quite sure still always never maybe perhaps
-    """.split()
-)
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _SPACED_APOSTROPHE = re.compile(r"(\w) ' (?=(?:s|m|d|t|ll|ve|re)\b)", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"[.!?\u3002\uff01\uff1f]+[\"')\]\u201d]*(?=\s|$)|\n+")
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr"}
-)
+_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr"})
 
 
 def normalize(text: str) -> str:
@@ -110,7 +107,7 @@ def content_terms(text: str) -> list[str]:
 
 
 def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
-    """|a ∩ b| / |a ∪ b|; 0.0 when both are empty."""
+    """|a & b| / |a | b|; 0.0 when both are empty."""
     if not a and not b:
         return 0.0
     inter = len(a & b)
@@ -118,7 +115,7 @@ def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float
 
 
 def overlap_f1(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
-    """Set F1 (Dice): 2|a ∩ b| / (|a| + |b|); 0.0 when both are empty."""
+    """Set F1 (Dice): 2|a & b| / (|a| + |b|); 0.0 when both are empty."""
     if not a or not b:
         return 0.0
     return 2 * len(a & b) / (len(a) + len(b))

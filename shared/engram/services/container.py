@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from engram.config import get_settings, reset_settings
 
 if TYPE_CHECKING:
-    from engram.services.auth import ApiKeyService
+    from engram.services.auth import ApiKeyService, RateLimiter
     from engram.services.sessions import SessionService
 
 
@@ -38,9 +38,16 @@ def api_keys() -> ApiKeyService:
     return ApiKeyService()
 
 
+@lru_cache(maxsize=1)
+def rate_limiter() -> RateLimiter:
+    from engram.services.auth import RateLimiter
+
+    return RateLimiter()
+
+
 def reset() -> None:
     reset_settings()
-    for factory in (sessions, api_keys):
+    for factory in (sessions, api_keys, rate_limiter):
         factory.cache_clear()
     try:
         from engram.services import container_memories

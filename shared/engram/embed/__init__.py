@@ -1,0 +1,80 @@
+"""The embedder port: text → L2-normalised vectors, whichever model is configured.
+
+``get_embedder(settings)`` picks the adapter from ``settings.embedder``:
+
+* ``hashing`` — dependency-free, deterministic feature hashing (tests, tiny installs);
+* ``local`` — all-MiniLM-L6-v2 through sentence-transformers, offline weights (local mode);
+* ``bedrock`` — Amazon Titan Text Embeddings v2 through ``bedrock-runtime`` (AWS).
+
+Adapters import their heavy dependencies inside methods, so importing this package is free.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from engram.config import Settings
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """``name`` identifies the model (it keys the score calibration); vectors are unit length."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class EmbeddingError(Exception):
+    """The embedding backend failed (the service maps it to a retryable 503)."""
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, str, int, str], Embedder] = {}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """One embedder per configuration per process (a model is loaded once per container)."""
+    key = (settings.embedder, settings.bedrock_embedding_model, settings.embedding_dimensions, settings.region)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            return found
+        embedder: Embedder
+        if settings.embedder == "hashing":
+            from engram.embed.hashing import HashingEmbedder
+
+            embedder = HashingEmbedder(settings.embedding_dimensions)
+        elif settings.embedder == "local":
+            from engram.embed.local_model import LocalModelEmbedder
+
+            embedder = LocalModelEmbedder()
+        else:
+            from engram.embed.bedrock import BedrockEmbedder
+
+            embedder = BedrockEmbedder(
+                model_id=settings.bedrock_embedding_model,
+                dimensions=settings.embedding_dimensions,
+                region=settings.region,
+            )
+        _cache[key] = embedder
+        return embedder
+
+
+def reset_embedders() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def normalise(vector: Sequence[float]) -> list[float]:
+    norm = sum(v * v for v in vector) ** 0.5
+    if norm == 0.0:
+        return [0.0] * len(vector)
+    return [float(v) / norm for v in vector]

@@ -1,0 +1,68 @@
+"""Test configuration shared by every tier: a clean environment, moto tables from the template."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "ENGRAM_EMBEDDER": "hashing",
+    "ENGRAM_INDEX_BACKEND": "local",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_METRICS_NAMESPACE": "EngramTest",
+    "POWERTOOLS_SERVICE_NAME": "engram-test",
+}
+
+
+@pytest.fixture(autouse=True)
+def engram_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("ENGRAM_") or name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    for name, value in _ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENGRAM_DATA_DIR", str(tmp_path / "engram-data"))
+    from engram import clock
+    from engram.services import container
+
+    container.reset()
+    _reset_idempotency()
+    yield
+    clock.set_clock(None)
+    container.reset()
+    _reset_idempotency()
+
+
+def _reset_idempotency() -> None:
+    from engram.api.idempotency import reset_persistence
+
+    reset_persistence()
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, str]]:
+    """moto with every table of template.yaml created; yields logical id → table name."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.support.template_tables import create_tables
+
+    with mock_aws():
+        names = create_tables(boto3.client("dynamodb", region_name="us-east-1"))
+        yield names
+
+
+@pytest.fixture
+def api_key(aws: dict[str, str]) -> str:
+    from engram.services.container import api_keys
+
+    return api_keys().create(tenant_id="tenant_a", name="test").secret

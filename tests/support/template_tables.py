@@ -1,0 +1,83 @@
+"""Create moto tables from template.yaml's own definitions, named as the settings name them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short tags (!Ref, !GetAtt, !Sub …) as {"Tag": value}."""
+
+
+def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id → CreateTable arguments (without TableName)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        args: dict[str, Any] = {
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = [
+                {k: v for k, v in gsi.items() if k in {"IndexName", "KeySchema", "Projection"}}
+                for gsi in props["GlobalSecondaryIndexes"]
+            ]
+        if props.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        tables[logical_id] = args
+    return tables
+
+
+def table_env(template: dict[str, Any]) -> dict[str, str]:
+    """Environment variable → table logical id, from Globals (``ENGRAM_X_TABLE: !Ref XTable``)."""
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: value["Ref"] for name, value in variables.items() if isinstance(value, dict) and value.get("Ref") in template["Resources"]}
+
+
+def create_tables(client: Any, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """Create every table under the name the default settings give it; returns logical id → name."""
+    from engram.config import Settings
+
+    template = template or load_template()
+    defaults = Settings()
+    names: dict[str, str] = {}
+    for env_name, logical_id in table_env(template).items():
+        field = env_name.removeprefix("ENGRAM_").lower()
+        names[logical_id] = getattr(defaults, field)
+    for logical_id, args in table_definitions(template).items():
+        client.create_table(TableName=names[logical_id], **args)
+        ttl = template["Resources"][logical_id]["Properties"].get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(
+                TableName=names[logical_id],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+    return names
