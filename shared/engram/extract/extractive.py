@@ -37,6 +37,7 @@ DEFAULT_SPEAKER_LABELS: Mapping[str, str] = {"user": "User", "assistant": "Assis
 SKIPPED_ROLES = frozenset({"system", "tool"})
 SHORT_SENTENCE_TERMS = 3
 REDUNDANCY_COSINE = 0.7
+MIN_RELATIVE_SCORE = 0.4
 
 _LEADING_FILLER = re.compile(
     r"^(?:(?:well|oh|ah|yes|yeah|yep|no|nope|so|and|but|ok|okay|um|uh|hi|hey|hello|sure|"
@@ -147,6 +148,8 @@ class ExtractiveSummarizer:
         for i in order:
             if len(chosen) >= self._max_sentences:
                 break
+            if not vectors[i] or scores[i] < MIN_RELATIVE_SCORE * scores[order[0]]:
+                continue  # greetings, or too weak next to the best sentence to be worth reading
             if any(_cosine(vectors[i], vectors[j]) > REDUNDANCY_COSINE for j in chosen):
                 continue
             size = len(candidates[i][1])

@@ -180,12 +180,6 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
         0.88,
         None,
     ),
-    (
-        "relationship",
-        r"\bmy\s+(?:\w+\s+)?" + _KIN + r"\b",
-        0.8,
-        r"\bmy (?:\w+ )?friends? and i\b",
-    ),
     # identity, continued
     (
         "identity",
@@ -336,10 +330,17 @@ _RULE_SPECS: tuple[tuple[MemoryType, str, float, str | None], ...] = (
         0.76,
         None,
     ),
+    # the people in the user's life, when nothing more specific (an event) matched
+    (
+        "relationship",
+        r"\bmy\s+(?:\w+\s+)?" + _KIN + r"\b",
+        0.8,
+        r"\bmy (?:\w+ )?friends? and i\b",
+    ),
     # facts: possessions, work, study, habits
     (
         "fact",
-        r"\b(?:i|we)(?:'ve| have| own| got|'ve got| have got)\s+" + _NUM + r"\s+\w+",
+        r"\b(?:i|we)(?:'ve| have| own| got|'ve got| have got)(?=\s+" + _NUM + r"\s+\w+)",
         0.85,
         r"\bhave (?:a|an|no|some|one) (?:question|idea|clue|feeling|lot|lots|moment|minute|"
         r"second|look|chance|problem|good|great|nice|fun|wonderful|blast|day|time|point|"

@@ -22,6 +22,7 @@ _STOPWORD_TEXT = """
     us ve very was wasn we were weren what when where which while who whom whose why will with
     won would wouldn yeah yes yet you your yours yourself yourselves im ive id d m y o ma
     well like thing things lot lots pretty quite sure still always never maybe perhaps
+    hi hello hey thanks thank bye goodbye please
 """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 

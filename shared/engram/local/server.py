@@ -470,6 +470,7 @@ class GatewayHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = False  # server_close() joins the request threads
     allow_reuse_address = True
+    request_queue_size = 128  # the default backlog of 5 refuses bursts of concurrent clients
 
     def __init__(
         self, address: tuple[str, int], gateway: Gateway, log_request: RequestLogger | None

@@ -1,0 +1,339 @@
+"""LocalRuntime: the whole service on one machine, from ``template.yaml``.
+
+Start order matters: the HTTP port is bound first (a busy port fails before any work), then
+DynamoDB is restored and the template's tables created, then the environment every handler
+reads is put in place, then the stream pumps attach (before any request can write), and only
+then does the API start answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from engram.local.dynamo import LocalDynamo
+from engram.local.lambdas import LambdaFunction, new_namespace
+from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
+from engram.local.server import Gateway, GatewayHTTPServer
+from engram.local.streams import StreamPump, TtlDeletions
+from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
+
+log = logging.getLogger("engram.local")
+
+LOCAL_TENANT = "local"
+API_KEY_FILE = "api-key"
+
+# Local mode swaps the AWS-only adapters for local ones (DESIGN.md, "Local mode"), whatever the
+# template says for AWS; a variable set in the server's own environment still wins.
+LOCAL_DEFAULTS = {
+    "ENGRAM_INDEX_BACKEND": "local",
+    "ENGRAM_EMBEDDER": "local",
+}
+
+
+class LocalRuntimeError(Exception):
+    """Start-up failed for a reason the user can fix; the message says how."""
+
+
+class PortInUse(LocalRuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str | None
+    secret: str
+
+
+class LocalRuntime:
+    """Serve the template's API on ``host:port`` with moto DynamoDB, streams and schedules.
+
+    ``port=0`` picks a free port (see :attr:`port` after :meth:`start`). ``environ`` is the
+    server's own environment (defaults to ``os.environ`` at start); its values win over the
+    template's. ``schedule_seconds`` overrides every schedule interval and the TTL reaper's.
+    """
+
+    def __init__(
+        self,
+        template_path: str | Path,
+        data_dir: str | Path,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        *,
+        quiet: bool = True,
+        out: TextIO | None = None,
+        environ: Mapping[str, str] | None = None,
+        schedule_seconds: float | None = None,
+        fsync: bool = False,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.data_dir = Path(data_dir).resolve()
+        self.host = host
+        self.port = port
+        self.quiet = quiet
+        self._out = out or sys.stdout
+        self._environ = environ
+        self._schedule_seconds = schedule_seconds
+        self._fsync = fsync
+        self.template: SamTemplate | None = None
+        self.functions: dict[str, LambdaFunction] = {}
+        self.dynamo: LocalDynamo | None = None
+        self.pump: StreamPump | None = None
+        self.scheduler: Scheduler | None = None
+        self.reaper: TtlReaper | None = None
+        self.api_key: ApiKey | None = None
+        self.warnings: list[str] = []
+        self._http: GatewayHTTPServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._output_lock = threading.Lock()
+        self._started = False
+
+    # ---- public surface ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalRuntime:
+        if self._started:
+            raise LocalRuntimeError("this runtime is already started")
+        environ = dict(os.environ if self._environ is None else self._environ)
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        try:
+            template = parse_template(self.template_path, region=region)
+        except Exception as exc:
+            raise LocalRuntimeError(str(exc)) from exc
+        self.template = template
+        namespace = new_namespace()
+        self.functions = {
+            fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()
+        }
+        self._bind_http(template)
+        self._started = True
+        try:
+            self._start_services(template, environ, region)
+        except BaseException:
+            self.stop(snapshot=False)
+            raise
+        assert self._http is not None
+        self._http_thread = threading.Thread(
+            target=self._http.serve_forever, name="engram-local-http", daemon=True
+        )
+        self._http_thread.start()
+        return self
+
+    def stop(self, snapshot: bool = True) -> None:
+        """Stop accepting requests, finish in-flight ones, deliver pending stream records,
+        snapshot DynamoDB, and restore the process environment."""
+        if not self._started:
+            return
+        self._started = False
+        if self._http is not None:
+            if self._http_thread is not None:
+                self._http.drain()
+                self._http_thread.join(timeout=30)
+            else:
+                self._http.server_close()
+            self._http = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.pump is not None:
+            self.pump.drain(timeout=5.0)
+            self.pump.stop()
+        if self.dynamo is not None:
+            self.dynamo.stop(snapshot=snapshot)
+        for function in self.functions.values():
+            function.unload()
+        self._restore_environment()
+
+    def reap_ttl(self) -> int:
+        """Run the TTL reaper now; returns the number of expired items deleted."""
+        assert self.reaper is not None, "start() first"
+        return self.reaper.reap()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- start-up steps ---------------------------------------------------------------------
+
+    def _bind_http(self, template: SamTemplate) -> None:
+        gateway = Gateway(template, self.functions, self._error)
+        try:
+            self._http = GatewayHTTPServer(
+                (self.host, self.port), gateway, None if self.quiet else self._log_request
+            )
+        except OSError as exc:
+            if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
+                raise PortInUse(
+                    f"port {self.port} on {self.host} is already in use; stop what is using it "
+                    "or choose another port (PORT=3001 make run, or --port 3001)"
+                ) from exc
+            raise LocalRuntimeError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from exc
+        self.port = int(self._http.server_address[1])
+
+    def _start_services(self, template: SamTemplate, environ: dict[str, str], region: str) -> None:
+        # DynamoDB first: the environment refers to its endpoint and table names.
+        self._set_environment(
+            {
+                "AWS_REGION": environ.get("AWS_REGION", region),
+                "AWS_DEFAULT_REGION": environ.get("AWS_DEFAULT_REGION", region),
+                # moto accepts any credentials; real ones are kept for anything else.
+                "AWS_ACCESS_KEY_ID": environ.get("AWS_ACCESS_KEY_ID", "local"),
+                "AWS_SECRET_ACCESS_KEY": environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+                # Without it botocore builds account-based endpoints and moto answers
+                # DescribeStream with a 404.
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            }
+        )
+        dynamo = LocalDynamo(self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync)
+        self.dynamo = dynamo
+        try:
+            dynamo.start()
+        except OSError as exc:
+            raise LocalRuntimeError(f"cannot use the data directory {self.data_dir}: {exc}") from exc
+        self._set_environment(
+            {
+                # Local mode must never reach a real DynamoDB, whatever the environment says.
+                "AWS_ENDPOINT_URL_DYNAMODB": dynamo.endpoint,
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamo.endpoint,  # botocore's name
+                "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": dynamo.endpoint,
+            }
+        )
+        self.warnings += dynamo.ensure_tables(template.tables.values())
+        for table in template.tables.values():
+            if table.stream_view_type:
+                arn = dynamo.describe(table.table_name).get("LatestStreamArn")
+                if arn:
+                    template.stream_arns[table.logical_id] = str(arn)
+
+        variables, warnings = template.environment()
+        self.warnings += warnings
+        for name, value in LOCAL_DEFAULTS.items():
+            variables[name] = value
+        for name in list(variables):
+            if name in environ:  # the server's own environment wins
+                variables[name] = environ[name]
+        variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
+        self._set_environment(variables)
+        _reset_engram_settings()
+
+        self.api_key = self._ensure_api_key(environ)
+
+        ttl = TtlDeletions()
+        self.pump = StreamPump(dynamo, self.data_dir / "dlq", ttl)
+        for subscription in template.streams:
+            if subscription.enabled:
+                table = template.tables[subscription.table_id]
+                self.pump.subscribe(subscription, self.functions[subscription.function_id], table.table_name)
+        self.pump.start()
+
+        self.reaper = TtlReaper(dynamo, ttl)
+        self.scheduler = Scheduler()
+        override = self._schedule_seconds
+        if override is None and environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS"):
+            try:
+                override = float(environ["ENGRAM_LOCAL_SCHEDULE_SECONDS"])
+            except ValueError as exc:
+                raise LocalRuntimeError("ENGRAM_LOCAL_SCHEDULE_SECONDS must be a number of seconds") from exc
+        for schedule in template.schedules:
+            seconds = override or schedule.interval_seconds
+            if not schedule.enabled:
+                continue
+            if seconds is None:
+                self.warnings.append(
+                    f"{schedule.function_id}.{schedule.event_name}: {schedule.expression!r} is not a "
+                    "rate() expression; set ENGRAM_LOCAL_SCHEDULE_SECONDS to run it locally"
+                )
+                continue
+            self.scheduler.add_function(schedule, self.functions[schedule.function_id], seconds, region)
+        reaper = self.reaper
+        self.scheduler.every("ttl-reaper", override or DEFAULT_REAPER_SECONDS, lambda: _ignore(reaper.reap()))
+        self.scheduler.start()
+        for warning in self.warnings:
+            self._error(f"warning: {warning}")
+
+    def _ensure_api_key(self, environ: Mapping[str, str]) -> ApiKey | None:
+        """Register the local tenant's key: ENGRAM_API_KEY, else the one kept in the data dir,
+        else a new one (kept there so it survives restarts)."""
+        key_file = self.data_dir / API_KEY_FILE
+        secret = environ.get("ENGRAM_API_KEY") or None
+        generated = False
+        if secret is None and key_file.exists():
+            secret = key_file.read_text(encoding="utf-8").strip() or None
+        try:
+            from engram.services import auth
+        except ImportError as exc:
+            self.warnings.append(f"no API key was registered (engram.services.auth unavailable: {exc})")
+            return None
+        if secret is None:
+            secret = getattr(auth, "SECRET_PREFIX", "egm_") + secrets.token_urlsafe(30)
+            generated = True
+        try:
+            created = auth.ApiKeyService().create(tenant_id=LOCAL_TENANT, name="local", secret=secret)
+        except Exception as exc:
+            raise LocalRuntimeError(f"registering the local API key failed: {exc}") from exc
+        if generated:
+            key_file.write_text(secret + "\n", encoding="utf-8")
+            key_file.chmod(0o600)
+        return ApiKey(key_id=getattr(created, "key_id", None), secret=str(created.secret))
+
+    # ---- environment ------------------------------------------------------------------------
+
+    def _set_environment(self, variables: Mapping[str, str]) -> None:
+        for name, value in variables.items():
+            if name not in self._saved_env:
+                self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        _reset_engram_settings()
+
+    # ---- output -----------------------------------------------------------------------------
+
+    def _log_request(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
+        with self._output_lock:
+            self._out.write(f"{method} {path} {status} {elapsed_ms:.0f}ms\n")
+            self._out.flush()
+
+    def _error(self, message: str) -> None:
+        with self._output_lock:
+            sys.stderr.write(f"engram.local: {message}\n")
+            sys.stderr.flush()
+
+
+def _ignore(_: Any) -> None:
+    return None
+
+
+def _reset_engram_settings() -> None:
+    """Handlers read settings through a cache; drop it so they see this runtime's values."""
+    reset: Callable[[], None] | None
+    try:
+        from engram.config import reset_settings as reset
+    except ImportError:  # pragma: no cover - engram.config is part of the package
+        reset = None
+    if reset is not None:
+        reset()
