@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.common import Label, Page
 from engram.models.sessions import SessionOut, StatusFilter
@@ -23,7 +22,7 @@ def list_sessions(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Page[SessionOut]:
-    return sessions().list(
+    return sessions().list_sessions(
         tenant_of(app),
         status=status,
         agent_id=agent_id,

@@ -45,7 +45,7 @@ def _target_environment(args: argparse.Namespace) -> dict[str, str]:
         cfn = boto3.client("cloudformation", region_name=args.region) if args.region else boto3.client("cloudformation")
         try:
             stack = cfn.describe_stacks(StackName=args.stack)["Stacks"][0]
-        except Exception as exc:  # noqa: BLE001 - any SDK failure is reported plainly
+        except Exception as exc:
             raise CliError(f"cannot read stack {args.stack!r}: {exc}") from exc
         env = {"ENGRAM_INDEX_BACKEND": "opensearch", "ENGRAM_EMBEDDER": "bedrock"}
         for output in stack.get("Outputs", []):
@@ -78,7 +78,12 @@ def _keys(args: argparse.Namespace) -> dict[str, Any]:
     service = api_keys()
     if args.keys_command == "create":
         created = service.create(tenant_id=args.tenant, name=args.name, secret=args.secret)
-        return {"key_id": created.key_id, "tenant": created.tenant_id, "api_key": created.secret, "note": "shown once; store it now"}
+        return {
+            "key_id": created.key_id,
+            "tenant": created.tenant_id,
+            "api_key": created.secret,
+            "note": "shown once; store it now",
+        }
     if args.keys_command == "revoke":
         return asdict(service.revoke(args.key_id))
     return {"keys": [asdict(k) for k in service.list(args.tenant)]}

@@ -58,7 +58,11 @@ def http_event(
         path = path.replace("{" + name + "}", value)
     query_str = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (query or {}).items()}
     if authorizer is None:
-        authorizer = {"tenant_id": tenant, "key_id": "key_test"} if tenant else {"error": "unauthorized", "message": "Missing Authorization header"}
+        authorizer = (
+            {"tenant_id": tenant, "key_id": "key_test"}
+            if tenant
+            else {"error": "unauthorized", "message": "Missing Authorization header"}
+        )
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     return {
         "version": "2.0",
@@ -73,7 +77,13 @@ def http_event(
             "apiId": "local",
             "authorizer": {"lambda": authorizer},
             "domainName": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": f"{method} {route}",
             "stage": "$default",
@@ -90,7 +100,9 @@ class Reply:
         self.status = int(raw["statusCode"])
         self.headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
         body = raw.get("body")
-        self.json: Any = json.loads(body) if body and self.headers.get("content-type", "").startswith("application/json") else None
+        self.json: Any = (
+            json.loads(body) if body and self.headers.get("content-type", "").startswith("application/json") else None
+        )
 
     def __repr__(self) -> str:
         return f"<Reply {self.status} {self.raw.get('body', '')[:300]}>"

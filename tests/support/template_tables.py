@@ -30,7 +30,7 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_CfnLoader)
 
 
 def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -59,7 +59,11 @@ def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def table_env(template: dict[str, Any]) -> dict[str, str]:
     """Environment variable → table logical id, from Globals (``ENGRAM_X_TABLE: !Ref XTable``)."""
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    return {name: value["Ref"] for name, value in variables.items() if isinstance(value, dict) and value.get("Ref") in template["Resources"]}
+    return {
+        name: value["Ref"]
+        for name, value in variables.items()
+        if isinstance(value, dict) and value.get("Ref") in template["Resources"]
+    }
 
 
 def create_tables(client: Any, template: dict[str, Any] | None = None) -> dict[str, str]:

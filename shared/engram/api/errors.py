@@ -47,7 +47,14 @@ def sanitize_validation_errors(errors: Any) -> tuple[int, str, list[dict[str, An
         msg = str(err.get("msg", "invalid value"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        details.append({"field": ".".join(loc[1:] if loc[:1] == ["body"] else loc), "in": loc[0] if loc else "", "message": msg, "type": err_type})
+        details.append(
+            {
+                "field": ".".join(loc[1:] if loc[:1] == ["body"] else loc),
+                "in": loc[0] if loc else "",
+                "message": msg,
+                "type": err_type,
+            }
+        )
     if status == 400:
         return status, "Request body is not valid JSON", details
     fields = ", ".join(d["field"] or d["in"] for d in details[:5])

@@ -54,7 +54,7 @@ def _persistence() -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
         event_key_jmespath="[tenant, route, path, key]",
         payload_validation_jmespath="body",
         expires_after_seconds=settings.idempotency_ttl_seconds,
-        response_hook=_mark_replayed,
+        response_hook=_mark_replayed,  # type: ignore[arg-type]
     )
     return layer, config
 
@@ -95,7 +95,9 @@ def run_idempotent(app: APIGatewayHttpResolver, event: dict[str, Any], context: 
     except _NotStored as exc:
         return exc.response
     except IdempotencyValidationError:
-        return _error(event, 422, "idempotency_key_reused", "Idempotency-Key was already used with a different request body")
+        return _error(
+            event, 422, "idempotency_key_reused", "Idempotency-Key was already used with a different request body"
+        )
     except IdempotencyAlreadyInProgressError:
         return _error(event, 409, "request_in_progress", "A request with this Idempotency-Key is still in progress")
     except IdempotencyPersistenceLayerError:

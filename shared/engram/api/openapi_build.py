@@ -17,7 +17,7 @@ SPEC_PATH = Path(__file__).with_name("openapi.json")
 TITLE = "Engram API"
 DESCRIPTION = (
     "Sessions and long-term memory for AI agents. Authenticate with `Authorization: Bearer <api key>`. "
-    "Errors share one shape: `{\"error\": {\"code\", \"message\", \"details\"}, \"request_id\"}`."
+    'Errors share one shape: `{"error": {"code", "message", "details"}, "request_id"}`.'
 )
 
 

@@ -22,8 +22,8 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from engram import errors
-from engram.errors import map_storage_error
 from engram.api.errors import error_response, sanitize_validation_errors
+from engram.errors import map_storage_error
 from engram.observability import logger
 
 MAX_BODY_BYTES = 1_000_000  # every item stays well under DynamoDB's 400 KB; bodies under 1 MB

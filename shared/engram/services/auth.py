@@ -16,7 +16,7 @@ from engram.ids import new_id
 from engram.store.base import bind, storage_errors
 from engram.store.models import ApiKeyItem, RateCounterItem
 
-SECRET_PREFIX = "egm_"
+SECRET_PREFIX = "egm_"  # noqa: S105 - a prefix, not a secret
 _TENANT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SECRET_RE = re.compile(r"^[\x21-\x7e]{16,256}$")  # printable ASCII, no spaces
 
@@ -103,7 +103,9 @@ class ApiKeyService:
 
 
 def _info(item: ApiKeyItem) -> KeyInfo:
-    return KeyInfo(item.key_id, item.tenant_id, item.name, item.prefix, clock.iso(item.created_at), clock.iso(item.revoked_at))
+    return KeyInfo(
+        item.key_id, item.tenant_id, item.name, item.prefix, clock.iso(item.created_at), clock.iso(item.revoked_at)
+    )
 
 
 class RateLimiter:
@@ -119,9 +121,7 @@ class RateLimiter:
         window = int(now // 60)
         counter = RateCounterItem(pk=f"{scope}#{ident}#{window}")
         with storage_errors():
-            counter.update(
-                actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at.set((window + 2) * 60)]
-            )
+            counter.update(actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at.set((window + 2) * 60)])
         if int(counter.hits) > self._settings.rate_limit_per_minute:
             return max(1, int((window + 1) * 60 - now + 0.999))
         return None
@@ -139,7 +139,9 @@ def authorize(event: dict[str, Any], keys: ApiKeyService, limiter: RateLimiter) 
 
     wait = limiter.hit("ip", source_ip)
     if wait is not None:
-        return verdict({"error": "rate_limited", "message": "Too many requests from this address", "retry_after": str(wait)})
+        return verdict(
+            {"error": "rate_limited", "message": "Too many requests from this address", "retry_after": str(wait)}
+        )
     header = headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if not header:
@@ -151,5 +153,7 @@ def authorize(event: dict[str, Any], keys: ApiKeyService, limiter: RateLimiter) 
         return verdict({"error": "unauthorized", "message": "Invalid or revoked API key"})
     wait = limiter.hit("key", item.key_id)
     if wait is not None:
-        return verdict({"error": "rate_limited", "message": "Too many requests for this API key", "retry_after": str(wait)})
+        return verdict(
+            {"error": "rate_limited", "message": "Too many requests for this API key", "retry_after": str(wait)}
+        )
     return verdict({"tenant_id": item.tenant_id, "key_id": item.key_id})

@@ -14,6 +14,7 @@ from engram.config import get_settings, reset_settings
 if TYPE_CHECKING:
     from engram.services.auth import ApiKeyService, RateLimiter
     from engram.services.sessions import SessionService
+    from engram.services.sweeper import SweepService
 
 
 @lru_cache(maxsize=1)
@@ -45,9 +46,16 @@ def rate_limiter() -> RateLimiter:
     return RateLimiter()
 
 
+@lru_cache(maxsize=1)
+def sweeper() -> SweepService:
+    from engram.services.sweeper import SweepService
+
+    return SweepService(get_settings())
+
+
 def reset() -> None:
     reset_settings()
-    for factory in (sessions, api_keys, rate_limiter):
+    for factory in (sessions, api_keys, rate_limiter, sweeper):
         factory.cache_clear()
     try:
         from engram.services import container_memories

@@ -98,12 +98,12 @@ class SessionService:
                 except KeyTaken:
                     continue  # another caller won the race: read theirs
                 return SessionDetail(**self.render(item).model_dump(), created=True)
-            item = self._repo.get(tenant_id, existing_id)
-            if item is None:
+            found = self._repo.get(tenant_id, existing_id)
+            if found is None:
                 continue
-            if req.agent_id and req.agent_id not in (item.contributors or []):
-                item = self._add_contributor(tenant_id, item, req.agent_id)
-            return SessionDetail(**self.render(item).model_dump(), created=False)
+            if req.agent_id and req.agent_id not in (found.contributors or []):
+                found = self._add_contributor(tenant_id, found, req.agent_id)
+            return SessionDetail(**self.render(found).model_dump(), created=False)
         raise errors.ServiceUnavailable("Could not settle get-or-create under contention; retry")
 
     def _add_contributor(self, tenant_id: str, item: SessionItem, agent_id: str) -> SessionItem:
@@ -165,7 +165,7 @@ class SessionService:
             detail.memories = self._session_memories().for_session(tenant_id, str(item.session_id))
         return detail
 
-    def list(
+    def list_sessions(
         self,
         tenant_id: str,
         *,
@@ -182,7 +182,7 @@ class SessionService:
         timeout = self._settings.inactivity_timeout_seconds
         condition = status_condition(status, now, timeout) if status else None
         filters = ListFilters(status, agent_id, project, namespace, key_prefix)
-        items, next_cursor, has_more, total = self._repo.list(
+        items, next_cursor, has_more, total = self._repo.list_page(
             tenant_id, filters, condition, limit=limit, cursor=cursor, offset=offset if not cursor else 0
         )
         return Page[SessionOut](
@@ -212,7 +212,9 @@ class SessionService:
             "format": "engram.session.v1",
             "exported_at": clock.iso(clock.now()),
             "session": self.render(item).model_dump(mode="json"),
-            "messages": [self._message(m).model_dump(mode="json") for m in self._repo.all_messages(tenant_id, session_id)],
+            "messages": [
+                self._message(m).model_dump(mode="json") for m in self._repo.all_messages(tenant_id, session_id)
+            ],
             "memories": self._session_memories().for_session(tenant_id, session_id) if self._memories else [],
         }
 
@@ -220,7 +222,10 @@ class SessionService:
 
     def update(self, tenant_id: str, ref: str, req: UpdateSession) -> SessionOut:
         def attempt(item: SessionItem, now: float) -> SessionItem:
-            actions: list[Action] = [SessionItem.updated_at.set(now), SessionItem.version.set(int(item.version or 0) + 1)]
+            actions: list[Action] = [
+                SessionItem.updated_at.set(now),
+                SessionItem.version.set(int(item.version or 0) + 1),
+            ]
             if "title" in req.model_fields_set and req.title is not None:
                 actions.append(SessionItem.title.set(req.title))
             if "metadata" in req.model_fields_set and req.metadata is not None:
@@ -306,7 +311,9 @@ class SessionService:
             actions.append(SessionItem.metadata.set(merged))
         return actions
 
-    def delete(self, tenant_id: str, ref: str, *, cascade_memories: bool = False, purge: bool = False) -> DeleteSessionOut:
+    def delete(
+        self, tenant_id: str, ref: str, *, cascade_memories: bool = False, purge: bool = False
+    ) -> DeleteSessionOut:
         item = self.load(tenant_id, ref)
         now = clock.now()
         session_id = str(item.session_id)
@@ -331,13 +338,19 @@ class SessionService:
         if cascade_memories and self._memories is not None:
             self._session_memories().delete_for_session(tenant_id, session_id)
         return DeleteSessionOut(
-            id=session_id, deleted=True, deleted_at=clock.iso(now), cascade_memories=cascade_memories, purged_messages=purged
+            id=session_id,
+            deleted=True,
+            deleted_at=clock.iso(now),
+            cascade_memories=cascade_memories,
+            purged_messages=purged,
         )
 
     # --- helpers ------------------------------------------------------------------------------
 
     def _guard(self, item: SessionItem, now: float) -> Any:
-        return writable(now, self._settings.inactivity_timeout_seconds) & (SessionItem.version == int(item.version or 0))
+        return writable(now, self._settings.inactivity_timeout_seconds) & (
+            SessionItem.version == int(item.version or 0)
+        )
 
     def _write(self, tenant_id: str, ref: str, attempt: Callable[[SessionItem, float], T]) -> T:
         """Optimistic write loop: load, check writable, try; on a lost race re-read and retry."""
@@ -349,7 +362,7 @@ class SessionService:
             try:
                 return attempt(item, now)
             except ConditionFailed:
-                time.sleep(random.uniform(0, 0.005 * (n + 1)))  # noqa: S311 - jitter, not crypto
+                time.sleep(random.uniform(0, 0.005 * (n + 1)))
         raise errors.ServiceUnavailable("The session is busy with concurrent writes; retry")
 
     def _session_memories(self) -> SessionMemories:
@@ -368,7 +381,7 @@ class SessionService:
             key=item.key,
             external_id=item.key,
             agent_id=item.agent_id,
-            contributors=list(item.contributors or []),
+            contributors=[str(c) for c in (item.contributors or [])],
             namespace=item.namespace,
             project=item.project,
             title=item.title,

@@ -24,7 +24,7 @@ def bind(model: type[Model], table_name: str, region: str) -> None:
     if getattr(meta, "table_name", None) != table_name or getattr(meta, "region", None) != region:
         meta.table_name = table_name  # type: ignore[attr-defined]
         meta.region = region  # type: ignore[attr-defined]
-        model._connection = None  # noqa: SLF001 - PynamoDB caches the connection per model
+        model._connection = None
 
 
 def connection(region: str) -> Connection:
@@ -48,7 +48,9 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, required: set[str], check: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+def decode_cursor(
+    cursor: str, required: set[str], check: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
     """Decode an opaque cursor; anything that was not produced by us is a clear 400."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)

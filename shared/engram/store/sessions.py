@@ -85,9 +85,7 @@ class SessionRepository:
             if not item.key:
                 item.save(condition=SessionItem.pk.does_not_exist())
                 return
-            alias = SessionItem(
-                pk=alias_pk(str(item.tenant_id), item.key), kind="key", target_id=item.session_id
-            )
+            alias = SessionItem(pk=alias_pk(str(item.tenant_id), item.key), kind="key", target_id=item.session_id)
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
                     tx.save(item, condition=SessionItem.pk.does_not_exist())
@@ -114,7 +112,9 @@ class SessionRepository:
                 return None
         return alias.target_id
 
-    def update(self, tenant_id: str, session_id: str, actions: Sequence[Action], condition: Condition | None) -> SessionItem:
+    def update(
+        self, tenant_id: str, session_id: str, actions: Sequence[Action], condition: Condition | None
+    ) -> SessionItem:
         """Apply update actions under a condition; returns the item as stored afterwards."""
         item = SessionItem(pk=session_pk(tenant_id, session_id))
         guard = SessionItem.pk.exists() if condition is None else (SessionItem.pk.exists() & condition)
@@ -131,7 +131,7 @@ class SessionRepository:
         with storage_errors():
             SessionItem(pk=alias_pk(tenant_id, key)).delete()
 
-    def list(
+    def list_page(
         self,
         tenant_id: str,
         filters: ListFilters,
@@ -145,7 +145,9 @@ class SessionRepository:
         condition = self._filter(filters, status_condition)
         start_key = None
         if cursor:
-            start_key = decode_cursor(cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id)
+            start_key = decode_cursor(
+                cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id
+            )
             start_key = {name: {"S": str(value)} for name, value in start_key.items()}
         with storage_errors():
             total = SessionItem.by_tenant.count(tenant_id, filter_condition=condition)
@@ -291,5 +293,3 @@ class SessionRepository:
                         batch.delete(item)
                         removed += 1 if pk == session_pk(tenant_id, session_id) else 0
         return removed
-
-

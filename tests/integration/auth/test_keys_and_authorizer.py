@@ -8,10 +8,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from engram import clock
 from engram.cli import main as cli
 from engram.services.container import api_keys
+
 from tests.support.events import LambdaContext, function_module
 
 
@@ -65,7 +65,9 @@ def test_rate_limit_per_key_resets_next_minute(aws: dict[str, str], monkeypatch:
     assert "error" not in authorize(secret)["context"]
 
 
-def test_cli_creates_and_revokes_keys_against_local_runtime(aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_creates_and_revokes_keys_against_local_runtime(
+    aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "runtime.json").write_text(json.dumps({"env": {"ENGRAM_API_KEYS_TABLE": aws["ApiKeysTable"]}}))
     assert cli(["keys", "create", "--tenant", "acme", "--name", "ops", "--data-dir", str(tmp_path)]) == 0
     created = json.loads(capsys.readouterr().out)

@@ -12,11 +12,20 @@ def create(body: dict[str, Any], tenant: str = "tenant_a", headers: dict[str, st
 
 
 def get(ref: str, tenant: str = "tenant_a", **query: Any) -> Any:
-    return invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": ref}, tenant=tenant, query=query))
+    return invoke(
+        "get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": ref}, tenant=tenant, query=query)
+    )
 
 
 def test_create_returns_the_documented_fields_and_stores_the_session(aws: dict[str, str]) -> None:
-    reply = create({"agent_id": "my-assistant", "project": "northrelay", "title": "Fix email queue retry logic", "metadata": {"environment": "development"}})
+    reply = create(
+        {
+            "agent_id": "my-assistant",
+            "project": "northrelay",
+            "title": "Fix email queue retry logic",
+            "metadata": {"environment": "development"},
+        }
+    )
     assert reply.status == 201, reply
     body = reply.json
     assert body["id"].startswith("sess_") and len(body["id"]) == 31
@@ -29,7 +38,14 @@ def test_create_returns_the_documented_fields_and_stores_the_session(aws: dict[s
 
 
 def test_seed_spellings_name_external_id_and_ttl(aws: dict[str, str]) -> None:
-    reply = create({"name": "Customer support chat", "ttl_seconds": 3600, "context": {"customer_id": "cust_123", "plan": "pro"}, "external_id": "telegram:123456789"})
+    reply = create(
+        {
+            "name": "Customer support chat",
+            "ttl_seconds": 3600,
+            "context": {"customer_id": "cust_123", "plan": "pro"},
+            "external_id": "telegram:123456789",
+        }
+    )
     assert reply.status == 201, reply
     body = reply.json
     assert body["name"] == body["title"] == "Customer support chat"
@@ -69,12 +85,19 @@ def test_duplicate_key_conflicts_and_get_or_create_reuses(aws: dict[str, str]) -
     assert again.status == 409 and again.json["error"]["code"] == "conflict"
     goc = invoke(
         "get_or_create_session",
-        http_event("POST", "/v1/sessions/get-or-create", body={"external_id": "user:alice:planning", "agent_id": "code-reviewer"}),
+        http_event(
+            "POST",
+            "/v1/sessions/get-or-create",
+            body={"external_id": "user:alice:planning", "agent_id": "code-reviewer"},
+        ),
     )
     assert goc.status == 200 and goc.json["created"] is False
     assert goc.json["id"] == first.json["id"]
     assert goc.json["contributors"] == ["planner", "code-reviewer"]
-    fresh = invoke("get_or_create_session", http_event("POST", "/v1/sessions/get-or-create", body={"key": "new:key", "agent_id": "a"}))
+    fresh = invoke(
+        "get_or_create_session",
+        http_event("POST", "/v1/sessions/get-or-create", body={"key": "new:key", "agent_id": "a"}),
+    )
     assert fresh.status == 201 and fresh.json["created"] is True
 
 
@@ -86,7 +109,9 @@ def test_tenants_cannot_see_each_other(aws: dict[str, str]) -> None:
     assert theirs.status == 201  # keys are unique per tenant, not globally
     patch = invoke(
         "update_session",
-        http_event("PATCH", "/v1/sessions/{id}", path_params={"id": mine["id"]}, body={"title": "hijack"}, tenant="tenant_b"),
+        http_event(
+            "PATCH", "/v1/sessions/{id}", path_params={"id": mine["id"]}, body={"title": "hijack"}, tenant="tenant_b"
+        ),
     )
     assert patch.status == 404
     assert get(mine["id"]).json["title"] == "mine"
@@ -99,7 +124,12 @@ def test_unauthenticated_and_rate_limited_verdicts(aws: dict[str, str]) -> None:
     assert denied.status == 401 and denied.json["error"]["code"] == "unauthorized"
     limited = invoke(
         "create_session",
-        http_event("POST", "/v1/sessions", body={}, authorizer={"error": "rate_limited", "message": "slow down", "retry_after": "17"}),
+        http_event(
+            "POST",
+            "/v1/sessions",
+            body={},
+            authorizer={"error": "rate_limited", "message": "slow down", "retry_after": "17"},
+        ),
     )
     assert limited.status == 429 and limited.headers["retry-after"] == "17"
     assert invoke("list_sessions", http_event("GET", "/v1/sessions")).json["total_count"] == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from engram import clock
+
 from tests.support.events import http_event, invoke
 
 T0 = 1_800_000_000.0
@@ -42,7 +42,7 @@ def test_messages_keep_order_and_carry_tool_fields(aws: dict[str, str]) -> None:
         {
             "messages": [
                 {"role": "assistant", "content": "Checking", "tool_call_id": "call_1", "tool_name": "usage_lookup"},
-                {"role": "tool", "content": "{\"used\": 42}", "tool_call_id": "call_1", "tool_name": "usage_lookup"},
+                {"role": "tool", "content": '{"used": 42}', "tool_call_id": "call_1", "tool_name": "usage_lookup"},
                 {"role": "assistant", "content": "You used 42 units."},
             ]
         },
@@ -51,7 +51,9 @@ def test_messages_keep_order_and_carry_tool_fields(aws: dict[str, str]) -> None:
     listing = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, limit=3)
     assert [m["seq"] for m in listing.json["data"]] == [1, 2, 3]
     assert listing.json["has_more"] is True and listing.json["total_count"] == 4
-    assert listing.json["data"][1]["tool_name"] == "usage_lookup" and listing.json["data"][1]["tool_call_id"] == "call_1"
+    assert (
+        listing.json["data"][1]["tool_name"] == "usage_lookup" and listing.json["data"][1]["tool_call_id"] == "call_1"
+    )
     rest = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, limit=3, cursor=listing.json["next_cursor"])
     assert [m["content"] for m in rest.json["data"]] == ["You used 42 units."] and rest.json["has_more"] is False
     by_offset = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, offset=2, limit=5)
@@ -80,12 +82,28 @@ def test_message_validation_rejects_without_storing(aws: dict[str, str]) -> None
 def test_patch_merges_metadata_and_put_context_replaces(aws: dict[str, str]) -> None:
     sid = create({"metadata": {"a": 1, "b": 2}, "context": {"plan": "pro", "step": 1}})["id"]
     patched = call("update_session", "PATCH", "/v1/sessions/{id}", sid, {"metadata": {"b": 3, "c": 4}, "title": "New"})
-    assert patched.status == 200 and patched.json["metadata"] == {"a": 1, "b": 3, "c": 4} and patched.json["title"] == "New"
+    assert (
+        patched.status == 200
+        and patched.json["metadata"] == {"a": 1, "b": 3, "c": 4}
+        and patched.json["title"] == "New"
+    )
     removed = call("update_session", "PATCH", "/v1/sessions/{id}", sid, {"metadata": {"a": None}})
     assert removed.json["metadata"] == {"b": 3, "c": 4}
-    replaced = call("replace_context", "PUT", "/v1/sessions/{id}/context", sid, {"customer_id": "cust_123", "last_action": "checked_usage"})
-    assert replaced.status == 200 and replaced.json["context"] == {"customer_id": "cust_123", "last_action": "checked_usage"}
-    assert call("get_session", "GET", "/v1/sessions/{id}", sid).json["context"] == {"customer_id": "cust_123", "last_action": "checked_usage"}
+    replaced = call(
+        "replace_context",
+        "PUT",
+        "/v1/sessions/{id}/context",
+        sid,
+        {"customer_id": "cust_123", "last_action": "checked_usage"},
+    )
+    assert replaced.status == 200 and replaced.json["context"] == {
+        "customer_id": "cust_123",
+        "last_action": "checked_usage",
+    }
+    assert call("get_session", "GET", "/v1/sessions/{id}", sid).json["context"] == {
+        "customer_id": "cust_123",
+        "last_action": "checked_usage",
+    }
     not_object = call("replace_context", "PUT", "/v1/sessions/{id}/context", sid, [1, 2])
     assert not_object.status == 422
     empty_patch = call("update_session", "PATCH", "/v1/sessions/{id}", sid, {})
@@ -96,7 +114,13 @@ def test_end_reports_duration_counts_and_blocks_writes(aws: dict[str, str], froz
     sid = create()["id"]
     post_messages(sid, {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
     frozen[0] += 342
-    ended = call("end_session", "POST", "/v1/sessions/{id}/end", sid, {"outcome": "success", "summary": "Helped user design REST API endpoints", "metadata": {"rating": 5}})
+    ended = call(
+        "end_session",
+        "POST",
+        "/v1/sessions/{id}/end",
+        sid,
+        {"outcome": "success", "summary": "Helped user design REST API endpoints", "metadata": {"rating": 5}},
+    )
     assert ended.status == 200, ended
     body = ended.json
     assert body["ended"] is True and body["session_id"] == sid and body["outcome"] == "success"
@@ -119,7 +143,9 @@ def test_close_sets_closed_and_completed_filter(aws: dict[str, str]) -> None:
     call("end_session", "POST", "/v1/sessions/{id}/end", ended, {"outcome": "partial"})
 
     def titles(**query: Any) -> list[str]:
-        return sorted(s["title"] for s in invoke("list_sessions", http_event("GET", "/v1/sessions", query=query)).json["data"])
+        return sorted(
+            s["title"] for s in invoke("list_sessions", http_event("GET", "/v1/sessions", query=query)).json["data"]
+        )
 
     assert titles(status="completed") == ["c", "e"]
     assert titles(status="active") == ["a"]
@@ -146,14 +172,22 @@ def test_idle_session_reads_as_abandoned_before_any_sweep(aws: dict[str, str], f
     assert body["status"] == "ended" and body["outcome"] == "abandoned"
     assert body["ended_at"] == clock.iso(last + 7200)
     assert post_messages(sid, {"role": "user", "content": "back"}).status == 409
-    assert [s["id"] for s in invoke("list_sessions", http_event("GET", "/v1/sessions", query={"status": "ended"})).json["data"]] == [sid]
-    assert invoke("list_sessions", http_event("GET", "/v1/sessions", query={"status": "active"})).json["total_count"] == 0
+    assert [
+        s["id"]
+        for s in invoke("list_sessions", http_event("GET", "/v1/sessions", query={"status": "ended"})).json["data"]
+    ] == [sid]
+    assert (
+        invoke("list_sessions", http_event("GET", "/v1/sessions", query={"status": "active"})).json["total_count"] == 0
+    )
 
 
 def test_delete_hides_purges_and_frees_the_key(aws: dict[str, str]) -> None:
     sid = create({"key": "telegram:42"})["id"]
     post_messages(sid, {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]})
-    deleted = invoke("delete_session", http_event("DELETE", "/v1/sessions/{id}", path_params={"id": "telegram:42"}, query={"purge": True}))
+    deleted = invoke(
+        "delete_session",
+        http_event("DELETE", "/v1/sessions/{id}", path_params={"id": "telegram:42"}, query={"purge": True}),
+    )
     assert deleted.status == 200 and deleted.json["deleted"] is True and deleted.json["purged_messages"] == 2
     assert call("get_session", "GET", "/v1/sessions/{id}", sid).status == 404
     assert call("list_messages", "GET", "/v1/sessions/{id}/messages", sid).status == 404
@@ -161,10 +195,14 @@ def test_delete_hides_purges_and_frees_the_key(aws: dict[str, str]) -> None:
     import boto3
 
     items = boto3.client("dynamodb").query(
-        TableName=aws["MessagesTable"], KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}}
+        TableName=aws["MessagesTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}},
     )["Items"]
     assert items == []
-    stored = boto3.client("dynamodb").get_item(TableName=aws["SessionsTable"], Key={"pk": {"S": f"tenant_a#{sid}"}})["Item"]
+    stored = boto3.client("dynamodb").get_item(TableName=aws["SessionsTable"], Key={"pk": {"S": f"tenant_a#{sid}"}})[
+        "Item"
+    ]
     assert "deleted_at" in stored and "purge_at" in stored  # DynamoDB TTL removes it after retention
     assert create({"key": "telegram:42"})["id"] != sid
 
@@ -173,14 +211,23 @@ def test_list_filters_paging_and_total_count(aws: dict[str, str], frozen: list[f
     ids = []
     for i in range(7):
         frozen[0] += 1
-        ids.append(create({"agent_id": "a1" if i % 2 else "a2", "project": "p", "key": f"telegram:{i}", "namespace": "ns"})["id"])
+        ids.append(
+            create({"agent_id": "a1" if i % 2 else "a2", "project": "p", "key": f"telegram:{i}", "namespace": "ns"})[
+                "id"
+            ]
+        )
     create({"project": "other", "key": "discord:1"})
     page1 = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"project": "p", "limit": 3})).json
     assert page1["total_count"] == 7 and page1["has_more"] is True
     assert [s["id"] for s in page1["data"]] == ids[::-1][:3]  # newest first
-    page2 = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"project": "p", "limit": 3, "cursor": page1["next_cursor"]})).json
+    page2 = invoke(
+        "list_sessions",
+        http_event("GET", "/v1/sessions", query={"project": "p", "limit": 3, "cursor": page1["next_cursor"]}),
+    ).json
     assert [s["id"] for s in page2["data"]] == ids[::-1][3:6]
-    offset = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"project": "p", "limit": 3, "offset": 6})).json
+    offset = invoke(
+        "list_sessions", http_event("GET", "/v1/sessions", query={"project": "p", "limit": 3, "offset": 6})
+    ).json
     assert [s["id"] for s in offset["data"]] == [ids[0]] and offset["has_more"] is False
     agents = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"agent_id": "a1"})).json
     assert agents["total_count"] == 3
@@ -202,11 +249,22 @@ def test_export_bundles_session_and_messages(aws: dict[str, str]) -> None:
 def test_idempotent_retry_replays_and_stores_once(aws: dict[str, str]) -> None:
     event = http_event("POST", "/v1/sessions", body={"title": "once"}, headers={"Idempotency-Key": "abc-123"})
     first = invoke("create_session", event)
-    second = invoke("create_session", http_event("POST", "/v1/sessions", body={"title": "once"}, headers={"Idempotency-Key": "abc-123"}))
+    second = invoke(
+        "create_session",
+        http_event("POST", "/v1/sessions", body={"title": "once"}, headers={"Idempotency-Key": "abc-123"}),
+    )
     assert first.status == second.status == 201
     assert first.json["id"] == second.json["id"] and second.headers["idempotent-replayed"] == "true"
-    other_body = invoke("create_session", http_event("POST", "/v1/sessions", body={"title": "twice"}, headers={"Idempotency-Key": "abc-123"}))
+    other_body = invoke(
+        "create_session",
+        http_event("POST", "/v1/sessions", body={"title": "twice"}, headers={"Idempotency-Key": "abc-123"}),
+    )
     assert other_body.status == 422 and other_body.json["error"]["code"] == "idempotency_key_reused"
-    other_tenant = invoke("create_session", http_event("POST", "/v1/sessions", body={"title": "once"}, headers={"Idempotency-Key": "abc-123"}, tenant="tenant_b"))
+    other_tenant = invoke(
+        "create_session",
+        http_event(
+            "POST", "/v1/sessions", body={"title": "once"}, headers={"Idempotency-Key": "abc-123"}, tenant="tenant_b"
+        ),
+    )
     assert other_tenant.status == 201 and other_tenant.json["id"] != first.json["id"]
     assert invoke("list_sessions", http_event("GET", "/v1/sessions")).json["total_count"] == 1

@@ -40,7 +40,12 @@ def test_valid_key_puts_the_tenant_on_the_request() -> None:
 
 def test_missing_malformed_and_unknown_keys_are_unauthorized() -> None:
     keys = FakeKeys({"good-secret-123456": "acme"})
-    for header, fragment in ((None, "Missing"), ("Basic abc", "Bearer"), ("Bearer ", "Bearer"), ("Bearer nope-nope-nope-nope", "Invalid")):
+    for header, fragment in (
+        (None, "Missing"),
+        ("Basic abc", "Bearer"),
+        ("Bearer ", "Bearer"),
+        ("Bearer nope-nope-nope-nope", "Invalid"),
+    ):
         verdict = authorize(event(header), keys, FakeLimiter(5))  # type: ignore[arg-type]
         assert verdict["context"]["error"] == "unauthorized", header
         assert fragment in verdict["context"]["message"]

@@ -1,0 +1,14 @@
+"""Scheduled: end idle sessions (outcome abandoned) and expire sessions past their TTL."""
+
+from dataclasses import asdict
+from typing import Any
+
+from engram.observability import logger
+from engram.services.container import sweeper
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    report = asdict(sweeper().sweep())
+    logger.info("sweep finished", extra=report)
+    return report
