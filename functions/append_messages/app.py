@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.sessions import AppendMessages, AppendMessagesOut
 from engram.services.container import sessions
@@ -13,7 +12,7 @@ app = make_resolver()
 
 @app.post("/v1/sessions/<id>/messages", summary="Append messages", tags=["messages"])
 def append_messages(
-    id: Annotated[str, Path(min_length=1, max_length=255)],  # noqa: A002
+    id: Annotated[str, Path(min_length=1, max_length=255)],
     body: AppendMessages,
 ) -> tuple[AppendMessagesOut, int]:
     return sessions().append_messages(tenant_of(app), id, body), 201

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.sessions import DeleteSessionOut
 from engram.services.container import sessions
@@ -13,7 +12,7 @@ app = make_resolver()
 
 @app.delete("/v1/sessions/<id>", summary="Delete a session", tags=["sessions"])
 def delete_session(
-    id: Annotated[str, Path(min_length=1, max_length=255)],  # noqa: A002
+    id: Annotated[str, Path(min_length=1, max_length=255)],
     cascade_memories: Annotated[bool, Query()] = False,
     purge: Annotated[bool, Query()] = False,
 ) -> DeleteSessionOut:

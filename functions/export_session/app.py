@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.services.container import sessions
 
@@ -11,7 +10,7 @@ app = make_resolver()
 
 
 @app.get("/v1/sessions/<id>/export", summary="Export a session", tags=["sessions"])
-def export_session(id: Annotated[str, Path(min_length=1, max_length=255)]) -> dict[str, Any]:  # noqa: A002
+def export_session(id: Annotated[str, Path(min_length=1, max_length=255)]) -> dict[str, Any]:
     return sessions().export(tenant_of(app), id)
 
 

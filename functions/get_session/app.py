@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.sessions import SessionDetail
 from engram.services.container import sessions
@@ -13,7 +12,7 @@ app = make_resolver()
 
 @app.get("/v1/sessions/<id>", summary="Get a session by id or key", tags=["sessions"])
 def get_session(
-    id: Annotated[str, Path(min_length=1, max_length=255)],  # noqa: A002 - the route's name
+    id: Annotated[str, Path(min_length=1, max_length=255)],
     include_messages: Annotated[bool, Query()] = False,
     include_memories: Annotated[bool, Query()] = False,
 ) -> SessionDetail:

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.common import Page
 from engram.models.sessions import MessageOut
@@ -14,7 +13,7 @@ app = make_resolver()
 
 @app.get("/v1/sessions/<id>/messages", summary="List a session's messages", tags=["messages"])
 def list_messages(
-    id: Annotated[str, Path(min_length=1, max_length=255)],  # noqa: A002
+    id: Annotated[str, Path(min_length=1, max_length=255)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.common import ContextObject
 from engram.models.sessions import SessionOut
@@ -14,7 +13,7 @@ app = make_resolver()
 
 @app.put("/v1/sessions/<id>/context", summary="Replace a session's context", tags=["sessions"])
 def replace_context(
-    id: Annotated[str, Path(min_length=1, max_length=255)],  # noqa: A002
+    id: Annotated[str, Path(min_length=1, max_length=255)],
     context: Annotated[ContextObject, Body(embed=False)],
 ) -> SessionOut:
     return sessions().replace_context(tenant_of(app), id, context)

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.sessions import SessionOut, UpdateSession
 from engram.services.container import sessions
@@ -12,7 +11,7 @@ app = make_resolver()
 
 
 @app.patch("/v1/sessions/<id>", summary="Update a session", tags=["sessions"])
-def update_session(id: Annotated[str, Path(min_length=1, max_length=255)], body: UpdateSession) -> SessionOut:  # noqa: A002
+def update_session(id: Annotated[str, Path(min_length=1, max_length=255)], body: UpdateSession) -> SessionOut:
     return sessions().update(tenant_of(app), id, body)
 
 

@@ -62,11 +62,7 @@ class Settings(BaseModel):
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    values = {
-        key[len(PREFIX) :].lower(): value
-        for key, value in env.items()
-        if key.startswith(PREFIX) and value != ""
-    }
+    values = {key[len(PREFIX) :].lower(): value for key, value in env.items() if key.startswith(PREFIX) and value != ""}
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:  # a misconfigured deployment should say exactly what is wrong
