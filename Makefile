@@ -9,7 +9,7 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test test-fast lint typecheck template-lint openapi bench \
+.PHONY: install install-model run test lint template-lint openapi bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
 
 $(STAMP): shared/pyproject.toml requirements-dev.txt
@@ -47,3 +47,23 @@ test: $(STAMP) lint template-lint
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# --- AWS packaging and infrastructure scans (each tool in its own venv: SAM CLI pins old boto3) ---
+.venv-sam/.installed:
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install -q aws-sam-cli
+	touch $@
+
+.venv-checkov/.installed:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q checkov
+	touch $@
+
+sam-validate: .venv-sam/.installed
+	.venv-sam/bin/sam validate --lint
+
+sam-build: .venv-sam/.installed
+	.venv-sam/bin/sam build
+
+checkov: .venv-checkov/.installed
+	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
