@@ -53,15 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     template = Path(args.template or os.environ.get("ENGRAM_TEMPLATE") or "template.yaml")
     if not template.is_file():
         print(
-            f"engram.local: no template at {template.resolve()}; run from the repository root "
-            "or pass --template PATH",
+            f"engram.local: no template at {template.resolve()}; run from the repository root or pass --template PATH",
             file=sys.stderr,
         )
         return 1
 
-    # Our own notices at INFO; libraries (pynamodb, botocore) only when something is wrong.
-    logging.basicConfig(level=logging.WARNING, format="engram.local: %(message)s", stream=sys.stderr)
-    logging.getLogger("engram.local").setLevel(logging.INFO)
+    # Libraries (pynamodb, botocore) speak only when something is wrong; the runtime's own
+    # notices have their own handler (see runtime._own_log_handler).
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
 
     runtime = LocalRuntime(template, data_dir, port=port, host=args.host, quiet=args.quiet)
     stop = threading.Event()

@@ -98,13 +98,14 @@ class ChangeFeed:
             self._generation += 1
             self._cond.notify_all()
 
-    def wait_past(self, generation: int, timeout: float) -> int:
-        """Block until a write after ``generation`` (or the timeout); return the generation."""
+    def wait_past(self, generation: int, timeout: float, stop: threading.Event | None = None) -> int:
+        """Block until a write after ``generation``, ``stop`` is set, or the timeout."""
         with self._cond:
-            self._cond.wait_for(lambda: self._generation > generation, timeout)
+            self._cond.wait_for(lambda: self._generation > generation or (stop is not None and stop.is_set()), timeout)
             return self._generation
 
     def wake_all(self) -> None:
+        """Wake every waiter so it can notice its stop event."""
         with self._cond:
             self._cond.notify_all()
 
@@ -207,12 +208,10 @@ class LocalDynamo:
 
         # ThreadedMotoServer builds its own app and cannot take a middleware, so this is the
         # same server it would start, serving the journaling wrapper instead.
-        self._server = make_server(
-            self.host, self.port, self._wsgi, threaded=True, request_handler=QuietHandler
-        )
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=QuietHandler)
         self.port = int(self._server.server_port)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="engram-local-moto", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="engram-local-moto", daemon=True
         )
         self._thread.start()
 
@@ -290,9 +289,7 @@ class LocalDynamo:
         status, _, data = self._dispatch(environ, target, body)
         return int(status.split(" ", 1)[0]), data
 
-    def _dispatch(
-        self, environ: dict[str, Any], target: str, body: bytes
-    ) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _dispatch(self, environ: dict[str, Any], target: str, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
         operation = target.rpartition(".")[2]
         mutating = target.startswith(DYNAMODB_PREFIX) and operation in MUTATING
         with self._lock:
@@ -319,12 +316,10 @@ class LocalDynamo:
             iterator = json.loads(body).get("ShardIterator")
             backend = dynamodbstreams_backends[ACCOUNT_ID][self.region]
             backend.shard_iterators.pop(iterator, None)
-        except Exception:  # noqa: BLE001 - an optimisation only; moto internals may change
+        except Exception:
             log.debug("could not prune a moto shard iterator", exc_info=True)
 
-    def _environ(
-        self, method: str, path: str, body: bytes, headers: dict[str, str]
-    ) -> dict[str, Any]:
+    def _environ(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         from werkzeug.test import EnvironBuilder
 
         all_headers = {
@@ -334,7 +329,7 @@ class LocalDynamo:
             f"{self.region}/dynamodb/aws4_request, SignedHeaders=host, Signature=local",
             **headers,
         }
-        builder = EnvironBuilder(path=path, method=method, data=body, headers=all_headers)
+        builder = EnvironBuilder(path=path, method=method, data=body, headers=list(all_headers.items()))
         try:
             environ: dict[str, Any] = builder.get_environ()
         finally:
@@ -376,9 +371,7 @@ class LocalDynamo:
             if journal.exists():
                 for operation, body in read_journal(journal):
                     replayed += 1
-                    environ = self._environ(
-                        "POST", "/", body, {"X-Amz-Target": DYNAMODB_PREFIX + operation}
-                    )
+                    environ = self._environ("POST", "/", body, {"X-Amz-Target": DYNAMODB_PREFIX + operation})
                     assert self._app is not None
                     status, _, data = _invoke(self._app, environ)
                     if not status.startswith("200"):

@@ -162,9 +162,7 @@ class LambdaFunction:
         handler = getattr(module, self.spec.handler_attribute, None)
         if not callable(handler):
             sys.modules.pop(module_name, None)
-            raise HandlerLoadError(
-                f"{self.spec.logical_id}: {path} has no function {self.spec.handler_attribute}"
-            )
+            raise HandlerLoadError(f"{self.spec.logical_id}: {path} has no function {self.spec.handler_attribute}")
         with self._cond:
             self._module_names.append(module_name)
         return _Environment(module, handler)

@@ -13,7 +13,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -106,6 +106,7 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         if self._started:
             raise LocalRuntimeError("this runtime is already started")
+        _own_log_handler()
         environ = dict(os.environ if self._environ is None else self._environ)
         region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
         try:
@@ -114,9 +115,7 @@ class LocalRuntime:
             raise LocalRuntimeError(str(exc)) from exc
         self.template = template
         namespace = new_namespace()
-        self.functions = {
-            fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()
-        }
+        self.functions = {fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()}
         self._bind_http(template)
         self._started = True
         try:
@@ -126,7 +125,7 @@ class LocalRuntime:
             raise
         assert self._http is not None
         self._http_thread = threading.Thread(
-            target=self._http.serve_forever, name="engram-local-http", daemon=True
+            target=self._http.serve_forever, args=(0.05,), name="engram-local-http", daemon=True
         )
         self._http_thread.start()
         return self
@@ -176,9 +175,7 @@ class LocalRuntime:
     def _bind_http(self, template: SamTemplate) -> None:
         gateway = Gateway(template, self.functions, self._error)
         try:
-            self._http = GatewayHTTPServer(
-                (self.host, self.port), gateway, None if self.quiet else self._log_request
-            )
+            self._http = GatewayHTTPServer((self.host, self.port), gateway, None if self.quiet else self._log_request)
         except OSError as exc:
             if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
                 raise PortInUse(
@@ -232,9 +229,12 @@ class LocalRuntime:
                 variables[name] = environ[name]
         variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
         self._set_environment(variables)
-        _reset_engram_settings()
+        _forget_process_caches()
 
-        self.api_key = self._ensure_api_key(environ)
+        if "ENGRAM_API_KEYS_TABLE" in variables:
+            self.api_key = self._ensure_api_key(environ)
+        else:
+            self.warnings.append("the template sets no ENGRAM_API_KEYS_TABLE; no API key was registered")
 
         ttl = TtlDeletions()
         self.pump = StreamPump(dynamo, self.data_dir / "dlq", ttl)
@@ -309,7 +309,7 @@ class LocalRuntime:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
-        _reset_engram_settings()
+        _forget_process_caches()
 
     # ---- output -----------------------------------------------------------------------------
 
@@ -324,16 +324,42 @@ class LocalRuntime:
             sys.stderr.flush()
 
 
+def _own_log_handler() -> None:
+    """Send the runtime's notices straight to stderr: handlers configure the root logger
+    (Powertools), which would dress them up as some function's JSON log lines."""
+    logger = logging.getLogger("engram.local")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("engram.local: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+
+
 def _ignore(_: Any) -> None:
     return None
 
 
-def _reset_engram_settings() -> None:
-    """Handlers read settings through a cache; drop it so they see this runtime's values."""
-    reset: Callable[[], None] | None
-    try:
-        from engram.config import reset_settings as reset
-    except ImportError:  # pragma: no cover - engram.config is part of the package
-        reset = None
-    if reset is not None:
-        reset()
+def _forget_process_caches() -> None:
+    """Drop what earlier code in this process cached from an older environment.
+
+    Handlers read settings through a cache, and PynamoDB models keep a connection (and so an
+    endpoint) per model class. Lambda never changes a process's environment; a runtime started
+    after another one in the same process (tests, benchmarks) does.
+    """
+    from engram.config import reset_settings
+
+    reset_settings()
+    if "engram.services.container" in sys.modules:
+        reset = getattr(sys.modules["engram.services.container"], "reset", None)
+        if callable(reset):
+            reset()
+    models = sys.modules.get("pynamodb.models")
+    if models is not None:
+        pending = list(models.Model.__subclasses__())
+        while pending:
+            model = pending.pop()
+            pending += model.__subclasses__()
+            if "_connection" in vars(model):
+                model._connection = None

@@ -11,6 +11,7 @@ bodies (``{"message": "Not Found"}``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -150,15 +151,13 @@ def _common_parts(request: IncomingRequest, match: RouteMatch) -> dict[str, Any]
     headers.setdefault("x-forwarded-proto", "http")
     host = headers.get("host", "localhost")
     headers.setdefault("x-forwarded-port", host.rpartition(":")[2] if ":" in host else "80")
-    headers.setdefault(
-        "x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
-    )
+    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}")
     query: dict[str, str] = {}
     for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
     parts: dict[str, Any] = {
         "routeKey": match.route.route_key,
-        "rawPath": request.raw_path,
+        "rawPath": _event_path(request),
         "rawQueryString": request.raw_query,
         "headers": headers,
     }
@@ -172,6 +171,13 @@ def _common_parts(request: IncomingRequest, match: RouteMatch) -> dict[str, Any]
     return parts
 
 
+def _event_path(request: IncomingRequest) -> str:
+    # HTTP APIs hand Lambda the path percent-decoded, in rawPath as in requestContext.http.path
+    # (unlike REST APIs and function URLs), so "/sessions/telegram%3A1" arrives as
+    # "/sessions/telegram:1" and a handler's own router sees the same value as pathParameters.
+    return unquote(request.raw_path)
+
+
 def _request_context(
     request: IncomingRequest, match: RouteMatch, request_id: str, now: float, headers: dict[str, str]
 ) -> dict[str, Any]:
@@ -183,7 +189,7 @@ def _request_context(
         "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
         "http": {
             "method": request.method,
-            "path": request.raw_path,
+            "path": _event_path(request),
             "protocol": request.protocol,
             "sourceIp": request.source_ip,
             "userAgent": headers.get("user-agent", ""),
@@ -238,7 +244,7 @@ def build_authorizer_event(
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{API_ID}/{STAGE}/"
-        f"{request.method}{request.raw_path}",
+        f"{request.method}{_event_path(request)}",
         "identitySource": identity,
         **parts,
         "requestContext": _request_context(request, match, request_id, now, parts["headers"]),
@@ -255,9 +261,7 @@ class HttpResponse:
 def gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
     """A response API Gateway itself produces (its handlers never run)."""
     body = json.dumps({"message": message}).encode()
-    return HttpResponse(
-        status, [("Content-Type", "application/json"), ("apigw-requestid", request_id)], body
-    )
+    return HttpResponse(status, [("Content-Type", "application/json"), ("apigw-requestid", request_id)], body)
 
 
 def lambda_response(result: Any, request_id: str) -> HttpResponse:
@@ -324,13 +328,13 @@ class Gateway:
         request_id = new_request_id()
         now = time.time()
         match = self.router.match(request.method, request.raw_path)
-        api = self.template.api_for(match.route) if match else None
+        # API Gateway answers a CORS preflight itself, whether or not an OPTIONS route exists.
+        api = self.template.api_for(match.route) if match else next(iter(self.template.apis.values()), None)
         if request.method == "OPTIONS" and api is not None and api.cors is not None:
             preflight = self._preflight(request, api, request_id)
             if preflight is not None:
                 return preflight
         if match is None:
-            api = next(iter(self.template.apis.values()), None)
             response = gateway_error(404, "Not Found", request_id)
             return _with_cors(response, request, api)
         if len(request.body) > MAX_BODY_BYTES:
@@ -359,8 +363,7 @@ class Gateway:
             )
         if len(response.body) > MAX_LAMBDA_RESPONSE_BYTES:
             self._log_error(
-                f"{match.route.function_id} returned {len(response.body)} bytes, beyond "
-                "Lambda's 6 MB response limit"
+                f"{match.route.function_id} returned {len(response.body)} bytes, beyond Lambda's 6 MB response limit"
             )
             return _with_cors(gateway_error(500, "Internal Server Error", request_id), request, api)
         return _with_cors(response, request, api)
@@ -382,11 +385,8 @@ class Gateway:
             raise AuthorizerFailure(gateway_error(401, "Unauthorized", request_id))
         try:
             result = self.functions[spec.function_id].invoke(event)
-        except Exception as exc:  # noqa: BLE001
-            self._log_error(
-                f"authorizer {spec.name} failed:\n"
-                + "".join(traceback.format_exception(exc)).rstrip()
-            )
+        except Exception as exc:
+            self._log_error(f"authorizer {spec.name} failed:\n" + "".join(traceback.format_exception(exc)).rstrip())
             raise AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id)) from exc
         allowed, context = _authorizer_verdict(spec, result)
         if allowed is None:
@@ -396,9 +396,7 @@ class Gateway:
             raise AuthorizerFailure(gateway_error(403, "Forbidden", request_id))
         return context
 
-    def _preflight(
-        self, request: IncomingRequest, api: HttpApiSpec, request_id: str
-    ) -> HttpResponse | None:
+    def _preflight(self, request: IncomingRequest, api: HttpApiSpec, request_id: str) -> HttpResponse | None:
         headers = {name.lower(): value for name, value in request.headers}
         origin = headers.get("origin")
         if not origin or "access-control-request-method" not in headers:
@@ -439,9 +437,7 @@ def _allowed_origin(cors: dict[str, Any], origin: str) -> str | None:
     return origin if origin in origins else None
 
 
-def _with_cors(
-    response: HttpResponse, request: IncomingRequest, api: HttpApiSpec | None
-) -> HttpResponse:
+def _with_cors(response: HttpResponse, request: IncomingRequest, api: HttpApiSpec | None) -> HttpResponse:
     if api is None or api.cors is None:
         return response
     origin = next((v for n, v in request.headers if n.lower() == "origin"), None)
@@ -472,9 +468,7 @@ class GatewayHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # the default backlog of 5 refuses bursts of concurrent clients
 
-    def __init__(
-        self, address: tuple[str, int], gateway: Gateway, log_request: RequestLogger | None
-    ) -> None:
+    def __init__(self, address: tuple[str, int], gateway: Gateway, log_request: RequestLogger | None) -> None:
         self.gateway = gateway
         self.log_request = log_request
         self.draining = False
@@ -496,11 +490,9 @@ class GatewayHTTPServer(ThreadingHTTPServer):
         self.shutdown()
         with self._connections_lock:
             for handler, busy in self._connections.items():
-                if not busy:
-                    try:  # wakes the thread blocked reading the next request
+                if not busy:  # wakes the thread blocked reading the next request
+                    with contextlib.suppress(OSError):
                         handler.connection.shutdown(socket.SHUT_RD)
-                    except OSError:
-                        pass
         self.server_close()
 
 

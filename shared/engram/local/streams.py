@@ -146,12 +146,12 @@ class _Consumer:
                 self._stop.wait(1.0)
                 try:
                     self.attach()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.debug("stream %s: re-attach failed", self.name, exc_info=True)
                 continue
             if not got_records:
                 self.idle_generation = generation
-                changes.wait_past(generation, IDLE_POLL_SECONDS)
+                changes.wait_past(generation, IDLE_POLL_SECONDS, self._stop)
 
     def _poll_once(self) -> bool:
         got = False
@@ -226,15 +226,15 @@ class _Consumer:
             if self._stop.wait(min(MAX_BACKOFF_SECONDS, 0.05 * 2 ** (retries - 1))):
                 return  # stopping: like Lambda, the records are delivered again after restart
 
-    def _invoke(
-        self, batch: list[dict[str, Any]]
-    ) -> tuple[int | None, list[dict[str, Any]], str | None]:
+    def _invoke(self, batch: list[dict[str, Any]]) -> tuple[int | None, list[dict[str, Any]], str | None]:
         """(index of the first failed record or None, the failed records, the error if any)."""
         try:
             result = self.function.invoke({"Records": batch})
         except Exception as exc:  # noqa: BLE001 - the function's error is the batch's failure
             log.error(
-                "stream %s: handler raised %s\n%s", self.name, exc.__class__.__name__,
+                "stream %s: handler raised %s\n%s",
+                self.name,
+                exc.__class__.__name__,
                 "".join(traceback.format_exception(exc)).rstrip(),
             )
             return 0, batch, f"{exc.__class__.__name__}: {exc}"
@@ -253,9 +253,7 @@ class _Consumer:
             indexes.append(positions[identifier])
         return min(indexes), [batch[i] for i in sorted(set(indexes))], None
 
-    def _dead_letter(
-        self, shard_id: str, records: list[dict[str, Any]], error: str | None, invocations: int
-    ) -> None:
+    def _dead_letter(self, shard_id: str, records: list[dict[str, Any]], error: str | None, invocations: int) -> None:
         """One line per record, shaped like Lambda's on-failure destination record."""
         self._dlq_path.parent.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC)
@@ -297,7 +295,10 @@ class _Consumer:
         self.dead_lettered += len(records)
         log.error(
             "stream %s: %d record(s) failed after %d invocation(s); written to %s",
-            self.name, len(records), invocations, self._dlq_path,
+            self.name,
+            len(records),
+            invocations,
+            self._dlq_path,
         )
 
 
@@ -311,13 +312,9 @@ class StreamPump:
         self._stop = threading.Event()
         self.consumers: list[_Consumer] = []
 
-    def subscribe(
-        self, subscription: StreamSubscription, function: LambdaFunction, table_name: str
-    ) -> None:
+    def subscribe(self, subscription: StreamSubscription, function: LambdaFunction, table_name: str) -> None:
         self.consumers.append(
-            _Consumer(
-                subscription, function, table_name, self._dynamo, self._dlq_dir, self._ttl, self._stop
-            )
+            _Consumer(subscription, function, table_name, self._dynamo, self._dlq_dir, self._ttl, self._stop)
         )
 
     def start(self) -> None:

@@ -298,7 +298,7 @@ class Intrinsics:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(str(arg))
             if key == "Condition":
@@ -313,8 +313,7 @@ class Intrinsics:
             "AWS::Region": self._template.region,
             "AWS::AccountId": ACCOUNT_ID,
             "AWS::StackName": STACK_NAME,
-            "AWS::StackId": f"arn:aws:cloudformation:{self._template.region}:{ACCOUNT_ID}:"
-            f"stack/{STACK_NAME}/local",
+            "AWS::StackId": f"arn:aws:cloudformation:{self._template.region}:{ACCOUNT_ID}:stack/{STACK_NAME}/local",
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::NoValue": _NO_VALUE,
@@ -325,7 +324,10 @@ class Intrinsics:
             parameter = self._parameters[name] or {}
             if "Default" not in parameter:
                 raise Unresolvable(f"parameter {name} has no Default")
-            return parameter["Default"]
+            default = parameter["Default"]
+            if str(parameter.get("Type", "")).startswith(("CommaDelimitedList", "List<")):
+                return [item.strip() for item in str(default).split(",")]
+            return default
         if name in self._template.tables:
             return self._template.tables[name].table_name
         if name in self._template.functions:
@@ -468,31 +470,25 @@ def parse_template(path: Path, region: str = DEFAULT_REGION) -> SamTemplate:
         props = resource.get("Properties") or {}
         if kind == "AWS::DynamoDB::Table":
             properties = _resolve_quietly(resolver, props)
-            template.tables[logical_id] = TableSpec(
-                logical_id, properties, _table_name(resolver, logical_id, properties)
-            )
+            template.tables[logical_id] = TableSpec(logical_id, properties, _table_name(logical_id, properties))
         elif kind == "AWS::Serverless::SimpleTable":
             properties = _resolve_quietly(resolver, props)
             primary = properties.get("PrimaryKey") or {"Name": "id", "Type": "String"}
             attr_type = {"String": "S", "Number": "N", "Binary": "B"}[primary.get("Type", "String")]
             table_props = {
                 "KeySchema": [{"AttributeName": primary["Name"], "KeyType": "HASH"}],
-                "AttributeDefinitions": [
-                    {"AttributeName": primary["Name"], "AttributeType": attr_type}
-                ],
+                "AttributeDefinitions": [{"AttributeName": primary["Name"], "AttributeType": attr_type}],
                 "BillingMode": "PAY_PER_REQUEST",
             }
-            template.tables[logical_id] = TableSpec(
-                logical_id, table_props, _table_name(resolver, logical_id, properties)
-            )
+            template.tables[logical_id] = TableSpec(logical_id, table_props, _table_name(logical_id, properties))
 
     for logical_id, resource in resources.items():
         if resource.get("Type") == "AWS::Serverless::HttpApi":
-            template.apis[logical_id] = _http_api(logical_id, resource.get("Properties") or {})
+            template.apis[logical_id] = _http_api(logical_id, resource.get("Properties") or {}, resolver)
     if not template.apis:
         implicit = (raw.get("Globals") or {}).get("HttpApi")
         if implicit:
-            template.apis[""] = _http_api("", implicit)
+            template.apis[""] = _http_api("", implicit, resolver)
 
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -528,15 +524,15 @@ def _resolve_quietly(resolver: Intrinsics, value: Any) -> Any:
     return value
 
 
-def _table_name(resolver: Intrinsics, logical_id: str, properties: dict[str, Any]) -> str:
+def _table_name(logical_id: str, properties: dict[str, Any]) -> str:
+    """The template's TableName when it resolves to a string, else a stack-style default."""
     name = properties.get("TableName")
     if isinstance(name, str) and name:
         return name
-    del resolver  # names with unresolvable parts fall back to the stack-style default
     return f"{STACK_NAME}-{logical_id}"
 
 
-def _http_api(logical_id: str, props: dict[str, Any]) -> HttpApiSpec:
+def _http_api(logical_id: str, props: dict[str, Any], resolver: Intrinsics) -> HttpApiSpec:
     auth = props.get("Auth") or {}
     authorizers: dict[str, AuthorizerSpec] = {}
     for name, spec in (auth.get("Authorizers") or {}).items():
@@ -555,7 +551,7 @@ def _http_api(logical_id: str, props: dict[str, Any]) -> HttpApiSpec:
             identity_query=tuple(identity.get("QueryStrings") or []),
         )
     default = auth.get("DefaultAuthorizer")
-    cors = props.get("CorsConfiguration")
+    cors = _resolve_quietly(resolver, props.get("CorsConfiguration"))
     return HttpApiSpec(
         logical_id=logical_id,
         authorizers=authorizers,
@@ -567,7 +563,7 @@ def _http_api(logical_id: str, props: dict[str, Any]) -> HttpApiSpec:
 def _referenced_resource(value: Any) -> str | None:
     """The logical id in ``!GetAtt X.Arn`` / ``!Ref X`` / ``!Sub ...${X.Arn}...``."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Fn::GetAtt":
             return str(arg[0]) if isinstance(arg, list) else str(arg).partition(".")[0]
         if key == "Ref":
@@ -579,18 +575,14 @@ def _referenced_resource(value: Any) -> str | None:
     return None
 
 
-def _function(
-    base: Path, logical_id: str, props: dict[str, Any], globals_fn: dict[str, Any]
-) -> FunctionSpec:
+def _function(base: Path, logical_id: str, props: dict[str, Any], globals_fn: dict[str, Any]) -> FunctionSpec:
     def setting(name: str, default: Any = None) -> Any:
         return props.get(name, globals_fn.get(name, default))
 
     code_uri = setting("CodeUri")
     handler = setting("Handler")
     if not isinstance(code_uri, str) or not isinstance(handler, str) or "." not in handler:
-        raise TemplateError(
-            f"function {logical_id} needs a local CodeUri and a module.function Handler"
-        )
+        raise TemplateError(f"function {logical_id} needs a local CodeUri and a module.function Handler")
     environment = dict((props.get("Environment") or {}).get("Variables") or {})
     return FunctionSpec(
         logical_id=logical_id,
@@ -621,18 +613,14 @@ def _add_event(
         if path != "$default" and not path.startswith("/"):
             raise TemplateError(f"{function_id}.{event_name}: path {path!r} must start with /")
         auth = props.get("Auth") or {}
-        api = template.apis.get(api_id) or (
-            next(iter(template.apis.values())) if len(template.apis) == 1 else None
-        )
+        api = template.apis.get(api_id) or (next(iter(template.apis.values())) if len(template.apis) == 1 else None)
         authorizer = auth.get("Authorizer", api.default_authorizer if api else None)
         if authorizer in ("NONE", None):
             authorizer_name = None
         else:
             authorizer_name = str(authorizer)
             if api is None or authorizer_name not in api.authorizers:
-                raise TemplateError(
-                    f"{function_id}.{event_name}: unknown authorizer {authorizer_name!r}"
-                )
+                raise TemplateError(f"{function_id}.{event_name}: unknown authorizer {authorizer_name!r}")
         template.routes.append(
             HttpRoute(
                 method=method,
@@ -647,13 +635,10 @@ def _add_event(
         table_id = _referenced_resource(props.get("Stream"))
         if table_id is None or table_id not in template.tables:
             raise TemplateError(
-                f"{function_id}.{event_name}: Stream must be !GetAtt <Table>.StreamArn "
-                "of a table in this template"
+                f"{function_id}.{event_name}: Stream must be !GetAtt <Table>.StreamArn of a table in this template"
             )
         props = _resolve_quietly(resolver, {k: v for k, v in props.items() if k != "Stream"})
-        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
-            "Destination"
-        )
+        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
         template.streams.append(
             StreamSubscription(
                 function_id=function_id,
@@ -662,8 +647,7 @@ def _add_event(
                 batch_size=int(props.get("BatchSize", 100)),
                 starting_position=str(props.get("StartingPosition", "LATEST")),
                 maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-                report_batch_item_failures="ReportBatchItemFailures"
-                in (props.get("FunctionResponseTypes") or []),
+                report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
                 on_failure_destination=str(destination) if destination else None,
                 enabled=_as_bool(props.get("Enabled")),
             )
@@ -684,4 +668,3 @@ def _add_event(
                 v2=kind == "ScheduleV2",
             )
         )
-

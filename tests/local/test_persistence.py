@@ -1,0 +1,159 @@
+"""State survives a clean restart and a kill -9; SIGTERM stops cleanly; the API key is kept."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from engram.local.dynamo import read_journal
+from engram.local.runtime import LocalRuntime
+
+from tests.local.helpers import FIXTURE_TEMPLATE, call
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_clean_restart_keeps_data_and_the_api_key(tmp_path: Path, logs: dict[str, Path]) -> None:
+    data = tmp_path / "data"
+    with LocalRuntime(FIXTURE_TEMPLATE, data) as first:
+        for number in range(30):
+            assert call(first.port, "PUT", f"/items/k{number}", body=f'{{"n": {number}}}').status == 200
+        assert call(first.port, "DELETE", "/items/k0").status == 204
+        assert first.api_key is not None
+        key = first.api_key
+    assert (data / "api-key").read_text().strip() == key.secret
+
+    with LocalRuntime(FIXTURE_TEMPLATE, data) as second:
+        assert call(second.port, "GET", "/items/k0").status == 404
+        for number in range(1, 30):
+            assert call(second.port, "GET", f"/items/k{number}").json()["value"] == {"n": number}
+        assert second.api_key == key  # the same secret, and the same key id: not registered twice
+
+
+def test_api_key_from_the_environment(tmp_path: Path, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGRAM_API_KEY", "egm_chosen-by-the-developer-123")
+    with LocalRuntime(FIXTURE_TEMPLATE, tmp_path / "data") as runtime:
+        assert runtime.api_key is not None
+        assert runtime.api_key.secret == "egm_chosen-by-the-developer-123"
+    assert not (tmp_path / "data" / "api-key").exists()
+
+
+def test_torn_last_journal_line_is_ignored(tmp_path: Path) -> None:
+    journal = tmp_path / "journal-0.jsonl"
+    journal.write_bytes(b'{"op": "PutItem", "body": "{}"}\n{"op": "PutIt')
+    assert list(read_journal(journal)) == [("PutItem", b"{}")]
+
+
+class Server:
+    """``python -m engram.local`` in a subprocess, its port read from the start-up banner."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
+                *("--data-dir", str(data_dir), "--port", "0", *extra),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.port = 0
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                match = re.search(r"running at http://127\.0\.0\.1:(\d+)", line)
+                if match:
+                    self.port = int(match.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(30) or not self.port:
+            self.process.kill()
+            pytest.fail("server did not start:\n" + "".join(self.output))
+
+    def wait(self, timeout: float = 20) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail("server did not exit:\n" + "".join(self.output))
+
+
+@pytest.mark.e2e
+def test_acknowledged_writes_survive_kill_9(tmp_path: Path, logs: dict[str, Path]) -> None:
+    data = tmp_path / "data"
+    server = Server(data)
+    for number in range(20):
+        assert call(server.port, "PUT", f"/items/k{number}", body=f'{{"n": {number}}}').status == 200
+    assert call(server.port, "DELETE", "/items/k3").status == 204
+    server.process.send_signal(signal.SIGKILL)
+    server.wait()
+
+    restarted = Server(data)
+    try:
+        for number in range(20):
+            reply = call(restarted.port, "GET", f"/items/k{number}")
+            if number == 3:
+                assert reply.status == 404
+            else:
+                assert reply.json()["value"] == {"n": number}
+        assert call(restarted.port, "PUT", "/items/later", body="{}").status == 200
+    finally:
+        restarted.process.send_signal(signal.SIGTERM)
+        assert restarted.wait() == 0
+
+
+@pytest.mark.e2e
+def test_sigterm_finishes_and_exits_0(tmp_path: Path, logs: dict[str, Path]) -> None:
+    data = tmp_path / "data"
+    server = Server(data)
+    assert call(server.port, "PUT", "/items/a", body='{"n": 1}').status == 200
+    started = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    assert time.monotonic() - started < 10
+    output = "".join(server.output)
+    assert "GET" not in output and "PUT /items/a 200" in output  # one log line per request
+    assert "stopped" in output
+    # A clean stop leaves a snapshot and an empty journal.
+    journals = list((data / "dynamodb").glob("journal-*.jsonl"))
+    assert (data / "dynamodb" / "snapshot.jsonl").exists()
+    assert [j.stat().st_size for j in journals] in ([], [0])
+
+
+@pytest.mark.e2e
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
+                *("--data-dir", str(tmp_path / "data"), "--port", str(port)),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
