@@ -8,6 +8,7 @@ then does the API start answering.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -30,6 +31,7 @@ log = logging.getLogger("engram.local")
 
 LOCAL_TENANT = "local"
 API_KEY_FILE = "api-key"
+RUNTIME_FILE = "runtime.json"  # read by `engram keys` and `engram reindex`
 
 # Local mode swaps the AWS-only adapters for local ones (DESIGN.md, "Local mode"), whatever the
 # template says for AWS; a variable set in the server's own environment still wins.
@@ -150,6 +152,7 @@ class LocalRuntime:
             self.pump.stop()
         if self.dynamo is not None:
             self.dynamo.stop(snapshot=snapshot)
+        (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         for function in self.functions.values():
             function.unload()
         self._restore_environment()
@@ -230,6 +233,7 @@ class LocalRuntime:
         variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
         self._set_environment(variables)
         _forget_process_caches()
+        self._write_runtime_file(variables, dynamo.endpoint)
 
         if "ENGRAM_API_KEYS_TABLE" in variables:
             self.api_key = self._ensure_api_key(environ)
@@ -268,6 +272,25 @@ class LocalRuntime:
         self.scheduler.start()
         for warning in self.warnings:
             self._error(f"warning: {warning}")
+
+    def _write_runtime_file(self, variables: Mapping[str, str], endpoint: str) -> None:
+        """Tell `engram keys …` / `engram reindex` (run in another shell) how to reach this server's
+        DynamoDB and which tables and index to use; removed again on a clean stop."""
+        env = {name: value for name, value in variables.items() if name.startswith("ENGRAM_")}
+        env.update(
+            {
+                "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+                "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+                "AWS_REGION": os.environ.get("AWS_REGION", DEFAULT_REGION),
+            }
+        )
+        runtime_file = self.data_dir / RUNTIME_FILE
+        runtime_file.write_text(
+            json.dumps({"url": self.url, "pid": os.getpid(), "env": env}, indent=2), encoding="utf-8"
+        )
+        runtime_file.chmod(0o600)
 
     def _ensure_api_key(self, environ: Mapping[str, str]) -> ApiKey | None:
         """Register the local tenant's key: ENGRAM_API_KEY, else the one kept in the data dir,
