@@ -67,3 +67,10 @@ sam-build: .venv-sam/.installed
 
 checkov: .venv-checkov/.installed
 	.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
+
+# --- benchmarks (numbers printed, and written under bench/results/) ---
+PERSONA ?= ../shared/eval/persona-chat-dev.csv
+DIALOGSUM ?= ../shared/eval/dialogsum-dev.jsonl
+
+bench-intelligence: $(MODEL_STAMP)
+	$(PY) bench/intelligence.py --persona $(PERSONA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from engram.config import reset_settings
 from engram.errors import EngramError
 from engram.extract import (
     DEFAULT_TIERS,
     MEMORY_TYPES,
     Extractor,
-    Summarizer,
     Suggestion,
+    Summarizer,
     estimate_tokens,
     get_extractor,
     get_summarizer,
@@ -20,6 +18,7 @@ from engram.extract import (
 from engram.extract.bedrock import BedrockExtractor, BedrockSummarizer
 from engram.extract.extractive import ExtractiveSummarizer
 from engram.extract.heuristic import HeuristicExtractor
+from pydantic import ValidationError
 
 
 def test_estimate_tokens() -> None:
@@ -37,13 +36,11 @@ def test_tier_mapping_covers_every_type() -> None:
 
 
 def test_suggestion_validates_limits() -> None:
-    base = {"content": "x", "memory_type": "fact", "suggested_tier": "normal", "source_index": 0}
-    with pytest.raises(ValidationError):
-        Suggestion(title="t" * 501, confidence=0.5, **base)
-    with pytest.raises(ValidationError):
-        Suggestion(title="t", confidence=1.5, **base)
-    with pytest.raises(ValidationError):
-        Suggestion(title="t", confidence=0.5, **{**base, "memory_type": "summary"})
+    base = {"title": "t", "content": "x", "memory_type": "fact", "suggested_tier": "normal", "confidence": 0.5}
+    assert Suggestion.model_validate({**base, "source_index": 0}).entities == []
+    for bad in ({"title": "t" * 501}, {"confidence": 1.5}, {"memory_type": "summary"}, {"source_index": -1}):
+        with pytest.raises(ValidationError):
+            Suggestion.model_validate({**base, "source_index": 0, **bad})
 
 
 def test_factories_by_name() -> None:

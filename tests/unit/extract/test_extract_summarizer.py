@@ -67,7 +67,10 @@ def test_empty_and_unusable_input() -> None:
 
 
 def test_unicode_and_determinism() -> None:
-    messages = [Message("user", "Je m'appelle Zoë. J'habite à Zürich près du lac."), Message("assistant", "寿司が好きです。")]
+    messages = [
+        Message("user", "Je m'appelle Zoë. J'habite à Zürich près du lac."),
+        Message("assistant", "寿司が好きです。"),
+    ]
     first = ExtractiveSummarizer().summarize(messages)
     assert first == ExtractiveSummarizer().summarize(messages)
     assert "Zürich" in first

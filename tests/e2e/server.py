@@ -1,0 +1,70 @@
+"""Start the real local server (`python -m engram.local`) in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalServer:
+    def __init__(self, data_dir: Path, api_key: str, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.api_key = api_key
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("ENGRAM_", "AWS_ENDPOINT_URL"))},
+            "ENGRAM_API_KEY": api_key,
+            "ENGRAM_EMBEDDER": "hashing",
+            "ENGRAM_LOCAL_SCHEDULE_SECONDS": "3600",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 60.0) -> LocalServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "engram.local", "--port", str(self.port), "--data-dir", str(self.data_dir), "--quiet"]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited {self.process.returncode}: {self.log.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code
+
+    def request(self, method: str, path: str, key: str | None = "default", **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        token = self.api_key if key == "default" else key
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {token}")
+        return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
