@@ -13,6 +13,8 @@ from engram.config import get_settings, reset_settings
 
 if TYPE_CHECKING:
     from engram.services.auth import ApiKeyService, RateLimiter
+    from engram.services.intelligence import IntelligenceService
+    from engram.services.session_events import SessionEventHandler
     from engram.services.sessions import SessionService
     from engram.services.sweeper import SweepService
 
@@ -53,9 +55,32 @@ def sweeper() -> SweepService:
     return SweepService(get_settings())
 
 
+@lru_cache(maxsize=1)
+def intelligence() -> IntelligenceService:
+    from engram.extract import get_extractor, get_summarizer
+    from engram.services.container_memories import memories
+    from engram.services.intelligence import IntelligenceService
+    from engram.store.sessions import SessionRepository
+
+    settings = get_settings()
+    extractor = lru_cache(maxsize=1)(lambda: get_extractor(settings.extractor))
+    summarizer = lru_cache(maxsize=1)(lambda: get_summarizer(settings.summarizer))
+    return IntelligenceService(sessions(), SessionRepository(settings), settings, memories, extractor, summarizer)
+
+
+@lru_cache(maxsize=1)
+def session_events() -> SessionEventHandler:
+    from engram.services.container_memories import memories
+    from engram.services.session_events import SessionEventHandler
+    from engram.store.sessions import SessionRepository
+
+    settings = get_settings()
+    return SessionEventHandler(settings, SessionRepository(settings), intelligence, memories)
+
+
 def reset() -> None:
     reset_settings()
-    for factory in (sessions, api_keys, rate_limiter, sweeper):
+    for factory in (sessions, api_keys, rate_limiter, sweeper, intelligence, session_events):
         factory.cache_clear()
     try:
         from engram.services import container_memories

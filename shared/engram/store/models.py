@@ -86,6 +86,7 @@ class SessionItem(Model):
     turn_count = NumberAttribute(default=0)
     memory_count = NumberAttribute(default=0)
     memories_used = UnicodeSetAttribute(null=True)
+    outcome_applied = UnicodeSetAttribute(null=True)  # memories already credited with the outcome
     started_at = NumberAttribute(null=True)
     last_activity_at = NumberAttribute(null=True)
     ended_at = NumberAttribute(null=True)

@@ -278,6 +278,14 @@ class SessionRepository:
             items = list(results)
         return items[:limit], len(items) > limit
 
+    def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[MessageItem]:
+        """The last ``count`` messages, oldest first."""
+        with storage_errors():
+            newest = list(
+                MessageItem.query(session_pk(tenant_id, session_id), scan_index_forward=False, limit=count, consistent_read=True)
+            )
+        return newest[::-1]
+
     def all_messages(self, tenant_id: str, session_id: str) -> Iterable[MessageItem]:
         with storage_errors():
             yield from MessageItem.query(session_pk(tenant_id, session_id), consistent_read=True)

@@ -1,0 +1,139 @@
+"""start, turn (refresh, retries, parallel turns), extract, summarize — handlers against moto."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+
+from tests.support.events import http_event, invoke
+
+
+def memory(text: str, tier: str, namespace: str = "project-alpha", type_: str = "fact", tenant: str = "tenant_a") -> str:
+    reply = invoke(
+        "create_memory",
+        http_event("POST", "/v1/memories", body={"text": text, "tier": tier, "namespace": namespace, "type": type_}, tenant=tenant),
+    )
+    assert reply.status == 201, reply
+    return str(reply.json["id"])
+
+
+def start(body: dict[str, Any], tenant: str = "tenant_a") -> Any:
+    return invoke("start_session", http_event("POST", "/v1/sessions/start", body=body, tenant=tenant))
+
+
+def turn(sid: str, body: dict[str, Any], tenant: str = "tenant_a") -> Any:
+    return invoke("record_turn", http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": sid}, body=body, tenant=tenant))
+
+
+def test_start_injects_critical_and_relevant_high_memories(aws: dict[str, str]) -> None:
+    identity = memory("User is John, a software engineer based in Singapore", "critical", type_="identity")
+    tenant_wide = memory("User's name is John and he prefers concise answers", "critical", namespace="default", type_="identity")
+    rest = memory("User chose REST over GraphQL because the team is more familiar with REST API design", "high", type_="decision")
+    memory("User's favourite food is laksa from a hawker centre", "high")
+    memory("Some other project's critical fact", "critical", namespace="project-beta")
+    memory("Another tenant's identity", "critical", tenant="tenant_b")
+    reply = start({"firstMessage": "Help me design a REST API", "namespace": "project-alpha"})
+    assert reply.status == 201, reply
+    body = reply.json
+    assert body["session_id"].startswith("sess_") and body["session"]["namespace"] == "project-alpha"
+    assert {m["id"] for m in body["context"]["critical"]} == {identity, tenant_wide}
+    high_ids = [m["id"] for m in body["context"]["high"]]
+    assert rest in high_ids
+    assert all(m["type"] and m["text"] and m["title"] for m in body["context"]["critical"] + body["context"]["high"])
+    stats = body["stats"]
+    assert stats["critical_count"] == 2 and stats["high_count"] == len(high_ids) and stats["tokens_injected"] > 0
+    got = invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": identity})).json
+    assert got["access_count"] == 1  # injected memories count as accesses
+
+
+def test_start_respects_the_token_budget_critical_first(aws: dict[str, str]) -> None:
+    for i in range(5):
+        memory(f"Critical fact number {i}: " + "detail " * 40, "critical")
+    body = start({"namespace": "project-alpha", "token_budget": 150}).json
+    assert 0 < body["stats"]["critical_count"] < 5 and body["stats"]["truncated"] is True
+    assert body["stats"]["tokens_injected"] <= 150
+
+
+def test_turns_number_refresh_and_replay(aws: dict[str, str]) -> None:
+    used = memory("User prefers REST over GraphQL", "high", type_="preference")
+    sid = start({"namespace": "project-alpha", "first_message": "hi"}).json["session_id"]
+    replies = []
+    for n in range(1, 6):
+        reply = turn(sid, {"turnNumber": n, "messages": [{"role": "user", "content": f"question {n} about REST"}, {"role": "assistant", "content": "answer"}], "memoriesUsed": [used]})
+        assert reply.status == 200, reply
+        replies.append(reply.json)
+    assert [r["turn_number"] for r in replies] == [1, 2, 3, 4, 5]
+    assert [r["refresh_needed"] for r in replies] == [False, False, False, False, True]
+    assert replies[4]["new_context"] is not None and used in [m["id"] for m in replies[4]["new_context"]["high"]]
+    assert replies[0]["memories_used"] == [used]
+    retry = turn(sid, {"turnNumber": 5, "messages": [{"role": "user", "content": "question 5 about REST"}, {"role": "assistant", "content": "answer"}], "memoriesUsed": [used]})
+    assert retry.status == 200 and retry.json == replies[4]
+    clash = turn(sid, {"turnNumber": 5, "messages": [{"role": "user", "content": "different"}]})
+    assert clash.status == 409
+    auto = turn(sid, {"messages": [{"role": "user", "content": "no number"}]})
+    assert auto.json["turn_number"] == 6
+    session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert session["turn_count"] == 6 and session["message_count"] == 11 and session["memories_used"] == 1
+    assert invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": used})).json["access_count"] >= 5
+
+
+def test_parallel_turns_never_share_a_number_or_lose_a_message(aws: dict[str, str]) -> None:
+    sid = start({"first_message": "go"}).json["session_id"]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(lambda i: turn(sid, {"messages": [{"role": "user", "content": f"m{i}"}]}), range(12)))
+    assert all(r.status == 200 for r in replies), [r for r in replies if r.status != 200]
+    assert sorted(r.json["turn_number"] for r in replies) == list(range(1, 13))
+    rows = boto3.client("dynamodb").query(
+        TableName=aws["MessagesTable"], KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}}
+    )["Items"]
+    assert sorted(r["content"]["S"] for r in rows) == sorted(f"m{i}" for i in range(12))
+    assert sorted(int(r["seq"]["N"]) for r in rows) == list(range(1, 13))
+
+
+def test_turn_bad_input_and_other_tenant(aws: dict[str, str]) -> None:
+    sid = start({}).json["session_id"]
+    for body in ({"messages": []}, {"messages": [{"role": "user", "content": "x"}], "memories_used": ["not-a-memory"]}, {"messages": [{"role": "user", "content": "x"}], "turn_number": 0}):
+        assert turn(sid, body).status == 422, body
+    assert turn(sid, {"messages": [{"role": "user", "content": "x"}]}, tenant="tenant_b").status == 404
+    assert invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json["turn_count"] == 0
+
+
+SEED_CONVERSATION = [
+    {"role": "user", "content": "My name is John and I live in Singapore"},
+    {"role": "assistant", "content": "Nice to meet you, John!"},
+    {"role": "user", "content": "I prefer morning meetings, usually around 9am"},
+    {"role": "assistant", "content": "Got it, I will remember that preference."},
+]
+
+
+def test_extract_matches_the_seed_and_save_dedupes(aws: dict[str, str]) -> None:
+    reply = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION}))
+    assert reply.status == 200, reply
+    suggestions = reply.json["suggestions"]
+    assert [(s["memory_type"], s["suggested_tier"]) for s in suggestions] == [("identity", "critical"), ("preference", "high")]
+    assert suggestions[0]["title"] == "User Identity: My name is John and I live in Singapore"
+    assert reply.json["tokens_analyzed"] > 0 and reply.json["saved"] == 0
+    saved = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True})).json
+    assert [s["action"] for s in saved["suggestions"]] == ["created", "created"]
+    again = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True})).json
+    assert [s["action"] for s in again["suggestions"]] == ["reinforced", "reinforced"]
+    assert [s["memory_id"] for s in again["suggestions"]] == [s["memory_id"] for s in saved["suggestions"]]
+    listing = invoke("list_memories", http_event("GET", "/v1/memories", query={"namespace": "crm"})).json
+    assert listing["total_count"] == 2
+    assert all(m["feedback_score"] == 1 for m in listing["data"])
+    assert invoke("extract", http_event("POST", "/v1/extract", body={"conversation": []})).status == 422
+
+
+def test_summarize_saves_the_summary(aws: dict[str, str]) -> None:
+    sid = start({}).json["session_id"]
+    turn(sid, {"messages": [{"role": "user", "content": "The email queue retries failed because the counter was not incremented on timeout."}, {"role": "assistant", "content": "We increased max attempts to 5 and added exponential backoff with jitter."}]})
+    reply = invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}))
+    assert reply.status == 200, reply
+    body = reply.json
+    assert body["session_id"] == sid and body["summary"] and body["generated_at"].endswith("Z")
+    assert body["message_count"] == 2 and body["memory_count"] == 0
+    stored = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert stored["summary"] == body["summary"]
+    assert invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}, tenant="tenant_b")).status == 404
