@@ -49,13 +49,28 @@ def _reset_idempotency() -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[dict[str, str]]:
-    """moto with every table of template.yaml created; yields logical id → table name."""
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with every table of template.yaml created; yields logical id → table name.
+
+    moto's in-process backend is not thread-safe: two threads can interleave a conditional
+    check and its write, which DynamoDB never does. Requests are serialised here (as the local
+    runtime does), so concurrency tests exercise our conditions, not moto's races."""
+    import threading
+
     import boto3
     from moto import mock_aws
+    from moto.core.botocore_stubber import BotocoreStubber
 
     from tests.support.template_tables import create_tables
 
+    lock = threading.RLock()
+    original = BotocoreStubber.process_request
+
+    def serialised(self: BotocoreStubber, *args: object, **kwargs: object) -> object:
+        with lock:
+            return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", serialised)
     with mock_aws():
         names = create_tables(boto3.client("dynamodb", region_name="us-east-1"))
         yield names

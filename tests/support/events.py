@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import threading
 import uuid
 from functools import cache
 from pathlib import Path
@@ -30,10 +31,16 @@ class LambdaContext:
         return 15_000
 
 
-@cache
 def function_module(name: str) -> ModuleType:
+    """The function's module, one copy per thread: like Lambda, where each concurrent execution
+    has its own container (Powertools keeps the current event on the module's resolver)."""
+    return _load(name, threading.get_ident())
+
+
+@cache
+def _load(name: str, thread: int) -> ModuleType:
     path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"engram_fn_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"engram_fn_{name}_{thread}", path)
     assert spec and spec.loader, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # pydantic resolves generic models through sys.modules

@@ -13,6 +13,7 @@ A function file does::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,12 @@ from engram.observability import logger
 MAX_BODY_BYTES = 1_000_000  # every item stays well under DynamoDB's 400 KB; bodies under 1 MB
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# Powertools keeps the current event on a class attribute shared by every resolver in the process
+# (``BaseRouter.current_event``). Lambda runs one event per process at a time, so this lock is never
+# contended there; the local runtime and the tests run handlers on threads, and without it one
+# request could be answered with another request's event (even another tenant's).
+_INVOKE_LOCK = threading.RLock()
 
 
 def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
@@ -60,6 +67,8 @@ def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, UnicodeDecodeError | RecursionError):  # a non-UTF-8 or absurdly nested body
+            return _domain(errors.BadRequest("Request body is not valid UTF-8 JSON or is nested too deeply"))
         mapped = map_storage_error(exc)
         if mapped is not None:
             return _domain(mapped)
@@ -112,11 +121,15 @@ def http_handler(app: APIGatewayHttpResolver, *, idempotent: bool = False) -> Ha
     """The Lambda entry point for a resolver: logging context and, for POSTs, idempotency."""
 
     @logger.inject_lambda_context(clear_state=True)
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if idempotent:
             from engram.api.idempotency import run_idempotent
 
             return run_idempotent(app, event, context)
         return app.resolve(event, context)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        with _INVOKE_LOCK:
+            return resolve(event, context)
 
     return handler
