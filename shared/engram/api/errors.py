@@ -7,6 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from engram.errors import EngramError
+
 
 def error_response(
     status: int,
@@ -27,6 +29,18 @@ def error_response(
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         headers=headers or {},
     )
+
+
+def error_dict(exc: EngramError, request_id: str | None) -> dict[str, Any]:
+    """The error shape as a ready API Gateway (payload 2.0) response, for answers given before
+    or around the resolver."""
+    body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}, "request_id": request_id}
+    return {
+        "statusCode": exc.status,
+        "headers": {"Content-Type": "application/json", **exc.headers},
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
 
 
 def sanitize_validation_errors(errors: Any) -> tuple[int, str, list[dict[str, Any]]]:

@@ -8,7 +8,6 @@ first call is still running is a 409. Server errors (5xx) are never stored, so t
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -24,8 +23,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from engram.api.errors import error_dict
 from engram.api.resolver import authorizer_context
 from engram.config import get_settings
+from engram.errors import EngramError
 
 MAX_KEY_LENGTH = 255
 HEADER = "idempotency-key"
@@ -106,10 +107,6 @@ def run_idempotent(app: APIGatewayHttpResolver, event: dict[str, Any], context: 
 
 def _error(event: dict[str, Any], status: int, code: str, message: str) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
-    body = {"error": {"code": code, "message": message, "details": []}, "request_id": request_id}
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    error = EngramError(message)
+    error.status, error.code = status, code
+    return error_dict(error, request_id)

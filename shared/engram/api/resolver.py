@@ -19,11 +19,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from engram import errors
-from engram.api.errors import error_response, sanitize_validation_errors
+from engram.api.errors import error_dict, error_response, sanitize_validation_errors
 from engram.errors import map_storage_error
 from engram.observability import logger
 
@@ -75,32 +74,36 @@ def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "Internal server error", request_id=request_id())
 
-    middlewares: list[Callable[..., Response]] = [_limit_body]
-    if auth:
-        middlewares.insert(0, _authenticate)
-    app.use(middlewares=middlewares)
+    _AUTH_REQUIRED[id(app)] = auth
     return app
 
 
-def _limit_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body or ""
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
+# Whether a resolver's routes need an API key (health, openapi.json and docs do not).
+_AUTH_REQUIRED: dict[int, bool] = {}
 
 
-def _authenticate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    verdict = authorizer_context(app.current_event.raw_event)
-    error = verdict.get("error")
-    if error == "rate_limited":
-        raise errors.RateLimited(
-            str(verdict.get("message") or "Too many requests"), retry_after=int(verdict.get("retry_after") or 1)
-        )
-    tenant = verdict.get("tenant_id")
-    if error or not tenant:
-        raise errors.Unauthorized(str(verdict.get("message") or "Missing or invalid API key"))
-    app.append_context(tenant_id=str(tenant), key_id=str(verdict.get("key_id") or ""))
-    return next_middleware(app)
+def precheck(event: dict[str, Any], *, auth: bool) -> dict[str, Any] | None:
+    """What must be refused before anything reads the body: the authorizer's verdict (401/429)
+    and oversized bodies (413). Powertools validates the body before any middleware runs, so
+    these checks sit in front of the resolver: an anonymous caller learns nothing about the
+    request schema, and a huge body is never parsed."""
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    if auth:
+        verdict = authorizer_context(event)
+        if verdict.get("error") == "rate_limited":
+            limited = errors.RateLimited(
+                str(verdict.get("message") or "Too many requests"), retry_after=int(verdict.get("retry_after") or 1)
+            )
+            return error_dict(limited, request_id)
+        if verdict.get("error") or not verdict.get("tenant_id"):
+            return error_dict(
+                errors.Unauthorized(str(verdict.get("message") or "Missing or invalid API key")), request_id
+            )
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        return error_dict(errors.PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes"), request_id)
+    return None
 
 
 def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
@@ -110,9 +113,9 @@ def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def tenant_of(app: APIGatewayHttpResolver) -> str:
-    """The caller's tenant, put on the request by the authorizer and checked by the middleware."""
-    tenant = app.context.get("tenant_id")
-    if not tenant:
+    """The caller's tenant, put on the request by the authorizer (checked by :func:`precheck`)."""
+    tenant = authorizer_context(app.current_event.raw_event).get("tenant_id")
+    if not tenant or authorizer_context(app.current_event.raw_event).get("error"):
         raise errors.Unauthorized("Missing or invalid API key")
     return str(tenant)
 
@@ -128,7 +131,12 @@ def http_handler(app: APIGatewayHttpResolver, *, idempotent: bool = False) -> Ha
             return run_idempotent(app, event, context)
         return app.resolve(event, context)
 
+    auth = _AUTH_REQUIRED.get(id(app), True)
+
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        refused = precheck(event, auth=auth)
+        if refused is not None:
+            return refused
         with _INVOKE_LOCK:
             return resolve(event, context)
 
