@@ -74,3 +74,20 @@ DIALOGSUM ?= ../shared/eval/dialogsum-dev.jsonl
 
 bench-intelligence: $(MODEL_STAMP)
 	$(PY) bench/intelligence.py --persona $(PERSONA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
+
+# --- fuzzing, abuse and cold start (tests/fuzz, tests/abuse, bench/coldstart.py) ---
+FUZZ_EXAMPLES ?= 200
+REPEAT ?= 5
+
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz.runner --examples $(FUZZ_EXAMPLES)
+
+abuse: $(STAMP)
+	$(PY) -m pytest -q tests/abuse
+
+bench-coldstart: $(STAMP)
+	$(PY) -m bench.coldstart --repeat $(REPEAT) --importtime --out bench/results/coldstart.json
+.PHONY: abuse
+
+bench-retrieval: $(MODEL_STAMP)
+	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
+
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.models.sessions import CloseSession, SessionOut
 from engram.services.container import sessions

@@ -1,6 +1,7 @@
 """GET /docs — Swagger UI for the merged OpenAPI document, assets served inline."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
+
 from engram.api.docs import swagger_html
 from engram.api.resolver import http_handler, make_resolver
 

@@ -13,7 +13,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def process(event: dict[str, Any], context: Any, handler: SessionEventHandler | None = None) -> dict[str, Any]:
     record_handler = (handler or session_events()).handle
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

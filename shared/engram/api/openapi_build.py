@@ -44,7 +44,13 @@ def build(functions_dir: Path) -> dict[str, Any]:
         warnings.simplefilter("error")  # a function that fails to load must fail the build
         spec = merge.get_openapi_schema()
     _mark_public(spec)
-    return json.loads(json.dumps(spec, sort_keys=True, default=str))
+    return json.loads(json.dumps(spec, sort_keys=True, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):  # pydantic models the merge leaves in place (security schemes)
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return str(value)
 
 
 def _mark_public(spec: dict[str, Any]) -> None:

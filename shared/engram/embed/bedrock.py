@@ -19,7 +19,13 @@ MAX_INPUT_CHARS = 50_000
 
 
 class BedrockEmbedder:
-    def __init__(self, model_id: str = "amazon.titan-embed-text-v2:0", dimensions: int = 1024, region: str = "us-east-1", client: Any = None) -> None:
+    def __init__(
+        self,
+        model_id: str = "amazon.titan-embed-text-v2:0",
+        dimensions: int = 1024,
+        region: str = "us-east-1",
+        client: Any = None,
+    ) -> None:
         if dimensions not in TITAN_DIMENSIONS:
             raise ValueError(f"Titan v2 supports {TITAN_DIMENSIONS} dimensions, not {dimensions}")
         self._model_id = model_id
@@ -58,7 +64,10 @@ class BedrockEmbedder:
             body = {"inputText": (text or " ")[:MAX_INPUT_CHARS], "dimensions": self._dimensions, "normalize": True}
             try:
                 response = client.invoke_model(
-                    modelId=self._model_id, body=json.dumps(body), contentType="application/json", accept="application/json"
+                    modelId=self._model_id,
+                    body=json.dumps(body),
+                    contentType="application/json",
+                    accept="application/json",
                 )
                 payload = json.loads(response["body"].read())
             except (BotoCoreError, ClientError, ValueError, KeyError) as exc:

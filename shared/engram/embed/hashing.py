@@ -10,6 +10,7 @@ nothing of synonyms. It is meant for tests and tiny installs, not for quality.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
@@ -48,7 +49,7 @@ class HashingEmbedder:
         for word in words:
             if word not in STOPWORDS:
                 feats["u:" + stem(word)] += 1
-        for a, b in zip(words, words[1:]):
+        for a, b in itertools.pairwise(words):
             feats["b:" + a + " " + b] += 1
         for word in words:
             if word in STOPWORDS or len(word) < CHARGRAM - 1:

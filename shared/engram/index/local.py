@@ -2,9 +2,10 @@
 
 * Vectors: one float32 matrix (rows appended; an update appends a new row and retires the old
   one). k-NN is exact: a dot product (vectors are unit length, so it is the cosine) over the
-  tenant/filter-masked rows, then ``argpartition``. ≈10 ms for 100k×384 on one core.
+  tenant/filter-masked rows, then ``argpartition``. ≈10 ms for 100kx384 on one core.
 * Text: an inverted index (term → rows, term frequencies) scored with Lucene's BM25
-  (k1 = 1.2, b = 0.75, idf = ln(1 + (N − df + 0.5)/(df + 0.5))), over title, text and entities.
+  (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5)/(df + 0.5))), over title, text and entities,
+  with N, df and the average length taken over the filtered documents (tenant + filters).
 * Filters: tenant, namespace, type, tier, session and agent are interned to integer codes in
   numpy arrays, so a filter is a vectorised mask.
 * Versions: each id keeps the highest version seen, also after deletion (a tombstone), so an
@@ -30,22 +31,13 @@ from typing import Any
 import numpy as np
 
 from engram.index import IndexDoc, IndexFilters, IndexHit, UpsertResult
-from engram.index.text import tokens
+from engram.index.text import bm25_text, tokens
 
 K1 = 1.2
 B = 0.75
 MIN_LOG_BEFORE_SNAPSHOT = 2000
 
 _FIELDS = ("tenant", "namespace", "type", "tier", "session", "agent")
-
-
-def bm25_text(title: str, text: str, entities: Sequence[str]) -> str:
-    """The searchable text of a memory: the title only when it adds words (titles are often
-    the first words of the text), then the text and the entities."""
-    parts = [] if (not title or text.startswith(title.rstrip(". …"))) else [title]
-    parts.append(text)
-    parts.extend(entities)
-    return "\n".join(parts)
 
 
 class _Interner:
@@ -142,7 +134,8 @@ class LocalIndex:
         cap = max(1024, self._cap * 2, need)
         assert self._dim is not None
         vec = np.zeros((cap, self._dim), dtype=np.float32)
-        vec[: self._n] = self._vec[: self._n]
+        if self._n:
+            vec[: self._n] = self._vec[: self._n]
         self._vec = vec
         for name in ("_alive", "_dl"):
             old = getattr(self, name)
@@ -160,7 +153,9 @@ class LocalIndex:
         if self._dim is None:
             self._dim = int(vec.shape[0])
         if vec.shape[0] != self._dim:
-            raise ValueError(f"embedding has {vec.shape[0]} dimensions; this index holds {self._dim} (reindex into a fresh data dir)")
+            raise ValueError(
+                f"embedding has {vec.shape[0]} dimensions; this index holds {self._dim} (reindex into a fresh data dir)"
+            )
         old = self._row.get(memory_id)
         if old is not None:
             self._retire(old)
@@ -266,7 +261,9 @@ class LocalIndex:
             self._append([json.dumps(op, separators=(",", ":"))])
         return removed
 
-    def knn(self, tenant_id: str, vector: Sequence[float], k: int, filters: IndexFilters | None = None) -> list[IndexHit]:
+    def knn(
+        self, tenant_id: str, vector: Sequence[float], k: int, filters: IndexFilters | None = None
+    ) -> list[IndexHit]:
         self._ensure_loaded()
         with self._lock:
             rows = self._rows(tenant_id, filters)
@@ -275,10 +272,9 @@ class LocalIndex:
             query = np.asarray(vector, dtype=np.float32)
             if query.shape[0] != self._dim:
                 raise ValueError(f"query has {query.shape[0]} dimensions; this index holds {self._dim}")
-            if rows.size > self._n // 4:
-                sims = (self._vec[: self._n] @ query)[rows]
-            else:
-                sims = self._vec[rows] @ query
+            # a large subset: one matrix product beats gathering rows first
+            full = rows.size > self._n // 4
+            sims = (self._vec[: self._n] @ query)[rows] if full else self._vec[rows] @ query
             top = _top(sims, k)
             return [self._hit(int(rows[i]), float(sims[i]), with_vector=False) for i in top]
 
@@ -291,17 +287,23 @@ class LocalIndex:
             mask = np.zeros(self._n, dtype=bool)
             mask[rows] = True
             scores = np.zeros(self._n, dtype=np.float32)
-            n_docs = max(self._live, 1)
-            avgdl = (self._total_len / n_docs) or 1.0
+            # Statistics (N, df, average length) over the filtered set — the tenant's namespaces —
+            # so a word that is rare in the whole index but everywhere in this namespace (a
+            # speaker's name) does not dominate.
+            n_docs = int(rows.size)
+            avgdl = float(self._dl[rows].mean()) or 1.0
             for term in set(tokens(query)):
-                df = self._df.get(term)
-                if not df:
+                if not self._df.get(term):
                     continue
                 prows, ptfs = self._posting(term)
+                inside = mask[prows]
+                prows, ptfs = prows[inside], ptfs[inside]
+                df = int(prows.size)
+                if df == 0:
+                    continue
                 idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
                 norm = K1 * (1.0 - B + B * self._dl[prows] / avgdl)
-                contrib = idf * ptfs / (ptfs + norm)
-                np.add.at(scores, prows, contrib)
+                scores[prows] += idf * ptfs / (ptfs + norm)
             scores[~mask] = 0.0
             candidates = np.flatnonzero(scores > 0.0)
             if candidates.size == 0:

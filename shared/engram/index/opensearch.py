@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from engram.index import IndexDoc, IndexFilters, IndexHit, IndexUnavailable, UpsertResult
-from engram.index.local import bm25_text
+from engram.index.text import bm25_text
 
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 128
@@ -71,9 +71,8 @@ class OpenSearchIndex:
         parsed = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
         if parsed.scheme == "http" or parsed.username:
             return cls.from_url(endpoint, settings.opensearch_index, dims)  # self-hosted / tests
-        from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
-
         import boto3
+        from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 
         credentials = boto3.Session().get_credentials()
         auth = AWSV4SignerAuth(credentials, settings.region, settings.opensearch_service)
@@ -183,12 +182,19 @@ class OpenSearchIndex:
         lines: list[dict[str, Any]] = []
         for doc in docs:
             lines.append(
-                {"index": {"_index": self._index, "_id": _doc_id(doc.tenant_id, doc.memory_id), "version": int(doc.version), "version_type": "external"}}
+                {
+                    "index": {
+                        "_index": self._index,
+                        "_id": _doc_id(doc.tenant_id, doc.memory_id),
+                        "version": int(doc.version),
+                        "version_type": "external",
+                    }
+                }
             )
             lines.append(self._source(doc))
         items = self._bulk(lines)
         results: dict[str, UpsertResult] = {}
-        for doc, item in zip(docs, items):
+        for doc, item in zip(docs, items, strict=False):
             status = int(item.get("status", 500))
             if status in (200, 201):
                 results[doc.memory_id] = "indexed"
@@ -281,7 +287,9 @@ class OpenSearchIndex:
                 clauses.append({"term": {field: value}})
         return clauses
 
-    def knn(self, tenant_id: str, vector: Sequence[float], k: int, filters: IndexFilters | None = None) -> list[IndexHit]:
+    def knn(
+        self, tenant_id: str, vector: Sequence[float], k: int, filters: IndexFilters | None = None
+    ) -> list[IndexHit]:
         if k <= 0:
             return []
         body = {
@@ -383,7 +391,7 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None:
             return False
         from opensearchpy.exceptions import OpenSearchException

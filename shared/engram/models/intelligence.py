@@ -106,4 +106,3 @@ class SummarizeOut(ResponseModel):
     memory_count: int
     message_count: int
     generated_at: str | None
-

@@ -85,7 +85,9 @@ class IntelligenceService:
         critical = service.critical_memories(tenant_id, namespaces)
         high: Sequence[MemoryOut] = []
         if query and query.strip():
-            hits = service.search(tenant_id, query, namespaces=namespaces, top_k=HIGH_CANDIDATES, tiers=["high"], record_access=False)
+            hits = service.search(
+                tenant_id, query, namespaces=namespaces, top_k=HIGH_CANDIDATES, tiers=["high"], record_access=False
+            )
             high = [h for h in hits if h.tier == "high"]
         used = 0
         truncated = False
@@ -112,7 +114,10 @@ class IntelligenceService:
         if injected:
             service.record_access(tenant_id, injected)
         stats = ContextStats(
-            tokens_injected=used, critical_count=len(chosen["critical"]), high_count=len(chosen["high"]), truncated=truncated
+            tokens_injected=used,
+            critical_count=len(chosen["critical"]),
+            high_count=len(chosen["high"]),
+            truncated=truncated,
         )
         return InjectedContext(critical=chosen["critical"], high=chosen["high"]), stats
 
@@ -133,7 +138,8 @@ class IntelligenceService:
         bad = [m for m in req.memories_used if not looks_like_id(m, "mem")]
         if bad:
             raise errors.ValidationFailed(
-                "memories_used must hold memory ids (mem_…)", details=[{"field": "memories_used", "message": f"not a memory id: {bad[0]!r}"}]
+                "memories_used must hold memory ids (mem_…)",
+                details=[{"field": "memories_used", "message": f"not a memory id: {bad[0]!r}"}],
             )
         used = list(dict.fromkeys(req.memories_used))
         request_hash = _turn_hash(req)
@@ -155,7 +161,9 @@ class IntelligenceService:
             refresh = turn_number % self._settings.refresh_every_turns == 0
             if refresh and turn_number not in refreshes:
                 query = self._recent_topic(tenant_id, session_id, req)
-                refreshes[turn_number] = self.build_context(tenant_id, item.namespace, query, self._settings.context_token_budget)
+                refreshes[turn_number] = self.build_context(
+                    tenant_id, item.namespace, query, self._settings.context_token_budget
+                )
             new_context, stats = refreshes.get(turn_number, (None, None))
             response = TurnOut(
                 session_id=session_id,
@@ -213,7 +221,9 @@ class IntelligenceService:
         if req.save:
             namespace = req.namespace or DEFAULT_NAMESPACE
             for suggestion in out:
-                suggestion.memory_id, suggestion.action = self.save_suggestion(tenant_id, namespace, suggestion, req.session_id)
+                suggestion.memory_id, suggestion.action = self.save_suggestion(
+                    tenant_id, namespace, suggestion, req.session_id
+                )
                 saved += 1
         return ExtractOut(suggestions=out, tokens_analyzed=result.tokens_analyzed, saved=saved)
 
@@ -249,7 +259,8 @@ class IntelligenceService:
         messages = list(self._repo.all_messages(tenant_id, session_id))
         memories = self._memories().for_session(tenant_id, session_id)
         summary = self._summarizer().summarize(
-            [Message(m.role or "user", m.content or "") for m in messages], [m.text for m in memories if m.type != "summary"]
+            [Message(m.role or "user", m.content or "") for m in messages],
+            [m.text for m in memories if m.type != "summary"],
         )
         return summary, len(memories), len(messages)
 
@@ -265,7 +276,11 @@ class IntelligenceService:
             self._repo.update(
                 tenant_id,
                 session_id,
-                [SessionItem.summary.set(summary), SessionItem.summary_generated_at.set(now), SessionItem.updated_at.set(now)],
+                [
+                    SessionItem.summary.set(summary),
+                    SessionItem.summary_generated_at.set(now),
+                    SessionItem.updated_at.set(now),
+                ],
                 condition,
             )
         except ConditionFailed as exc:

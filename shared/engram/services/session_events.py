@@ -6,7 +6,7 @@ When a session leaves ``active`` (ended, closed, expired, or abandoned by the sw
    say), the session's messages go through the extractor; each suggestion becomes a memory linked to
    the session, or reinforces (+1 feedback) the memory it duplicates.
 2. **Outcome learning** — every memory used in the session's turns is credited or debited by the
-   outcome: ``success`` +1 feedback, ``failure`` −1, ``partial`` and ``abandoned`` 0 (one outcome
+   outcome: ``success`` +1 feedback, ``failure`` -1, ``partial`` and ``abandoned`` 0 (one outcome
    weighs as much as one explicit reinforcement, i.e. five passive accesses).
 3. **Close** — a generated summary is written into memory namespace ``session-memory`` (type
    ``summary``) and onto the session when it has none.
@@ -24,6 +24,7 @@ finally sent to the dead-letter queue.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from engram.config import Settings
@@ -111,7 +112,7 @@ class SessionEventHandler:
         messages = [Message(m.role or "user", m.content or "") for m in self._repo.all_messages(tenant_id, session_id)]
         if not messages:
             return 0
-        result = intelligence._extractor().extract(messages)  # noqa: SLF001 - same package, one extractor
+        result = intelligence._extractor().extract(messages)
         namespace = str(new.get("namespace") or "default")
         saved = 0
         for s in result.suggestions:
@@ -151,7 +152,9 @@ class SessionEventHandler:
     def _summarize(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> str:
         memories = self._memories()
         existing = [
-            m for m in memories.for_session(tenant_id, session_id) if m.namespace == SESSION_MEMORY_NAMESPACE and m.type == "summary"
+            m
+            for m in memories.for_session(tenant_id, session_id)
+            if m.namespace == SESSION_MEMORY_NAMESPACE and m.type == "summary"
         ]
         if existing:
             return "summary already stored"
@@ -173,8 +176,9 @@ class SessionEventHandler:
             source={"session_id": session_id, "extracted": True},
         )
         if not new.get("summary"):
-            try:
-                self._repo.update(tenant_id, session_id, [SessionItem.summary.set(summary)], SessionItem.summary.does_not_exist())
-            except ConditionFailed:
-                pass  # someone wrote a summary meanwhile: theirs stands
+            # someone may have written a summary meanwhile: theirs stands
+            with suppress(ConditionFailed):
+                self._repo.update(
+                    tenant_id, session_id, [SessionItem.summary.set(summary)], SessionItem.summary.does_not_exist()
+                )
         return "summary stored"

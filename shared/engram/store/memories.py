@@ -9,13 +9,15 @@ every update (optimistic concurrency); the index orders its documents by it.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import re
+import sys
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
@@ -109,7 +111,7 @@ class MemoryItem(Model):
     access_count = NumberAttribute(default=0)
     strength = NumberAttribute(default=0)  # decayed accumulator, as of strength_at (services/tiers.py)
     strength_at = NumberAttribute(default=0)
-    entities = ListAttribute(of=UnicodeAttribute, null=True)
+    entities = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     source = JSONAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)
@@ -135,7 +137,7 @@ class MissItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)  # tenant id
     miss_id = UnicodeAttribute(range_key=True)
-    query = UnicodeAttribute()
+    query_text = UnicodeAttribute(attr_name="query")  # not ``query``: that would hide Model.query
     session_id = UnicodeAttribute(null=True)
     context = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
@@ -174,13 +176,20 @@ def tenant_ns_hash(tenant_id: str, namespace: str, text: str) -> str:
 
 
 def pack_vector(vector: Sequence[float]) -> bytes:
-    return np.asarray(vector, dtype="<f4").tobytes()
+    packed = array("f", (float(v) for v in vector))  # float32; stored little-endian
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
 
 
-def unpack_vector(raw: bytes | None) -> list[float] | None:
+def unpack_vector(raw: bytes | None) -> builtins.list[float] | None:
     if not raw:
         return None
-    return [float(x) for x in np.frombuffer(raw, dtype="<f4")]
+    unpacked = array("f")
+    unpacked.frombytes(raw)
+    if sys.byteorder != "little":
+        unpacked.byteswap()
+    return list(unpacked)
 
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -277,15 +286,22 @@ class MemoryRepository:
         cursor: str | None,
         offset: int,
         accept: Callable[[MemoryItem], bool] | None = None,
-    ) -> tuple[list[MemoryItem], str | None, bool, int]:
+    ) -> tuple[builtins.list[MemoryItem], str | None, bool, int]:
         """Newest first, through the narrowest GSI the filters allow. (page, cursor, more, total)."""
         index, hash_value, index_attr, condition = self._plan(tenant_id, filters)
         start_key = None
         if cursor:
             key = decode_cursor(
-                cursor, {"pk", "h", "memory_id", "ix"}, lambda k: k.get("ix") == index.Meta.index_name and k.get("h") == hash_value
+                cursor,
+                {"pk", "h", "memory_id", "ix"},
+                lambda k: k.get("ix") == index.Meta.index_name and k.get("h") == hash_value,
             )
-            start_key = {"pk": {"S": key["pk"]}, "memory_id": {"S": key["memory_id"]}, "tenant_id": {"S": tenant_id}, index_attr: {"S": key["h"]}}
+            start_key = {
+                "pk": {"S": key["pk"]},
+                "memory_id": {"S": key["memory_id"]},
+                "tenant_id": {"S": tenant_id},
+                index_attr: {"S": key["h"]},
+            }
         with storage_errors():
             total = index.count(hash_value, filter_condition=condition)
             results = index.query(
@@ -295,7 +311,7 @@ class MemoryRepository:
                 last_evaluated_key=start_key,
                 page_size=max(limit + 1, 25),
             )
-            page: list[MemoryItem] = []
+            page: builtins.list[MemoryItem] = []
             skipped = 0
             has_more = False
             for item in results:
@@ -311,12 +327,14 @@ class MemoryRepository:
         next_cursor = None
         if has_more and page:
             last = page[-1]
-            next_cursor = encode_cursor({"pk": last.pk, "h": hash_value, "memory_id": last.memory_id, "ix": index.Meta.index_name})
+            next_cursor = encode_cursor(
+                {"pk": last.pk, "h": hash_value, "memory_id": last.memory_id, "ix": index.Meta.index_name}
+            )
         return page, next_cursor, has_more, total
 
     @staticmethod
     def _plan(tenant_id: str, f: MemoryFilters) -> tuple[Any, str, str, Condition | None]:
-        conditions: list[Condition] = []
+        conditions: builtins.list[Condition] = []
         if f.session_id:
             index: Any = MemoryItem.by_session
             hash_value, attr = tenant_session(tenant_id, f.session_id), "tenant_session"
@@ -325,7 +343,11 @@ class MemoryRepository:
             if f.tier:
                 conditions.append(MemoryItem.tier == f.tier)
         elif f.namespace and f.tier:
-            index, hash_value, attr = MemoryItem.by_tier, tenant_ns_tier(tenant_id, f.namespace, f.tier), "tenant_ns_tier"
+            index, hash_value, attr = (
+                MemoryItem.by_tier,
+                tenant_ns_tier(tenant_id, f.namespace, f.tier),
+                "tenant_ns_tier",
+            )
         elif f.namespace:
             index, hash_value, attr = MemoryItem.by_namespace, tenant_ns(tenant_id, f.namespace), "tenant_ns"
         else:
@@ -354,7 +376,7 @@ class MemoryRepository:
         with storage_errors():
             yield from MemoryItem.by_tenant.query(tenant_id, filter_condition=MemoryItem.tier == tier)
 
-    def by_content(self, tenant_id: str, namespace: str, text: str) -> list[MemoryItem]:
+    def by_content(self, tenant_id: str, namespace: str, text: str) -> builtins.list[MemoryItem]:
         with storage_errors():
             return list(MemoryItem.by_content.query(tenant_ns_hash(tenant_id, namespace, text)))
 
@@ -374,7 +396,9 @@ class MissRepository:
         with storage_errors():
             item.save()
 
-    def list(self, tenant_id: str, *, limit: int, since: float | None, cursor: str | None) -> tuple[list[MissItem], str | None, bool]:
+    def list(
+        self, tenant_id: str, *, limit: int, since: float | None, cursor: str | None
+    ) -> tuple[builtins.list[MissItem], str | None, bool]:
         """Newest first; ``since`` bounds the time-ordered ids from below."""
         condition = MissItem.miss_id >= id_floor("miss", since) if since is not None else None
         start_key = None
@@ -383,7 +407,11 @@ class MissRepository:
             start_key = {"pk": {"S": tenant_id}, "miss_id": {"S": key["miss_id"]}}
         with storage_errors():
             results = MissItem.query(
-                tenant_id, range_key_condition=condition, scan_index_forward=False, limit=limit + 1, last_evaluated_key=start_key
+                tenant_id,
+                range_key_condition=condition,
+                scan_index_forward=False,
+                limit=limit + 1,
+                last_evaluated_key=start_key,
             )
             items = list(results)
         has_more = len(items) > limit

@@ -282,7 +282,9 @@ class SessionRepository:
         """The last ``count`` messages, oldest first."""
         with storage_errors():
             newest = list(
-                MessageItem.query(session_pk(tenant_id, session_id), scan_index_forward=False, limit=count, consistent_read=True)
+                MessageItem.query(
+                    session_pk(tenant_id, session_id), scan_index_forward=False, limit=count, consistent_read=True
+                )
             )
         return newest[::-1]
 

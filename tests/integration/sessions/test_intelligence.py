@@ -10,10 +10,17 @@ import boto3
 from tests.support.events import http_event, invoke
 
 
-def memory(text: str, tier: str, namespace: str = "project-alpha", type_: str = "fact", tenant: str = "tenant_a") -> str:
+def memory(
+    text: str, tier: str, namespace: str = "project-alpha", type_: str = "fact", tenant: str = "tenant_a"
+) -> str:
     reply = invoke(
         "create_memory",
-        http_event("POST", "/v1/memories", body={"text": text, "tier": tier, "namespace": namespace, "type": type_}, tenant=tenant),
+        http_event(
+            "POST",
+            "/v1/memories",
+            body={"text": text, "tier": tier, "namespace": namespace, "type": type_},
+            tenant=tenant,
+        ),
     )
     assert reply.status == 201, reply
     return str(reply.json["id"])
@@ -24,13 +31,19 @@ def start(body: dict[str, Any], tenant: str = "tenant_a") -> Any:
 
 
 def turn(sid: str, body: dict[str, Any], tenant: str = "tenant_a") -> Any:
-    return invoke("record_turn", http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": sid}, body=body, tenant=tenant))
+    return invoke(
+        "record_turn", http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": sid}, body=body, tenant=tenant)
+    )
 
 
 def test_start_injects_critical_and_relevant_high_memories(aws: dict[str, str]) -> None:
     identity = memory("User is John, a software engineer based in Singapore", "critical", type_="identity")
-    tenant_wide = memory("User's name is John and he prefers concise answers", "critical", namespace="default", type_="identity")
-    rest = memory("User chose REST over GraphQL because the team is more familiar with REST API design", "high", type_="decision")
+    tenant_wide = memory(
+        "User's name is John and he prefers concise answers", "critical", namespace="default", type_="identity"
+    )
+    rest = memory(
+        "User chose REST over GraphQL because the team is more familiar with REST API design", "high", type_="decision"
+    )
     memory("User's favourite food is laksa from a hawker centre", "high")
     memory("Some other project's critical fact", "critical", namespace="project-beta")
     memory("Another tenant's identity", "critical", tenant="tenant_b")
@@ -61,14 +74,34 @@ def test_turns_number_refresh_and_replay(aws: dict[str, str]) -> None:
     sid = start({"namespace": "project-alpha", "first_message": "hi"}).json["session_id"]
     replies = []
     for n in range(1, 6):
-        reply = turn(sid, {"turnNumber": n, "messages": [{"role": "user", "content": f"question {n} about REST"}, {"role": "assistant", "content": "answer"}], "memoriesUsed": [used]})
+        reply = turn(
+            sid,
+            {
+                "turnNumber": n,
+                "messages": [
+                    {"role": "user", "content": f"question {n} about REST"},
+                    {"role": "assistant", "content": "answer"},
+                ],
+                "memoriesUsed": [used],
+            },
+        )
         assert reply.status == 200, reply
         replies.append(reply.json)
     assert [r["turn_number"] for r in replies] == [1, 2, 3, 4, 5]
     assert [r["refresh_needed"] for r in replies] == [False, False, False, False, True]
     assert replies[4]["new_context"] is not None and used in [m["id"] for m in replies[4]["new_context"]["high"]]
     assert replies[0]["memories_used"] == [used]
-    retry = turn(sid, {"turnNumber": 5, "messages": [{"role": "user", "content": "question 5 about REST"}, {"role": "assistant", "content": "answer"}], "memoriesUsed": [used]})
+    retry = turn(
+        sid,
+        {
+            "turnNumber": 5,
+            "messages": [
+                {"role": "user", "content": "question 5 about REST"},
+                {"role": "assistant", "content": "answer"},
+            ],
+            "memoriesUsed": [used],
+        },
+    )
     assert retry.status == 200 and retry.json == replies[4]
     clash = turn(sid, {"turnNumber": 5, "messages": [{"role": "user", "content": "different"}]})
     assert clash.status == 409
@@ -76,7 +109,9 @@ def test_turns_number_refresh_and_replay(aws: dict[str, str]) -> None:
     assert auto.json["turn_number"] == 6
     session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
     assert session["turn_count"] == 6 and session["message_count"] == 11 and session["memories_used"] == 1
-    assert invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": used})).json["access_count"] >= 5
+    assert (
+        invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": used})).json["access_count"] >= 5
+    )
 
 
 def test_parallel_turns_never_share_a_number_or_lose_a_message(aws: dict[str, str]) -> None:
@@ -86,7 +121,9 @@ def test_parallel_turns_never_share_a_number_or_lose_a_message(aws: dict[str, st
     assert all(r.status == 200 for r in replies), [r for r in replies if r.status != 200]
     assert sorted(r.json["turn_number"] for r in replies) == list(range(1, 13))
     rows = boto3.client("dynamodb").query(
-        TableName=aws["MessagesTable"], KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}}
+        TableName=aws["MessagesTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}},
     )["Items"]
     assert sorted(r["content"]["S"] for r in rows) == sorted(f"m{i}" for i in range(12))
     assert sorted(int(r["seq"]["N"]) for r in rows) == list(range(1, 13))
@@ -94,10 +131,16 @@ def test_parallel_turns_never_share_a_number_or_lose_a_message(aws: dict[str, st
 
 def test_turn_bad_input_and_other_tenant(aws: dict[str, str]) -> None:
     sid = start({}).json["session_id"]
-    for body in ({"messages": []}, {"messages": [{"role": "user", "content": "x"}], "memories_used": ["not-a-memory"]}, {"messages": [{"role": "user", "content": "x"}], "turn_number": 0}):
+    for body in (
+        {"messages": []},
+        {"messages": [{"role": "user", "content": "x"}], "memories_used": ["not-a-memory"]},
+        {"messages": [{"role": "user", "content": "x"}], "turn_number": 0},
+    ):
         assert turn(sid, body).status == 422, body
     assert turn(sid, {"messages": [{"role": "user", "content": "x"}]}, tenant="tenant_b").status == 404
-    assert invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json["turn_count"] == 0
+    assert (
+        invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json["turn_count"] == 0
+    )
 
 
 SEED_CONVERSATION = [
@@ -112,12 +155,21 @@ def test_extract_matches_the_seed_and_save_dedupes(aws: dict[str, str]) -> None:
     reply = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION}))
     assert reply.status == 200, reply
     suggestions = reply.json["suggestions"]
-    assert [(s["memory_type"], s["suggested_tier"]) for s in suggestions] == [("identity", "critical"), ("preference", "high")]
+    assert [(s["memory_type"], s["suggested_tier"]) for s in suggestions] == [
+        ("identity", "critical"),
+        ("preference", "high"),
+    ]
     assert suggestions[0]["title"] == "User Identity: My name is John and I live in Singapore"
     assert reply.json["tokens_analyzed"] > 0 and reply.json["saved"] == 0
-    saved = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True})).json
+    saved = invoke(
+        "extract",
+        http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True}),
+    ).json
     assert [s["action"] for s in saved["suggestions"]] == ["created", "created"]
-    again = invoke("extract", http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True})).json
+    again = invoke(
+        "extract",
+        http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True}),
+    ).json
     assert [s["action"] for s in again["suggestions"]] == ["reinforced", "reinforced"]
     assert [s["memory_id"] for s in again["suggestions"]] == [s["memory_id"] for s in saved["suggestions"]]
     listing = invoke("list_memories", http_event("GET", "/v1/memories", query={"namespace": "crm"})).json
@@ -128,7 +180,21 @@ def test_extract_matches_the_seed_and_save_dedupes(aws: dict[str, str]) -> None:
 
 def test_summarize_saves_the_summary(aws: dict[str, str]) -> None:
     sid = start({}).json["session_id"]
-    turn(sid, {"messages": [{"role": "user", "content": "The email queue retries failed because the counter was not incremented on timeout."}, {"role": "assistant", "content": "We increased max attempts to 5 and added exponential backoff with jitter."}]})
+    turn(
+        sid,
+        {
+            "messages": [
+                {
+                    "role": "user",
+                    "content": "The email queue retries failed because the counter was not incremented on timeout.",
+                },
+                {
+                    "role": "assistant",
+                    "content": "We increased max attempts to 5 and added exponential backoff with jitter.",
+                },
+            ]
+        },
+    )
     reply = invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}))
     assert reply.status == 200, reply
     body = reply.json
@@ -136,4 +202,10 @@ def test_summarize_saves_the_summary(aws: dict[str, str]) -> None:
     assert body["message_count"] == 2 and body["memory_count"] == 0
     stored = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
     assert stored["summary"] == body["summary"]
-    assert invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}, tenant="tenant_b")).status == 404
+    assert (
+        invoke(
+            "summarize_session",
+            http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}, tenant="tenant_b"),
+        ).status
+        == 404
+    )

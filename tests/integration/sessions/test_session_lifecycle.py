@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from engram import clock
 
+from engram import clock
 from tests.support.events import http_event, invoke
 
 T0 = 1_800_000_000.0

@@ -17,7 +17,9 @@ def process(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def memory(text: str, tier: str = "high") -> str:
-    return str(invoke("create_memory", http_event("POST", "/v1/memories", body={"text": text, "tier": tier})).json["id"])
+    return str(
+        invoke("create_memory", http_event("POST", "/v1/memories", body={"text": text, "tier": tier})).json["id"]
+    )
 
 
 def get_memory(mid: str) -> dict[str, Any]:
@@ -29,12 +31,23 @@ def new_session(body: dict[str, Any] | None = None) -> str:
 
 
 def turn(sid: str, content: str, used: list[str] | None = None) -> None:
-    reply = invoke("record_turn", http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": sid}, body={"messages": [{"role": "user", "content": content}], "memories_used": used or []}))
+    reply = invoke(
+        "record_turn",
+        http_event(
+            "POST",
+            "/v1/sessions/{id}/turn",
+            path_params={"id": sid},
+            body={"messages": [{"role": "user", "content": content}], "memories_used": used or []},
+        ),
+    )
     assert reply.status == 200, reply
 
 
 def end(sid: str, body: dict[str, Any]) -> None:
-    assert invoke("end_session", http_event("POST", "/v1/sessions/{id}/end", path_params={"id": sid}, body=body)).status == 200
+    assert (
+        invoke("end_session", http_event("POST", "/v1/sessions/{id}/end", path_params={"id": sid}, body=body)).status
+        == 200
+    )
 
 
 def test_end_with_extract_and_success_learns_once(aws: dict[str, str]) -> None:
@@ -45,7 +58,7 @@ def test_end_with_extract_and_success_learns_once(aws: dict[str, str]) -> None:
     turn(sid, "I prefer morning meetings, usually around 9am")
     end(sid, {"outcome": "success", "extract_memories": True})
     records = stream.new_records()
-    assert [r["eventName"] for r in records][0] == "INSERT" and records[-1]["eventName"] == "MODIFY"
+    assert records[0]["eventName"] == "INSERT" and records[-1]["eventName"] == "MODIFY"
 
     result = process(records)
     assert result == {"batchItemFailures": []}
@@ -57,7 +70,9 @@ def test_end_with_extract_and_success_learns_once(aws: dict[str, str]) -> None:
     again = process(records)  # redelivery changes nothing
     assert again == {"batchItemFailures": []}
     assert get_memory(used)["feedback_score"] == 1
-    assert len(invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json["data"]) == len(extracted)
+    assert len(
+        invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json["data"]
+    ) == len(extracted)
 
 
 def test_failure_debits_and_no_extraction_without_the_flag(aws: dict[str, str]) -> None:
@@ -68,7 +83,9 @@ def test_failure_debits_and_no_extraction_without_the_flag(aws: dict[str, str]) 
     end(sid, {"outcome": "failure"})
     assert process(stream.new_records()) == {"batchItemFailures": []}
     assert get_memory(used)["feedback_score"] == -1
-    assert invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json["total_count"] == 0
+    assert (
+        invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json["total_count"] == 0
+    )
 
 
 def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
@@ -76,11 +93,16 @@ def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
     sid = new_session({"title": "Email queue"})
     turn(sid, "The email queue retries failed because the retry counter was not incremented on timeout.")
     turn(sid, "We raised max attempts to 5 and added exponential backoff with jitter.")
-    assert invoke("close_session", http_event("POST", "/v1/sessions/{id}/close", path_params={"id": sid})).json["status"] == "closed"
+    assert (
+        invoke("close_session", http_event("POST", "/v1/sessions/{id}/close", path_params={"id": sid})).json["status"]
+        == "closed"
+    )
     records = stream.new_records()
     assert process(records) == {"batchItemFailures": []}
     assert process(records) == {"batchItemFailures": []}
-    summaries = invoke("list_memories", http_event("GET", "/v1/memories", query={"namespace": "session-memory"})).json["data"]
+    summaries = invoke("list_memories", http_event("GET", "/v1/memories", query={"namespace": "session-memory"})).json[
+        "data"
+    ]
     assert len(summaries) == 1 and summaries[0]["type"] == "summary" and summaries[0]["session_id"] == sid
     assert "retry" in summaries[0]["text"].lower()
     session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
@@ -94,10 +116,14 @@ def test_ttl_removal_deletes_remaining_messages_and_poison_fails_alone(aws: dict
     old = table.get_item(Key={"pk": f"tenant_a#{sid}"})["Item"]
     arn = StreamReader(aws["SessionsTable"]).arn
     ttl_record = ttl_remove_record(old, {"pk": old["pk"]}, arn, sequence="900000000000000000001")
-    poison = ttl_remove_record({"kind": "session", "status": Decimal(3)}, {"pk": "x"}, arn, sequence="900000000000000000002")
+    poison = ttl_remove_record(
+        {"kind": "session", "status": Decimal(3)}, {"pk": "x"}, arn, sequence="900000000000000000002"
+    )
     result = process([ttl_record, poison])
     assert result == {"batchItemFailures": [{"itemIdentifier": "900000000000000000002"}]}
     rows = boto3.client("dynamodb").query(
-        TableName=aws["MessagesTable"], KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}}
+        TableName=aws["MessagesTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}},
     )["Items"]
     assert rows == []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import boto3
-from engram import clock
 
+from engram import clock
 from tests.support.events import LambdaContext, function_module, http_event, invoke
 
 

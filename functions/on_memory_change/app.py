@@ -1,0 +1,27 @@
+"""Memories table stream → the vector index (upsert by version, delete on REMOVE).
+
+Partial batch failures are reported (``ReportBatchItemFailures``) so only failed records retry.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from engram.index import VectorIndex
+from engram.observability import logger
+from engram.services.container_memories import index as default_index
+from engram.services.memory_stream import MemoryStreamHandler
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def process(event: dict[str, Any], context: Any, index: VectorIndex | None = None) -> dict[str, Any]:
+    handler = MemoryStreamHandler(index or default_index())
+    return dict(
+        process_partial_response(event=event, record_handler=handler.handle, processor=processor, context=context)
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process(event, context)

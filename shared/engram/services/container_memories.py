@@ -1,0 +1,111 @@
+"""Cached factories for the memory side: service, index, embedder, stream handler.
+
+Nothing is built at import time; the index and the embedder are built on first use (so a
+function that only lists memories never loads a model). Tests call :func:`reset`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from engram.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from engram.embed import Embedder
+    from engram.index import VectorIndex
+    from engram.services.memories import MemoryService
+    from engram.services.retrieval import ScoringWeights
+    from engram.services.tiers import TierPolicy
+
+
+def index() -> VectorIndex:
+    from engram.index import get_index
+
+    return get_index(get_settings())
+
+
+def embedder() -> Embedder:
+    from engram.embed import get_embedder
+
+    return get_embedder(get_settings())
+
+
+def scoring_weights(settings: Settings) -> ScoringWeights:
+    """Defaults from services/retrieval.py; a Settings field of the same name overrides each."""
+    from engram.services.retrieval import ScoringWeights
+
+    names = {
+        "vector_weight": "score_vector_weight",
+        "text_weight": "score_text_weight",
+        "entity_weight": "score_entity_weight",
+        "feedback_weight": "score_feedback_weight",
+        "access_weight": "score_access_weight",
+        "access_cap": "score_access_cap",
+        "threshold": "score_threshold",
+    }
+    values = {k: getattr(settings, v) for k, v in names.items() if getattr(settings, v, None) is not None}
+    return ScoringWeights(**values)
+
+
+def tier_policy(settings: Settings) -> TierPolicy:
+    from engram.services.tiers import TierPolicy
+
+    values: dict[str, Any] = {}
+    if getattr(settings, "memory_half_life_days", None) is not None:
+        values["half_life_seconds"] = float(settings.memory_half_life_days) * 86400  # type: ignore[attr-defined]
+    if getattr(settings, "tier_high_strength", None) is not None:
+        values["high"] = float(settings.tier_high_strength)  # type: ignore[attr-defined]
+    if getattr(settings, "tier_critical_strength", None) is not None:
+        values["critical"] = float(settings.tier_critical_strength)  # type: ignore[attr-defined]
+    return TierPolicy(**values)
+
+
+@lru_cache(maxsize=1)
+def memories() -> MemoryService:
+    from engram.services.memories import MemoryService
+    from engram.store.memories import MemoryRepository, MissRepository
+
+    settings = get_settings()
+    return MemoryService(
+        MemoryRepository(settings),
+        MissRepository(settings),
+        settings,
+        index=index,
+        embedder=embedder,
+        weights=scoring_weights(settings),
+        policy=tier_policy(settings),
+    )
+
+
+class SessionMemories:
+    """What services/sessions.py needs: a session's memories as plain dicts, and the cascade."""
+
+    def __init__(self, service: MemoryService) -> None:
+        self._service = service
+
+    def for_session(self, tenant_id: str, session_id: str) -> list[dict[str, Any]]:
+        return [m.model_dump(mode="json") for m in self._service.for_session(tenant_id, session_id)]
+
+    def delete_for_session(self, tenant_id: str, session_id: str) -> int:
+        return self._service.delete_for_session(tenant_id, session_id)
+
+
+@lru_cache(maxsize=1)
+def session_memories() -> SessionMemories:
+    return SessionMemories(memories())
+
+
+def reindex(tenant_id: str | None = None) -> int:
+    """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all)."""
+    return memories().reindex(tenant_id)
+
+
+def reset() -> None:
+    from engram.embed import reset_embedders
+    from engram.index import reset_indexes
+
+    memories.cache_clear()
+    session_memories.cache_clear()
+    reset_indexes()
+    reset_embedders()
