@@ -52,6 +52,19 @@ class Settings(BaseModel):
     opensearch_index: str = "engram-memories"
     data_dir: str = ".engram"
 
+    # Ranking (unset: the defaults documented in services/retrieval.py) and tiers (services/tiers.py).
+    score_vector_weight: float | None = Field(default=None, ge=0, le=10)
+    score_text_weight: float | None = Field(default=None, ge=0, le=10)
+    score_entity_weight: float | None = Field(default=None, ge=0, le=10)
+    score_feedback_weight: float | None = Field(default=None, ge=0, le=10)
+    score_access_weight: float | None = Field(default=None, ge=0, le=10)
+    score_access_cap: int | None = Field(default=None, ge=0, le=10_000)
+    score_threshold: float | None = Field(default=None, ge=0, le=10)
+    memory_half_life_days: float | None = Field(default=None, gt=0, le=3650)
+    tier_high_strength: float | None = Field(default=None, gt=0)
+    tier_critical_strength: float | None = Field(default=None, gt=0)
+    miss_retention_seconds: int = Field(default=180 * 86400, ge=0)
+
     # Background intelligence.
     extractor: Literal["heuristic", "bedrock"] = "heuristic"
     summarizer: Literal["extractive", "bedrock"] = "extractive"
