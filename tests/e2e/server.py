@@ -41,9 +41,18 @@ class LocalServer:
 
     def start(self, timeout: float = 60.0) -> LocalServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "engram.local", "--port", str(self.port), "--data-dir", str(self.data_dir), "--quiet"]
+        command = [
+            sys.executable,
+            "-m",
+            "engram.local",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--quiet",
+        ]
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

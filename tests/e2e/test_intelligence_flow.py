@@ -34,11 +34,22 @@ def wait_for(predicate, timeout: float = 20.0):  # type: ignore[no-untyped-def]
 
 
 def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) -> None:
-    pref = server.request("POST", "/v1/memories", json={"text": "User chose REST over GraphQL because the team knows it", "type": "decision", "tier": "high", "namespace": "project-alpha"})
+    pref = server.request(
+        "POST",
+        "/v1/memories",
+        json={
+            "text": "User chose REST over GraphQL because the team knows it",
+            "type": "decision",
+            "tier": "high",
+            "namespace": "project-alpha",
+        },
+    )
     assert pref.status_code == 201, pref.text
     pref_id = pref.json()["id"]
 
-    started = server.request("POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-alpha"})
+    started = server.request(
+        "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-alpha"}
+    )
     assert started.status_code == 201, started.text
     sid = started.json()["session_id"]
     assert pref_id in [m["id"] for m in started.json()["context"]["high"]]
@@ -51,12 +62,24 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
         "Let's add pagination to the REST endpoints",
     ]
     for n, line in enumerate(lines, start=1):
-        reply = server.request("POST", f"/v1/sessions/{sid}/turn", json={"turnNumber": n, "messages": [{"role": "user", "content": line}, {"role": "assistant", "content": "Noted."}], "memoriesUsed": [pref_id]})
+        reply = server.request(
+            "POST",
+            f"/v1/sessions/{sid}/turn",
+            json={
+                "turnNumber": n,
+                "messages": [{"role": "user", "content": line}, {"role": "assistant", "content": "Noted."}],
+                "memoriesUsed": [pref_id],
+            },
+        )
         assert reply.status_code == 200, reply.text
         assert reply.json()["refresh_needed"] is (n == 5)
     assert reply.json()["new_context"] is not None
 
-    ended = server.request("POST", f"/v1/sessions/{sid}/end", json={"outcome": "success", "summary": "Designed the orders API", "extractMemories": True})
+    ended = server.request(
+        "POST",
+        f"/v1/sessions/{sid}/end",
+        json={"outcome": "success", "summary": "Designed the orders API", "extractMemories": True},
+    )
     assert ended.status_code == 200 and ended.json()["turn_count"] == 5 and ended.json()["memories_used"] == 1
 
     # no second call: the stream consumer extracts and learns in the background
@@ -64,22 +87,41 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
     assert any("Dana" in m["text"] for m in extracted)
     assert wait_for(lambda: server.request("GET", f"/v1/memories/{pref_id}").json()["feedback_score"] == 1)
 
-    found = server.request("POST", "/v1/memories/search", json={"query": "Which database does the user prefer?", "namespace": "project-alpha", "threshold": 0.0, "topK": 5})
+    found = server.request(
+        "POST",
+        "/v1/memories/search",
+        json={
+            "query": "Which database does the user prefer?",
+            "namespace": "project-alpha",
+            "threshold": 0.0,
+            "topK": 5,
+        },
+    )
     assert found.status_code == 200, found.text
     assert any("PostgreSQL" in hit["text"] for hit in found.json()["results"])
 
-    nxt = server.request("POST", "/v1/sessions/start", json={"firstMessage": "What should we build next?", "namespace": "project-alpha"})
+    nxt = server.request(
+        "POST", "/v1/sessions/start", json={"firstMessage": "What should we build next?", "namespace": "project-alpha"}
+    )
     critical = [m["text"] for m in nxt.json()["context"]["critical"]]
     assert any("Dana" in text for text in critical), nxt.json()
 
 
 def test_close_writes_summary_into_session_memory(server: LocalServer) -> None:
-    sid = server.request("POST", "/v1/sessions", json={"name": "Customer support chat", "ttl_seconds": 3600}).json()["id"]
+    sid = server.request("POST", "/v1/sessions", json={"name": "Customer support chat", "ttl_seconds": 3600}).json()[
+        "id"
+    ]
     for content in ("What is my current usage?", "Your usage is 42 units this month, below the pro plan limit."):
-        server.request("POST", f"/v1/sessions/{sid}/messages", json={"role": "user" if "?" in content else "assistant", "content": content})
+        server.request(
+            "POST",
+            f"/v1/sessions/{sid}/messages",
+            json={"role": "user" if "?" in content else "assistant", "content": content},
+        )
     closed = server.request("POST", f"/v1/sessions/{sid}/close")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    summaries = wait_for(lambda: server.request("GET", "/v1/memories", params={"namespace": "session-memory"}).json()["data"])
+    summaries = wait_for(
+        lambda: server.request("GET", "/v1/memories", params={"namespace": "session-memory"}).json()["data"]
+    )
     assert summaries[0]["type"] == "summary" and summaries[0]["session_id"] == sid
     summarized = server.request("POST", f"/v1/sessions/{sid}/summarize")
     assert summarized.status_code == 200 and summarized.json()["summary"]

@@ -27,7 +27,7 @@ def server(tmp_path: Path) -> Iterator[LocalServer]:
 
 
 def second_tenant_key(server: LocalServer) -> str:
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [sys.executable, "-m", "engram.cli", "keys", "create", "--tenant", "other", "--data-dir", str(server.data_dir)],
         cwd=ROOT,
         env=server.env,
@@ -48,12 +48,19 @@ def test_full_session_over_http_with_isolation_idempotency_and_restart(server: L
     )
     assert created.status_code == 201, created.text
     sid = created.json()["id"]
-    retry = server.request("POST", "/v1/sessions", json={"key": "telegram:123456789", "agent_id": "my-assistant", "title": "Support", "context": {"plan": "pro"}}, headers={"Idempotency-Key": "create-1"})
+    retry = server.request(
+        "POST",
+        "/v1/sessions",
+        json={"key": "telegram:123456789", "agent_id": "my-assistant", "title": "Support", "context": {"plan": "pro"}},
+        headers={"Idempotency-Key": "create-1"},
+    )
     assert retry.status_code == 201 and retry.json()["id"] == sid and retry.headers["Idempotent-Replayed"] == "true"
 
     path = "/v1/sessions/telegram%3A123456789"
     for i in range(3):
-        reply = server.request("POST", f"{path}/messages", json={"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}"})
+        reply = server.request(
+            "POST", f"{path}/messages", json={"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}"}
+        )
         assert reply.status_code == 201, reply.text
     assert server.request("PUT", f"{path}/context", json={"plan": "team"}).json()["context"] == {"plan": "team"}
     got = server.request("GET", path, params={"include_messages": "true"}).json()
@@ -68,7 +75,9 @@ def test_full_session_over_http_with_isolation_idempotency_and_restart(server: L
     other = second_tenant_key(server)
     assert server.request("GET", path, key=other).status_code == 404
     assert server.request("GET", f"/v1/sessions/{sid}", key=other).status_code == 404
-    assert server.request("POST", f"{path}/messages", key=other, json={"role": "user", "content": "x"}).status_code == 404
+    assert (
+        server.request("POST", f"{path}/messages", key=other, json={"role": "user", "content": "x"}).status_code == 404
+    )
     assert server.request("GET", "/v1/sessions", key=other).json()["total_count"] == 0
 
     ended = server.request("POST", f"{path}/end", json={"outcome": "success", "summary": "done"})
