@@ -17,7 +17,15 @@ _ID_RE = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 
 def new_id(prefix: str) -> str:
     millis = int(clock.now() * 1000)
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return _encode(prefix, (millis << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def id_floor(prefix: str, ts: float) -> str:
+    """The smallest id minted at ``ts``: ``id >= id_floor(p, t)`` means "created at or after t"."""
+    return _encode(prefix, int(ts * 1000) << 80)
+
+
+def _encode(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -32,32 +32,25 @@ def embedder() -> Embedder:
 
 
 def scoring_weights(settings: Settings) -> ScoringWeights:
-    """Defaults from services/retrieval.py; a Settings field of the same name overrides each."""
+    """Defaults from services/retrieval.py; each ``ENGRAM_SCORE_*`` setting that is set overrides one."""
     from engram.services.retrieval import ScoringWeights
 
-    names = {
-        "vector_weight": "score_vector_weight",
-        "text_weight": "score_text_weight",
-        "entity_weight": "score_entity_weight",
-        "feedback_weight": "score_feedback_weight",
-        "access_weight": "score_access_weight",
-        "access_cap": "score_access_cap",
-        "threshold": "score_threshold",
-    }
-    values = {k: getattr(settings, v) for k, v in names.items() if getattr(settings, v, None) is not None}
-    return ScoringWeights(**values)
+    names = ("vector_weight", "text_weight", "entity_weight", "feedback_weight", "access_weight", "access_cap", "threshold")
+    values = {name: getattr(settings, f"score_{name}") for name in names}
+    return ScoringWeights(**{name: value for name, value in values.items() if value is not None})
 
 
 def tier_policy(settings: Settings) -> TierPolicy:
+    """Defaults from services/tiers.py, overridden by the tier settings that are set."""
     from engram.services.tiers import TierPolicy
 
     values: dict[str, Any] = {}
-    if getattr(settings, "memory_half_life_days", None) is not None:
-        values["half_life_seconds"] = float(settings.memory_half_life_days) * 86400  # type: ignore[attr-defined]
-    if getattr(settings, "tier_high_strength", None) is not None:
-        values["high"] = float(settings.tier_high_strength)  # type: ignore[attr-defined]
-    if getattr(settings, "tier_critical_strength", None) is not None:
-        values["critical"] = float(settings.tier_critical_strength)  # type: ignore[attr-defined]
+    if settings.memory_half_life_days is not None:
+        values["half_life_seconds"] = settings.memory_half_life_days * 86400
+    if settings.tier_high_strength is not None:
+        values["high"] = settings.tier_high_strength
+    if settings.tier_critical_strength is not None:
+        values["critical"] = settings.tier_critical_strength
     return TierPolicy(**values)
 
 

@@ -40,8 +40,9 @@ from engram.models.intelligence import (
     TurnOut,
 )
 from engram.services.lifecycle import ensure_writable, writable
+from engram.store.base import ConditionFailed
 from engram.store.models import SessionItem
-from engram.store.sessions import ConditionFailed, NewMessage, SessionRepository, TurnRecord
+from engram.store.sessions import NewMessage, SessionRepository, TurnRecord
 
 if TYPE_CHECKING:
     from engram.extract import Extractor, Summarizer

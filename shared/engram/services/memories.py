@@ -669,7 +669,7 @@ class MemoryService:
     def log_miss(self, tenant_id: str, req: LogMiss) -> LogMissOut:
         now = clock.now()
         miss_id = new_id("miss")
-        retention = int(getattr(self._settings, "miss_retention_seconds", 180 * 86400))
+        retention = self._settings.miss_retention_seconds
         self._misses.put(
             MissItem(
                 pk=tenant_id,

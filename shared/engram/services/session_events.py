@@ -31,8 +31,9 @@ from engram.config import Settings
 from engram.extract.ports import Message
 from engram.models.intelligence import SuggestionOut
 from engram.observability import logger
+from engram.store.base import ConditionFailed
 from engram.store.models import SessionItem
-from engram.store.sessions import ConditionFailed, SessionRepository
+from engram.store.sessions import SessionRepository
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord

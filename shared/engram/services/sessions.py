@@ -28,10 +28,9 @@ from engram.models.sessions import (
     UpdateSession,
 )
 from engram.services.lifecycle import effective, ensure_writable, status_condition, writable
-from engram.store.base import decode_cursor, encode_cursor
+from engram.store.base import ConditionFailed, decode_cursor, encode_cursor
 from engram.store.models import MessageItem, SessionItem, plain
 from engram.store.sessions import (
-    ConditionFailed,
     KeyTaken,
     ListFilters,
     NewMessage,

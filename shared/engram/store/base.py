@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
@@ -15,7 +15,10 @@ from pynamodb.models import Model
 from engram import errors
 from engram.errors import map_storage_error
 
-M = TypeVar("M", bound=type[Model])
+
+class ConditionFailed(Exception):
+    """A conditional write lost (the item changed or vanished since it was read): the caller
+    re-reads and decides whether that means gone, conflict, or retry."""
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:

@@ -33,15 +33,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from engram.config import Settings
-from engram.store.base import bind, decode_cursor, encode_cursor, storage_errors
-
-
-class _Meta:
-    table_name = "unbound"
-    region = "us-east-1"
-    max_retry_attempts = 3
-    connect_timeout_seconds = 2
-    read_timeout_seconds = 5
+from engram.ids import id_floor
+from engram.store.base import ConditionFailed, bind, decode_cursor, encode_cursor, storage_errors
+from engram.store.models import _Meta
 
 
 class _ByTenant(GlobalSecondaryIndex["MemoryItem"]):
@@ -190,23 +184,6 @@ def unpack_vector(raw: bytes | None) -> builtins.list[float] | None:
     if sys.byteorder != "little":
         unpacked.byteswap()
     return list(unpacked)
-
-
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def id_floor(prefix: str, ts: float) -> str:
-    """The smallest id minted at ``ts`` (ids are time-ordered; see engram.ids)."""
-    value = int(ts * 1000) << 80
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return f"{prefix}_{''.join(reversed(chars))}"
-
-
-class ConditionFailed(Exception):
-    """The item changed (or vanished) since it was read: re-read and decide."""
 
 
 @dataclass(frozen=True)

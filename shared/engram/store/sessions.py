@@ -13,7 +13,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from engram.config import Settings
-from engram.store.base import bind, connection, decode_cursor, encode_cursor, storage_errors
+from engram.store.base import ConditionFailed, bind, connection, decode_cursor, encode_cursor, storage_errors
 from engram.store.models import MessageItem, SessionItem
 
 ACTIVE_BUCKETS = 8
@@ -41,10 +41,6 @@ class KeyTaken(Exception):
     def __init__(self, session_id: str | None) -> None:
         super().__init__("key already in use")
         self.session_id = session_id
-
-
-class ConditionFailed(Exception):
-    """A conditional write lost: the caller re-reads and decides (gone, conflict, or retry)."""
 
 
 @dataclass(frozen=True)
