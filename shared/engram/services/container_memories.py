@@ -35,7 +35,7 @@ def scoring_weights(settings: Settings) -> ScoringWeights:
     """Defaults from services/retrieval.py; each ``ENGRAM_SCORE_*`` setting that is set overrides one."""
     from engram.services.retrieval import ScoringWeights
 
-    names = ("vector_weight", "text_weight", "entity_weight", "feedback_weight", "access_weight")
+    names: tuple[str, ...] = ("vector_weight", "text_weight", "entity_weight", "feedback_weight", "access_weight")
     names += ("access_cap", "threshold")
     values = {name: getattr(settings, f"score_{name}") for name in names}
     return ScoringWeights(**{name: value for name, value in values.items() if value is not None})
