@@ -60,7 +60,7 @@ class LocalServer:
             try:
                 if requests.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # up, but still replaying its journal
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 

@@ -79,7 +79,10 @@ def session_events() -> SessionEventHandler:
 
 
 def reset() -> None:
+    from engram.store.base import connection
+
     reset_settings()
+    connection.cache_clear()  # it holds an endpoint read from the environment
     for factory in (sessions, api_keys, rate_limiter, sweeper, intelligence, session_events):
         factory.cache_clear()
     try:
