@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engram.local.runtime import LocalRuntime
 
+from engram.local.runtime import LocalRuntime
 from tests.local.helpers import FIXTURE_TEMPLATE
 
 

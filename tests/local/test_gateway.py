@@ -10,7 +10,6 @@ from typing import Any
 
 from engram.local.runtime import LocalRuntime
 from engram.local.server import MAX_BODY_BYTES
-
 from tests.local.helpers import call
 
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from engram.local.dynamo import read_journal
 from engram.local.runtime import LocalRuntime
-
 from tests.local.helpers import FIXTURE_TEMPLATE, call
 
 REPO = Path(__file__).resolve().parents[2]

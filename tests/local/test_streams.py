@@ -7,7 +7,6 @@ from pathlib import Path
 
 from engram.local.runtime import LocalRuntime
 from engram.local.streams import TTL_USER_IDENTITY
-
 from tests.local.helpers import FIXTURE_TEMPLATE, call, read_jsonl, wait_for
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engram.local.template import TemplateError, parse_template, rate_seconds
 
+from engram.local.template import TemplateError, parse_template, rate_seconds
 from tests.local.helpers import FIXTURE_TEMPLATE
 
 REPO_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"

@@ -13,7 +13,9 @@ class StreamReader:
 
     def __init__(self, table_name: str) -> None:
         self.client = boto3.client("dynamodbstreams", region_name="us-east-1")
-        self.arn = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+        self.arn = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=table_name)["Table"][
+            "LatestStreamArn"
+        ]
         self.iterators: dict[str, str | None] = {}
 
     def new_records(self) -> list[dict[str, Any]]:
@@ -21,7 +23,9 @@ class StreamReader:
         for shard in self.client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
             if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.client.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                self.iterators[shard_id] = self.client.get_shard_iterator(
+                    StreamArn=self.arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
             iterator = self.iterators[shard_id]
             while iterator:
                 page = self.client.get_records(ShardIterator=iterator)
@@ -41,7 +45,9 @@ def lambda_event(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def ttl_remove_record(old_image: dict[str, Any], keys: dict[str, Any], arn: str, sequence: str = "900000000000000000001") -> dict[str, Any]:
+def ttl_remove_record(
+    old_image: dict[str, Any], keys: dict[str, Any], arn: str, sequence: str = "900000000000000000001"
+) -> dict[str, Any]:
     """The record DynamoDB TTL writes when it deletes an item (moto never expires items itself)."""
     serializer = TypeSerializer()
     return {

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+
 from engram import clock
 from engram.cli import main as cli
 from engram.services.container import api_keys
-
 from tests.support.events import LambdaContext, function_module
 
 

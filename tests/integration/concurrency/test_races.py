@@ -28,7 +28,9 @@ def test_get_or_create_race_on_one_key_makes_one_session_with_every_contributor(
     assert sum(r.json["created"] for r in replies) == 1
     items = boto3.client("dynamodb").scan(TableName=aws["SessionsTable"])["Items"]
     assert sum(1 for i in items if i.get("kind", {}).get("S") == "session") == 1
-    final = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": "northrelay-campaign-2026-03"})).json
+    final = invoke(
+        "get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": "northrelay-campaign-2026-03"})
+    ).json
     assert sorted(final["contributors"]) == sorted(f"agent-{i}" for i in range(16))
 
 
@@ -37,11 +39,15 @@ def test_concurrent_message_appends_lose_nothing(aws: dict[str, str]) -> None:
 
     def call(i: int) -> Any:
         body = {"messages": [{"role": "user", "content": f"{i}-a"}, {"role": "assistant", "content": f"{i}-b"}]}
-        return invoke("append_messages", http_event("POST", "/v1/sessions/{id}/messages", path_params={"id": sid}, body=body))
+        return invoke(
+            "append_messages", http_event("POST", "/v1/sessions/{id}/messages", path_params={"id": sid}, body=body)
+        )
 
     replies = parallel(call, 20)
     assert all(r.status == 201 for r in replies)
-    listing = invoke("list_messages", http_event("GET", "/v1/sessions/{id}/messages", path_params={"id": sid}, query={"limit": 100})).json
+    listing = invoke(
+        "list_messages", http_event("GET", "/v1/sessions/{id}/messages", path_params={"id": sid}, query={"limit": 100})
+    ).json
     assert listing["total_count"] == 40 and [m["seq"] for m in listing["data"]] == list(range(1, 41))
     contents = [m["content"] for m in listing["data"]]
     for i in range(20):  # each request's messages stay together and in order
@@ -54,7 +60,9 @@ def test_concurrent_context_replacements_leave_one_whole_object(aws: dict[str, s
 
     def call(i: int) -> Any:
         body = {"writer": i, "payload": [i] * 50, "nested": {"writer": i}}
-        return invoke("replace_context", http_event("PUT", "/v1/sessions/{id}/context", path_params={"id": sid}, body=body))
+        return invoke(
+            "replace_context", http_event("PUT", "/v1/sessions/{id}/context", path_params={"id": sid}, body=body)
+        )
 
     replies = parallel(call, 16)
     assert all(r.status == 200 for r in replies)
@@ -67,7 +75,10 @@ def test_concurrent_metadata_merges_keep_every_key(aws: dict[str, str]) -> None:
     sid = invoke("create_session", http_event("POST", "/v1/sessions", body={"metadata": {"base": True}})).json["id"]
 
     def call(i: int) -> Any:
-        return invoke("update_session", http_event("PATCH", "/v1/sessions/{id}", path_params={"id": sid}, body={"metadata": {f"k{i}": i}}))
+        return invoke(
+            "update_session",
+            http_event("PATCH", "/v1/sessions/{id}", path_params={"id": sid}, body={"metadata": {f"k{i}": i}}),
+        )
 
     replies = parallel(call, 12)
     assert all(r.status == 200 for r in replies), [r for r in replies if r.status != 200]
@@ -80,7 +91,10 @@ def test_concurrent_reinforcements_of_one_memory_all_count(aws: dict[str, str]) 
 
     def call(i: int) -> Any:
         value = 1 if i % 4 else -1
-        return invoke("reinforce_memory", http_event("POST", "/v1/memories/{id}/reinforce", path_params={"id": mid}, body={"value": value}))
+        return invoke(
+            "reinforce_memory",
+            http_event("POST", "/v1/memories/{id}/reinforce", path_params={"id": mid}, body={"value": value}),
+        )
 
     replies = parallel(call, 16)
     assert all(r.status == 200 for r in replies), [r for r in replies if r.status != 200]

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from engram.errors import ServiceUnavailable
 from engram.extract import Message
 from engram.extract.bedrock import (

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from engram.extract import ExtractionResult, Message, estimate_tokens
-from engram.extract.heuristic import HeuristicExtractor
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from engram.extract import ExtractionResult, Message, estimate_tokens
+from engram.extract.heuristic import HeuristicExtractor
 
 
 def extract(*texts: str) -> ExtractionResult:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from engram.config import reset_settings
 from engram.errors import EngramError
 from engram.extract import (
@@ -18,7 +20,6 @@ from engram.extract import (
 from engram.extract.bedrock import BedrockExtractor, BedrockSummarizer
 from engram.extract.extractive import ExtractiveSummarizer
 from engram.extract.heuristic import HeuristicExtractor
-from pydantic import ValidationError
 
 
 def test_estimate_tokens() -> None:
