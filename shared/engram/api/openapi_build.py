@@ -42,15 +42,69 @@ def build(functions_dir: Path) -> dict[str, Any]:
             merge.add_file(app_file)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a function that fails to load must fail the build
-        spec = merge.get_openapi_schema()
+        spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _mark_public(spec)
-    return json.loads(json.dumps(spec, sort_keys=True, default=_plain))
+    _document_answers(spec)
+    return spec
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "model_dump"):  # pydantic models the merge leaves in place (security schemes)
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return str(value)
+# Routes that answer 201 Created (get-or-create answers 201 when it created, 200 when it found).
+CREATED = {
+    ("post", "/v1/sessions"),
+    ("post", "/v1/sessions/start"),
+    ("post", "/v1/sessions/get-or-create"),
+    ("post", "/v1/sessions/{id}/messages"),
+    ("post", "/v1/memories"),
+    ("post", "/v1/memories/miss"),
+}
+ERROR_ANSWERS = {
+    "400": "The body is not valid JSON, or a cursor/parameter is malformed",
+    "401": "Missing, malformed, unknown or revoked API key",
+    "404": "No such resource for this tenant",
+    "409": "Conflict: the session is no longer active, a key is taken, or a request is in progress",
+    "410": "The session has expired and is read-only",
+    "413": "The request body or a field is too large",
+    "422": "The request is well-formed JSON but invalid (details list each field)",
+    "429": "Rate limit exceeded; see the Retry-After header",
+    "503": "A dependency is busy or unavailable; retry (see Retry-After)",
+}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "request_id"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "request_id": {"type": ["string", "null"]},
+    },
+}
+
+
+def _document_answers(spec: dict[str, Any]) -> None:
+    """Powertools documents 200 and its own 422 only; Engram answers in one error shape."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
+    error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if (method, path) in CREATED and "200" in responses:
+                responses["201"] = {**responses["200"], "description": "Created"}
+                if (method, path) != ("post", "/v1/sessions/get-or-create"):
+                    del responses["200"]
+            public = operation.get("security") == []
+            for status, description in ERROR_ANSWERS.items():
+                if public and status in {"401", "404", "409", "410"}:
+                    continue
+                responses[status] = {"description": description, **error_ref}
 
 
 def _mark_public(spec: dict[str, Any]) -> None:
