@@ -77,6 +77,7 @@ from engram.store.memories import (
     MissItem,
     MissRepository,
     content_hash,
+    item_doc,
     memory_pk,
     pack_vector,
     tenant_ns,
@@ -875,25 +876,6 @@ class MemoryService:
             updated_at=clock.iso(item.updated_at),
             last_accessed_at=clock.iso(item.last_accessed_at),
         )
-
-
-def item_doc(item: MemoryItem) -> IndexDoc:
-    vector = unpack_vector(item.embedding) or []
-    return IndexDoc(
-        tenant_id=str(item.tenant_id),
-        memory_id=str(item.memory_id),
-        namespace=item.namespace,
-        type=item.type,
-        tier=str(item.tier),
-        title=item.title,
-        text=item.text,
-        embedding=vector,
-        version=int(item.version or 0),
-        entities=tuple(item.entities or ()),
-        session_id=item.session_id,
-        agent_id=item.agent_id,
-        created_at=float(item.created_at or 0),
-    )
 
 
 def derive_title(text: str) -> str:

@@ -12,8 +12,7 @@ import base64
 from typing import Any
 
 from engram.index import VectorIndex
-from engram.services.memories import item_doc
-from engram.store.memories import MemoryItem
+from engram.store.memories import MemoryItem, item_doc
 
 # The attributes the index document is built from; a MODIFY that changes none of them is skipped.
 INDEXED = ("namespace", "type", "tier", "title", "text", "entities", "session_id", "agent_id", "embedding", "tenant_id")

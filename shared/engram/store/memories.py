@@ -34,6 +34,7 @@ from pynamodb.models import Model
 
 from engram.config import Settings
 from engram.ids import id_floor
+from engram.index import IndexDoc
 from engram.store.base import ConditionFailed, bind, decode_cursor, encode_cursor, storage_errors
 from engram.store.models import _Meta
 
@@ -400,3 +401,23 @@ class MissRepository:
         condition = MissItem.miss_id >= id_floor("miss", since) if since is not None else None
         with storage_errors():
             return MissItem.count(tenant_id, range_key_condition=condition)
+
+
+def item_doc(item: MemoryItem) -> IndexDoc:
+    """What the vector index holds of a memory (built from the stored item, never re-embedded)."""
+    vector = unpack_vector(item.embedding) or []
+    return IndexDoc(
+        tenant_id=str(item.tenant_id),
+        memory_id=str(item.memory_id),
+        namespace=item.namespace,
+        type=item.type,
+        tier=str(item.tier),
+        title=item.title,
+        text=item.text,
+        embedding=vector,
+        version=int(item.version or 0),
+        entities=tuple(item.entities or ()),
+        session_id=item.session_id,
+        agent_id=item.agent_id,
+        created_at=float(item.created_at or 0),
+    )
