@@ -30,13 +30,18 @@ print("imported", len(list(__import__("pathlib").Path("functions").glob("*/app.p
 
 
 def test_every_function_imports_without_local_only_packages() -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", PROBE.format(blocked=NOT_IN_LAYER)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "ENGRAM_INDEX_BACKEND": "opensearch", "ENGRAM_EMBEDDER": "bedrock"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ENGRAM_INDEX_BACKEND": "opensearch",
+            "ENGRAM_EMBEDDER": "bedrock",
+        },
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == f"imported {len(list((ROOT / 'functions').glob('*/app.py')))}"
