@@ -81,13 +81,17 @@ def test_cli_creates_and_revokes_keys_against_local_runtime(
     assert cli(["keys", "list", "--tenant", "acme", "--data-dir", str(tmp_path / "nowhere")]) == 2
 
 
-def test_cli_reindex_rebuilds_a_wiped_index(aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_reindex_rebuilds_a_wiped_index(
+    aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import os
     import shutil
 
     from tests.support.events import http_event, invoke
 
-    created = invoke("create_memory", http_event("POST", "/v1/memories", body={"text": "User's favourite editor is Helix"}))
+    created = invoke(
+        "create_memory", http_event("POST", "/v1/memories", body={"text": "User's favourite editor is Helix"})
+    )
     assert created.status == 201
     data_dir = os.environ["ENGRAM_DATA_DIR"]
     from engram.services import container
@@ -96,7 +100,13 @@ def test_cli_reindex_rebuilds_a_wiped_index(aws: dict[str, str], tmp_path: Path,
     shutil.rmtree(data_dir)  # the local index lives under the data dir: gone
     query = {"query": "which editor does the user like", "threshold": 0.0}
     assert invoke("search_memories", http_event("POST", "/v1/memories/search", body=query)).json["results"] == []
-    runtime = {"env": {"ENGRAM_MEMORIES_TABLE": aws["MemoriesTable"], "ENGRAM_DATA_DIR": data_dir, "ENGRAM_EMBEDDER": "hashing"}}
+    runtime = {
+        "env": {
+            "ENGRAM_MEMORIES_TABLE": aws["MemoriesTable"],
+            "ENGRAM_DATA_DIR": data_dir,
+            "ENGRAM_EMBEDDER": "hashing",
+        }
+    }
     (tmp_path / "runtime.json").write_text(json.dumps(runtime))
     assert cli(["reindex", "--data-dir", str(tmp_path)]) == 0
     assert json.loads(capsys.readouterr().out) == {"reindexed": 1}
