@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, AliasChoices, Field, model_validator
 
+from engram.extract.ports import MemoryType as ExtractedType
+from engram.extract.ports import Tier
 from engram.models.common import Label, Metadata, RequestModel, ResponseModel, Title, _text
 
-MemoryType = Literal[
-    "identity", "preference", "decision", "fact", "goal", "constraint", "relationship", "event", "summary", "other"
-]
-Tier = Literal["critical", "high", "normal"]
+# What the extractor can suggest, plus what only people and the summariser write.
+MemoryType = Literal[ExtractedType, "summary", "other"]
 SearchMode = Literal["hybrid", "vector", "text"]
-
-MEMORY_TYPES: tuple[str, ...] = (
-    "identity",
-    "preference",
-    "decision",
-    "fact",
-    "goal",
-    "constraint",
-    "relationship",
-    "event",
-    "summary",
-    "other",
-)
-TIERS: tuple[str, ...] = ("critical", "high", "normal")
+MEMORY_TYPES: tuple[str, ...] = get_args(MemoryType)
 
 # Bounds (every memory item stays far below DynamoDB's 400 KB: text 16k chars ≤ 64 KB UTF-8,
 # metadata 10 KB, embedding ≤ 4 KB, entities ≤ 50 x 128).

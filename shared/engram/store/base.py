@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
@@ -15,6 +15,8 @@ from pynamodb.models import Model
 
 from engram import errors
 from engram.errors import map_storage_error
+
+T = TypeVar("T")
 
 
 class ConditionFailed(Exception):
@@ -48,6 +50,25 @@ def storage_errors() -> Iterator[None]:
         if mapped is not None:
             raise mapped from exc
         raise
+
+
+def take_page(
+    results: Iterable[T], limit: int, offset: int = 0, accept: Callable[[T], bool] | None = None
+) -> tuple[list[T], bool]:
+    """Skip ``offset`` accepted items, then take up to ``limit``; also says whether more follow.
+    DynamoDB filters after its own Limit, so pages are cut here, not with the query's limit."""
+    page: list[T] = []
+    skipped = 0
+    for item in results:
+        if accept is not None and not accept(item):
+            continue
+        if skipped < offset:
+            skipped += 1
+            continue
+        if len(page) == limit:
+            return page, True
+        page.append(item)
+    return page, False
 
 
 def encode_cursor(key: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ from pynamodb.models import Model
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.index import IndexDoc
-from engram.store.base import ConditionFailed, bind, decode_cursor, encode_cursor, storage_errors
+from engram.store.base import ConditionFailed, bind, decode_cursor, encode_cursor, storage_errors, take_page
 from engram.store.models import _Meta
 
 
@@ -289,19 +289,7 @@ class MemoryRepository:
                 last_evaluated_key=start_key,
                 page_size=max(limit + 1, 25),
             )
-            page: builtins.list[MemoryItem] = []
-            skipped = 0
-            has_more = False
-            for item in results:
-                if accept is not None and not accept(item):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                if len(page) == limit:
-                    has_more = True
-                    break
-                page.append(item)
+            page, has_more = take_page(results, limit, offset, accept)
         next_cursor = None
         if has_more and page:
             last = page[-1]

@@ -13,7 +13,15 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from engram.config import Settings
-from engram.store.base import ConditionFailed, bind, connection, decode_cursor, encode_cursor, storage_errors
+from engram.store.base import (
+    ConditionFailed,
+    bind,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    storage_errors,
+    take_page,
+)
 from engram.store.models import MessageItem, SessionItem
 
 ACTIVE_BUCKETS = 8
@@ -154,17 +162,7 @@ class SessionRepository:
                 last_evaluated_key=start_key,
                 page_size=max(limit + 1, 25),
             )
-            page: list[SessionItem] = []
-            skipped = 0
-            has_more = False
-            for item in results:
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                if len(page) == limit:
-                    has_more = True
-                    break
-                page.append(item)
+            page, has_more = take_page(results, limit, offset)
         next_cursor = None
         if has_more and page:
             last = page[-1]
