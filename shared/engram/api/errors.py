@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -31,6 +32,9 @@ def error_response(
     )
 
 
+_FIELD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
 def error_dict(exc: EngramError, request_id: str | None) -> dict[str, Any]:
     """The error shape as a ready API Gateway (payload 2.0) response, for answers given before
     or around the resolver."""
@@ -53,7 +57,9 @@ def sanitize_validation_errors(errors: Any) -> tuple[int, str, list[dict[str, An
     details: list[dict[str, Any]] = []
     status = 422
     for err in errors or []:
-        loc = [str(part) for part in err.get("loc", ())]
+        # a location names fields and indexes only: never echo input (a form-encoded body can
+        # show up as a "field" whose name is the whole body)
+        loc = [str(part) if _FIELD_RE.match(str(part)) else "?" for part in err.get("loc", ())]
         err_type = str(err.get("type", "value_error"))
         if err_type == "json_invalid":
             status = 400
