@@ -7,7 +7,9 @@ from tests.support.events import http_event, invoke
 
 def test_form_encoded_json_is_rejected_without_echoing_the_body(aws: dict[str, str]) -> None:
     body = '{"key":"k:1","title":"private-title-value"}'
-    event = http_event("POST", "/v1/sessions", raw_body=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    event = http_event(
+        "POST", "/v1/sessions", raw_body=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     reply = invoke("create_session", event)
     assert 400 <= reply.status < 500 and reply.json["error"]["code"] in {"validation_error", "bad_request"}
     assert "private-title-value" not in reply.raw["body"]
