@@ -34,7 +34,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -51,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from bench.report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "egm_bench_load_0123456789abcdefghijklmnopqrstuv"
@@ -1001,23 +1002,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -635,12 +635,7 @@ class MemoryService:
 
     def lock(self, tenant_id: str, memory_id: str, tier: str) -> LockOut:
         def build(item: MemoryItem, now: float) -> builtins.list[Action]:
-            return [
-                MemoryItem.locked.set(True),
-                MemoryItem.tier.set(tier),
-                MemoryItem.tenant_ns_tier.set(tenant_ns_tier(tenant_id, item.namespace, tier)),
-                MemoryItem.updated_at.set(now),
-            ]
+            return [MemoryItem.locked.set(True), *_tier_set(item, tier), MemoryItem.updated_at.set(now)]
 
         item = self._mutate(tenant_id, memory_id, build)
         self._sync_index(item)
@@ -649,12 +644,7 @@ class MemoryService:
     def unlock(self, tenant_id: str, memory_id: str) -> LockOut:
         def build(item: MemoryItem, now: float) -> builtins.list[Action]:
             tier = self.policy.tier_for(self._strength(item, now))
-            return [
-                MemoryItem.locked.set(False),
-                MemoryItem.tier.set(tier),
-                MemoryItem.tenant_ns_tier.set(tenant_ns_tier(tenant_id, item.namespace, tier)),
-                MemoryItem.updated_at.set(now),
-            ]
+            return [MemoryItem.locked.set(False), *_tier_set(item, tier), MemoryItem.updated_at.set(now)]
 
         item = self._mutate(tenant_id, memory_id, build)
         self._sync_index(item)
@@ -805,10 +795,7 @@ class MemoryService:
 
     def _tier_actions(self, item: MemoryItem, strength: float) -> builtins.list[Action]:
         tier = str(item.tier) if item.locked else self.policy.tier_for(strength)
-        return [
-            MemoryItem.tier.set(tier),
-            MemoryItem.tenant_ns_tier.set(tenant_ns_tier(str(item.tenant_id), item.namespace, tier)),
-        ]
+        return _tier_set(item, tier)
 
     def _mutate(
         self,
@@ -876,6 +863,14 @@ class MemoryService:
             updated_at=clock.iso(item.updated_at),
             last_accessed_at=clock.iso(item.last_accessed_at),
         )
+
+
+def _tier_set(item: MemoryItem, tier: str) -> builtins.list[Action]:
+    """The tier and its GSI key change together, always."""
+    return [
+        MemoryItem.tier.set(tier),
+        MemoryItem.tenant_ns_tier.set(tenant_ns_tier(str(item.tenant_id), item.namespace, tier)),
+    ]
 
 
 def derive_title(text: str) -> str:

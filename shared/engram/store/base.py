@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from engram import errors
@@ -22,6 +24,17 @@ T = TypeVar("T")
 class ConditionFailed(Exception):
     """A conditional write lost (the item changed or vanished since it was read): the caller
     re-reads and decides whether that means gone, conflict, or retry."""
+
+
+def conditional_update(item: Model, actions: Sequence[Action], condition: Condition) -> None:
+    """``item.update`` under a condition; a lost condition is ConditionFailed, not an SDK error."""
+    with storage_errors():
+        try:
+            item.update(actions=list(actions), condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise ConditionFailed() from exc
+            raise
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:

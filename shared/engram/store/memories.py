@@ -26,7 +26,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -35,7 +35,15 @@ from pynamodb.models import Model
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.index import IndexDoc
-from engram.store.base import ConditionFailed, bind, decode_cursor, encode_cursor, storage_errors, take_page
+from engram.store.base import (
+    ConditionFailed,
+    bind,
+    conditional_update,
+    decode_cursor,
+    encode_cursor,
+    storage_errors,
+    take_page,
+)
 from engram.store.models import _Meta
 
 
@@ -235,14 +243,7 @@ class MemoryRepository:
     def update(self, tenant_id: str, memory_id: str, actions: Sequence[Action], *, expected_version: int) -> MemoryItem:
         """Apply actions if the item still has ``expected_version``; returns the stored item."""
         item = MemoryItem(pk=memory_pk(tenant_id, memory_id))
-        condition = MemoryItem.pk.exists() & (MemoryItem.version == expected_version)
-        with storage_errors():
-            try:
-                item.update(actions=list(actions), condition=condition)
-            except UpdateError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise ConditionFailed() from exc
-                raise
+        conditional_update(item, actions, MemoryItem.pk.exists() & (MemoryItem.version == expected_version))
         return item
 
     def delete(self, item: MemoryItem) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -16,6 +16,7 @@ from engram.config import Settings
 from engram.store.base import (
     ConditionFailed,
     bind,
+    conditional_update,
     connection,
     decode_cursor,
     encode_cursor,
@@ -122,13 +123,7 @@ class SessionRepository:
         """Apply update actions under a condition; returns the item as stored afterwards."""
         item = SessionItem(pk=session_pk(tenant_id, session_id))
         guard = SessionItem.pk.exists() if condition is None else (SessionItem.pk.exists() & condition)
-        with storage_errors():
-            try:
-                item.update(actions=list(actions), condition=guard)
-            except UpdateError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise ConditionFailed() from exc
-                raise
+        conditional_update(item, actions, guard)
         return item
 
     def delete_alias(self, tenant_id: str, key: str) -> None:
