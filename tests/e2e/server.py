@@ -58,10 +58,11 @@ class LocalServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited {self.process.returncode}: {self.log.read_text()[-3000:]}")
             try:
-                if requests.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}/v1/health", timeout=10).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.Timeout):  # up, but still replaying its journal
+            except requests.RequestException:  # not listening yet, or still replaying its journal
                 time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> int:

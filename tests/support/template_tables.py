@@ -5,32 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from engram.local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short tags (!Ref, !GetAtt, !Sub …) as {"Tag": value}."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {suffix: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_CfnLoader)
+    return load_yaml(path)  # the local runtime's CloudFormation-aware loader
 
 
 def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

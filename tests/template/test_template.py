@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from engram.local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -93,32 +94,9 @@ MEMORY_ID = re.compile(r"^mem_[0-9A-HJKMNP-TV-Z]{26}$")
 # --- loading ------------------------------------------------------------------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that turns CloudFormation short tags (!Ref, !GetAtt, !Sub, ...) into dicts."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    if suffix == "Condition":
-        return {"Condition": value}
-    return {f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
 @cache
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # a SafeLoader subclass
+    return load_yaml(TEMPLATE)  # the local runtime's CloudFormation-aware loader
 
 
 def resources() -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from engram import clock, errors
 from engram.config import Settings
-from engram.extract.ports import Message
+from engram.extract.ports import ConversationMessage, Message
 from engram.extract.tokens import estimate_tokens
 from engram.ids import looks_like_id
 from engram.models.intelligence import (
@@ -205,8 +205,21 @@ class IntelligenceService:
             raise errors.ValidationFailed("session_id must be a session id (sess_…)")
         if req.session_id:
             self._sessions.load(tenant_id, req.session_id)  # 404 for another tenant's session
-        result = self._extractor().extract(req.conversation)
-        suggestions = [s for s in result.suggestions if s.confidence >= req.min_confidence]
+        out, tokens = self.suggest(req.conversation)
+        out = [s for s in out if s.confidence >= req.min_confidence]
+        saved = 0
+        if req.save:
+            namespace = req.namespace or DEFAULT_NAMESPACE
+            for suggestion in out:
+                suggestion.memory_id, suggestion.action = self.save_suggestion(
+                    tenant_id, namespace, suggestion, req.session_id
+                )
+                saved += 1
+        return ExtractOut(suggestions=out, tokens_analyzed=tokens, saved=saved)
+
+    def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
+        """The extractor's suggestions as API models, and the tokens it analysed."""
+        result = self._extractor().extract(messages)
         out = [
             SuggestionOut(
                 title=s.title,
@@ -216,17 +229,9 @@ class IntelligenceService:
                 confidence=s.confidence,
                 entities=list(s.entities),
             )
-            for s in suggestions
+            for s in result.suggestions
         ]
-        saved = 0
-        if req.save:
-            namespace = req.namespace or DEFAULT_NAMESPACE
-            for suggestion in out:
-                suggestion.memory_id, suggestion.action = self.save_suggestion(
-                    tenant_id, namespace, suggestion, req.session_id
-                )
-                saved += 1
-        return ExtractOut(suggestions=out, tokens_analyzed=result.tokens_analyzed, saved=saved)
+        return out, result.tokens_analyzed
 
     def save_suggestion(
         self, tenant_id: str, namespace: str, suggestion: SuggestionOut, session_id: str | None

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from engram.config import Settings
 from engram.extract.ports import Message
-from engram.models.intelligence import SuggestionOut
 from engram.observability import logger
 from engram.store.base import ConditionFailed
 from engram.store.models import SessionItem
@@ -113,18 +112,10 @@ class SessionEventHandler:
         messages = [Message(m.role or "user", m.content or "") for m in self._repo.all_messages(tenant_id, session_id)]
         if not messages:
             return 0
-        result = intelligence._extractor().extract(messages)
+        suggestions, _ = intelligence.suggest(messages)
         namespace = str(new.get("namespace") or "default")
         saved = 0
-        for s in result.suggestions:
-            suggestion = SuggestionOut(
-                title=s.title,
-                content=s.content,
-                memory_type=s.memory_type,
-                suggested_tier=s.suggested_tier,
-                confidence=s.confidence,
-                entities=list(s.entities),
-            )
+        for suggestion in suggestions:
             _, action = intelligence.save_suggestion(tenant_id, namespace, suggestion, session_id)
             saved += action == "created"
         return saved
