@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -172,10 +170,3 @@ class RateCounterItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
     expires_at = NumberAttribute(null=True)
-
-
-def plain(value: Any) -> Any:
-    """PynamoDB sets come back as ``set``; API models want lists."""
-    if isinstance(value, set):
-        return sorted(value)
-    return value
