@@ -12,24 +12,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engram.vocabulary import DEFAULT_TIERS, EXTRACTED_TYPES, ExtractedType, Tier
-
-__all__ = [
-    "CONTENT_MAX_CHARS",
-    "DEFAULT_TIERS",
-    "MEMORY_TYPES",
-    "SUMMARY_MAX_CHARS",
-    "TITLE_MAX_CHARS",
-    "ConversationMessage",
-    "ExtractionResult",
-    "Extractor",
-    "MemoryType",
-    "Message",
-    "Suggestion",
-    "Summarizer",
-    "Tier",
-    "make_title",
-]
+from engram.vocabulary import DEFAULT_TIERS as DEFAULT_TIERS  # re-exported: the extractors' tier table
+from engram.vocabulary import EXTRACTED_TYPES, ExtractedType, Tier
 
 # The vocabulary is shared with the API models (engram.vocabulary): here, the types an
 # extractor may suggest and the tier each one starts at.

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from engram import clock, errors
 from engram.config import Settings
 from engram.ids import looks_like_id, new_id
 from engram.models.common import Page
-from engram.models.memories import MemoryOut
 from engram.models.sessions import (
     AppendMessages,
     AppendMessagesOut,
@@ -37,6 +36,9 @@ from engram.ports.sessions import (
 from engram.services.lifecycle import effective, ensure_writable
 from engram.services.metadata import merge_metadata
 from engram.services.optimistic import optimistic
+
+if TYPE_CHECKING:
+    from engram.models.memories import MemoryOut  # only the memory side builds them
 
 T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 30

@@ -16,19 +16,9 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pynamodb.attributes import (
-    BinaryAttribute,
-    BooleanAttribute,
-    JSONAttribute,
-    ListAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from engram.config import Settings
 from engram.ids import id_floor
@@ -36,108 +26,7 @@ from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
 from engram.store.base import bind, conditional_update, storage_errors
-from engram.store.models import _Meta
-
-
-class _ByTenant(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_tenant"
-        projection = AllProjection()
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByNamespace(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_namespace"
-        projection = AllProjection()
-
-    tenant_ns = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _BySession(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_session"
-        projection = AllProjection()
-
-    tenant_session = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByTier(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_tier"
-        projection = AllProjection()
-
-    tenant_ns_tier = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByContent(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_content"
-        projection = AllProjection()
-
-    tenant_ns_hash = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class MemoryItem(Model):
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    tenant_id = UnicodeAttribute()
-    memory_id = UnicodeAttribute()
-    tenant_ns = UnicodeAttribute()
-    tenant_ns_tier = UnicodeAttribute()
-    tenant_ns_hash = UnicodeAttribute()
-    tenant_session = UnicodeAttribute(null=True)
-
-    namespace = UnicodeAttribute(default="default")
-    title = UnicodeAttribute()
-    text = UnicodeAttribute()
-    type = UnicodeAttribute(default="fact")
-    tier = UnicodeAttribute(default="normal")
-    locked = BooleanAttribute(default=False)
-    feedback_score = NumberAttribute(default=0)
-    access_count = NumberAttribute(default=0)
-    strength = NumberAttribute(default=0)  # decayed accumulator, as of strength_at (services/tiers.py)
-    strength_at = NumberAttribute(default=0)
-    entities = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    source = JSONAttribute(null=True)
-    agent_id = UnicodeAttribute(null=True)
-    session_id = UnicodeAttribute(null=True)
-    metadata = JSONAttribute(null=True)
-    created_at = NumberAttribute()
-    updated_at = NumberAttribute()
-    last_accessed_at = NumberAttribute(null=True)
-    version = NumberAttribute(default=1)
-    embedding = BinaryAttribute(null=True, legacy_encoding=False)
-    embedder = UnicodeAttribute(null=True)  # "<name>:<dimensions>" of the embedding
-    purge_at = NumberAttribute(null=True)
-
-    by_tenant = _ByTenant()
-    by_namespace = _ByNamespace()
-    by_session = _BySession()
-    by_tier = _ByTier()
-    by_content = _ByContent()
-
-
-class MissItem(Model):
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)  # tenant id
-    miss_id = UnicodeAttribute(range_key=True)
-    query_text = UnicodeAttribute(attr_name="query")  # not ``query``: that would hide Model.query
-    session_id = UnicodeAttribute(null=True)
-    context = UnicodeAttribute(null=True)
-    created_at = NumberAttribute()
-    purge_at = NumberAttribute(null=True)
-
+from engram.store.models import MemoryItem, MissItem
 
 # --- keys ---------------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Each fake keeps the contract of its port exactly as the PynamoDB repository does (guards that
 raise StaleWrite and write nothing, newest-first listings, opaque cursors that reject what they
-did not mint); ``tests/contract`` runs one suite against both, so they cannot drift. Values are
-copied in and out, so a caller holding a domain object never sees a later write through it.
+did not mint); ``tests/contract`` runs one suite against both, so they cannot drift. Sessions,
+misses and keys are copied in and out, so a caller never sees a later write through an object it
+holds; memories are shared frozen values (see FakeMemoryRepository).
 """
 
 from __future__ import annotations
@@ -351,7 +352,10 @@ class FakeSessionRepository:
 
 
 class FakeMemoryRepository:
-    """:class:`engram.ports.memories.MemoryRepository` in memory."""
+    """:class:`engram.ports.memories.MemoryRepository` in memory.
+
+    Memories are frozen values, stored and returned as they are (not copied): a search reads
+    hundreds of them, embeddings included, and services never mutate what they read."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -364,18 +368,17 @@ class FakeMemoryRepository:
         with self._lock:
             if (memory.tenant_id, memory.memory_id) in self.memories:
                 raise StaleWrite()
-            self.memories[(memory.tenant_id, memory.memory_id)] = _copy(memory)
-            return _copy(memory)
+            self.memories[(memory.tenant_id, memory.memory_id)] = memory
+            return memory
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with self._lock:
-            found = self.memories.get((tenant_id, memory_id))
-            return _copy(found) if found is not None else None
+            return self.memories.get((tenant_id, memory_id))
 
     def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
         with self._lock:
             return {
-                mid: _copy(self.memories[(tenant_id, mid)])
+                mid: self.memories[(tenant_id, mid)]
                 for mid in dict.fromkeys(memory_ids)
                 if (tenant_id, mid) in self.memories
             }
@@ -395,13 +398,13 @@ class FakeMemoryRepository:
             if "entities" in values:
                 values["entities"] = tuple(values["entities"])
             updated = replace(current, **values, version=memory.version + 1)
-            self.memories[(memory.tenant_id, memory.memory_id)] = _copy(updated)
+            self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
 
     def replace_embedding(self, memory: Memory, embedding: Sequence[float], embedder: str) -> Memory:
         with self._lock:
             updated = replace(memory, embedding=list(embedding), embedder=embedder)
-            self.memories[(memory.tenant_id, memory.memory_id)] = _copy(updated)
+            self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
 
     def delete(self, memory: Memory) -> bool:
@@ -445,7 +448,7 @@ class FakeMemoryRepository:
         total = len(found)
         if after is not None:
             found = [m for m in found if m.memory_id < after]
-        page, has_more = take_page(_copy(found), limit, offset, accept)
+        page, has_more = take_page(found, limit, offset, accept)
         next_cursor = encode_cursor({"memory_id": page[-1].memory_id, "scope": scope}) if has_more and page else None
         return Listing(page, next_cursor, has_more, total)
 
@@ -462,24 +465,22 @@ class FakeMemoryRepository:
 
     def for_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
         with self._lock:
-            found = _copy([m for m in self._of(tenant_id) if m.session_id == session_id])
+            found = [m for m in self._of(tenant_id) if m.session_id == session_id]
         yield from found
 
     def stored_at_tier(self, tenant_id: str, tier: str, namespaces: Sequence[str] | None = None) -> Iterator[Memory]:
         with self._lock:
-            found = _copy(
-                [m for m in self._of(tenant_id) if m.tier == tier and (not namespaces or m.namespace in namespaces)]
-            )
+            found = [m for m in self._of(tenant_id) if m.tier == tier and (not namespaces or m.namespace in namespaces)]
         yield from found
 
     def same_text(self, tenant_id: str, namespace: str, text: str) -> list[Memory]:
         key = content_key(text)
         with self._lock:
-            return _copy([m for m in self._of(tenant_id) if m.namespace == namespace and content_key(m.text) == key])
+            return [m for m in self._of(tenant_id) if m.namespace == namespace and content_key(m.text) == key]
 
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         with self._lock:
-            found = _copy([m for (t, _), m in self.memories.items() if tenant_id is None or t == tenant_id])
+            found = [m for (t, _), m in self.memories.items() if tenant_id is None or t == tenant_id]
         yield from found
 
 
