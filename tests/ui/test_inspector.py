@@ -9,35 +9,18 @@ origin but the API's. Screenshots land in bench/results/ui/ for the README.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.server import ROOT, LocalServer
+from tests.e2e.server import LocalServer
 from tests.ui.browser import start_chromium
+from tests.ui.page import Page, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_ui_inspector_key_0123456789abcdef"
-SHOTS = ROOT / "bench" / "results" / "ui"
-WAIT = 20.0
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-        except Exception as exc:  # the page is between renders
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met in {timeout}s (last: {last!r})")
 
 
 # name, namespace, type, text, entities
@@ -135,79 +118,9 @@ def browser(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
         driver.quit()
 
 
-class Page:
-    """The inspector in the browser: open a view by fragment, read what is on the page."""
-
-    def __init__(self, driver: Any, seed: Seed) -> None:
-        self.driver = driver
-        self.seed = seed
-        self.base = f"{seed.server.url}/ui"
-
-    def open(self, fragment: str, *, key: bool = True) -> Page:
-        self.driver.get("about:blank")  # a full load each time: no stale content from the last view
-        self.driver.get(f"{self.base}#{fragment}&key={KEY}" if key else f"{self.base}#{fragment}")
-        self.settled()
-        return self
-
-    def settled(self) -> None:
-        wait_for(
-            lambda: self.driver.execute_script(
-                "const m = document.getElementById('main');"
-                "return !m.hasAttribute('aria-busy') && !!m.querySelector('h1');"
-            ),
-            what="the view to render",
-        )
-
-    def css(self, selector: str) -> list[Any]:
-        from selenium.webdriver.common.by import By
-
-        return list(self.driver.find_elements(By.CSS_SELECTOR, selector))
-
-    def one(self, selector: str) -> Any:
-        found = wait_for(lambda: self.css(selector), what=f"an element {selector!r}")
-        return found[0]
-
-    @property
-    def main_text(self) -> str:
-        return str(self.one("main").text)
-
-    def heading(self) -> str:
-        return str(self.one("main h1").text)
-
-    def wait_text(self, text: str, selector: str = "main") -> None:
-        wait_for(lambda: text in self.one(selector).text, what=f"{text!r} in {selector}")
-
-    def button(self, label: str) -> Any:
-        return wait_for(
-            lambda: next(b for b in self.css("main button") if b.text.strip() == label and b.is_displayed()),
-            what=f"a button {label!r}",
-        )
-
-    def shot(self, name: str) -> Path:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"{name}.png"
-        width, height = self.driver.get_window_size()["width"], self.driver.get_window_size()["height"]
-        full = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(width, min(max(height, full + 120), 2400))  # the whole page, within reason
-        try:
-            assert self.driver.save_screenshot(str(path)), path
-        finally:
-            self.driver.set_window_size(width, height)
-        return path
-
-    def requests_made(self) -> list[str]:
-        """Every URL the page asked for since the last call (from Chromium's performance log)."""
-        urls = []
-        for entry in self.driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            if message["method"] == "Network.requestWillBeSent":
-                urls.append(message["params"]["request"]["url"])
-        return urls
-
-
 @pytest.fixture
 def page(browser: Any, seed: Seed) -> Page:
-    return Page(browser, seed)
+    return Page(browser, seed.server.url, KEY)
 
 
 # --- the page itself --------------------------------------------------------------------------------
@@ -222,7 +135,7 @@ def test_page_is_served_self_contained_with_a_same_origin_policy(seed: Seed) -> 
     assert "<script src" not in reply.text and "<link" not in reply.text  # nothing loaded from elsewhere
 
 
-def test_key_form_then_wrong_key_is_refused_in_words_then_the_right_key_connects(page: Page) -> None:
+def test_key_form_then_wrong_key_is_refused_in_words_then_the_right_key_connects(page: Page, seed: Seed) -> None:
     page.driver.get("about:blank")
     page.driver.get(page.base)
     page.driver.execute_script("sessionStorage.clear()")
@@ -232,7 +145,7 @@ def test_key_form_then_wrong_key_is_refused_in_words_then_the_right_key_connects
     bad = "egm_not_a_real_key_000000000000"
     field.send_keys(bad)
     page.button("Connect").click()
-    refusal = page.seed.server.request("GET", "/v1/memories", key=bad).json()["error"]["message"]
+    refusal = seed.server.request("GET", "/v1/memories", key=bad).json()["error"]["message"]
     page.wait_text(refusal, "[role=alert]")  # the API's own words
     assert page.driver.execute_script("return sessionStorage.getItem('engram.apiKey')") is None
     page.one("#api-key").send_keys(KEY)

@@ -9,7 +9,7 @@
   const STATUSES = ["active", "ended", "closed", "expired", "completed"];
   const main = document.getElementById("main");
   let renders = 0;
-  let paths = null; // the server's OpenAPI paths (a promise), for feature detection
+  let openapi = null; // the server's OpenAPI document (a promise), for feature detection
   let flash = null; // what the last action did, shown once the view has re-rendered
 
   // --- DOM ------------------------------------------------------------------------------------
@@ -130,11 +130,28 @@
 
   // Which endpoints this server has, from its OpenAPI document (views light up when they exist).
   function features() {
-    paths = paths || api("GET", "/v1/openapi.json").then((spec) => spec.paths || {}, () => ({}));
-    return paths;
+    openapi = openapi || api("GET", "/v1/openapi.json").then((spec) => ({ paths: {}, ...spec }), () => ({ paths: {} }));
+    return openapi;
   }
-  const has = (all, method, path) => Boolean(all[path] && all[path][method]);
-  const queryParams = (all, method, path) => ((all[path] && all[path][method] && all[path][method].parameters) || []).map((p) => p.name);
+  const operation = (spec, method, path) => (spec.paths[path] || {})[method];
+  const has = (spec, method, path) => Boolean(operation(spec, method, path));
+  const queryParams = (spec, method, path) => ((operation(spec, method, path) || {}).parameters || []).map((p) => p.name);
+  function resolveRef(spec, schema) {
+    for (let i = 0; schema && schema.$ref && i < 10; i++) {
+      schema = schema.$ref.replace(/^#\//, "").split("/").reduce((node, part) => (node || {})[part], spec);
+    }
+    return schema || {};
+  }
+  // The JSON body's properties of an operation (name → schema), as the server declares them.
+  function bodyFields(spec, method, path) {
+    const content = (((operation(spec, method, path) || {}).requestBody || {}).content || {})["application/json"] || {};
+    const properties = resolveRef(spec, content.schema).properties || {};
+    return Object.fromEntries(Object.entries(properties).map(([name, schema]) => {
+      const resolved = resolveRef(spec, schema);
+      const choices = resolved.enum || (resolved.anyOf || []).flatMap((s) => resolveRef(spec, s).enum || []);
+      return [name, { ...resolved, choices }];
+    }));
+  }
 
   // --- key ------------------------------------------------------------------------------------
 
@@ -159,8 +176,8 @@
   // --- memories -------------------------------------------------------------------------------
 
   async function memoriesView(p) {
-    const all = await features();
-    const supersededParam = queryParams(all, "get", "/v1/memories").find((n) => n.includes("superseded"));
+    const spec = await features();
+    const supersededParam = queryParams(spec, "get", "/v1/memories").find((n) => n.includes("superseded"));
     const filters = { namespace: p.get("namespace"), tier: p.get("tier"), type: p.get("type"), locked: p.get("locked"), superseded: p.get("superseded") };
     const form = filterForm("memories", "Filter memories", [
       input("namespace", "Namespace", filters.namespace, { list: "namespaces", placeholder: "any" }),
@@ -255,7 +272,7 @@
 
   async function memoryView(p) {
     const id = p.get("id");
-    const [memory, all] = await Promise.all([api("GET", `/v1/memories/${encodeURIComponent(id)}`), features()]);
+    const [memory, spec] = await Promise.all([api("GET", `/v1/memories/${encodeURIComponent(id)}`), features()]);
     const results = h("div", { class: "action-result", "aria-live": "polite" });
     const rerender = () => render();
     const act = async (fn, done) => {
@@ -300,7 +317,7 @@
           ? (memory.sources.length ? h("ul", {}, memory.sources.map((s) => h("li", {}, sourceOf(s) || json(s)))) : h("p", {}, "No recorded sources."))
           : [memory.source ? h("p", {}, "Created from ", sourceOf(memory.source) || "a direct API call", ".") : null, unavailable("Lineage (every session and turn that reinforced it)")]),
       h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"),
-        has(all, "get", "/v1/memories/{id}/history") ? await historyList(id) : unavailable("History")),
+        has(spec, "get", "/v1/memories/{id}/history") ? await historyList(id) : unavailable("History")),
     ];
   }
 
@@ -463,47 +480,62 @@
   }
 
   async function reviewView() {
-    const all = await features();
+    const spec = await features();
     return [h("h1", { tabindex: "-1" }, "Review"),
       h("section", { "aria-labelledby": "conflicts-title" }, h("h2", { id: "conflicts-title" }, "Conflicts"),
-        has(all, "get", "/v1/memories/conflicts") ? await conflictsList(all) : unavailable("The conflicts queue")),
+        has(spec, "get", "/v1/memories/conflicts") ? await conflictsList(spec) : unavailable("The conflicts queue")),
       h("section", { "aria-labelledby": "clusters-title" }, h("h2", { id: "clusters-title" }, "Miss clusters"),
-        has(all, "get", "/v1/memories/misses/clusters") ? await clusterList(all) : unavailable("Miss clusters"))];
+        has(spec, "get", "/v1/memories/misses/clusters") ? await clusterList(spec) : unavailable("Miss clusters"))];
   }
 
   const listOf = (out, ...names) => (Array.isArray(out) ? out : names.map((n) => out[n]).find(Array.isArray) || []);
 
-  async function conflictsList(all) {
+  // A conflict's memory: embedded in the conflict, or named by id and read here.
+  async function sideOf(c, which) {
+    const embedded = c[`${which}_memory`] || c[which];
+    if (embedded && typeof embedded === "object") return embedded;
+    const id = c[`${which}_memory_id`] || c[`${which}_id`] || (typeof embedded === "string" ? embedded : null);
+    if (!id) return null;
+    try { return await api("GET", `/v1/memories/${encodeURIComponent(id)}`); } catch (e) { return { id, text: e.message }; }
+  }
+
+  async function conflictsList(spec) {
     const out = await api("GET", "/v1/memories/conflicts", { query: { limit: 50 } });
     const conflicts = listOf(out, "data", "conflicts");
+    const done = h("div", { "aria-live": "polite" });
     if (!conflicts.length) return h("p", {}, "No conflicts waiting for review.");
-    const canResolve = has(all, "post", "/v1/memories/conflicts/{id}/resolve");
-    const done = h("div", { id: "conflicts-status", "aria-live": "polite" });
-    return [done, h("ul", { class: "conflicts" }, conflicts.map((c) => {
+    const resolvePath = "/v1/memories/conflicts/{id}/resolve";
+    const choiceField = (Object.entries(bodyFields(spec, "post", resolvePath)).find(([, s]) => s.choices.includes("keep_new")) || ["action"])[0];
+    const list = h("ul", { class: "conflicts" });
+    for (const c of conflicts) {
+      const [newer, older] = await Promise.all([sideOf(c, "new"), sideOf(c, "old")]);
       const region = h("div", { "aria-live": "polite" });
       const side = (label, m) => h("div", { class: "side" }, h("h3", {}, label),
-        m ? [h("p", {}, memoryLink(m.id, m.title || m.id)), h("blockquote", {}, m.text || ""), h("p", { class: "muted" }, when(m.created_at))] : h("p", {}, "—"));
-      const resolve = (action) => async () => {
+        m ? [h("blockquote", {}, m.text || ""), h("p", { class: "muted" }, memoryLink(m.id), " · ", when(m.created_at))] : h("p", {}, "—"));
+      const resolve = (choice) => async () => {
         try {
-          await api("POST", `/v1/memories/conflicts/${encodeURIComponent(c.id)}/resolve`, { body: { action } });
+          await api("POST", `/v1/memories/conflicts/${encodeURIComponent(c.id)}/resolve`, { body: { [choiceField]: choice } });
           item.remove();
-          status(done, `Conflict resolved: ${action.replace("_", " ")}.`);
+          status(done, `Conflict resolved: ${choice.replace("_", " ")}.`);
+          if (!list.children.length) list.replaceWith(h("p", {}, "No conflicts waiting for review."));
         } catch (e) { status(region, e, true); }
       };
       const item = h("li", { class: "conflict card", "data-conflict": c.id },
-        h("div", { class: "sides" }, side("New", c.new_memory || c.new), side("Old", c.old_memory || c.old)),
+        h("div", { class: "sides" }, side("New", newer), side("Old", older)),
         c.reason ? h("p", { class: "muted" }, c.reason) : null,
-        canResolve ? h("div", { class: "actions" }, [["keep_new", "Keep new"], ["keep_old", "Keep old"], ["keep_both", "Keep both"]]
-          .map(([a, label]) => h("button", { type: "button", onclick: resolve(a) }, label))) : unavailable("Resolving"),
+        has(spec, "post", resolvePath) ? h("div", { class: "actions" }, [["keep_new", "Keep new"], ["keep_old", "Keep old"], ["keep_both", "Keep both"]]
+          .map(([choice, label]) => h("button", { type: "button", onclick: resolve(choice) }, label))) : unavailable("Resolving"),
         region);
-      return item;
-    }))];
+      list.append(item);
+    }
+    return [done, list];
   }
 
-  async function clusterList(all) {
+  async function clusterList(spec) {
     const out = await api("GET", "/v1/memories/misses/clusters");
     const clusters = listOf(out, "data", "clusters");
-    const canReplay = has(all, "post", "/v1/memories/misses/replay");
+    const canReplay = has(spec, "post", "/v1/memories/misses/replay");
+    const clusterField = Object.keys(bodyFields(spec, "post", "/v1/memories/misses/replay")).find((n) => n.startsWith("cluster"));
     const region = h("div", { class: "action-result", "aria-live": "polite" });
     const replay = async (button, body) => {
       button.disabled = true;
@@ -520,15 +552,15 @@
       ["Misses", (c) => String(c.count ?? c.size ?? (c.queries || c.misses || []).length)],
       ["Representative query", (c) => c.label || c.representative || c.query || ((c.queries || [])[0]) || "—"],
       ["Examples", (c) => h("ul", {}, (c.queries || (c.misses || []).map((m) => m.query)).slice(0, 5).map((q) => h("li", {}, q)))],
-      ["", (c) => (canReplay ? h("button", { type: "button", onclick: (e) => replay(e.target, { cluster_id: c.id }) }, "Replay") : "")],
+      ["Replay", (c) => (canReplay && clusterField ? h("button", { type: "button", onclick: (e) => replay(e.target, { [clusterField]: c.id }) }, "Replay") : "—")],
     ], clusters, "Misses grouped by meaning") : h("p", {}, "No miss clusters."),
     canReplay ? h("p", {}, h("button", { type: "button", onclick: (e) => replay(e.target, {}) }, "Replay all logged misses")) : unavailable("Replay"),
     region];
   }
 
   async function deletionsView(p) {
-    const all = await features();
-    if (!has(all, "get", "/v1/deletions")) return [h("h1", { tabindex: "-1" }, "Deletions"), unavailable("The deletion receipts log")];
+    const spec = await features();
+    if (!has(spec, "get", "/v1/deletions")) return [h("h1", { tabindex: "-1" }, "Deletions"), unavailable("The deletion receipts log")];
     const out = await api("GET", "/v1/deletions", { query: { limit: 50, cursor: p.get("cursor") } });
     const rows = listOf(out, "data", "deletions", "receipts");
     const counts = (r) => Object.entries(r.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
