@@ -278,6 +278,7 @@
     const act = async (fn, done) => {
       try { flash = done(await fn()); rerender(); } catch (e) { status(results, e, true); }
     };
+    const here = `/v1/memories/${encodeURIComponent(memory.id)}`;
     const reinforced = (o) => `${o.message} Feedback score ${o.feedback_score}, tier ${o.new_tier}.`;
     const reason = h("input", { id: "reason", name: "reason", placeholder: "optional" });
     const lockTier = select("lock-tier", "Tier", TIERS, memory.tier);
@@ -305,11 +306,11 @@
         results,
         h("div", { class: "actions" },
           h("div", { class: "field" }, h("label", { for: "reason" }, "Reason"), reason),
-          h("button", { type: "button", onclick: () => act(() => api("POST", `/v1/memories/${id}/reinforce`, { body: { value: 1, reason: reason.value || undefined } }), reinforced) }, "Reinforce +1"),
-          h("button", { type: "button", onclick: () => act(() => api("POST", `/v1/memories/${id}/reinforce`, { body: { value: -1, reason: reason.value || undefined } }), reinforced) }, "Reinforce −1")),
+          h("button", { type: "button", onclick: () => act(() => api("POST", `${here}/reinforce`, { body: { value: 1, reason: reason.value || undefined } }), reinforced) }, "Reinforce +1"),
+          h("button", { type: "button", onclick: () => act(() => api("POST", `${here}/reinforce`, { body: { value: -1, reason: reason.value || undefined } }), reinforced) }, "Reinforce −1")),
         h("div", { class: "actions" }, memory.locked
-          ? h("button", { type: "button", onclick: () => act(() => api("DELETE", `/v1/memories/${id}/lock`), (o) => o.message) }, "Unlock tier")
-          : [lockTier, h("button", { type: "button", onclick: () => act(() => api("POST", `/v1/memories/${id}/lock`, { body: { tier: lockTier.querySelector("select").value } }), (o) => o.message) }, "Lock tier")]),
+          ? h("button", { type: "button", onclick: () => act(() => api("DELETE", `${here}/lock`), (o) => o.message) }, "Unlock tier")
+          : [lockTier, h("button", { type: "button", onclick: () => act(() => api("POST", `${here}/lock`, { body: { tier: lockTier.querySelector("select").value } }), (o) => o.message) }, "Lock tier")]),
         editForm(memory, results),
         deleteControl(memory, results)),
       h("section", { "aria-labelledby": "sources-title" }, h("h2", { id: "sources-title" }, "Sources"),
@@ -344,7 +345,7 @@
       if (entities.join(",") !== memory.entities.join(",")) patch.entities = entities;
       if (!Object.keys(patch).length) return status(results, "Nothing changed.");
       try {
-        await api("PATCH", `/v1/memories/${memory.id}`, { body: patch });
+        await api("PATCH", `/v1/memories/${encodeURIComponent(memory.id)}`, { body: patch });
         flash = `Saved: ${Object.keys(patch).join(", ")}.`;
         render();
       } catch (err) { status(results, err, true); }
@@ -363,7 +364,7 @@
       h("p", {}, "Delete this memory for good? It leaves search and every future context."),
       h("button", { type: "button", class: "danger", onclick: async () => {
         try {
-          const receipt = await api("DELETE", `/v1/memories/${memory.id}`);
+          const receipt = await api("DELETE", `/v1/memories/${encodeURIComponent(memory.id)}`);
           main.replaceChildren(h("h1", { tabindex: "-1" }, "Memory deleted"),
             h("p", { role: "status" }, `${memory.title || memory.id} was deleted. The receipt:`), fields(Object.entries(receipt).map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)])),
             h("p", {}, h("a", { href: link("memories", { namespace: memory.namespace }) }, "Back to the memories")));
