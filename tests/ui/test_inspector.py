@@ -412,3 +412,19 @@ def test_every_request_stays_on_the_api_origin(page: Page, seed: Seed) -> None:
     assert [
         e for e in console if "Content Security Policy" in e["message"]
     ] == []  # the page never trips its own policy (inline script and style are hashed)
+
+
+def test_every_view_passes_the_axe_accessibility_rules(page: Page, seed: Seed) -> None:
+    """WCAG 2 A and AA rules (labels, names, contrast, landmarks, ARIA) from axe-core, on each view."""
+    for fragment in (
+        "view=memories",
+        "view=memories&q=Dana",
+        f"view=memory&id={seed.memories['rest']}",
+        "view=sessions",
+        f"view=session&id={seed.sessions['ended']}",
+        "view=misses",
+        "view=review",
+        "view=deletions",
+    ):
+        page.open(fragment)
+        assert page.accessibility_violations() == "", fragment

@@ -254,3 +254,9 @@ def test_superseded_filter_is_offered_and_sent(page: Page, stub: tuple[StubApi, 
     page.wait_text("Dana lives in Lisbon")
     assert "superseded" in page.one("main tbody").text  # badged
     assert any(m == "GET" and p == "/v1/memories" and q.get("include_superseded") == ["true"] for m, p, q in state.sent)
+
+
+def test_review_deletions_and_lineage_views_pass_the_axe_rules(page: Page) -> None:
+    for fragment in ("view=review", "view=deletions", "view=memory&id=mem_new", "view=memories&superseded=include"):
+        page.open(fragment)
+        assert page.accessibility_violations() == "", fragment
