@@ -223,6 +223,16 @@ def test_search_shows_ranked_explain_bars_and_the_threshold_line(page: Page, see
     assert f"{included} of {len(results)}" in page.one("main [role=status]").text
     page.shot("search")
 
+    # a stricter threshold from the search form's fragment: fewer results included, as explain says
+    page.open("view=memories&namespace=user-dana&q=Which database does Dana prefer&threshold=1.5")
+    page.wait_text("above the threshold 1.5")
+    strict = seed.api(
+        "POST",
+        "/v1/explain",
+        json={"query": "Which database does Dana prefer", "namespace": "user-dana", "top_k": 20, "threshold": 1.5},
+    )
+    assert len(page.css("li.result.included")) == sum(r["included"] for r in strict["results"]) < included
+
 
 def test_memory_page_actions_reinforce_lock_unlock_edit(page: Page, seed: Seed) -> None:
     mid = seed.memories["editor"]

@@ -189,10 +189,14 @@
     ], { q: p.get("q") });
     const search = h("form", { class: "search", role: "search", onsubmit: (e) => {
       e.preventDefault();
-      location.hash = link("memories", { ...filters, q: new FormData(e.target).get("q").trim() });
-    } }, h("label", { for: "q" }, "Search"), h("input", { id: "q", name: "q", type: "search", value: p.get("q") || "", placeholder: "What does the agent know about…" }),
+      const data = new FormData(e.target);
+      location.hash = link("memories", { ...filters, q: data.get("q").trim(), threshold: data.get("threshold") });
+    } }, h("div", { class: "field grow" }, h("label", { for: "q" }, "Search"),
+      h("input", { id: "q", name: "q", type: "search", value: p.get("q") || "", placeholder: "What does the agent know about…" })),
+    h("div", { class: "field" }, h("label", { for: "threshold" }, "Threshold"),
+      h("input", { id: "threshold", name: "threshold", type: "number", min: 0, max: 10, step: 0.05, value: p.get("threshold") || "", placeholder: "default", class: "narrow" })),
     h("button", { type: "submit" }, "Search"));
-    const body = p.get("q") ? await searchResults(p.get("q"), filters) : await memoryList(p, filters, supersededParam);
+    const body = p.get("q") ? await searchResults(p.get("q"), filters, p.get("threshold")) : await memoryList(p, filters, supersededParam);
     const back = p.get("q") ? h("p", {}, h("a", { href: link("memories", filters) }, "Clear the search")) : null;
     return [h("h1", { tabindex: "-1" }, "Memories"), search, form, back, body];
   }
@@ -221,9 +225,10 @@
   }
 
   // The ranked results of a query with every score term as a stacked bar and the threshold as a line.
-  async function searchResults(q, filters) {
+  async function searchResults(q, filters, threshold) {
     const out = await api("POST", "/v1/explain", { body: { query: q, namespace: filters.namespace || undefined,
-      tier: filters.tier || undefined, type: filters.type || undefined, top_k: 20 } });
+      tier: filters.tier || undefined, type: filters.type || undefined, top_k: 20,
+      threshold: threshold === null || threshold === "" ? undefined : Number(threshold) } });
     const results = out.results;
     const included = results.filter((r) => r.included).length;
     const lo = Math.min(0, ...results.map((r) => r.terms.reduce((s, t) => s + Math.min(0, t.contribution), 0)));
