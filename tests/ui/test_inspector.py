@@ -153,6 +153,10 @@ def test_key_form_then_wrong_key_is_refused_in_words_then_the_right_key_connects
     page.wait_text("Dana writes code in Neovim")
     assert page.heading() == "Memories"
 
+    page.driver.find_element("id", "forget-key").click()
+    page.wait_text("Connect to Engram", "main h1")
+    assert page.driver.execute_script("return sessionStorage.getItem('engram.apiKey')") is None
+
 
 def test_key_in_the_fragment_is_kept_in_session_storage_and_removed_from_the_address_bar(page: Page) -> None:
     page.open("view=memories&namespace=user-dana")
@@ -329,6 +333,11 @@ def test_session_page_timeline_context_and_extracted_memories(page: Page, seed: 
     assert extracted and all((m["title"] or m["id"]) in section for m in extracted)
     assert "Memories used\n1" in page.main_text
     page.shot("session")
+
+    page.requests_made()
+    page.button("Download export (JSON)").click()
+    wait_for(lambda: f"{seed.server.url}/v1/sessions/{sid}/export" in page.requests_made(), what="the export request")
+    assert not page.css("main [role=alert]")
 
 
 # --- misses, review, deletions ------------------------------------------------------------------------
