@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check shared functions tests bench
 	$(VENV)/bin/ruff format --check shared functions tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 template-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml

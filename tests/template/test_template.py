@@ -526,7 +526,7 @@ def test_layer_build_ships_engram_without_the_local_runtime() -> None:
     assert layer["Properties"]["ContentUri"] == "shared/"
     makefile = (ROOT / "shared" / "Makefile").read_text()
     assert re.search(r"^build-EngramLayer:", makefile, re.M)
-    assert 'rm -rf "$(SITE)/engram/local"' in makefile
+    assert 'rm -rf "$(SITE)/engram/local"' in makefile and '"$(SITE)/engram/testing"' in makefile
     assert "--platform $(LAMBDA_PLATFORM)" in makefile and "LAMBDA_PLATFORM := manylinux2014_x86_64" in makefile
     if shutil.which("make") is None:
         pytest.skip("make not installed")

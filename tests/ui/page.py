@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import ROOT
+from engram.testing.server import ROOT
 
 SHOTS = ROOT / "bench" / "results" / "ui"
 # axe-core 3.1 (what axe-selenium-python ships) predates HTML allowing <div> groups inside <dl>, which

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 from tests.ui.browser import start_chromium
 from tests.ui.page import Page, wait_for
 
