@@ -207,7 +207,8 @@ def api_keys() -> ApiKeyService:
     from engram.services.auth import ApiKeyService
     from engram.store.auth import DynamoApiKeyRepository
 
-    return ApiKeyService(DynamoApiKeyRepository(get_settings()))
+    settings = get_settings()
+    return ApiKeyService(DynamoApiKeyRepository(settings), cache_seconds=settings.api_key_cache_seconds)
 
 
 @_once

@@ -85,7 +85,7 @@ class World:
             s, self.session_repo, _const(self.intelligence), _const(self.memories), _const(self.feedback)
         )
         self.sweeper = SweepService(self.session_repo, s)
-        self.api_keys = ApiKeyService(self.key_repo)
+        self.api_keys = ApiKeyService(self.key_repo, cache_seconds=s.api_key_cache_seconds)
         self.rate_limiter = RateLimiter(self.counter, s)
 
 
