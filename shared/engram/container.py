@@ -191,7 +191,7 @@ def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:
     from engram.services.memory_stream import MemoryStreamHandler
     from engram.store.memories import decode_change
 
-    return MemoryStreamHandler(target if target is not None else index(), decode_change)
+    return MemoryStreamHandler(target if target is not None else index(), decode_change, feedback().settle)
 
 
 def reindex(tenant_id: str | None = None) -> int:

@@ -1,15 +1,26 @@
 """FeedbackService: what moves a memory's strength and tier — reinforcement, outcomes, accesses,
-and the locks that pin a tier. The rules are :mod:`engram.services.tiers`'."""
+and the locks that pin a tier. The rules are :mod:`engram.services.tiers`'.
+
+**Accesses are counted off the read path.** A search, a session start or a turn that uses
+memories writes one access log (:class:`engram.ports.memories.Accesses`; a turn inside its own
+transaction), not one conditional update per memory. The memories stream delivers the log to
+``on_memory_change``, which :meth:`FeedbackService.settle` s it: each memory's ``access_count``,
+``last_accessed_at``, strength and tier move as one access at the logged time would have moved
+them, in one transaction that also deletes the log — so a redelivered log counts nothing twice
+and counts stay exact. Until then (milliseconds locally, typically under a second on AWS) a
+memory reads with its previous count.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from engram import clock, errors
 from engram.models.memories import LockOut, Reinforce, ReinforceOut
-from engram.observability import logger
-from engram.ports.memories import Memory, MemoryChanges
-from engram.services.memory_core import MemoryCore
+from engram.ports.memories import Accesses, Memory, MemoryChanges, access_logs
+from engram.services.memory_core import MAX_WRITE_ATTEMPTS, MemoryCore
+from engram.services.optimistic import optimistic
 from engram.vocabulary import tier_rank
 
 
@@ -75,35 +86,41 @@ class FeedbackService:
             self.core.sync_index(memory)
         return memory
 
-    def record_access(self, tenant_id: str, memory_ids: Iterable[str]) -> int:
-        """Count memories as used (a turn used them, a session start injected them)."""
-        found = self.core.repo.get_many(tenant_id, dict.fromkeys(memory_ids))
-        return self.record(list(found.values()))
+    def record_access(self, tenant_id: str, memory_ids: Iterable[str]) -> list[Accesses]:
+        """Count memories as used (search hits, context injected at start): one log write, settled
+        into each memory by the memories stream (:meth:`settle`). Returns the logs written."""
+        logs = access_logs(tenant_id, list(memory_ids), clock.now())
+        self.log_accesses(logs)
+        return logs
 
-    def record(self, memories: Sequence[Memory]) -> int:
-        """Count memories just read (search hits) as accesses; returns how many were counted."""
-        done = 0
-        for known in memories:
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        if logs:
+            self.core.repo.log_accesses(logs)
 
-            def build(memory: Memory, now: float) -> MemoryChanges:
-                strength = self.core.policy.after_access(memory.strength, memory.strength_at or now, now)
-                return MemoryChanges(
-                    access_count=memory.access_count + 1,
-                    last_accessed_at=now,
-                    strength=strength,
-                    strength_at=now,
-                    tier=self.core.tier_after(memory, strength),
-                )
+    def settle(self, log: Accesses) -> int:
+        """Count a logged use into each of its memories (that still exists), exactly once: the
+        memories and the log's deletion are one transaction. Returns how many memories were
+        counted now (0 if the log was settled before)."""
+        uses = Counter(log.memory_ids)
 
-            try:
-                memory = self.core.change(known.tenant_id, known.memory_id, build, first=known)
-            except (errors.NotFound, errors.ServiceUnavailable) as exc:
-                logger.warning("access not recorded", extra={"memory_id": known.memory_id, "error": str(exc)})
-                continue
-            done += 1
-            if memory.tier != known.tier:
-                self.core.sync_index(memory)
-        return done
+        def attempt(_: int) -> int:
+            found = self.core.repo.get_many(log.tenant_id, uses, consistent=True)
+            writes = [(m, self._accessed(m, log.at, uses[m.memory_id])) for m in found.values()]
+            return len(writes) if self.core.repo.settle_accesses(log, writes) else 0
+
+        return optimistic(attempt, attempts=MAX_WRITE_ATTEMPTS, busy="Memories busy with concurrent writes; retry")
+
+    def _accessed(self, memory: Memory, at: float, uses: int) -> MemoryChanges:
+        """The change ``uses`` accesses at time ``at`` make (a later write may have come first:
+        strength then decays from the later time, and the last access stays the later one)."""
+        strength = self.core.policy.after_access(memory.strength, memory.strength_at or at, at, uses)
+        return MemoryChanges(
+            access_count=memory.access_count + uses,
+            last_accessed_at=max(memory.last_accessed_at or at, at),
+            strength=strength,
+            strength_at=max(memory.strength_at or at, at),
+            tier=self.core.tier_after(memory, strength),
+        )
 
     def lock(self, tenant_id: str, memory_id: str, tier: str) -> LockOut:
         def build(memory: Memory, now: float) -> MemoryChanges:
