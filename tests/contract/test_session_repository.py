@@ -249,6 +249,6 @@ def test_a_turn_logs_its_accesses_in_the_same_write(sessions_and_memories: tuple
         sessions.append(
             s, [NewMessage("user", "hi")], now=T0 + 2, inactivity_timeout=TIMEOUT, turn=turn, accesses=[again]
         )
-    assert memories.settle_accesses(again, []) is False  # never logged
-    assert memories.settle_accesses(log, []) is True  # logged with the turn, settled once
-    assert memories.settle_accesses(log, []) is False
+    assert memories.settle_accesses([again], []) == {again.log_id}  # never logged
+    assert memories.settle_accesses([log], []) == set()  # logged with the turn, settled once
+    assert memories.settle_accesses([log], []) == {log.log_id}

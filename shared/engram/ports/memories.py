@@ -144,10 +144,11 @@ class MemoryRepository(Protocol):
         """Store access logs (one write) for the memories stream to settle."""
         ...
 
-    def settle_accesses(self, log: Accesses, writes: Sequence[tuple[Memory, MemoryChanges]]) -> bool:
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
         """Atomically: apply each change if its memory is still at the version read, and delete the
-        log. False (nothing written) if the log is gone, i.e. settled before; StaleWrite if a memory
-        moved (re-read and rebuild the changes)."""
+        logs (at most :data:`ATOMIC_WRITE_ITEMS` items in all). Returns the ids of the logs that were
+        gone (settled before): if any, nothing was written. StaleWrite if a memory moved (re-read
+        and rebuild the changes)."""
         ...
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:

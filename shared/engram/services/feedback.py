@@ -13,12 +13,13 @@ memory reads with its previous count.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from engram import clock, errors
 from engram.models.memories import LockOut, Reinforce, ReinforceOut
-from engram.ports.memories import Accesses, Memory, MemoryChanges, access_logs
+from engram.ports import StaleWrite
+from engram.ports.memories import ATOMIC_WRITE_ITEMS, Accesses, Memory, MemoryChanges, access_logs
 from engram.services.memory_core import MAX_WRITE_ATTEMPTS, MemoryCore
 from engram.services.optimistic import optimistic
 from engram.vocabulary import tier_rank
@@ -97,28 +98,46 @@ class FeedbackService:
         if logs:
             self.core.repo.log_accesses(logs)
 
-    def settle(self, log: Accesses) -> int:
-        """Count a logged use into each of its memories (that still exists), exactly once: the
-        memories and the log's deletion are one transaction. Returns how many memories were
-        counted now (0 if the log was settled before)."""
-        uses = Counter(log.memory_ids)
+    def settle(self, logs: Sequence[Accesses]) -> int:
+        """Count logged uses into their memories (those that still exist), exactly once: the memories
+        and the logs' deletion are one transaction per tenant and up to 100 items, so the logs of one
+        stream batch that name the same memory write it once. Returns how many uses were counted now
+        (a log settled before counts nothing)."""
+        return sum(self._settle_group(group) for group in _groups(logs))
+
+    def _settle_group(self, logs: list[Accesses]) -> int:
+        pending = list(logs)
 
         def attempt(_: int) -> int:
-            found = self.core.repo.get_many(log.tenant_id, uses, consistent=True)
-            writes = [(m, self._accessed(m, log.at, uses[m.memory_id])) for m in found.values()]
-            return len(writes) if self.core.repo.settle_accesses(log, writes) else 0
+            nonlocal pending
+            times: dict[str, list[float]] = defaultdict(list)
+            for log in pending:
+                for memory_id in log.memory_ids:
+                    times[memory_id].append(log.at)
+            found = self.core.repo.get_many(pending[0].tenant_id, times, consistent=True)
+            writes = [(m, self._accessed(m, times[m.memory_id])) for m in found.values()]
+            gone = self.core.repo.settle_accesses(pending, writes)
+            if not gone:
+                return sum(len(times[m.memory_id]) for m in found.values())
+            pending = [log for log in pending if log.log_id not in gone]  # settled before: drop them
+            if pending:
+                raise StaleWrite()  # and write the rest
+            return 0
 
         return optimistic(attempt, attempts=MAX_WRITE_ATTEMPTS, busy="Memories busy with concurrent writes; retry")
 
-    def _accessed(self, memory: Memory, at: float, uses: int) -> MemoryChanges:
-        """The change ``uses`` accesses at time ``at`` make (a later write may have come first:
-        strength then decays from the later time, and the last access stays the later one)."""
-        strength = self.core.policy.after_access(memory.strength, memory.strength_at or at, at, uses)
+    def _accessed(self, memory: Memory, times: list[float]) -> MemoryChanges:
+        """The change of uses at ``times``, each as it happened: strength decays to each use and
+        gains one (a later write may have come first: a use before it adds without decay)."""
+        strength, since = memory.strength, memory.strength_at or min(times)
+        for at in sorted(times):
+            strength = self.core.policy.after_access(strength, since, at)
+            since = max(since, at)
         return MemoryChanges(
-            access_count=memory.access_count + uses,
-            last_accessed_at=max(memory.last_accessed_at or at, at),
+            access_count=memory.access_count + len(times),
+            last_accessed_at=max(memory.last_accessed_at or 0.0, *times),
             strength=strength,
-            strength_at=max(memory.strength_at or at, at),
+            strength_at=since,
             tier=self.core.tier_after(memory, strength),
         )
 
@@ -142,3 +161,18 @@ class FeedbackService:
             locked=False,
             message=f"Memory unlocked; its tier follows strength ({memory.tier})",
         )
+
+
+def _groups(logs: Sequence[Accesses]) -> list[list[Accesses]]:
+    """Logs in settle groups: one tenant each, at most ATOMIC_WRITE_ITEMS memories + logs."""
+    groups: list[list[Accesses]] = []
+    open_groups: dict[str, tuple[list[Accesses], set[str]]] = {}
+    for log in logs:
+        group, ids = open_groups.get(log.tenant_id, ([], set()))
+        if group and len(group) + 1 + len(ids | set(log.memory_ids)) > ATOMIC_WRITE_ITEMS:
+            group, ids = [], set()
+        if not group:
+            groups.append(group)
+        group.append(log)
+        open_groups[log.tenant_id] = (group, ids | set(log.memory_ids))
+    return groups

@@ -241,7 +241,7 @@ class DynamoMemoryRepository:
                     for item in items:
                         batch.save(item)
 
-    def settle_accesses(self, log: Accesses, writes: Sequence[tuple[Memory, MemoryChanges]]) -> bool:
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
         with storage_errors():
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
@@ -249,15 +249,17 @@ class DynamoMemoryRepository:
                         guard = MemoryItem.pk.exists() & (MemoryItem.version == memory.version)
                         item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
                         tx.update(item, actions=_actions(memory, changes), condition=guard)
-                    tx.delete(AccessLogItem(pk=access_log_pk(log.tenant_id, log.log_id)), AccessLogItem.pk.exists())
+                    for log in logs:
+                        tx.delete(AccessLogItem(pk=access_log_pk(log.tenant_id, log.log_id)), AccessLogItem.pk.exists())
             except TransactWriteError as exc:
                 codes = cancellation_codes(exc)
-                if codes and codes[0] == "ConditionalCheckFailed":  # the delete goes first
-                    return False  # the log is gone: settled before
+                gone = {log.log_id for log, code in zip(logs, codes, strict=False) if code == "ConditionalCheckFailed"}
+                if gone:  # the deletes go first: these logs were settled before
+                    return gone
                 if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
                     raise StaleWrite() from exc
                 raise
-        return True
+        return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))

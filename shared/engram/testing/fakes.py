@@ -398,22 +398,24 @@ class FakeMemoryRepository:
                 self.access_logs[(log.tenant_id, log.log_id)] = log
 
     def pending_accesses(self) -> list[Accesses]:
-        """The logs not settled yet, oldest first (what the memories stream would deliver)."""
+        """The logs not settled yet, in the order they were written (as the memories stream delivers)."""
         with self._lock:
-            return sorted(self.access_logs.values(), key=lambda log: log.log_id)
+            return list(self.access_logs.values())
 
-    def settle_accesses(self, log: Accesses, writes: Sequence[tuple[Memory, MemoryChanges]]) -> bool:
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
         with self._lock:
-            if (log.tenant_id, log.log_id) not in self.access_logs:
-                return False
+            gone = {log.log_id for log in logs if (log.tenant_id, log.log_id) not in self.access_logs}
+            if gone:
+                return gone
             for memory, _ in writes:
                 current = self.memories.get((memory.tenant_id, memory.memory_id))
                 if current is None or current.version != memory.version:
                     raise StaleWrite()
             for memory, changes in writes:
                 self.apply(memory, changes)
-            del self.access_logs[(log.tenant_id, log.log_id)]
-            return True
+            for log in logs:
+                del self.access_logs[(log.tenant_id, log.log_id)]
+            return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         with self._lock:

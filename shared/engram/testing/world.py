@@ -92,7 +92,7 @@ class World:
     def settle_accesses(self) -> int:
         """What the memories stream consumer does with each access log: count it into its memories.
         Returns how many memory counts were settled."""
-        return sum(self.feedback.settle(log) for log in self.memory_repo.pending_accesses())
+        return self.feedback.settle(self.memory_repo.pending_accesses())
 
 
 def _const(value: Any) -> Callable[[], Any]:

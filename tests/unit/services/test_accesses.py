@@ -34,12 +34,12 @@ def test_a_write_between_log_and_settle_is_kept(world: World, now: list[float]) 
     [log] = world.feedback.record_access(TENANT, [mem.id, mem.id])  # used twice at T0
     now[0] += 3600
     world.feedback.reinforce(TENANT, mem.id, Reinforce(value=1))  # a newer write, version moves
-    assert world.feedback.settle(log) == 1
+    assert world.feedback.settle([log]) == 2  # two uses of one memory
     after = stored(world, mem.id)
     assert after.feedback_score == 1 and after.access_count == 2
     # strength: the reinforcement (+5) is the later event; the two earlier uses add without decay
     assert after.strength == 7.0 and after.strength_at == T0 + 3600 and after.last_accessed_at == T0
-    assert world.feedback.settle(log) == 0 and stored(world, mem.id) == after  # a redelivered log
+    assert world.feedback.settle([log]) == 0 and stored(world, mem.id) == after  # a redelivered log
 
 
 def test_deleted_and_unknown_memories_are_skipped(world: World) -> None:
@@ -47,7 +47,7 @@ def test_deleted_and_unknown_memories_are_skipped(world: World) -> None:
     gone = world.memories.create_memory(TENANT, text="Gone")
     [log] = world.feedback.record_access(TENANT, [kept.id, gone.id, "mem_01AAAAAAAAAAAAAAAAAAAAAAAA"])
     world.memories.delete(TENANT, gone.id)
-    assert world.feedback.settle(log) == 1 and stored(world, kept.id).access_count == 1
+    assert world.feedback.settle([log]) == 1 and stored(world, kept.id).access_count == 1
     assert world.memory_repo.pending_accesses() == []
 
 
@@ -106,3 +106,43 @@ def test_start_logs_its_injected_context_once(world: World) -> None:
     critical = world.memories.create_memory(TENANT, text="Speaks French", tier="critical")
     world.intelligence.start(TENANT, StartSession.model_validate({"first_message": "bonjour"}))
     assert [log.memory_ids for log in world.memory_repo.pending_accesses()] == [(critical.id,)]
+
+
+def test_a_stream_batch_settles_its_logs_together(world: World) -> None:
+    from engram.ports.memories import MemoryChange
+    from engram.services.memory_stream import MemoryStreamHandler
+
+    popular = world.memories.create_memory(TENANT, text="The team ships on Fridays")
+    other = world.memories.create_memory(TENANT, text="The team uses Go")
+    for ids in ([popular.id], [popular.id, other.id], [popular.id]):
+        world.feedback.record_access(TENANT, ids)
+    version = stored(world, popular.id).version
+    records = [MemoryChange("accesses", TENANT, accesses=log) for log in world.memory_repo.pending_accesses()]
+    handler = MemoryStreamHandler(world.index, lambda record: record, world.feedback.settle)
+    assert handler.settle_batch(records) == 4
+    assert [handler.handle(r) for r in records] == ["settled with its batch"] * 3
+    assert stored(world, popular.id).version == version + 1  # three logs, one write of the memory
+    assert (stored(world, popular.id).access_count, stored(world, other.id).access_count) == (3, 1)
+    assert (
+        MemoryStreamHandler(world.index, lambda r: r, world.feedback.settle).handle(records[0]) == "settled 0 accesses"
+    )
+
+
+def test_when_the_batch_settle_fails_each_log_settles_on_its_own(world: World) -> None:
+    from engram.ports.memories import MemoryChange
+    from engram.services.memory_stream import MemoryStreamHandler
+
+    mem = world.memories.create_memory(TENANT, text="Likes green tea")
+    world.feedback.record_access(TENANT, [mem.id])
+    [record] = [MemoryChange("accesses", TENANT, accesses=log) for log in world.memory_repo.pending_accesses()]
+    calls: list[int] = []
+
+    def flaky(logs: Any) -> int:
+        calls.append(len(logs))
+        if len(calls) == 1:
+            raise RuntimeError("throttled")
+        return world.feedback.settle(logs)
+
+    handler = MemoryStreamHandler(world.index, lambda r: r, flaky)
+    assert handler.settle_batch([record]) == 0 and stored(world, mem.id).access_count == 0
+    assert handler.handle(record) == "settled 1 accesses" and stored(world, mem.id).access_count == 1
