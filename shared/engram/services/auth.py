@@ -9,15 +9,18 @@ this process, at once. Only valid keys are cached, so a new key works at once.
 concurrency). Every authenticated request counts against its key. What counts against the source
 address is ``ENGRAM_RATE_LIMIT_ADDRESS_SCOPE``:
 
-- ``unverified`` (default): requests whose key the authorizer has not verified within the cache
-  bound — missing, malformed, unknown and revoked keys (and a valid key's first use per container
-  and bound). The address is counted *before* such a key is looked up, so guessing keys is slowed
-  to the limit per address; a fleet of agents behind one NAT address is limited per key, not per
+- ``all`` (default): every request, as the contract says (DESIGN.md: "Rate limits per API key and
+  per source IP"; the seed API: "Per-IP: 60 requests/min, Per-token: 60 requests/min"). The
+  address is counted *before* the key is looked up, so guessing keys is slowed to the limit per
+  address. Two counter writes per request: exactness across keys for an address and across
+  addresses for a key cannot come from one write to per-key or per-address items (a request would
+  have to update the one item both share, i.e. one item for every key and address), and a
+  transaction over both items costs twice the write units and conflicts under concurrency.
+- ``unverified`` (opt-in, a departure from the contract): only requests whose key the authorizer
+  has not verified within the cache bound count against the address: missing, malformed, unknown
+  and revoked keys (and a valid key's first use per container and bound). Key guessing is still
+  slowed per address; a fleet of agents behind one NAT address is limited per key, not per
   address. One counter write per request.
-- ``all``: every request, as the seed APIs describe (per IP across keys). Exactness across keys
-  for an address and across addresses for a key cannot come from one write to per-key or
-  per-address items (a request would have to update the one item both share, i.e. one item for
-  every key and address), so this scope makes a second counter write per request.
 """
 
 from __future__ import annotations

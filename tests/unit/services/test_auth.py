@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engram.config import Settings
 from engram.ports.auth import ApiKey
-from engram.services.auth import ApiKeyService
-from engram.testing.fakes import FakeApiKeyRepository
+from engram.services.auth import ApiKeyService, RateLimiter, authorize
+from engram.testing.fakes import FakeApiKeyRepository, FakeRateCounter
 
 
 class CountingKeys(FakeApiKeyRepository):
@@ -66,3 +67,24 @@ def test_no_cache_reads_every_time(now: list[float]) -> None:
     secret = service.create("acme").secret
     assert all(service.authenticate(secret) is not None for _ in range(3))
     assert repo.reads == 3 and service.verified(secret) is None
+
+
+def _event(secret: str, ip: str) -> dict[str, Any]:
+    return {"headers": {"authorization": f"Bearer {secret}"}, "requestContext": {"http": {"sourceIp": ip}}}
+
+
+def test_by_default_every_request_counts_against_its_key_and_its_address(now: list[float]) -> None:
+    # DESIGN.md: "Rate limits per API key and per source IP"; a verified key's requests are not
+    # counted per address only when ENGRAM_RATE_LIMIT_ADDRESS_SCOPE=unverified says so.
+    keys = ApiKeyService(FakeApiKeyRepository(), cache_seconds=30)
+    secret = keys.create("acme").secret
+    counts: dict[str, dict[str, int]] = {}
+    for scope in ("all", "unverified"):
+        counter = FakeRateCounter()
+        limiter = RateLimiter(counter, Settings(rate_limit_address_scope=scope, rate_limit_per_minute=1000))  # type: ignore[arg-type]
+        verdicts = [authorize(_event(secret, "10.0.0.1"), keys, limiter) for _ in range(5)]
+        assert all(v["context"].get("tenant_id") == "acme" for v in verdicts), verdicts
+        counts[scope] = {name.split("#")[0]: n for name, n in counter.hits.items()}
+    assert Settings().rate_limit_address_scope == "all"
+    assert counts["all"] == {"ip": 5, "key": 5}
+    assert counts["unverified"] == {"key": 5}  # the key was verified (cached) by the first pass
