@@ -481,6 +481,23 @@ def _f(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def run_totals(result: dict[str, Any]) -> dict[str, float]:
+    """The whole scripted run's DynamoDB calls, RCU and WCU: on the request path (every route's
+    requests, authorizer included) and in the stream consumers."""
+    totals = {"request_calls": 0.0, "request_rcu": 0.0, "request_wcu": 0.0}
+    for row in result.get("routes", {}).values():
+        n = row["invocations"]
+        for key in ("calls", "rcu", "wcu"):
+            totals[f"request_{key}"] += n * (_total(row, key) or 0.0)
+    streams = result.get("stream_functions", {}).values()
+    totals["stream_calls"] = float(sum(row["calls"] for row in streams))
+    totals["stream_rcu"] = float(sum(row.get("rcu") or 0.0 for row in streams))
+    totals["stream_wcu"] = float(sum(row.get("wcu") or 0.0 for row in streams))
+    for key in ("calls", "rcu", "wcu"):
+        totals[f"all_{key}"] = totals[f"request_{key}"] + totals[f"stream_{key}"]
+    return totals
+
+
 def markdown(after: dict[str, Any], before: dict[str, Any] | None = None, before_label: str = "before") -> str:
     """Calls, read and write units per request (handler + authorizer), before → after."""
     arrow = (lambda b, a, d=1: f"{_f(b, d)} → **{_f(a, d)}**") if before else (lambda b, a, d=1: f"**{_f(a, d)}**")
@@ -513,6 +530,15 @@ def markdown(after: dict[str, Any], before: dict[str, Any] | None = None, before
             f"| {fid} | {arrow(b and b['invocations'], a and a['invocations'], 0)} | "
             f"{arrow(b and b['calls'], a and a['calls'], 0)} | "
             f"{arrow(b and b.get('rcu'), a and a.get('rcu'))} | {arrow(b and b.get('wcu'), a and a.get('wcu'))} |"
+        )
+    a, b = run_totals(after), run_totals(before) if before else None
+    lines += ["", "The whole scripted run (every request above, times its count, plus the stream consumers):", ""]
+    lines += ["| where | DynamoDB calls | RCU | WCU |", "|---|---:|---:|---:|"]
+    for where, label in (("request", "request path"), ("stream", "stream consumers"), ("all", "total")):
+        lines.append(
+            f"| {label} | {arrow(b and b[f'{where}_calls'], a[f'{where}_calls'], 0)} | "
+            f"{arrow(b and b[f'{where}_rcu'], a[f'{where}_rcu'], 0)} | "
+            f"{arrow(b and b[f'{where}_wcu'], a[f'{where}_wcu'], 0)} |"
         )
     return "\n".join(lines)
 
