@@ -30,14 +30,14 @@ EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 CONVENTIONS = ROOT / "docs" / "CONVENTIONS.md"
 
-# The 35 Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
+# The Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
 HTTP_FUNCTIONS = [
     "create_session", "start_session", "get_or_create_session", "list_sessions", "get_session",
     "update_session", "delete_session", "replace_context", "append_messages", "list_messages",
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs",
+    "list_misses", "extract", "explain", "health", "openapi", "docs", "batch_create_memories",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
@@ -64,6 +64,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "summarize_session": ({S: "W", M: "R", Y: "W"}, {"OS", "BR", "TEXT"}),
     "export_session": ({S: "R", M: "R", Y: "R"}, set()),
     "create_memory": ({Y: "W"}, {"OS", "BR"}),
+    "batch_create_memories": ({Y: "W"}, {"OS", "BR"}),
     "list_memories": ({Y: "R"}, set()),
     "get_memory": ({Y: "R"}, set()),
     "update_memory": ({Y: "W"}, {"OS", "BR"}),

@@ -163,8 +163,19 @@ class MemoryService:
 
     # --- create -------------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, req: CreateMemory) -> MemoryOut:
-        return self.render(self._create(tenant_id, req))
+    def create(
+        self,
+        tenant_id: str,
+        req: CreateMemory,
+        *,
+        memory_id: str | None = None,
+        vector: Sequence[float] | None = None,
+        created_at: float | None = None,
+    ) -> MemoryOut:
+        """Store a memory. Batch writes and imports pass ``memory_id`` (kept: a Conflict if the tenant
+        already has it), ``vector`` (the embedding of :func:`embed_text`, computed for the whole
+        batch at once) and ``created_at`` (the source's time)."""
+        return self.render(self._create(tenant_id, req, memory_id=memory_id, vector=vector, created_at=created_at))
 
     def create_memory(
         self,
@@ -202,12 +213,21 @@ class MemoryService:
             raise errors.ValidationFailed("Invalid memory", details=details) from exc
         return self.create(tenant_id, req)
 
-    def _create(self, tenant_id: str, req: CreateMemory) -> MemoryItem:
+    def _create(
+        self,
+        tenant_id: str,
+        req: CreateMemory,
+        *,
+        memory_id: str | None = None,
+        vector: Sequence[float] | None = None,
+        created_at: float | None = None,
+    ) -> MemoryItem:
         now = clock.now()
-        memory_id = new_id("mem")
+        memory_id = memory_id or new_id("mem")
         title = req.title or derive_title(req.text)
         tier = req.tier or DEFAULT_TIER_BY_TYPE.get(req.type, "normal")
-        vector = self._embed([embed_text(title, req.text)])[0]
+        if vector is None:
+            vector = self._embed([embed_text(title, req.text)])[0]
         source = req.source.model_dump() if req.source else None
         session_id = req.session_id or (req.source.session_id if req.source else None)
         item = MemoryItem(
@@ -233,13 +253,16 @@ class MemoryService:
             agent_id=req.agent_id,
             session_id=session_id,
             metadata=req.metadata or {},
-            created_at=now,
+            created_at=now if created_at is None else created_at,
             updated_at=now,
             version=1,
             embedding=pack_vector(vector),
             embedder=self._embedder_tag(),
         )
-        self._repo.put_new(item)
+        try:
+            self._repo.put_new(item)
+        except ConditionFailed as exc:
+            raise errors.Conflict(f"Memory {memory_id!r} already exists") from exc
         self._sync_index(item)
         return item
 
@@ -250,6 +273,10 @@ class MemoryService:
         if item is None:
             raise errors.NotFound(f"Memory {_short(memory_id)!r} not found")
         return item
+
+    def existing(self, tenant_id: str, memory_ids: Iterable[str]) -> set[str]:
+        """Which of these ids the tenant already has (one batched read)."""
+        return set(self._repo.batch_get(tenant_id, list(dict.fromkeys(memory_ids))))
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryOut:
         return self.render(self.load(tenant_id, memory_id))
