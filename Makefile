@@ -9,13 +9,13 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test lint template-lint openapi bench sam-validate sam-build checkov \
+.PHONY: install install-model run test lint template-lint openapi sdk bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
 
-$(STAMP): shared/pyproject.toml requirements-dev.txt
+$(STAMP): shared/pyproject.toml clients/python/pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	$(PIP) install -q -e 'shared[aws,local]' -e clients/python -r requirements-dev.txt
 	touch $@
 
 # The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
@@ -32,8 +32,8 @@ run: $(MODEL_STAMP)
 	PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared functions tests bench
-	$(VENV)/bin/ruff format --check shared functions tests bench
+	$(VENV)/bin/ruff check shared functions tests bench clients
+	$(VENV)/bin/ruff format --check shared functions tests bench clients
 	$(VENV)/bin/mypy
 
 template-lint: $(STAMP)
@@ -41,6 +41,10 @@ template-lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m engram.api.openapi_build --write
+
+# The SDK's generated parts: models from openapi.json, the sync client from the async one.
+sdk: $(STAMP)
+	$(PY) clients/python/codegen.py
 
 test: $(STAMP) lint template-lint
 	$(PY) -m pytest -q -n 2 --dist loadfile
