@@ -37,7 +37,7 @@ HTTP_FUNCTIONS = [
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs", "batch_create_memories",
+    "list_misses", "extract", "explain", "health", "openapi", "docs", "batch_create_memories", "mcp",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
@@ -77,6 +77,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "list_misses": ({X: "R"}, set()),
     "extract": ({Y: "W"}, {"OS", "BR", "TEXT"}),
     "explain": ({Y: "R"}, {"OS", "BR"}),
+    "mcp": ({S: "W", M: "W", Y: "W", X: "W"}, {"OS", "BR"}),
     "health": ({}, set()),
     "openapi": ({}, set()),
     "docs": ({}, set()),
@@ -340,8 +341,8 @@ def test_least_privilege(name: str) -> None:
     tables, extras = access_of(name)
     expected_tables, expected_extras = ACCESS[name]
     expected = dict(expected_tables)
-    if name in HTTP_FUNCTIONS and http_route(name)[0] == "POST":
-        expected["IdempotencyTable"] = "W"  # Idempotency-Key replays
+    if name in HTTP_FUNCTIONS and http_route(name)[0] == "POST" and name != "mcp":
+        expected["IdempotencyTable"] = "W"  # Idempotency-Key replays (JSON-RPC over /mcp has its own ids)
     assert tables == expected
     assert extras == expected_extras
 

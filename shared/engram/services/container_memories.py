@@ -6,6 +6,7 @@ function that only lists memories never loads a model). Tests call :func:`reset`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -90,9 +91,9 @@ def session_memories() -> SessionMemories:
     return SessionMemories(memories())
 
 
-def reindex(tenant_id: str | None = None) -> int:
+def reindex(tenant_id: str | None = None, progress: Callable[[int], None] | None = None) -> int:
     """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all)."""
-    return memories().reindex(tenant_id)
+    return memories().reindex(tenant_id, progress=progress)
 
 
 def reset() -> None:

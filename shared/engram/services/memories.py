@@ -778,9 +778,12 @@ class MemoryService:
 
     # --- reindex --------------------------------------------------------------------------------
 
-    def reindex(self, tenant_id: str | None = None, *, batch_size: int = 200) -> int:
+    def reindex(
+        self, tenant_id: str | None = None, *, batch_size: int = 200, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Rebuild the index from DynamoDB (one tenant or all) with the stored embeddings; memories
-        embedded by another model (or none) are re-embedded and the new vector saved."""
+        embedded by another model (or none) are re-embedded and the new vector saved.
+        ``progress(n)`` is told each time n more documents are indexed."""
         index = self.index()
         index.ensure_index()
         clear = getattr(index, "clear", None)
@@ -800,10 +803,14 @@ class MemoryService:
             if len(batch) >= batch_size:
                 index.upsert(batch)
                 total += len(batch)
+                if progress is not None:
+                    progress(len(batch))
                 batch = []
         if batch:
             index.upsert(batch)
             total += len(batch)
+            if progress is not None:
+                progress(len(batch))
         return total
 
     # --- helpers ------------------------------------------------------------------------------
