@@ -155,7 +155,7 @@ class Importer:
         self.progress.update(1 + len(messages))
         if self.client is None:
             self.report.counts["session would import"] += 1
-            self.report.counts["message would import"] += len(messages)
+            self._count("message would import", len(messages))
             self._sessions[data["id"]] = data["id"]
             return
         try:
@@ -182,8 +182,8 @@ class Importer:
             missing = []
         for chunk in _chunks(missing, MESSAGES_PER_CALL):
             client.sessions.messages.add(existing.id, [_message(m.data) for m in chunk])
-        self.report.counts["message created"] += len(missing)
-        self.report.counts["message existing"] += len(messages) - len(missing)
+        self._count("message created", len(missing))
+        self._count("message existing", len(messages) - len(missing))
         if data.get("status") in ("ended", "closed", "expired") and existing.status == "active":
             client.sessions.end(
                 existing.id, outcome=data.get("outcome"), summary=data.get("summary"), extract_memories=False
@@ -210,6 +210,10 @@ class Importer:
         self.client.memories.miss(data["query"], session_id=session, context=data.get("context"))
         self._known_misses.add(identity)
         self.report.counts["miss created"] += 1
+
+    def _count(self, what: str, n: int) -> None:
+        if n:
+            self.report.counts[what] += n
 
     def _skip(self, line: int, reason: str, kind: str) -> None:
         self.report.problem(line, reason)
