@@ -10,7 +10,7 @@ PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
 .PHONY: install install-model run test lint template-lint openapi sdk bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
+        bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
 $(STAMP): shared/pyproject.toml clients/python/pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,14 @@ bench-coldstart: $(STAMP)
 	$(PY) -m bench.coldstart --repeat $(REPEAT) --importtime --out bench/results/coldstart.json
 .PHONY: abuse
 
+# Clients: a 10,000-memory mem0 import into local mode (memories/s, the batch endpoint's share)
+# and the SDK's own cost per call beside bare httpx (bench/clients.py).
+IMPORT_MEMORIES ?= 10000
+IMPORT_EMBEDDERS ?= hashing,local
+
+bench-clients: $(MODEL_STAMP)
+	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
+
 bench-retrieval: $(MODEL_STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
 
@@ -115,7 +123,7 @@ bench-report: $(STAMP)
 
 # every benchmark that has a target (a missing or failing one is noted in the report), then the report
 bench: $(STAMP)
-	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart; do \
+	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients; do \
 		$(MAKE) --no-print-directory $$target || echo "bench: $$target failed or is not defined; see REPORT.md"; \
 	done
 	$(MAKE) --no-print-directory bench-report

@@ -173,7 +173,8 @@ def _export(args: argparse.Namespace) -> dict[str, Any]:
     with partial.open("w", encoding="utf-8") as handle, Progress("export", unit="records") as progress:
         counts = export(client, handle, progress=progress)
     partial.replace(out)  # a failed export never leaves a file that looks complete
-    return {"out": str(out), **{f"{kind}s": n for kind, n in sorted(counts.items())}}
+    plural = {"session": "sessions", "message": "messages", "memory": "memories", "miss": "misses"}
+    return {"out": str(out), **{plural[kind]: counts[kind] for kind in plural}}
 
 
 def _import(args: argparse.Namespace) -> tuple[dict[str, Any], int]:

@@ -78,7 +78,7 @@ def test_export_then_import_into_another_tenant_reproduces_everything(server: Lo
 
     out = tmp_path / "backup.ndjson"
     status, exported, _ = engram(server, "export", "--out", str(out), key=source._http.headers["authorization"][7:])
-    assert status == 0 and exported["sessions"] == 2 and exported["messages"] == 62 and exported["memorys"] == 132
+    assert status == 0 and exported["sessions"] == 2 and exported["messages"] == 62 and exported["memories"] == 132 and exported["misses"] == 1
     kinds = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
     assert kinds[0] == "header" and kinds.count("miss") == 1 and len(kinds) == 1 + 2 + 62 + 132 + 1
 
@@ -101,6 +101,15 @@ def test_export_then_import_into_another_tenant_reproduces_everything(server: Lo
     assert snapshot(Engram(server.url, target_key)) == after
 
 
+def with_a_broken_record(sample: Path, tmp_path: Path, key: str, broken: dict[str, Any]) -> Path:
+    """The sample plus one record that cannot be imported, written as the source tools write JSON."""
+    document = json.loads(sample.read_text())
+    document[key].append(broken)
+    path = tmp_path / sample.name
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
 def line_of(path: Path, needle: str) -> int:
     """The line the JSON object holding ``needle`` starts on (the ``{`` above it)."""
     lines = path.read_text().splitlines()
@@ -108,8 +117,9 @@ def line_of(path: Path, needle: str) -> int:
     return next(i for i in range(found, -1, -1) if lines[i].strip() == "{") + 1
 
 
-def test_mem0_sample_imports_end_to_end(server: LocalServer) -> None:
-    sample = SAMPLES / "mem0-get-all.json"
+def test_mem0_sample_imports_end_to_end(server: LocalServer, tmp_path: Path) -> None:
+    broken = {"id": "e7e7e7e7-5555-4444-8888-999999999999", "user_id": "alice", "created_at": "2025-05-21T12:00:00Z"}
+    sample = with_a_broken_record(SAMPLES / "mem0-get-all.json", tmp_path, "results", broken)
     key = new_tenant(server, "from-mem0")
     client = Engram(server.url, key)
     bad_line = line_of(sample, "e7e7e7e7")
@@ -139,8 +149,11 @@ def test_mem0_sample_imports_end_to_end(server: LocalServer) -> None:
     assert client.memories.list().total_count == 3
 
 
-def test_agentcore_sample_imports_end_to_end(server: LocalServer) -> None:
-    sample = SAMPLES / "agentcore-list-memory-records.json"
+def test_agentcore_sample_imports_end_to_end(server: LocalServer, tmp_path: Path) -> None:
+    broken = {"memoryRecordId": "mem-broken-no-content", "namespaces": ["support/users/cust-1042/facts"]}
+    sample = with_a_broken_record(
+        SAMPLES / "agentcore-list-memory-records.json", tmp_path, "memoryRecordSummaries", broken
+    )
     key = new_tenant(server, "from-agentcore")
     status, done, _ = engram(server, "import", str(sample), "--format", "agentcore", key=key)
     assert status == 1 and done["counts"] == {"memory created": 2, "malformed skipped": 1}
