@@ -57,7 +57,8 @@ def snapshot(client: Engram) -> dict[str, Any]:
 
 
 def test_export_then_import_into_another_tenant_reproduces_everything(server: LocalServer, tmp_path: Path) -> None:
-    source = Engram(server.url, new_tenant(server, "export-source"))
+    source_key = new_tenant(server, "export-source")
+    source = Engram(server.url, source_key)
     first = source.sessions.start(first_message="Plan the offsite", key="slack:offsite", agent_id="planner")
     source.sessions.turn(first.session_id, [{"role": "user", "content": "Book Lisbon"}])
     source.sessions.messages.add(first.session_id, [{"role": "assistant", "content": "Booked"}])
@@ -77,8 +78,9 @@ def test_export_then_import_into_another_tenant_reproduces_everything(server: Lo
     before = snapshot(source)
 
     out = tmp_path / "backup.ndjson"
-    status, exported, _ = engram(server, "export", "--out", str(out), key=source._http.headers["authorization"][7:])
-    assert status == 0 and exported["sessions"] == 2 and exported["messages"] == 62 and exported["memories"] == 132 and exported["misses"] == 1
+    status, exported, _ = engram(server, "export", "--out", str(out), key=source_key)
+    assert status == 0
+    assert (exported["sessions"], exported["messages"], exported["memories"], exported["misses"]) == (2, 62, 132, 1)
     kinds = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
     assert kinds[0] == "header" and kinds.count("miss") == 1 and len(kinds) == 1 + 2 + 62 + 132 + 1
 
