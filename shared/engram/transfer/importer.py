@@ -9,6 +9,7 @@ already present are not logged again.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from engram.transfer.formats import Malformed, Record
 from engram_client import Engram, EngramError, NotFound, models
 
 BATCH_SIZE = 100
+BATCH_BYTES = 900_000  # request bodies are refused over 1 MB: 100 long memories must go in several calls
 MESSAGES_PER_CALL = 50
 _SESSION_FIELDS = ("agent_id", "namespace", "project", "title", "metadata", "context")
 
@@ -55,6 +57,7 @@ class Importer:
         self._clock = clock
         self._sessions: dict[str, str] = {}  # source session id -> id in this tenant
         self._pending: list[Record] = []
+        self._pending_bytes = 0
         self._messages: dict[str, list[Record]] = {}
         self._known_misses: set[tuple[Any, ...]] | None = None
         self._pending_session: Record | None = None
@@ -92,7 +95,11 @@ class Importer:
             self._skip(record.line, f"invalid memory ({where}: {first['msg']})", "memory")
             return
         record.data, record.extra["ready"] = item, True
+        size = len(json.dumps(item, ensure_ascii=False).encode())
+        if self._pending and self._pending_bytes + size > BATCH_BYTES:
+            self._flush_memories()
         self._pending.append(record)
+        self._pending_bytes += size
         if len(self._pending) >= BATCH_SIZE:
             self._flush_memories()
 
@@ -117,7 +124,7 @@ class Importer:
         return item
 
     def _flush_memories(self) -> None:
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
         if not pending:
             return
         if self.client is None:
