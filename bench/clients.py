@@ -1,7 +1,7 @@
 """Client benchmarks: a 10,000-memory mem0 import into local mode, and the SDK's own cost per call.
 
-    python -m bench.clients [--memories 10000] [--embedders hashing,local] [--calls 2000]
-                            [--out bench/results/clients.json]
+    python -m bench.clients [--memories 10000] [--embedders hashing,local] [--batch-size 100]
+                            [--calls 2000] [--out bench/results/clients.json]
 
 Import: a synthetic mem0 ``get_all`` dump (seeded, so every run imports the same records) is written
 to a temporary file and loaded with ``engram import --format mem0`` (run in this process, against
@@ -22,6 +22,7 @@ import json
 import platform
 import random
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -69,9 +70,9 @@ def mem0_dump(count: int, seed: int = 7) -> dict[str, Any]:
     return {"results": results}
 
 
-def run_import(client: Engram, path: Path) -> dict[str, Any]:
-    with Progress("bench import", unit="records", every=10.0) as progress:
-        importer = Importer(client, progress=progress, clock=time.perf_counter)
+def run_import(client: Engram, path: Path, batch_size: int) -> dict[str, Any]:
+    with Progress("bench import", unit="records", every=30.0) as progress:
+        importer = Importer(client, progress=progress, clock=time.perf_counter, batch_size=batch_size)
         started = time.perf_counter()
         report = importer.run(read(path, "mem0"))
         seconds = time.perf_counter() - started
@@ -86,7 +87,7 @@ def run_import(client: Engram, path: Path) -> dict[str, Any]:
     }
 
 
-def bench_import(count: int, embedder: str, workdir: Path) -> dict[str, Any]:
+def bench_import(count: int, embedder: str, workdir: Path, batch_size: int) -> dict[str, Any]:
     dump = workdir / f"mem0-{count}.json"
     dump.write_text(json.dumps(mem0_dump(count)), encoding="utf-8")
     server = LocalServer(
@@ -95,12 +96,29 @@ def bench_import(count: int, embedder: str, workdir: Path) -> dict[str, Any]:
     server.start(timeout=600)
     try:
         client = Engram(server.url, server.api_key, timeout=300)
-        first = run_import(client, dump)
-        again = run_import(client, dump)
+        first = run_import(client, dump, batch_size)
+        again = run_import(client, dump, batch_size)
         total = client.memories.list(limit=1).total_count
     finally:
+        stop(server)
+    return {
+        "embedder": embedder,
+        "memories": count,
+        "batch_size": batch_size,
+        "first_import": first,
+        "reimport": again,
+        "stored": total,
+    }
+
+
+def stop(server: LocalServer) -> None:
+    """Stop the server; one still writing its snapshot of a large import after a minute is killed."""
+    try:
         server.stop()
-    return {"embedder": embedder, "memories": count, "first_import": first, "reimport": again, "stored": total}
+    except subprocess.TimeoutExpired:
+        assert server.process is not None
+        server.process.kill()
+        server.process.wait(timeout=60)
 
 
 MEMORY = {
@@ -172,17 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--embedders", default="hashing,local", help="comma-separated: hashing, local")
     parser.add_argument("--calls", type=int, default=2_000)
+    parser.add_argument("--batch-size", type=int, default=100, help="memories per batch request (at most 100)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "clients.json"))
     args = parser.parse_args(argv)
     results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["import"] = [bench_import(args.memories, e.strip(), workdir) for e in args.embedders.split(",") if e]
+        results["import"] = [
+            bench_import(args.memories, e.strip(), workdir, args.batch_size) for e in args.embedders.split(",") if e
+        ]
         live = LocalServer(workdir / "data-sdk", "egm_bench_sdk_key_0123456789").start(timeout=600)
         try:
             results["sdk"] = bench_sdk(args.calls, live)
         finally:
-            live.stop()
+            stop(live)
     for run in results["import"]:
         first, again = run["first_import"], run["reimport"]
         print(

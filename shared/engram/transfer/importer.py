@@ -49,9 +49,11 @@ class Importer:
         strict: bool = False,
         progress: Progress,
         clock: Callable[[], float],
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.client = client  # None: --dry-run, nothing is sent
         self.strict = strict
+        self.batch_size = max(1, min(BATCH_SIZE, batch_size))
         self.progress = progress
         self.report = Report()
         self._clock = clock
@@ -100,7 +102,7 @@ class Importer:
             self._flush_memories()
         self._pending.append(record)
         self._pending_bytes += size
-        if len(self._pending) >= BATCH_SIZE:
+        if len(self._pending) >= self.batch_size:
             self._flush_memories()
 
     def _memory_item(self, record: Record) -> dict[str, Any]:
