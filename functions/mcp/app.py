@@ -1,13 +1,16 @@
 """POST /mcp — the MCP endpoint (Streamable HTTP, stateless, JSON), same API key and tenant as the API."""
 
-from typing import Any
+from aws_lambda_powertools.event_handler import Response
 
-from engram.api.resolver import authorizer_context, precheck
-from engram.mcp.hosted import handle
+from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.mcp.hosted import ANSWERS, JsonRpcMessage, handle
+
+app = make_resolver()
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    refused = precheck(event, auth=True)  # 401/429 from the authorizer, 413 for a huge body
-    if refused is not None:
-        return refused
-    return handle(event, context, str(authorizer_context(event)["tenant_id"]))
+@app.post("/mcp", summary="MCP: Engram's memory tools (Streamable HTTP, stateless)", tags=["mcp"], responses=ANSWERS)
+def mcp(body: JsonRpcMessage) -> Response[str]:
+    return handle(app.current_event.raw_event, app.lambda_context, tenant_of(app))
+
+
+lambda_handler = http_handler(app)

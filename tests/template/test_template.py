@@ -268,7 +268,7 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
     for name in HTTP_FUNCTIONS:
         method, path, props = http_route(name)
         assert props["ApiId"] == {"Ref": "HttpApi"}, name
-        assert path.startswith("/v1/") or path == "/docs", name
+        assert path.startswith("/v1/") or path in ("/docs", "/mcp"), name
         assert (method, path) not in seen, f"{name} and {seen.get((method, path))} share {method} {path}"
         seen[(method, path)] = name
     for name in BACKGROUND_FUNCTIONS:

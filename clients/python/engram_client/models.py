@@ -259,6 +259,22 @@ class InjectedContext(BaseModel):
     high: list[ContextMemory]
 
 
+class JsonRpcMessage(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope, so a body that is not one answers in the API's error shape; the
+    MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    id: int | str | None = None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str | None, Field(max_length=256)] = None
+    params: dict[str, Any] | None = None
+
+
 class LockOut(BaseModel):
     locked: bool
     memory_id: str
