@@ -31,10 +31,10 @@ from typing import Any
 import httpx
 
 from engram.progress import Progress
+from engram.testing.server import LocalServer
 from engram.transfer.formats import read
 from engram.transfer.importer import Importer
 from engram_client import Engram
-from tests.e2e.server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBJECTS = ["coffee", "hiking", "Python", "jazz", "Lisbon", "sushi", "chess", "running", "Rust", "gardening"]

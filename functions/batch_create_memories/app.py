@@ -1,8 +1,8 @@
 """POST /v1/memories/batch — up to 100 memories, each answered on its own (status and id)."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import batch_writer
 from engram.models.batch import BatchCreateMemories, BatchOut
-from engram.services.batch import batch_writer
 
 app = make_resolver()
 

@@ -93,7 +93,7 @@ def _stack_environment(stack: str, region: str | None) -> dict[str, str]:
 
 def _use_tables(args: argparse.Namespace) -> None:
     os.environ.update(_table_environment(args))
-    from engram.services import container
+    from engram import container
 
     container.reset()
 
@@ -137,7 +137,7 @@ def _api_target(args: argparse.Namespace) -> tuple[str, str]:
 def _keys(args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from engram.services.container import api_keys
+    from engram.container import api_keys
 
     _use_tables(args)
     service = api_keys()
@@ -155,8 +155,8 @@ def _keys(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _reindex(args: argparse.Namespace) -> dict[str, Any]:
+    from engram.container import reindex
     from engram.progress import Progress
-    from engram.services.container_memories import reindex
 
     _use_tables(args)
     with Progress("reindex", unit="memories") as progress:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 
 API_KEY = "egm_clients_test_key_0123456789"
 

@@ -16,8 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from engram.testing.server import ROOT, LocalServer
 from engram_client import Engram, NotFound
-from tests.e2e.server import ROOT, LocalServer
 
 TOOLS = {
     "remember": {"text"},

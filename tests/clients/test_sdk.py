@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from engram.testing.server import LocalServer
 from engram_client import AsyncEngram, Engram, InvalidRequest, NotFound, Unauthorized, models
-from tests.e2e.server import LocalServer
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from engram.cli import main as cli
+from engram.testing.server import ROOT, LocalServer
 from engram_client import Engram
-from tests.e2e.server import ROOT, LocalServer
 
 SAMPLES = ROOT / "clients" / "samples"
 

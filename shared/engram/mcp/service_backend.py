@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from engram import errors
+from engram.container import feedback, intelligence, memories, misses, search, sessions
 from engram.mcp.tools import OperationFailed
 from engram.models.intelligence import RecordTurn, StartSession
 from engram.models.memories import CreateMemory, LogMiss, Reinforce, SearchMemories
 from engram.models.sessions import EndSession
-from engram.services.container import intelligence, sessions
-from engram.services.container_memories import memories
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,7 +28,7 @@ class ServiceBackend:
         return _run(lambda: memories().create(self._tenant, _valid(CreateMemory, body)))
 
     async def search_memories(self, body: dict[str, Any]) -> dict[str, Any]:
-        return _run(lambda: memories().search_api(self._tenant, _valid(SearchMemories, body)))
+        return _run(lambda: search().search_api(self._tenant, _valid(SearchMemories, body)))
 
     async def delete_memory(self, memory_id: str) -> dict[str, Any]:
         return _run(lambda: memories().delete(self._tenant, memory_id))
@@ -44,10 +43,10 @@ class ServiceBackend:
         return _run(lambda: sessions().end(self._tenant, session_id, _valid(EndSession, body)))
 
     async def reinforce(self, memory_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return _run(lambda: memories().reinforce(self._tenant, memory_id, _valid(Reinforce, body)))
+        return _run(lambda: feedback().reinforce(self._tenant, memory_id, _valid(Reinforce, body)))
 
     async def log_miss(self, body: dict[str, Any]) -> dict[str, Any]:
-        return _run(lambda: memories().log_miss(self._tenant, _valid(LogMiss, body)))
+        return _run(lambda: misses().log_miss(self._tenant, _valid(LogMiss, body)))
 
 
 def _valid(model: type[M], body: dict[str, Any]) -> M:

@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from engram import clock, errors
-from engram.embed import EmbeddingError
 from engram.ids import derived_id, looks_like_id
 from engram.models.batch import BatchCreateMemories, BatchItemError, BatchItemResult, BatchMemory, BatchOut
-from engram.services.memories import MemoryService, derive_title, embed_text
+from engram.services.memories import MemoryService
+from engram.services.memory_core import derive_title, embed_text
 
 CLOCK_SKEW_SECONDS = 300  # a source clock a little ahead of ours is not "the future"
 
@@ -82,12 +82,9 @@ class BatchWriter:
         return BatchItemResult(index=index, status="created", id=out.id, external_id=item.external_id)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        try:
-            return self._memories.embedder().embed(texts)
-        except EmbeddingError as exc:  # nothing is written yet, so the whole request can be retried
-            raise errors.ServiceUnavailable(f"Embedding failed; retry the request ({exc})") from exc
+        # One embedder call for the batch; if it fails nothing is written yet, so the whole request
+        # can be retried (503).
+        return self._memories.core.embed(texts) if texts else []
 
 
 def memory_id_for(external_id: str, created_at: float | None) -> str:
@@ -95,12 +92,6 @@ def memory_id_for(external_id: str, created_at: float | None) -> str:
     if looks_like_id(external_id, "mem"):
         return external_id
     return derived_id("mem", created_at or 0.0, external_id)
-
-
-def batch_writer() -> BatchWriter:
-    from engram.services.container_memories import memories
-
-    return BatchWriter(memories())
 
 
 def _created_at(item: BatchMemory) -> float | None:
