@@ -45,13 +45,15 @@ def test_one_bad_item_does_not_fail_the_rest(call: Any, service: Any) -> None:
     item = stored("tenant-a", first)
     assert item is not None and item.text == "The user lives in Lisbon" and item.namespace == "user-1"
     assert stored("tenant-a", last).type == "preference"  # type: ignore[union-attr]
-    assert service.index().document("tenant-a", first) is not None  # searchable when the call returns
-    hits = service.search("tenant-a", "where does the user live", threshold=0.0)
+    assert service.core.index().document("tenant-a", first) is not None  # searchable when the call returns
+    from engram.container import search
+
+    hits = search().search("tenant-a", "where does the user live", threshold=0.0)
     assert first in [h.id for h in hits]
 
 
 def test_embeds_the_whole_batch_in_one_call(call: Any, service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    embedder = service.embedder()
+    embedder = service.core.embedder()
     calls: list[int] = []
     original = embedder.embed
 
