@@ -9,13 +9,13 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test browser lint template-lint openapi bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
+.PHONY: install install-model run test browser lint template-lint openapi sdk bench sam-validate sam-build checkov \
+        bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
-$(STAMP): shared/pyproject.toml requirements-dev.txt
+$(STAMP): shared/pyproject.toml clients/python/pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	$(PIP) install -q -e 'shared[aws,local]' -e clients/python -r requirements-dev.txt
 	touch $@
 
 # The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
@@ -32,8 +32,8 @@ run: $(MODEL_STAMP)
 	PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared functions tests bench
-	$(VENV)/bin/ruff format --check shared functions tests bench
+	$(VENV)/bin/ruff check shared functions tests bench clients
+	$(VENV)/bin/ruff format --check shared functions tests bench clients
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
@@ -42,6 +42,10 @@ template-lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m engram.api.openapi_build --write
+
+# The SDK's generated parts: models from openapi.json, the sync client from the async one.
+sdk: $(STAMP)
+	$(PY) clients/python/codegen.py
 
 # The browser tests (tests/ui) fail rather than skip once Chromium is on the machine.
 test: $(STAMP) lint template-lint browser
@@ -105,6 +109,14 @@ bench-coldstart: $(STAMP)
 	$(PY) -m bench.coldstart --repeat $(REPEAT) --importtime --out bench/results/coldstart.json
 .PHONY: abuse
 
+# Clients: a 10,000-memory mem0 import into local mode (memories/s, the batch endpoint's share)
+# and the SDK's own cost per call beside bare httpx (bench/clients.py).
+IMPORT_MEMORIES ?= 10000
+IMPORT_EMBEDDERS ?= hashing,local
+
+bench-clients: $(MODEL_STAMP)
+	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
+
 bench-retrieval: $(MODEL_STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
 
@@ -127,7 +139,7 @@ bench-report: $(STAMP)
 
 # every benchmark that has a target (a missing or failing one is noted in the report), then the report
 bench: $(STAMP)
-	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart; do \
+	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients; do \
 		$(MAKE) --no-print-directory $$target || echo "bench: $$target failed or is not defined; see REPORT.md"; \
 	done
 	$(MAKE) --no-print-directory bench-report
