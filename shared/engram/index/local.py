@@ -45,6 +45,8 @@ class _Posting(NamedTuple):
     tfs: np.ndarray  # float32 term frequency in each row
     dls: np.ndarray  # float32 length (terms) of each row
     seen: int  # how many entries of the term's posting list these arrays cover
+    avgdl: float = 0.0  # the average document length ``saturation`` was computed for
+    saturation: np.ndarray | None = None  # tf / (tf + k1 (1 - b + b dl / avgdl)), unfiltered searches
 
 
 class _Interner:
@@ -304,21 +306,26 @@ class LocalIndex:
             # so a word that is rare in the whole index but everywhere in this namespace (a
             # speaker's name) does not dominate.
             n_docs = int(rows.size)
-            avgdl = float(self._dl[rows].mean()) or 1.0
+            avgdl = (float(self._dl[rows].mean()) if mask is not None else self._total_len / self._live) or 1.0
             for term in set(tokens(query)):
                 if not self._df.get(term):
                     continue
                 posting = self._posting(term)
-                prows, ptfs, pdls = posting.rows, posting.tfs, posting.dls
-                if mask is not None:
+                prows = posting.rows
+                if mask is None:  # the term's saturation is kept until a write changes the statistics
+                    saturation = posting.saturation
+                    if saturation is None or posting.avgdl != avgdl:
+                        saturation = _saturation(posting.tfs, posting.dls, avgdl)
+                        self._post_cache[term] = posting._replace(avgdl=avgdl, saturation=saturation)
+                else:
                     inside = mask[prows]
-                    prows, ptfs, pdls = prows[inside], ptfs[inside], pdls[inside]
+                    prows = prows[inside]
+                    saturation = _saturation(posting.tfs[inside], posting.dls[inside], avgdl)
                 df = int(prows.size)
                 if df == 0:
                     continue
                 idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-                norm = K1 * (1.0 - B + B * pdls / avgdl)
-                scores[prows] += idf * ptfs / (ptfs + norm)
+                scores[prows] += np.float32(idf) * saturation
             candidates = np.flatnonzero(scores)
             if candidates.size == 0:
                 return []
@@ -479,6 +486,11 @@ class LocalIndex:
             namespace=str(meta.get("namespace", "")),
             embedding=self._vec[row].tolist() if with_vector else None,
         )
+
+
+def _saturation(tfs: np.ndarray, dls: np.ndarray, avgdl: float) -> np.ndarray:
+    """BM25's term-frequency part: tf / (tf + k1 (1 - b + b dl / avgdl))."""
+    return tfs / (tfs + K1 * (1.0 - B + B * dls / avgdl))  # type: ignore[no-any-return]
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
