@@ -88,7 +88,8 @@ def texts(n: int, long: bool, seed: int = 1) -> list[str]:
     for i in range(n):
         s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
         if long:
-            s += f" {rng.choice(TAILS[1:])}, and {rng.choice(SUBJECTS).lower()} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
+            other = f"{rng.choice(SUBJECTS).lower()} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
+            s += f" {rng.choice(TAILS[1:])}, and {other}"
             s += f" {rng.choice(TAILS)} ({i})"
         else:
             s += f" {rng.choice(TAILS[:2])}" if i % 3 else f" #{i}"
@@ -315,7 +316,8 @@ def markdown(results: dict[str, Any]) -> str:
     for size, res in results.get("index", {}).items():
         exact = res["numpy exact"]
         lines += [
-            f"| {size} memories | k-NN p50/p95 | BM25 p50/p95 | hybrid p50/p95 | 1-namespace k-NN | recall@10 | hybrid p95 / exact p95 |",
+            f"| {size} memories | k-NN p50/p95 | BM25 p50/p95 | hybrid p50/p95 | 1-namespace k-NN | recall@10 "
+            "| hybrid p95 / exact p95 |",
             "|---|---|---|---|---|---|---|",
             f"| numpy exact (baseline) | {exact['p50_ms']:.1f} / {exact['p95_ms']:.1f} | | | | 1.000 | |",
         ]
