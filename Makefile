@@ -132,11 +132,19 @@ bench-retrieval: $(STAMP)
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
 LOAD_FLAGS ?=
+# "before" for the storage calls per route (and the load run beside this checkout's): main as it
+# was before the hot-path work (issue 14 item 2); any git ref
+HOTPATH_BASELINE ?= 297196d
 
-.PHONY: bench-load bench-report faults
+.PHONY: bench-load bench-hotpath bench-report faults
 
 bench-load: $(STAMP)
-	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) $(LOAD_FLAGS) --out bench/results/load.json
+	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) --baseline $(HOTPATH_BASELINE) \
+		$(LOAD_FLAGS) --out bench/results/load.json
+
+# storage calls and DynamoDB RCU/WCU per route, this checkout beside HOTPATH_BASELINE (no load run)
+bench-hotpath: $(STAMP)
+	$(PY) -m bench.hotpath --baseline $(HOTPATH_BASELINE) --out bench/results/hotpath.json
 
 faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults

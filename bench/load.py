@@ -35,7 +35,6 @@ import collections
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -51,6 +50,8 @@ from typing import Any
 
 import requests
 
+from bench import hotpath
+from bench.hotpath import count_storage_calls
 from bench.report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -448,138 +449,6 @@ class StorageProbe(threading.Thread):
 
 
 # --------------------------------------------------------------------------------------------
-# Counting the storage calls each route makes (in-process, through the real local runtime)
-
-
-def count_storage_calls(rounds: int = 6) -> dict[str, Any]:
-    """Run a short scripted sequence through an in-process LocalRuntime and count every botocore
-    call, attributed to the Lambda function (route handler, authorizer, stream consumer) whose
-    invocation made it."""
-    import botocore.client
-
-    from engram.local import lambdas
-    from engram.local.runtime import LocalRuntime
-
-    tls = threading.local()
-    calls: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    invocations: collections.Counter[str] = collections.Counter()
-    original_call = botocore.client.BaseClient._make_api_call
-    original_invoke = lambdas.LambdaFunction.invoke
-
-    def counting_call(self: Any, operation: str, params: Any) -> Any:
-        calls[getattr(tls, "function", None) or "(runtime)"][operation] += 1
-        return original_call(self, operation, params)
-
-    def tagged_invoke(self: Any, event: Any) -> Any:
-        previous = getattr(tls, "function", None)
-        tls.function = self.spec.logical_id
-        invocations[self.spec.logical_id] += 1
-        try:
-            return original_invoke(self, event)
-        finally:
-            tls.function = previous
-
-    tmp = Path(tempfile.mkdtemp(prefix="engram-calls-"))
-    environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ENGRAM_", "AWS_ENDPOINT_URL"))},
-        "ENGRAM_API_KEY": API_KEY,
-        "ENGRAM_EMBEDDER": "hashing",
-        "ENGRAM_RATE_LIMIT_PER_MINUTE": "1000000",
-        "ENGRAM_LOCAL_SCHEDULE_SECONDS": "3600",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-    botocore.client.BaseClient._make_api_call = counting_call  # type: ignore[method-assign]
-    lambdas.LambdaFunction.invoke = tagged_invoke  # type: ignore[method-assign]
-    runtime = LocalRuntime(ROOT / "template.yaml", tmp / "data", port=0, environ=environ)
-    per_route: dict[str, dict[str, Any]] = {}
-    try:
-        runtime.start()
-        assert runtime.template is not None and runtime.pump is not None
-        function_of = {f"{r.method} {r.path}": r.function_id for r in runtime.template.routes}
-        http = requests.Session()
-        http.headers.update({"Authorization": f"Bearer {API_KEY}"})
-        url = runtime.url
-        rng = random.Random(7)
-
-        sequential: dict[str, list[float]] = collections.defaultdict(list)
-
-        def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            started = time.perf_counter()
-            response = http.post(url + path, json=body, timeout=60)
-            sequential["POST " + re.sub(r"/(sess|mem)_[0-9A-Za-z]+", "/{id}", path)].append(
-                (time.perf_counter() - started) * 1000
-            )
-            response.raise_for_status()
-            out: dict[str, Any] = response.json()
-            return out
-
-        # warm every handler once (imports are not what is being counted)
-        for _ in range(2):
-            mem = post("/v1/memories", {"text": _text(rng, "warm")[1]})
-            session = post("/v1/sessions/start", {"firstMessage": "warm"})["session_id"]
-            post(f"/v1/sessions/{session}/turn", {"turnNumber": 1, "messages": [{"role": "user", "content": "w"}]})
-            post(f"/v1/sessions/{session}/messages", {"role": "user", "content": "w"})
-            post("/v1/memories/search", {"query": "warm", "threshold": 0.0})
-            post(f"/v1/memories/{mem['id']}/reinforce", {"value": 1})
-            post(f"/v1/sessions/{session}/end", {"outcome": "partial", "extract_memories": False})
-        runtime.pump.drain(10)
-        calls.clear()
-        invocations.clear()
-        sequential.clear()
-        memory_ids: list[str] = []
-        for i in range(rounds):
-            memory_ids.append(post("/v1/memories", {"text": _text(rng, f"c{i}")[1], "type": "fact"})["id"])
-        for i in range(rounds):
-            session = post("/v1/sessions/start", {"firstMessage": _text(rng, f"s{i}")[1]})["session_id"]
-            used = memory_ids[i : i + 2]
-            post(
-                f"/v1/sessions/{session}/turn",
-                {"turnNumber": 1, "messages": [{"role": "user", "content": f"u{i}"}], "memoriesUsed": used},
-            )
-            post(f"/v1/sessions/{session}/messages", {"messages": [{"role": "user", "content": f"m{i}"}]})
-            post("/v1/memories/search", {"query": rng.choice(TOPICS)[1], "topK": 5, "threshold": 0.2})
-            post(f"/v1/memories/{memory_ids[i]}/reinforce", {"value": 1})
-            post(f"/v1/sessions/{session}/end", {"outcome": "success", "extract_memories": False})
-        runtime.pump.drain(10)
-        auth_id = "AuthorizerFunction"
-        auth_n = max(1, invocations[auth_id])
-        auth_calls = {op: n / auth_n for op, n in calls[auth_id].items()}
-        for route in ROUTES:
-            fid = function_of.get(route)
-            if fid is None or not invocations[fid]:
-                continue
-            n = invocations[fid]
-            by_op = {op: round(c / n, 2) for op, c in sorted(calls[fid].items())}
-            per_route[route] = {
-                "function": fid,
-                "invocations": n,
-                "handler_calls": round(sum(calls[fid].values()) / n, 2),
-                "authorizer_calls": round(sum(auth_calls.values()), 2),
-                "by_operation": by_op,
-                "one_client_p50_ms": round(pct(sequential[route], 50), 2),
-            }
-        background = {
-            fid: {
-                "invocations": invocations[fid],
-                "calls_per_invocation": round(sum(calls[fid].values()) / max(1, invocations[fid]), 2),
-                "by_operation": dict(calls[fid]),
-            }
-            for fid in ("OnMemoryChangeFunction", "OnSessionChangeFunction")
-            if invocations[fid]
-        }
-        return {
-            "routes": per_route,
-            "authorizer": {k: round(v, 2) for k, v in auth_calls.items()},
-            "stream_functions": background,
-        }
-    finally:
-        runtime.stop(snapshot=False)
-        botocore.client.BaseClient._make_api_call = original_call  # type: ignore[method-assign]
-        lambdas.LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------------
 # Verification
 
 
@@ -756,8 +625,11 @@ def summarize(values: list[float]) -> dict[str, float]:
     }
 
 
-def storage_estimate(calls: dict[str, Any], idle: dict[str, dict[str, float]]) -> float:
-    """Milliseconds the route's storage calls take when made directly, one after another."""
+def storage_estimate(
+    calls: dict[str, Any], idle: dict[str, dict[str, float]], authorizer: dict[str, float] | None = None
+) -> float:
+    """Milliseconds the route's storage calls (and the authorizer's, by operation when known) take
+    when made directly, one after another."""
     fallback = idle.get("GetItem", {}).get("p50", 0.0)
     write = idle.get("PutItem", {}).get("p50", fallback)
     table = {
@@ -774,7 +646,10 @@ def storage_estimate(calls: dict[str, Any], idle: dict[str, dict[str, float]]) -
     total = 0.0
     for op, n in calls.get("by_operation", {}).items():
         total += n * table.get(op, fallback)
-    total += calls.get("authorizer_calls", 0) * fallback
+    if authorizer:
+        total += sum(n * table.get(op, fallback) for op, n in authorizer.items())
+    else:
+        total += calls.get("authorizer_calls", 0) * fallback
     return total
 
 
@@ -808,6 +683,31 @@ def markdown(result: dict[str, Any]) -> str:
         "p50/p95/p99 are under the full load (they include queueing: the local server runs one handler at a time); "
         "'one client' is the same route with a single sequential client (the in-process calibration run).",
     ]
+    if result.get("comparison"):
+        lines += [
+            "",
+            f"This checkout beside the baseline ({result.get('baseline_commit')}: its code, same agents, seed and "
+            "duration; runs alternated, one fresh server each):",
+            "",
+            "| code | requests | req/s | p50 ms | p95 ms | errors | acknowledged writes | lost | load avg (1 min) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in result["comparison"]:
+            load = (row.get("load_average") or [None])[0]
+            lines.append(
+                f"| {row['code']} | {row['requests']} | {row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
+                f"{row['p95_ms']:.1f} | {row['errors']} | {row['acknowledged_writes']} | {row['lost']} | "
+                f"{'-' if load is None else load} |"
+            )
+    if result.get("storage_calls"):
+        label = str(result.get("baseline_commit") or "")
+        lines += ["", hotpath.markdown(result["storage_calls"], result.get("baseline_storage_calls"), label)]
+    if result.get("load_before") or result.get("load_after"):
+        lines += [
+            "",
+            f"Machine load average (1/5/15 min) before: {result.get('load_before')}, "
+            f"after: {result.get('load_after')}.",
+        ]
     storage = result["storage"]
     lines += [
         "",
@@ -853,7 +753,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 @contextmanager
-def local_server(data_dir: Path, log_dir: Path) -> Iterator[Any]:
+def local_server(data_dir: Path, log_dir: Path, root: Path | None = None) -> Iterator[Any]:
+    """The local server of this checkout, or (``root``) of another tree's code."""
     from engram.testing.server import LocalServer
 
     server = LocalServer(
@@ -863,7 +764,9 @@ def local_server(data_dir: Path, log_dir: Path) -> Iterator[Any]:
             "ENGRAM_RATE_LIMIT_PER_MINUTE": "1000000",
             "ENGRAM_EMBEDDER": "hashing",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
+            **({"PYTHONPATH": hotpath.baseline_env(root)["PYTHONPATH"]} if root is not None else {}),
         },
+        root=root,
     )
     server.log = log_dir / f"server-{server.port}.log"
     start_server(server)
@@ -896,8 +799,10 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    """One load run against this checkout; with ``args.baseline``, runs against that commit's code
+    too, alternating (baseline, this, this, baseline, …) so a busy machine weighs on both alike."""
     tmp = Path(tempfile.mkdtemp(prefix="engram-load-"))
-    data_dir = tmp / "data"
+    baseline: str | None = getattr(args, "baseline", None)
     result: dict[str, Any] = {
         "benchmark": "load",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -909,92 +814,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "kill_midway": args.kill_midway,
             "seed": args.seed,
             "embedder": "hashing",
+            "baseline": baseline,
+            "rounds": getattr(args, "rounds", 1),
         },
+        "load_before": _load_average(),
     }
     try:
         if args.count_calls:
             print("counting storage calls per route (in-process local runtime)...", flush=True)
             result["storage_calls"] = count_storage_calls()
-        with local_server(data_dir, tmp) as server:
-            ledger = Ledger()
-            up = threading.Event()
-            up.set()
-            killed = threading.Event()
-            probe_stop = threading.Event()
-            probe = StorageProbe(data_dir, probe_stop)
-            budget = Budget(args.max_requests)
-            started = time.monotonic()
-            deadline = started + args.duration
-            agents = [
-                Agent(i, Client(lambda: server.url, ledger, up), ledger, deadline, budget, args.seed, killed)
-                for i in range(args.workers)
-            ]
-            print(f"load: {args.workers} workers for {args.duration:.0f} s against {server.url}", flush=True)
-            probe.start()
-            for agent in agents:
-                agent.start()
-            kill_info: dict[str, Any] | None = None
-            kill_mono: float | None = None
-            if args.kill_midway:
-                time.sleep(args.duration / 2)
-                sessions_before = len(ledger.sessions)
-                up.clear()
-                kill_mono = time.monotonic()
-                server.stop(signal.SIGKILL)
-                killed.set()
-                restart_started = time.monotonic()
-                start_server(server)
-                restart_s = time.monotonic() - restart_started
-                up.set()
-                kill_info = {
-                    "killed_at_s": kill_mono - started,
-                    "restart_s": restart_s,
-                    "sessions_before_kill": sessions_before,
-                }
-                print(f"killed at {kill_mono - started:.1f} s; restarted in {restart_s:.1f} s", flush=True)
-            for agent in agents:
-                agent.join()
-            elapsed = time.monotonic() - started
-            probe_stop.set()
-            probe.join()
-            print("load done; measuring idle storage and verifying...", flush=True)
-            idle = probe.idle(args.idle_rounds)
-            verification = verify(server.url, ledger, kill_mono, args.workers)
-            log_tail = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else ""
-        result["elapsed_s"] = round(elapsed, 2)
-        all_samples = [s for samples in ledger.samples.values() for s in samples]
-        result["requests"] = len(all_samples)
-        result["throughput_rps"] = round(len(all_samples) / elapsed, 2)
-        result["errors_by_status"] = dict(collections.Counter(str(s[2]) for s in all_samples if not 200 <= s[2] < 300))
-        result["unknown_outcome"] = dict(ledger.unknown)
-        result["storage"] = {
-            "idle": {op: summarize(v) for op, v in idle.items()},
-            "under_load": {op: summarize(v) for op, v in probe.samples.items()},
-            "probe_errors": probe.errors,
-        }
-        routes: dict[str, Any] = {}
-        for route in ROUTES:
-            samples = ledger.samples.get(route, [])
-            if not samples:
-                continue
-            ok = [ms for _, ms, status in samples if 200 <= status < 300]
-            row: dict[str, Any] = {
-                **summarize(ok),
-                "n": len(samples),
-                "rps": round(len(samples) / elapsed, 2),
-                "errors": dict(collections.Counter(str(s) for _, _, s in samples if not 200 <= s < 300)),
-                "samples": [[t, ms, status] for t, ms, status in samples],
-            }
-            calls = result.get("storage_calls", {}).get("routes", {}).get(route)
-            if calls:
-                row["storage_estimate_ms"] = round(storage_estimate(calls, result["storage"]["idle"]), 2)
-            routes[route] = row
-        result["routes"] = routes
-        result["verification"] = verification
-        if kill_info:
-            result["kill"] = kill_info
-        if verification["lost"] or result["errors_by_status"]:
-            result["server_log_tail"] = log_tail
+        if not baseline:
+            result.update(load_once(args, tmp / "run"))
+            _estimate_storage(result)
+            result["markdown"] = markdown(result)
+            return result
+        result["baseline_commit"] = hotpath.commit_of(baseline)
+        runs: list[tuple[str, dict[str, Any]]] = []
+        with hotpath.baseline_tree(baseline) as tree:
+            if args.count_calls:
+                print(f"counting storage calls per route with {baseline}'s code...", flush=True)
+                result["baseline_storage_calls"] = hotpath.count_in(tree)
+            for n in range(args.rounds):
+                order = [("baseline", tree), ("this", None)]
+                for label, root in order if n % 2 == 0 else order[::-1]:
+                    print(f"round {n + 1}: {label}", flush=True)
+                    runs.append((label, load_once(args, tmp / f"{label}-{n}", root)))
+        result["comparison"] = [variant_row(label, run) for label, run in runs]
+        result["baseline_runs"] = [run for label, run in runs if label == "baseline"]
+        result.update([run for label, run in runs if label == "this"][-1])
+        result["load_after"] = _load_average()
+        _estimate_storage(result)
         result["markdown"] = markdown(result)
         return result
     finally:
@@ -1002,6 +851,126 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept {tmp}")
+
+
+def _estimate_storage(result: dict[str, Any]) -> None:
+    """Each route's direct storage time: its counted calls at the idle direct-call p50s."""
+    for route, row in result.get("routes", {}).items():
+        calls = result.get("storage_calls", {}).get("routes", {}).get(route)
+        if calls:
+            authorizer = result["storage_calls"].get("authorizer")
+            row["storage_estimate_ms"] = round(storage_estimate(calls, result["storage"]["idle"], authorizer), 2)
+
+
+def _load_average() -> list[float] | None:
+    """The machine's 1/5/15-minute load averages (it may be shared: say how busy it was)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def variant_row(label: str, run: dict[str, Any]) -> dict[str, Any]:
+    """One load run's headline: throughput, latency over every route, errors, verification."""
+    ok = [ms for row in run["routes"].values() for _, ms, status in row["samples"] if 200 <= status < 300]
+    v = run["verification"]
+    return {
+        "code": label,
+        "requests": run["requests"],
+        "throughput_rps": run["throughput_rps"],
+        "p50_ms": round(pct(ok, 50), 1),
+        "p95_ms": round(pct(ok, 95), 1),
+        "errors": sum(int(n) for n in run["errors_by_status"].values()),
+        "acknowledged_writes": v["messages_acknowledged"] + v["memories_acknowledged"],
+        "lost": v["lost"],
+        "load_average": run.get("load_average"),
+    }
+
+
+def load_once(args: argparse.Namespace, tmp: Path, root: Path | None = None) -> dict[str, Any]:
+    """Agents against one fresh server (``root``: another tree's code), then the verification."""
+    data_dir = tmp / "data"
+    tmp.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {}
+    with local_server(data_dir, tmp, root) as server:
+        ledger = Ledger()
+        up = threading.Event()
+        up.set()
+        killed = threading.Event()
+        probe_stop = threading.Event()
+        probe = StorageProbe(data_dir, probe_stop)
+        budget = Budget(args.max_requests)
+        started = time.monotonic()
+        deadline = started + args.duration
+        agents = [
+            Agent(i, Client(lambda: server.url, ledger, up), ledger, deadline, budget, args.seed, killed)
+            for i in range(args.workers)
+        ]
+        print(f"load: {args.workers} workers for {args.duration:.0f} s against {server.url}", flush=True)
+        probe.start()
+        for agent in agents:
+            agent.start()
+        kill_info: dict[str, Any] | None = None
+        kill_mono: float | None = None
+        if args.kill_midway:
+            time.sleep(args.duration / 2)
+            sessions_before = len(ledger.sessions)
+            up.clear()
+            kill_mono = time.monotonic()
+            server.stop(signal.SIGKILL)
+            killed.set()
+            restart_started = time.monotonic()
+            start_server(server)
+            restart_s = time.monotonic() - restart_started
+            up.set()
+            kill_info = {
+                "killed_at_s": kill_mono - started,
+                "restart_s": restart_s,
+                "sessions_before_kill": sessions_before,
+            }
+            print(f"killed at {kill_mono - started:.1f} s; restarted in {restart_s:.1f} s", flush=True)
+        for agent in agents:
+            agent.join()
+        elapsed = time.monotonic() - started
+        probe_stop.set()
+        probe.join()
+        print("load done; measuring idle storage and verifying...", flush=True)
+        idle = probe.idle(args.idle_rounds)
+        verification = verify(server.url, ledger, kill_mono, args.workers)
+        log_tail = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else ""
+    result["elapsed_s"] = round(elapsed, 2)
+    all_samples = [s for samples in ledger.samples.values() for s in samples]
+    result["requests"] = len(all_samples)
+    result["throughput_rps"] = round(len(all_samples) / elapsed, 2)
+    result["errors_by_status"] = dict(collections.Counter(str(s[2]) for s in all_samples if not 200 <= s[2] < 300))
+    result["unknown_outcome"] = dict(ledger.unknown)
+    result["storage"] = {
+        "idle": {op: summarize(v) for op, v in idle.items()},
+        "under_load": {op: summarize(v) for op, v in probe.samples.items()},
+        "probe_errors": probe.errors,
+    }
+    routes: dict[str, Any] = {}
+    for route in ROUTES:
+        samples = ledger.samples.get(route, [])
+        if not samples:
+            continue
+        ok = [ms for _, ms, status in samples if 200 <= status < 300]
+        row: dict[str, Any] = {
+            **summarize(ok),
+            "n": len(samples),
+            "rps": round(len(samples) / elapsed, 2),
+            "errors": dict(collections.Counter(str(s) for _, _, s in samples if not 200 <= s < 300)),
+            "samples": [[t, ms, status] for t, ms, status in samples],
+        }
+        routes[route] = row
+    result["routes"] = routes
+    result["load_average"] = _load_average()
+    result["verification"] = verification
+    if kill_info:
+        result["kill"] = kill_info
+    if verification["lost"] or result["errors_by_status"]:
+        result["server_log_tail"] = log_tail
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1015,6 +984,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-count-calls", dest="count_calls", action="store_false", help="skip counting calls")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load.json"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
+    parser.add_argument("--baseline", default=None, help="a git ref whose code runs beside this checkout's")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: load runs of each, alternating")
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 128 or not 1 <= args.duration <= 600:
         parser.error("--workers must be 1..128 and --duration 1..600 s")

@@ -32,6 +32,11 @@ class Settings(BaseModel):
 
     # Abuse limits.
     rate_limit_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    # What counts against a source address (services/auth.py): "all" requests (the contract: per
+    # key and per source IP; two counter writes per request) or, opted into, "unverified" requests
+    # only (a key not verified within api_key_cache_seconds; one counter write per request).
+    rate_limit_address_scope: Literal["all", "unverified"] = "all"
+    api_key_cache_seconds: int = Field(default=30, ge=0, le=3600)  # how late a revocation can take effect
     idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
 
     # Session lifecycle.

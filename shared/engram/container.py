@@ -198,7 +198,7 @@ def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:
     from engram.services.memory_stream import MemoryStreamHandler
     from engram.store.memories import decode_change
 
-    return MemoryStreamHandler(target if target is not None else index(), decode_change)
+    return MemoryStreamHandler(target if target is not None else index(), decode_change, feedback().settle)
 
 
 def reindex(tenant_id: str | None = None, progress: Callable[[int], None] | None = None) -> int:
@@ -214,7 +214,8 @@ def api_keys() -> ApiKeyService:
     from engram.services.auth import ApiKeyService
     from engram.store.auth import DynamoApiKeyRepository
 
-    return ApiKeyService(DynamoApiKeyRepository(get_settings()))
+    settings = get_settings()
+    return ApiKeyService(DynamoApiKeyRepository(settings), cache_seconds=settings.api_key_cache_seconds)
 
 
 @_once

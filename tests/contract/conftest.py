@@ -30,6 +30,18 @@ def sessions(backend: str) -> Any:
 
 
 @pytest.fixture
+def sessions_and_memories(backend: str) -> tuple[Any, Any]:
+    """A session repository whose turns log accesses where this memory repository settles them."""
+    from engram.store.memories import DynamoMemoryRepository
+    from engram.store.sessions import DynamoSessionRepository
+
+    if backend == "fake":
+        memories = fakes.FakeMemoryRepository()
+        return fakes.FakeSessionRepository(memories), memories
+    return DynamoSessionRepository(get_settings()), DynamoMemoryRepository(get_settings())
+
+
+@pytest.fixture
 def memories(backend: str) -> Any:
     from engram.store.memories import DynamoMemoryRepository
 

@@ -11,7 +11,7 @@ import pytest
 from engram import clock, errors
 from engram.ids import new_id
 from engram.ports import StaleWrite
-from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss
+from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, access_logs
 
 T0 = 1_800_000_000.0
 TENANT = "tenant_a"
@@ -154,3 +154,32 @@ def test_misses_newest_first_since_and_paged(misses: Any) -> None:
     assert [m.query for m in recent.items] == ["question 3", "question 2"]
     with pytest.raises(errors.BadRequest):
         misses.listing(TENANT, limit=3, since=None, cursor="nope")
+
+
+def test_access_logs_settle_with_their_memories_exactly_once(memories: Any) -> None:
+    a, b = new_memory(memories, "Likes tea"), new_memory(memories, "Likes coffee")
+    [log] = access_logs(TENANT, [a.memory_id, b.memory_id, a.memory_id], T0 + 5)
+    [other] = access_logs(TENANT, [b.memory_id], T0 + 6)
+    [third] = access_logs(TENANT, [a.memory_id], T0 + 7)
+    memories.log_accesses([log, other])
+    memories.log_accesses([third])
+    assert memories.get(TENANT, a.memory_id) == a  # logging writes no memory
+    everything = {a.memory_id, b.memory_id}  # and a pending log is no memory to any reader:
+    assert {m.memory_id for m in memories.scan()} == {m.memory_id for m in memories.scan(TENANT)} == everything
+    assert {m.memory_id for m in listing(memories).items} == everything and listing(memories).total == 2
+    assert set(memories.get_many(TENANT, [a.memory_id, log.log_id], consistent=True)) == {a.memory_id}
+    moved = memories.apply(b, MemoryChanges(feedback_score=1))
+    with pytest.raises(StaleWrite):  # b moved since it was read: nothing is written, the logs stay
+        memories.settle_accesses([log], [(a, MemoryChanges(access_count=2)), (b, MemoryChanges(access_count=1))])
+    assert memories.get(TENANT, a.memory_id) == a
+    writes = [(a, MemoryChanges(access_count=2, last_accessed_at=T0 + 5)), (moved, MemoryChanges(access_count=1))]
+    assert memories.settle_accesses([log], writes) == set()
+    assert memories.get(TENANT, a.memory_id).access_count == 2
+    assert memories.get(TENANT, b.memory_id).version == moved.version + 1
+    a2 = memories.get(TENANT, a.memory_id)
+    # a batch with a log settled before: nothing is written, and the caller learns which one
+    assert memories.settle_accesses([other, log, third], [(a2, MemoryChanges(access_count=9))]) == {log.log_id}
+    assert memories.get(TENANT, a.memory_id) == a2
+    assert memories.settle_accesses([other, third], [(a2, MemoryChanges(access_count=3))]) == set()
+    assert memories.get(TENANT, a.memory_id).access_count == 3
+    assert memories.settle_accesses([other], []) == {other.log_id}  # all settled: nothing left

@@ -10,6 +10,7 @@ import pytest
 from engram import errors
 from engram.ids import new_id
 from engram.ports import StaleWrite
+from engram.ports.memories import access_logs
 from engram.ports.sessions import (
     Ending,
     KeyTaken,
@@ -18,6 +19,7 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
 
 T0 = 1_800_000_000.0
@@ -145,8 +147,11 @@ def test_append_numbers_messages_under_the_count_guard(sessions: Any) -> None:
     s = sessions.get(TENANT, s.session_id)
     assert s.turn_count == 1 and s.memories_used == {"mem_a"} and s.message_count == 3
     assert sessions.get_turn(TENANT, s.session_id, 1) == turn and sessions.get_turn(TENANT, s.session_id, 2) is None
-    with pytest.raises(StaleWrite):  # the same turn twice: nothing of the second append is written
+    with pytest.raises(TurnTaken):  # the same turn twice: nothing of the second append is written
         sessions.append(s, [NewMessage("user", "again")], now=T0 + 4, inactivity_timeout=TIMEOUT, turn=turn)
+    stale = replace(s, message_count=1)
+    with pytest.raises(TurnTaken):  # the turn record is reported even when the count moved too
+        sessions.append(stale, [NewMessage("user", "again")], now=T0 + 4, inactivity_timeout=TIMEOUT, turn=turn)
     assert sessions.get(TENANT, s.session_id).message_count == 3
     assert [m.content for m in sessions.all_messages(TENANT, s.session_id)] == ["hi", "{}", "yo"]
     assert [m.seq for m in sessions.recent_messages(TENANT, s.session_id, 2)] == [2, 3]
@@ -231,3 +236,19 @@ def test_sweeper_queries(sessions: Any) -> None:
     assert [s.session_id for s in sessions.idle_active(T0 - TIMEOUT, 100)] == [idle.session_id]
     assert fresh.session_id not in {s.session_id for s in sessions.idle_active(T0 - TIMEOUT, 100)}
     assert finished.status == "closed"
+
+
+def test_a_turn_logs_its_accesses_in_the_same_write(sessions_and_memories: tuple[Any, Any]) -> None:
+    sessions, memories = sessions_and_memories
+    s = new_session(sessions)
+    [log] = access_logs(TENANT, ["mem_a", "mem_b"], T0 + 1)
+    turn = TurnRecord(1, "hash", {"turn_number": 1})
+    sessions.append(s, [NewMessage("user", "hi")], now=T0 + 1, inactivity_timeout=TIMEOUT, turn=turn, accesses=[log])
+    [again] = access_logs(TENANT, ["mem_a"], T0 + 2)
+    with pytest.raises(TurnTaken):  # nothing of a refused turn is written: not its log either
+        sessions.append(
+            s, [NewMessage("user", "hi")], now=T0 + 2, inactivity_timeout=TIMEOUT, turn=turn, accesses=[again]
+        )
+    assert memories.settle_accesses([again], []) == {again.log_id}  # never logged
+    assert memories.settle_accesses([log], []) == set()  # logged with the turn, settled once
+    assert memories.settle_accesses([log], []) == {log.log_id}

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from engram.ids import new_id
 from engram.ports import Listing
 
 _SPACE_RE = re.compile(r"\s+")
+ATOMIC_WRITE_ITEMS = 100  # the most items one atomic write may touch (a DynamoDB transaction)
+ACCESSES_PER_LOG = ATOMIC_WRITE_ITEMS - 1  # a log settles with its memories in one transaction
 
 
 def content_key(text: str) -> str:
@@ -76,6 +79,29 @@ class MemoryChanges:
 
 
 @dataclass(frozen=True)
+class Accesses:
+    """Memories used at one moment: a search's hits, the memories a turn used, the context a
+    session start or refresh injected. Logged with one write (:meth:`MemoryRepository.log_accesses`,
+    or inside the turn's transaction) so that reads never wait on a write per memory; the memories
+    stream consumer later counts them into each memory, exactly once
+    (:meth:`MemoryRepository.settle_accesses`). A memory listed twice is counted twice."""
+
+    tenant_id: str
+    log_id: str  # acc_…, time-ordered
+    memory_ids: tuple[str, ...]
+    at: float  # when the memories were used: strength decays from then
+
+
+def access_logs(tenant_id: str, memory_ids: Sequence[str], at: float) -> list[Accesses]:
+    """The logs for these uses (one per :data:`ACCESSES_PER_LOG` memories; none for no memory)."""
+    ids = list(memory_ids)
+    return [
+        Accesses(tenant_id, new_id("acc"), tuple(ids[i : i + ACCESSES_PER_LOG]), at)
+        for i in range(0, len(ids), ACCESSES_PER_LOG)
+    ]
+
+
+@dataclass(frozen=True)
 class MemoryFilters:
     namespace: str | None = None
     type: str | None = None
@@ -86,17 +112,18 @@ class MemoryFilters:
 
 @dataclass(frozen=True)
 class MemoryChange:
-    """One record of the memories table's change stream, decoded for the index.
+    """One record of the memories table's change stream, decoded.
 
     ``upsert`` carries the memory as written; ``remove`` the key and last version of a deleted
-    memory; ``unchanged`` is a modification of nothing the index holds; ``ignored`` is a record
-    that is not about a memory."""
+    memory; ``unchanged`` is a modification of nothing the index holds; ``accesses`` a new access
+    log to settle; ``ignored`` is any other record (a settled log's removal, say)."""
 
-    kind: Literal["upsert", "remove", "unchanged", "ignored"]
+    kind: Literal["upsert", "remove", "unchanged", "accesses", "ignored"]
     tenant_id: str = ""
     memory_id: str = ""
     version: int = 0
     memory: Memory | None = None
+    accesses: Accesses | None = None
 
 
 class MemoryRepository(Protocol):
@@ -109,8 +136,19 @@ class MemoryRepository(Protocol):
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None: ...
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         """The memories of this tenant among ``memory_ids`` (missing ones are left out)."""
+        ...
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        """Store access logs (one write) for the memories stream to settle."""
+        ...
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        """Atomically: apply each change if its memory is still at the version read, and delete the
+        logs (at most :data:`ATOMIC_WRITE_ITEMS` items in all). Returns the ids of the logs that were
+        gone (settled before): if any, nothing was written. StaleWrite if a memory moved (re-read
+        and rebuild the changes)."""
         ...
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from engram.ports import Listing
+from engram.ports.memories import Accesses
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,11 @@ class KeyTaken(Exception):
         self.session_id = session_id
 
 
+class TurnTaken(Exception):
+    """A turn record with this number exists already: nothing was written (read it with
+    :meth:`SessionRepository.get_turn` to replay or refuse)."""
+
+
 class SessionRepository(Protocol):
     """Sessions, key aliases, messages and turn records.
 
@@ -184,9 +190,12 @@ class SessionRepository(Protocol):
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         """Guarded (writable and still at ``session.message_count``): append the messages
-        numbered after that count, with the turn record and memories used, atomically."""
+        numbered after that count, with the turn record, the memories used and the access logs
+        of the turn (:class:`engram.ports.memories.Accesses`), atomically. :class:`TurnTaken` if
+        the turn record exists (checked with the write: a new turn needs no read of it)."""
         ...
 
     def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> TurnRecord | None: ...

@@ -5,8 +5,10 @@
   critical first, within a token budget.
 - **turn** appends the turn's messages and numbers turns atomically (the session's message count
   is the optimistic lock, the turn record is written in the same transaction with the answer it
-  produced, so re-sending a turn number replays that answer). Every Nth turn answers
-  ``refresh_needed`` with ``new_context`` for the recent messages.
+  produced, so re-sending a turn number replays that answer; the turn record is read only when
+  that write finds it there). Every Nth turn answers ``refresh_needed`` with ``new_context`` for
+  the recent messages. The memories the turn used (and a refresh injected) are counted as accesses
+  by an access log written in the same transaction (services/feedback.py).
 - **extract** runs the configured extractor; with ``save`` each suggestion becomes a memory, or
   reinforces the memory it duplicates.
 - **summarize** writes a generated summary onto the session now.
@@ -39,7 +41,8 @@ from engram.models.intelligence import (
 )
 from engram.models.sessions import CreateSession
 from engram.ports import StaleWrite
-from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord
+from engram.ports.memories import ATOMIC_WRITE_ITEMS, access_logs
+from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord, TurnTaken
 from engram.services.lifecycle import ensure_writable
 from engram.services.optimistic import optimistic
 from engram.vocabulary import DEFAULT_NAMESPACE
@@ -85,7 +88,8 @@ class IntelligenceService:
         self, tenant_id: str, namespace: str | None, query: str | None, budget: int
     ) -> tuple[InjectedContext, ContextStats]:
         """Critical memories first (all of them while the budget lasts), then high-tier memories
-        relevant to ``query`` above the threshold. Injected memories count as accesses."""
+        relevant to ``query`` above the threshold. Injected memories count as accesses: the caller
+        logs them (:func:`injected_ids`) with its own write."""
         namespaces = list(dict.fromkeys([namespace or DEFAULT_NAMESPACE, DEFAULT_NAMESPACE]))
         critical = self._memories().critical_memories(tenant_id, namespaces)
         high: Sequence[MemoryOut] = []
@@ -115,9 +119,6 @@ class IntelligenceService:
                         score=getattr(memory, "score", None),
                     )
                 )
-        injected = [m.id for group in chosen.values() for m in group]
-        if injected:
-            self._feedback().record_access(tenant_id, injected)
         stats = ContextStats(
             tokens_injected=used,
             critical_count=len(chosen["critical"]),
@@ -133,6 +134,9 @@ class IntelligenceService:
         session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
         budget = req.token_budget or self._settings.context_token_budget
         context, stats = self.build_context(tenant_id, req.namespace, req.first_message, budget)
+        injected = injected_ids(context)
+        if injected:
+            self._feedback().record_access(tenant_id, injected)
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------
@@ -150,18 +154,17 @@ class IntelligenceService:
         refreshes: dict[int, tuple[InjectedContext, ContextStats]] = {}
         timeout = self._settings.inactivity_timeout_seconds
 
-        def attempt(_: int) -> tuple[TurnOut, bool]:
-            """(the answer, whether it is new): a replayed turn records nothing again."""
+        def attempt(_: int) -> TurnOut:
             session = self._sessions.load(tenant_id, ref)
             session_id = session.session_id
-            if req.turn_number is not None:
-                previous = self._repo.get_turn(tenant_id, session_id, req.turn_number)
-                if previous is not None:
-                    if previous.request_hash == request_hash and previous.response:
-                        return TurnOut.model_validate(previous.response), False  # a safe retry: the first answer
-                    raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
             now = clock.now()
-            ensure_writable(session, now, timeout)
+            try:
+                ensure_writable(session, now, timeout)
+            except (errors.Conflict, errors.Gone):
+                replayed = self._replay(tenant_id, session_id, req, request_hash)  # a retry stays safe
+                if replayed is None:
+                    raise
+                return replayed
             turn_number = req.turn_number or session.turn_count + 1
             refresh = turn_number % self._settings.refresh_every_turns == 0
             if refresh and turn_number not in refreshes:
@@ -179,22 +182,41 @@ class IntelligenceService:
                 stats=stats,
                 message_count=session.message_count + len(messages),
             )
-            self._repo.append(
-                session,
-                messages,
-                now=now,
-                inactivity_timeout=timeout,
-                memories_used=used,
-                turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
-            )
-            return response, True
+            logs = access_logs(tenant_id, used + (injected_ids(new_context) if new_context else []), now)
+            # the turn record, the messages, the logs and the session in one transaction when they fit
+            inline = logs if len(logs) + len(messages) + 2 <= ATOMIC_WRITE_ITEMS else []
+            try:
+                self._repo.append(
+                    session,
+                    messages,
+                    now=now,
+                    inactivity_timeout=timeout,
+                    memories_used=used,
+                    turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
+                    accesses=inline,
+                )
+            except TurnTaken:
+                replayed = self._replay(tenant_id, session_id, req, request_hash)
+                if replayed is None:  # an unnumbered turn lost its number to another: renumber
+                    raise StaleWrite() from None
+                return replayed
+            if logs and not inline:  # hundreds of memories injected: logged right after
+                self._feedback().log_accesses(logs)
+            return response
 
-        response, recorded = optimistic(
-            attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry"
-        )
-        if recorded and used:
-            self._feedback().record_access(tenant_id, used)
-        return response
+        return optimistic(attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry")
+
+    def _replay(self, tenant_id: str, session_id: str, req: RecordTurn, request_hash: str) -> TurnOut | None:
+        """The first answer to a re-sent numbered turn (same content); 409 for other content under
+        that number; None if the turn was never recorded."""
+        if req.turn_number is None:
+            return None
+        previous = self._repo.get_turn(tenant_id, session_id, req.turn_number)
+        if previous is None:
+            return None
+        if previous.request_hash == request_hash and previous.response:
+            return TurnOut.model_validate(previous.response)  # a safe retry: the first answer
+        raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
 
     def _recent_topic(self, tenant_id: str, session_id: str, req: RecordTurn) -> str:
         recent = self._repo.recent_messages(tenant_id, session_id, RECENT_MESSAGES_FOR_REFRESH)
@@ -291,6 +313,11 @@ class IntelligenceService:
             message_count=message_count,
             generated_at=clock.iso(now),
         )
+
+
+def injected_ids(context: InjectedContext) -> list[str]:
+    """The memories a context injects (each counts as one access)."""
+    return [m.id for group in (context.critical, context.high) for m in group]
 
 
 def _turn_hash(req: RecordTurn) -> str:

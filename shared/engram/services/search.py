@@ -3,7 +3,8 @@
 A query enters :meth:`SearchService.rank` once: the index offers candidates (k-NN + BM25), the
 repository gives their current state (deleted or edited memories are never served stale), and
 each candidate is scored into one :class:`Ranked` — which becomes a search hit or an explain
-result, nothing in between. Search hits count as accesses (services/feedback.py).
+result, nothing in between. Search hits count as accesses: one access-log write per search,
+settled into the memories by the memories stream (services/feedback.py).
 
     score = vector_weight · vector_score          (calibrated cosine, 0-1; embed/calibration.py)
           + text_weight   · text_score            (normalised BM25, 0-1; below)
@@ -247,7 +248,7 @@ class SearchService:
         now = clock.now()
         hits = [self._hit(r, now) for r in chosen]
         if record_access and chosen:
-            self._feedback.record([r.memory for r in chosen])
+            self._feedback.record_access(tenant_id, [r.memory.memory_id for r in chosen])  # one log write
         return hits
 
     def _hit(self, r: Ranked, now: float) -> SearchHit:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -25,6 +25,13 @@ def conditional_update(item: Model, actions: Sequence[Action], condition: Condit
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise StaleWrite() from exc
             raise
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    """Why each item of a cancelled transaction failed (``None``: not that one), in the order
+    PynamoDB sends the items: condition checks, then deletes, puts and updates, each kind in the
+    order it was added to the ``TransactWrite``."""
+    return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:

@@ -16,23 +16,47 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
-from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
-from engram.store.base import bind, conditional_update, storage_errors
-from engram.store.models import MemoryItem, MissItem
+from engram.ports.memories import (
+    Accesses,
+    Memory,
+    MemoryChange,
+    MemoryChanges,
+    MemoryFilters,
+    Miss,
+    content_key,
+)
+from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors
+from engram.store.models import AccessLogItem, MemoryItem, MissItem
+
+ACCESS_LOG_RETENTION_SECONDS = 14 * 86400  # as long as the dead-letter queue keeps a failed record
 
 # --- keys ---------------------------------------------------------------------------------------
 
 
 def memory_pk(tenant_id: str, memory_id: str) -> str:
     return f"{tenant_id}#{memory_id}"
+
+
+def access_log_pk(tenant_id: str, log_id: str) -> str:
+    return f"{tenant_id}#{log_id}"
+
+
+def access_log_item(log: Accesses) -> AccessLogItem:
+    return AccessLogItem(
+        pk=access_log_pk(log.tenant_id, log.log_id),
+        memory_ids=builtins.list(log.memory_ids),
+        accessed_at=log.at,
+        purge_at=int(log.at + ACCESS_LOG_RETENTION_SECONDS),
+    )
 
 
 def tenant_ns(tenant_id: str, namespace: str) -> str:
@@ -173,7 +197,9 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
 
 class DynamoMemoryRepository:
     def __init__(self, settings: Settings) -> None:
+        self._region = settings.region
         bind(MemoryItem, settings.memories_table, settings.region)
+        bind(AccessLogItem, settings.memories_table, settings.region)
 
     def add(self, memory: Memory) -> Memory:
         item = to_item(memory)
@@ -194,16 +220,46 @@ class DynamoMemoryRepository:
                 return None
         return to_memory(item) if item.tenant_id == tenant_id else None
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         keys = builtins.list(dict.fromkeys(memory_pk(tenant_id, m) for m in memory_ids))
         found: dict[str, Memory] = {}
         if not keys:
             return found
         with storage_errors():
-            for item in MemoryItem.batch_get(keys):
-                if item.tenant_id == tenant_id:
+            for item in MemoryItem.batch_get(keys, consistent_read=consistent):
+                if item.tenant_id == tenant_id and item.memory_id:
                     found[str(item.memory_id)] = to_memory(item)
         return found
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        items = [access_log_item(log) for log in logs]
+        with storage_errors():
+            if len(items) == 1:
+                items[0].save()
+            elif items:
+                with AccessLogItem.batch_write() as batch:
+                    for item in items:
+                        batch.save(item)
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        with storage_errors():
+            try:
+                with TransactWrite(connection=connection(self._region)) as tx:
+                    for memory, changes in writes:
+                        guard = MemoryItem.pk.exists() & (MemoryItem.version == memory.version)
+                        item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+                        tx.update(item, actions=_actions(memory, changes), condition=guard)
+                    for log in logs:
+                        tx.delete(AccessLogItem(pk=access_log_pk(log.tenant_id, log.log_id)), AccessLogItem.pk.exists())
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                gone = {log.log_id for log, code in zip(logs, codes, strict=False) if code == "ConditionalCheckFailed"}
+                if gone:  # the deletes go first: these logs were settled before
+                    return gone
+                if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
+                    raise StaleWrite() from exc
+                raise
+        return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
@@ -420,6 +476,11 @@ def decode_change(raw: dict[str, Any]) -> MemoryChange:
     """One raw stream record (``eventName`` + ``dynamodb``) as a :class:`MemoryChange`."""
     event_name = raw.get("eventName")
     data = raw.get("dynamodb") or {}
+    if event_name == "INSERT" and "accessed_at" in (data.get("NewImage") or {}):
+        log = AccessLogItem.from_raw_data(data["NewImage"])
+        tenant_id, _, log_id = str(log.pk).rpartition("#")
+        accesses = Accesses(tenant_id, log_id, tuple(log.memory_ids or ()), float(log.accessed_at))
+        return MemoryChange("accesses", tenant_id, accesses=accesses)
     if event_name == "REMOVE":
         old = data.get("OldImage") or data.get("Keys") or {}
         pk = str((old.get("pk") or {}).get("S", ""))

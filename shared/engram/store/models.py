@@ -216,6 +216,20 @@ class MemoryItem(Model):
     by_content = _ByContent()
 
 
+class AccessLogItem(Model):
+    """An access log (:class:`engram.ports.memories.Accesses`) in the memories table, pk
+    ``<tenant>#acc_…``. It has no ``memory_id``, so it is in no GSI and no memory listing; its
+    INSERT on the memories stream is what settles it, its deletion what marks it settled."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    memory_ids = ListAttribute[str](of=UnicodeAttribute)  # type: ignore[arg-type]
+    accessed_at = NumberAttribute()
+    purge_at = NumberAttribute(null=True)  # an unsettled log (its stream record dead-lettered) expires
+
+
 class MissItem(Model):
     class Meta(_Meta):
         pass

@@ -19,6 +19,7 @@ from engram import errors
 from engram.config import Settings
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
+from engram.ports.memories import Accesses
 from engram.ports.sessions import (
     Ending,
     KeyTaken,
@@ -28,9 +29,11 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
-from engram.store.base import bind, conditional_update, connection, storage_errors
-from engram.store.models import MessageItem, SessionItem
+from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors
+from engram.store.memories import access_log_item
+from engram.store.models import AccessLogItem, MessageItem, SessionItem
 
 ACTIVE_BUCKETS = 8
 
@@ -180,6 +183,7 @@ class DynamoSessionRepository:
         self._region = settings.region
         bind(SessionItem, settings.sessions_table, settings.region)
         bind(MessageItem, settings.messages_table, settings.region)
+        bind(AccessLogItem, settings.memories_table, settings.region)  # a turn's access logs
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -362,10 +366,11 @@ class DynamoSessionRepository:
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         """The session's message count is the optimistic lock: if another writer appended first,
         the transaction fails and the caller re-reads and retries, so messages never share a
-        number and none is lost."""
+        number and none is lost. The turn record is written only if absent (TurnTaken)."""
         tenant_id, session_id = session.tenant_id, session.session_id
         base = session.message_count
         items = [
@@ -395,10 +400,7 @@ class DynamoSessionRepository:
         with storage_errors():
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
-                    tx.update(SessionItem(pk=session_pk(tenant_id, session_id)), actions=actions, condition=condition)
-                    for item in items:
-                        tx.save(item)
-                    if turn is not None:
+                    if turn is not None:  # the first put: its cancellation reason comes first
                         record = MessageItem(
                             pk=turns_pk(tenant_id, session_id),
                             seq=turn.turn_number,
@@ -409,8 +411,16 @@ class DynamoSessionRepository:
                             purge_at=session.purge_at,
                         )
                         tx.save(record, condition=MessageItem.pk.does_not_exist())
+                    for item in items:
+                        tx.save(item)
+                    for log in accesses:
+                        tx.save(access_log_item(log))
+                    tx.update(SessionItem(pk=session_pk(tenant_id, session_id)), actions=actions, condition=condition)
             except TransactWriteError as exc:
-                if _cancelled_by(exc, "ConditionalCheckFailed", "TransactionConflict"):
+                codes = cancellation_codes(exc)
+                if turn is not None and codes and codes[0] == "ConditionalCheckFailed":
+                    raise TurnTaken() from exc
+                if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
                     raise StaleWrite() from exc
                 raise
         return [to_message(i) for i in items]

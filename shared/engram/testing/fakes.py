@@ -20,7 +20,7 @@ from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.auth import ApiKey
-from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, content_key
+from engram.ports.memories import Accesses, Memory, MemoryChanges, MemoryFilters, Miss, content_key
 from engram.ports.sessions import (
     Ending,
     KeyTaken,
@@ -30,6 +30,7 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
 
 T = TypeVar("T")
@@ -72,9 +73,11 @@ def _has_status(s: Session, status: str, now: float, inactivity_timeout: float) 
 
 
 class FakeSessionRepository:
-    """:class:`engram.ports.sessions.SessionRepository` in memory."""
+    """:class:`engram.ports.sessions.SessionRepository` in memory. A turn's access logs go to
+    ``memories`` (the memories table, in DynamoDB), in the same step as the turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, memories: FakeMemoryRepository | None = None) -> None:
+        self._memories = memories
         self._lock = threading.RLock()
         self.sessions: dict[tuple[str, str], Session] = {}
         self.aliases: dict[tuple[str, str], str] = {}
@@ -240,15 +243,18 @@ class FakeSessionRepository:
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         key = (session.tenant_id, session.session_id)
+        if accesses and self._memories is None:
+            raise ValueError("this FakeSessionRepository has no memories repository for access logs")
         with self._lock:
             base = session.message_count
+            if turn is not None and turn.turn_number in self.turns.get(key, {}):
+                raise TurnTaken()  # the transaction is all or nothing
             current = self._guarded(
                 session, lambda c: _writable(c, now, inactivity_timeout) and c.message_count == base
             )
-            if turn is not None and turn.turn_number in self.turns.get(key, {}):
-                raise StaleWrite()  # the transaction is all or nothing
             stored = [
                 Message(
                     seq=base + i + 1,
@@ -271,6 +277,8 @@ class FakeSessionRepository:
             if turn is not None:
                 changes["turn_count"] = max(session.turn_count, turn.turn_number)
                 self.turns.setdefault(key, {})[turn.turn_number] = _copy(turn)
+            if accesses and self._memories is not None:
+                self._memories.log_accesses(accesses)
             self._store(replace(current, **changes))
             return _copy(stored)
 
@@ -360,6 +368,7 @@ class FakeMemoryRepository:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.memories: dict[tuple[str, str], Memory] = {}
+        self.access_logs: dict[tuple[str, str], Accesses] = {}  # (tenant, log id): not yet settled
 
     def _of(self, tenant_id: str) -> list[Memory]:
         return [m for (t, _), m in self.memories.items() if t == tenant_id]
@@ -375,13 +384,38 @@ class FakeMemoryRepository:
         with self._lock:
             return self.memories.get((tenant_id, memory_id))
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         with self._lock:
             return {
                 mid: self.memories[(tenant_id, mid)]
                 for mid in dict.fromkeys(memory_ids)
                 if (tenant_id, mid) in self.memories
             }
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        with self._lock:
+            for log in logs:
+                self.access_logs[(log.tenant_id, log.log_id)] = log
+
+    def pending_accesses(self) -> list[Accesses]:
+        """The logs not settled yet, in the order they were written (as the memories stream delivers)."""
+        with self._lock:
+            return list(self.access_logs.values())
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        with self._lock:
+            gone = {log.log_id for log in logs if (log.tenant_id, log.log_id) not in self.access_logs}
+            if gone:
+                return gone
+            for memory, _ in writes:
+                current = self.memories.get((memory.tenant_id, memory.memory_id))
+                if current is None or current.version != memory.version:
+                    raise StaleWrite()
+            for memory, changes in writes:
+                self.apply(memory, changes)
+            for log in logs:
+                del self.access_logs[(log.tenant_id, log.log_id)]
+            return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         with self._lock:

@@ -23,7 +23,11 @@ def free_port() -> int:
 
 
 class LocalServer:
-    def __init__(self, data_dir: Path, api_key: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, api_key: str, env: dict[str, str] | None = None, root: Path | None = None
+    ) -> None:
+        """``root``: the working directory (another checkout's, with its package on PYTHONPATH)."""
+        self.root = root or ROOT
         self.data_dir = data_dir
         self.api_key = api_key
         self.port = free_port()
@@ -53,7 +57,7 @@ class LocalServer:
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -43,8 +43,8 @@ class World:
     settings: Settings
     index: VectorIndex
     embedder: Embedder
-    session_repo: FakeSessionRepository = field(default_factory=FakeSessionRepository)
     memory_repo: FakeMemoryRepository = field(default_factory=FakeMemoryRepository)
+    session_repo: FakeSessionRepository = field(init=False)
     miss_repo: FakeMissRepository = field(default_factory=FakeMissRepository)
     key_repo: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
     counter: FakeRateCounter = field(default_factory=FakeRateCounter)
@@ -54,6 +54,7 @@ class World:
     policy: TierPolicy | None = None
 
     def __post_init__(self) -> None:
+        self.session_repo = FakeSessionRepository(self.memory_repo)  # a turn logs its accesses there
         if self.extractor is None:
             from engram.extract.heuristic import HeuristicExtractor
 
@@ -85,8 +86,13 @@ class World:
             s, self.session_repo, _const(self.intelligence), _const(self.memories), _const(self.feedback)
         )
         self.sweeper = SweepService(self.session_repo, s)
-        self.api_keys = ApiKeyService(self.key_repo)
+        self.api_keys = ApiKeyService(self.key_repo, cache_seconds=s.api_key_cache_seconds)
         self.rate_limiter = RateLimiter(self.counter, s)
+
+    def settle_accesses(self) -> int:
+        """What the memories stream consumer does with each access log: count it into its memories.
+        Returns how many memory counts were settled."""
+        return self.feedback.settle(self.memory_repo.pending_accesses())
 
 
 def _const(value: Any) -> Callable[[], Any]:

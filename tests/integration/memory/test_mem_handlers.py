@@ -10,6 +10,7 @@ import pytest
 from engram import container
 from engram.models.memories import Reinforce
 from engram.store.memories import MemoryItem, MissItem, memory_pk, unpack_vector
+from tests.support.streams import settle_accesses
 
 MEM = "/v1/memories/{id}"
 
@@ -271,8 +272,12 @@ def test_search_ranks_counts_accesses_and_isolates_tenants(call: Any) -> None:
     assert body["results"][0]["id"] == target["id"] and body["count"] == len(body["results"])
     assert all(r["id"] != "" and "Tenant B" not in r["text"] for r in body["results"])
     assert body["results"][0]["score"] >= body["results"][-1]["score"]
+    assert stored("tenant-a", target["id"]).access_count == 0  # the search logged its hits, wrote no memory
+    assert settle_accesses() == {"batchItemFailures": []}  # the memories stream counts them
     item = stored("tenant-a", target["id"])
     assert item.access_count == 1 and item.last_accessed_at is not None and item.strength == 1.0
+    settle_accesses()  # a redelivered stream counts nothing twice
+    assert stored("tenant-a", target["id"]).access_count == 1
 
 
 def test_search_threshold_filters_and_logs_miss(call: Any) -> None:

@@ -33,6 +33,8 @@ def test_start_injects_critical_memories_within_the_budget(world: World) -> None
     world.memories.create_memory(TENANT, text="Elsewhere", type="identity", namespace="work")
     out = world.intelligence.start(TENANT, StartSession.model_validate({"first_message": "hi"}))
     assert [m.id for m in out.context.critical] == [who.id] and out.stats.critical_count == 1
+    assert [log.memory_ids for log in world.memory_repo.pending_accesses()] == [(who.id,)]  # one write
+    assert world.settle_accesses() == 1  # what the memories stream does with the log
     assert world.memory_repo.get(TENANT, who.id).access_count == 1  # type: ignore[union-attr]
     tiny = world.intelligence.start(TENANT, StartSession.model_validate({"token_budget": 50}))
     assert tiny.stats.tokens_injected <= 50
@@ -50,6 +52,7 @@ def test_turns_are_numbered_replayed_and_refused_when_different(world: World) ->
         turn(world, sid, 2, "something else")
     stored = world.session_repo.get(TENANT, sid)
     assert stored is not None and stored.memories_used == {mem.id} and stored.turn_count == 2
+    assert world.settle_accesses() == 1 and world.settle_accesses() == 0  # logged with turn 1 only
     assert world.memory_repo.get(TENANT, mem.id).access_count == 1  # type: ignore[union-attr]
     with pytest.raises(errors.ValidationFailed):
         turn(world, sid, None, used=["not-a-memory"])
