@@ -74,7 +74,8 @@ class AppendMessages(RequestModel):
 
 
 class EndSession(RequestModel):
-    outcome: Outcome = "success"
+    # optional, as in the seeds: without one nothing is learned (no memory is credited or debited)
+    outcome: Outcome | None = None
     summary: Summary | None = None
     metadata: Metadata | None = None
     extract_memories: bool | None = None

@@ -7,7 +7,8 @@ When a session leaves ``active`` (ended, closed, expired, or abandoned by the sw
    the session, or reinforces (+1 feedback) the memory it duplicates.
 2. **Outcome learning** — every memory used in the session's turns is credited or debited by the
    outcome: ``success`` +1 feedback, ``failure`` -1, ``partial`` and ``abandoned`` 0 (one outcome
-   weighs as much as one explicit reinforcement, i.e. five passive accesses).
+   weighs as much as one explicit reinforcement, i.e. five passive accesses). A session ended
+   without an outcome (it is optional) credits nothing.
 3. **Close** — a generated summary is written into memory namespace ``session-memory`` (type
    ``summary``) and onto the session when it has none.
 

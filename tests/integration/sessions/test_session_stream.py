@@ -88,6 +88,21 @@ def test_failure_debits_and_no_extraction_without_the_flag(aws: dict[str, str]) 
     )
 
 
+def test_end_without_an_outcome_stores_null_and_learns_nothing(aws: dict[str, str]) -> None:
+    stream = StreamReader(aws["SessionsTable"])
+    used = memory("User's editor is Helix")
+    sid = new_session()
+    turn(sid, "Open the file in my editor", [used])
+    ended = invoke("end_session", http_event("POST", "/v1/sessions/{id}/end", path_params={"id": sid}, body={}))
+    assert ended.status == 200 and ended.json["outcome"] is None and ended.json["status"] == "ended"
+    stored = boto3.resource("dynamodb").Table(aws["SessionsTable"]).get_item(Key={"pk": f"tenant_a#{sid}"})["Item"]
+    assert "outcome" not in stored or stored["outcome"] is None
+    assert process(stream.new_records()) == {"batchItemFailures": []}
+    assert get_memory(used)["feedback_score"] == 0
+    session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert session["outcome"] is None and session["status"] == "ended"
+
+
 def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
     stream = StreamReader(aws["SessionsTable"])
     sid = new_session({"title": "Email queue"})

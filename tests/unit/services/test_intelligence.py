@@ -112,6 +112,22 @@ def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: Worl
     assert [m.memory_id for m in world.memory_repo.memories.values()] == [mem.id]  # not from the session
 
 
+def test_end_without_an_outcome_stores_none_and_credits_nothing(world: World) -> None:
+    """No outcome means no outcome learning: the seeds make it optional, so it is not "success"."""
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    turn(world, sid, None, "Dark mode please", used=[mem.id])
+    out = world.sessions.end(TENANT, sid, EndSession())
+    assert out.outcome is None and out.status == "ended"
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.outcome is None and stored.memories_used == {mem.id}
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    new = {**old, "status": "ended", "outcome": stored.outcome, "memories_used": set(stored.memories_used)}
+    done = world.session_events.handle(stream_record("MODIFY", new, old))
+    assert "outcome" not in done and stored.outcome_applied == frozenset()
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 0  # type: ignore[union-attr]
+
+
 def test_sweeper_abandons_idle_and_expires_ttl_sessions(world: World, now: list[float]) -> None:
     def create(**fields: Any) -> str:
         return world.sessions.create(TENANT, CreateSession.model_validate(fields)).id
