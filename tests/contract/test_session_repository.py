@@ -111,6 +111,12 @@ def test_finish_and_finish_idle(sessions: Any) -> None:
     stored = sessions.get(TENANT, idle.session_id)
     assert (stored.status, stored.outcome, stored.ended_at) == ("ended", "abandoned", T0 + 4)
     assert not sessions.finish_idle(stored, Ending("expired", T0 + 5), now=T0 + 9000)
+    used = new_session(sessions, memories_used=frozenset({"mem_a"}))
+    ended = sessions.finish(
+        used, Ending("ended", T0 + 1, memories_used=frozenset({"mem_b"})), now=T0 + 1, inactivity_timeout=TIMEOUT
+    )
+    assert ended.memories_used == {"mem_a", "mem_b"} and ended.outcome is None
+    assert sessions.get(TENANT, used.session_id).memories_used == {"mem_a", "mem_b"}
 
 
 def test_delete_frees_the_key_once(sessions: Any) -> None:

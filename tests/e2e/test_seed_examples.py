@@ -1,4 +1,4 @@
-"""Every example request of the seed documents (002, 003, 004 and the list/end parts of 000), sent
+"""Every example request of the seed documents (002, 003, 004 and the turn/end/list parts of 000), sent
 to the local server with DESIGN.md's spellings, succeeds and returns the documented fields."""
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def test_seed_000_end_and_list(server: LocalServer) -> None:
     sid = server.request(
         "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-alpha"}
     ).json()["session_id"]
-    server.request(
+    turn = server.request(  # the seed's body as written: "mem_h1" names no memory here
         "POST",
         f"/v1/sessions/{sid}/turn",
         json={
@@ -189,8 +189,12 @@ def test_seed_000_end_and_list(server: LocalServer) -> None:
                 {"role": "user", "content": "Help me design a REST API"},
                 {"role": "assistant", "content": "Based on your preference for REST..."},
             ],
+            "memoriesUsed": ["mem_h1"],
         },
     )
+    assert turn.status_code == 200, turn.text
+    assert turn.json()["turn_number"] == 1 and turn.json()["refresh_needed"] is False
+    assert turn.json()["memories_used"] == [] and turn.json()["unknown_memories"] == ["mem_h1"]
     ended = server.request(
         "POST",
         f"/v1/sessions/{sid}/end",

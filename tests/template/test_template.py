@@ -59,7 +59,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "append_messages": ({S: "W", M: "W"}, set()),
     "list_messages": ({S: "R", M: "R"}, set()),
     "record_turn": ({S: "W", M: "W", Y: "W"}, {"OS", "BR"}),
-    "end_session": ({S: "W"}, set()),
+    "end_session": ({S: "W", Y: "R"}, set()),
     "close_session": ({S: "W"}, set()),
     "summarize_session": ({S: "W", M: "R", Y: "W"}, {"OS", "BR", "TEXT"}),
     "export_session": ({S: "R", M: "R", Y: "R"}, set()),

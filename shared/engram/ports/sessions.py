@@ -110,6 +110,7 @@ class Ending:
     summary: str | None = None
     metadata: dict[str, Any] | None = None
     extract_memories: bool | None = None
+    memories_used: frozenset[str] = frozenset()  # added to the session's memories used
 
 
 class KeyTaken(Exception):

@@ -138,13 +138,10 @@ class IntelligenceService:
     # --- turns ------------------------------------------------------------------------------------
 
     def record_turn(self, tenant_id: str, ref: str, req: RecordTurn) -> TurnOut:
-        bad = [m for m in req.memories_used if not looks_like_id(m, "mem")]
-        if bad:
-            raise errors.ValidationFailed(
-                "memories_used must hold memory ids (mem_…)",
-                details=[{"field": "memories_used", "message": f"not a memory id: {bad[0]!r}"}],
-            )
-        used = list(dict.fromkeys(req.memories_used))
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._memories().lookup(tenant_id, reported)  # credit only this tenant's memories
+        used = [m for m in reported if m in known]
+        unknown = [m for m in reported if m not in known]
         request_hash = _turn_hash(req)
         messages = [NewMessage(m.role, m.content, m.tool_call_id, m.tool_name) for m in req.messages]
         refreshes: dict[int, tuple[InjectedContext, ContextStats]] = {}
@@ -175,6 +172,7 @@ class IntelligenceService:
                 turn_number=turn_number,
                 refresh_needed=refresh,
                 memories_used=used,
+                unknown_memories=unknown,
                 new_context=new_context,
                 stats=stats,
                 message_count=session.message_count + len(messages),
@@ -193,7 +191,7 @@ class IntelligenceService:
             attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry"
         )
         if recorded and used:
-            self._feedback().record_access(tenant_id, used)
+            self._feedback().record([known[m] for m in used])
         return response
 
     def _recent_topic(self, tenant_id: str, session_id: str, req: RecordTurn) -> str:

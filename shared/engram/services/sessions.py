@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -39,6 +39,7 @@ from engram.services.optimistic import optimistic
 
 if TYPE_CHECKING:
     from engram.models.memories import MemoryOut  # only the memory side builds them
+    from engram.ports.memories import Memory
 
 T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 30
@@ -48,6 +49,8 @@ class SessionMemories(Protocol):
     """What sessions need from the memory side (the memory service)."""
 
     def for_session(self, tenant_id: str, session_id: str) -> Sequence[MemoryOut]: ...
+
+    def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> Mapping[str, Memory]: ...
 
     def delete_for_session(self, tenant_id: str, session_id: str) -> int: ...
 
@@ -239,14 +242,22 @@ class SessionService:
 
     def end(self, tenant_id: str, ref: str, req: EndSession) -> EndSessionOut:
         extract = req.extract_memories if req.extract_memories is not None else self._settings.extract_on_end
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._session_memories().lookup(tenant_id, reported) if reported else {}
 
         def finish(session: Session, now: float) -> Session:
             ending = self._ending(session, now, "ended", req.summary, req.metadata)
-            ending = replace(ending, outcome=req.outcome, extract_memories=extract)
+            ending = replace(ending, outcome=req.outcome, extract_memories=extract, memories_used=frozenset(known))
             return self._repo.finish(session, ending, now=now, inactivity_timeout=self._timeout)
 
         out = self.render(self._write(tenant_id, ref, finish))
-        return EndSessionOut(**out.model_dump(), session_id=out.id, ended=True, duration=out.duration_seconds)
+        return EndSessionOut(
+            **out.model_dump(),
+            session_id=out.id,
+            ended=True,
+            duration=out.duration_seconds,
+            unknown_memories=[m for m in reported if m not in known],
+        )
 
     def close(self, tenant_id: str, ref: str, req: CloseSession) -> SessionOut:
         def finish(session: Session, now: float) -> Session:

@@ -325,6 +325,8 @@ class DynamoSessionRepository:
             actions.append(SessionItem.metadata.set(ending.metadata))
         if ending.extract_memories is not None:
             actions.append(SessionItem.extract_memories.set(ending.extract_memories))
+        if ending.memories_used:
+            actions.append(SessionItem.memories_used.add(set(ending.memories_used)))
         return actions
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:

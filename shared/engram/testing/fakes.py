@@ -217,6 +217,8 @@ class FakeSessionRepository:
             value = getattr(ending, name)
             if value is not None:
                 changes[name] = value
+        if ending.memories_used:
+            changes["memories_used"] = current.memories_used | ending.memories_used
         return replace(current, **changes)
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from engram import errors
 from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
@@ -51,8 +52,29 @@ def test_turns_are_numbered_replayed_and_refused_when_different(world: World) ->
     stored = world.session_repo.get(TENANT, sid)
     assert stored is not None and stored.memories_used == {mem.id} and stored.turn_count == 2
     assert world.memory_repo.get(TENANT, mem.id).access_count == 1  # type: ignore[union-attr]
-    with pytest.raises(errors.ValidationFailed):
-        turn(world, sid, None, used=["not-a-memory"])
+
+
+def test_turns_and_end_take_any_memory_id_and_credit_only_the_tenants_own(world: World) -> None:
+    """Seed ids (``mem_h1``), well-formed ids that do not exist and other tenants' ids are
+    accepted and answered as ``unknown_memories``; only this tenant's memories are credited."""
+    mine = world.memories.create_memory(TENANT, text="Prefers REST over GraphQL")
+    later = world.memories.create_memory(TENANT, text="Deploys on Fridays")
+    theirs = world.memories.create_memory("tenant_b", text="Another tenant's memory")
+    absent = "mem_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    out = turn(world, sid, 1, used=[mine.id, "mem_h1", theirs.id, absent, mine.id])
+    assert out.memories_used == [mine.id] and out.unknown_memories == ["mem_h1", theirs.id, absent]
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.memories_used == {mine.id}
+    assert world.memory_repo.get(TENANT, mine.id).access_count == 1  # type: ignore[union-attr]
+    assert world.memory_repo.get("tenant_b", theirs.id).access_count == 0  # type: ignore[union-attr]
+    assert turn(world, sid, 1, used=[mine.id, "mem_h1", theirs.id, absent, mine.id]) == out  # replayed as is
+    with pytest.raises(ValidationError):  # bounded: an id is a short string, not a document
+        RecordTurn.model_validate({"messages": [{"role": "user", "content": "x"}], "memories_used": ["m" * 256]})
+    ended = world.sessions.end(TENANT, sid, EndSession.model_validate({"memoriesUsed": [later.id, "mem_h2"]}))
+    assert ended.unknown_memories == ["mem_h2"] and ended.memories_used == 2
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.memories_used == {mine.id, later.id}
 
 
 def test_every_fifth_turn_refreshes_context(world: World) -> None:
