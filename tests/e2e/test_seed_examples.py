@@ -122,7 +122,7 @@ def test_seed_003_fold_sessions(server: LocalServer) -> None:
         json={"role": "tool", "content": "42", "tool_call_id": "call_9", "tool_name": "usage"},
     )
     assert tool.status_code == 201
-    full = server.request("GET", f"/v1/sessions/{sid}", params={"include_messages": "true"}).json()
+    full = server.request("GET", f"/v1/sessions/{sid}").json()  # as the seed: messages come by default
     assert [m["content"] for m in full["messages"]] == ["What is my current usage?", "42"] and full["messages"][1][
         "tool_name"
     ] == "usage"

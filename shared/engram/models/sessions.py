@@ -23,6 +23,7 @@ from engram.models.common import (
 )
 
 MAX_MEMORIES_USED = 100
+MESSAGES_PAGE = 100  # messages GET /v1/sessions/{id} returns before a cursor (the list maximum)
 
 # A memory id as a caller reports it used: any short string, so the seeds' ids (``mem_h1``) work;
 # ids that name no memory of the tenant are answered as ``unknown_memories`` and credit nothing.
@@ -138,7 +139,11 @@ class MessageOut(ResponseModel):
 
 class SessionDetail(SessionOut):
     created: bool | None = None
+    # GET returns the first page of messages (``include_messages=false`` skips them); the rest
+    # follow from GET /v1/sessions/{id}/messages?cursor=<messages_next_cursor>
     messages: list[MessageOut] | None = None
+    messages_next_cursor: str | None = None
+    messages_has_more: bool | None = None
     memories: list[dict[str, Any]] | None = None
 
 

@@ -11,6 +11,7 @@ from engram.config import Settings
 from engram.ids import looks_like_id, new_id
 from engram.models.common import Page
 from engram.models.sessions import (
+    MESSAGES_PAGE,
     AppendMessages,
     AppendMessagesOut,
     CloseSession,
@@ -136,12 +137,22 @@ class SessionService:
     # --- read ---------------------------------------------------------------------------------
 
     def get(
-        self, tenant_id: str, ref: str, *, include_messages: bool = False, include_memories: bool = False
+        self,
+        tenant_id: str,
+        ref: str,
+        *,
+        include_messages: bool = True,
+        include_memories: bool = False,
+        messages_limit: int = MESSAGES_PAGE,
     ) -> SessionDetail:
+        """The session with its first page of messages (seed 003: "the session metadata plus all
+        messages in order"; paged, so a long session stays one bounded read)."""
         session = self.load(tenant_id, ref)
         detail = SessionDetail(**self.render(session).model_dump())
         if include_messages:
-            detail.messages = [self._message(m) for m in self._repo.all_messages(tenant_id, session.session_id)]
+            page = self._repo.messages(tenant_id, session.session_id, limit=messages_limit, cursor=None, offset=0)
+            detail.messages = [self._message(m) for m in page.items]
+            detail.messages_next_cursor, detail.messages_has_more = page.next_cursor, page.has_more
         if include_memories:
             detail.memories = self._memories_of(tenant_id, session.session_id)
         return detail

@@ -58,9 +58,17 @@ def test_messages_keep_order_and_carry_tool_fields(aws: dict[str, str]) -> None:
     assert [m["content"] for m in rest.json["data"]] == ["You used 42 units."] and rest.json["has_more"] is False
     by_offset = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, offset=2, limit=5)
     assert [m["seq"] for m in by_offset.json["data"]] == [3, 4]
-    detail = call("get_session", "GET", "/v1/sessions/{id}", sid, include_messages=True)
+    detail = call("get_session", "GET", "/v1/sessions/{id}", sid)  # messages by default (seed 003)
     assert [m["role"] for m in detail.json["messages"]] == ["user", "assistant", "tool", "assistant"]
-    assert detail.json["message_count"] == 4
+    assert detail.json["message_count"] == 4 and detail.json["messages_has_more"] is False
+    assert detail.json["messages_next_cursor"] is None
+    first = call("get_session", "GET", "/v1/sessions/{id}", sid, messages_limit=3)
+    assert [m["seq"] for m in first.json["messages"]] == [1, 2, 3] and first.json["messages_has_more"] is True
+    more = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, cursor=first.json["messages_next_cursor"])
+    assert [m["seq"] for m in more.json["data"]] == [4]
+    bare = call("get_session", "GET", "/v1/sessions/{id}", sid, include_messages="false")
+    assert bare.status == 200 and bare.json["messages"] is None and bare.json["message_count"] == 4
+    assert call("get_session", "GET", "/v1/sessions/{id}", sid, messages_limit=101).status == 422
 
 
 def test_message_validation_rejects_without_storing(aws: dict[str, str]) -> None:

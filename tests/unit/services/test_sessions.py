@@ -86,6 +86,23 @@ def test_append_numbers_messages_and_pages_them(world: World, now: list[float]) 
     assert [m.content for m in rest.data] == ["m2"] and not rest.has_more
 
 
+def test_get_returns_the_first_page_of_messages_by_default(world: World) -> None:
+    """Seed 003: getting a session returns its messages in order; more than a page leaves a cursor
+    that GET …/messages continues from."""
+    sid = create(world)
+    body = {"messages": [{"role": "user", "content": f"m{i}"} for i in range(5)]}
+    world.sessions.append_messages(TENANT, sid, AppendMessages.model_validate(body))
+    everything = world.sessions.get(TENANT, sid)
+    assert [m.content for m in everything.messages or []] == [f"m{i}" for i in range(5)]
+    assert everything.messages_has_more is False and everything.messages_next_cursor is None
+    first = world.sessions.get(TENANT, sid, messages_limit=2)
+    assert [m.seq for m in first.messages or []] == [1, 2] and first.messages_has_more is True
+    rest = world.sessions.list_messages(TENANT, sid, limit=10, cursor=first.messages_next_cursor)
+    assert [m.seq for m in rest.data] == [3, 4, 5]
+    bare = world.sessions.get(TENANT, sid, include_messages=False)
+    assert bare.messages is None and bare.messages_has_more is None and bare.message_count == 5
+
+
 def test_a_lost_race_is_retried_on_a_fresh_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     sid = create(world, title="old")
     real_edit = world.session_repo.edit
