@@ -75,18 +75,26 @@ def test_seed_002_memoryrelay_sessions(server: LocalServer) -> None:
         sid
     ]
     assert server.request("GET", "/v1/sessions", params={"offset": 1, "limit": 1}).json()["total_count"] == 2
+    empty = server.request("POST", f"/v1/sessions/{sid}/summarize")  # nothing yet: said, not an empty string
+    assert empty.status_code == 409 and "nothing to summarise" in empty.json()["error"]["message"]
+    for text in (  # "Memories created with a session_id are automatically associated with that session"
+        "Identified root cause: retry counter not incremented on timeout",
+        "Increased max retry attempts from 3 to 5 and added exponential backoff with jitter",
+    ):
+        assert server.request("POST", "/v1/memories", json={"text": text, "session_id": sid}).status_code == 201
     got = server.request("GET", f"/v1/sessions/{sid}", params={"include_memories": "true"}).json()
-    assert got["memories"] == [] and got["memory_count"] == 0
+    assert sorted(m["text"] for m in got["memories"])[0].startswith("Identified root cause")
     ended = server.request(
         "POST",
         f"/v1/sessions/{sid}/end",
         json={"summary": "Fixed retry logic: increased max attempts to 5, added exponential backoff with jitter"},
     )
     assert ended.status_code == 200 and ended.json()["status"] == "ended" and ended.json()["ended_at"]
-    summarized = server.request("POST", f"/v1/sessions/{sid}/summarize")
-    assert summarized.status_code == 200 and {"session_id", "summary", "memory_count", "generated_at"} <= set(
-        summarized.json()
-    )
+    summarized = server.request("POST", f"/v1/sessions/{sid}/summarize")  # "based on its associated memories"
+    body = summarized.json()
+    assert summarized.status_code == 200 and {"session_id", "summary", "memory_count", "generated_at"} <= set(body)
+    assert body["memory_count"] == 2 and "retry" in body["summary"].lower()
+    assert server.request("GET", f"/v1/sessions/{sid}").json()["summary"] == body["summary"]
     deleted = server.request("DELETE", f"/v1/sessions/{sid}")
     assert (
         deleted.status_code == 200 and deleted.json()["deleted"] is True and deleted.json()["cascade_memories"] is False

@@ -236,3 +236,28 @@ def test_summarize_saves_the_summary(aws: dict[str, str]) -> None:
         ).status
         == 404
     )
+
+
+def test_summarize_builds_from_memories_and_refuses_an_empty_session(aws: dict[str, str]) -> None:
+    """Seed 002: a session whose memories were created with its session_id (no messages) is
+    summarised from them; a session with neither answers 409 and stores no summary."""
+    sid = start({}).json["session_id"]
+    for text in (
+        "Identified root cause: retry counter not incremented on timeout",
+        "Increased max retry attempts from 3 to 5 and added exponential backoff with jitter",
+    ):
+        created = invoke("create_memory", http_event("POST", "/v1/memories", body={"text": text, "session_id": sid}))
+        assert created.status == 201, created
+    reply = invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": sid}))
+    assert reply.status == 200, reply
+    assert "retry" in reply.json["summary"].lower() and reply.json["memory_count"] == 2
+    assert reply.json["message_count"] == 0
+    stored = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert stored["summary"] == reply.json["summary"]
+
+    empty = start({}).json["session_id"]
+    refused = invoke("summarize_session", http_event("POST", "/v1/sessions/{id}/summarize", path_params={"id": empty}))
+    assert refused.status == 409 and refused.json["error"]["code"] == "conflict"
+    assert "no messages and no memories" in refused.json["error"]["message"]
+    after = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": empty})).json
+    assert after["summary"] is None

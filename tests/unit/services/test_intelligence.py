@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from engram import errors
 from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
-from engram.models.sessions import CreateSession, EndSession
+from engram.models.sessions import AppendMessages, CreateSession, EndSession
 from engram.testing.world import World
 
 from .conftest import T0, TENANT
@@ -107,6 +107,26 @@ def test_summarize_writes_the_summary_and_refuses_expired_sessions(world: World,
     now[0] = T0 + 61
     with pytest.raises(errors.Gone):
         world.intelligence.summarize(TENANT, short)
+
+
+def test_summarize_uses_memories_and_refuses_a_session_with_nothing_to_summarise(world: World) -> None:
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    world.memories.create_memory(TENANT, text="Identified root cause: retries skipped timeouts", session_id=sid)
+    out = world.intelligence.summarize(TENANT, sid)
+    assert "root cause" in out.summary and out.memory_count == 1 and out.message_count == 0
+    assert world.session_repo.get(TENANT, sid).summary == out.summary  # type: ignore[union-attr]
+
+    empty = world.sessions.create(TENANT, CreateSession()).id
+    with pytest.raises(errors.Conflict, match="no messages and no memories"):
+        world.intelligence.summarize(TENANT, empty)
+    tools_only = world.sessions.create(TENANT, CreateSession()).id
+    world.sessions.append_messages(
+        TENANT, tools_only, AppendMessages.model_validate({"role": "tool", "content": '{"rows": 3}'})
+    )
+    with pytest.raises(errors.Conflict, match="nothing to summarise"):
+        world.intelligence.summarize(TENANT, tools_only)
+    for refused in (empty, tools_only):
+        assert world.session_repo.get(TENANT, refused).summary is None  # type: ignore[union-attr]
 
 
 def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: World) -> None:
