@@ -30,10 +30,13 @@ def sessions(backend: str) -> Any:
 
 
 @pytest.fixture
-def memories(backend: str) -> Any:
+def memories(backend: str, sessions: Any) -> Any:
+    """On the same backend as ``sessions``: a memory counts in its session's ``memory_count``."""
     from engram.store.memories import DynamoMemoryRepository
 
-    return _pick(backend, fakes.FakeMemoryRepository, DynamoMemoryRepository)
+    if backend == "fake":
+        return fakes.FakeMemoryRepository(sessions=sessions)
+    return DynamoMemoryRepository(get_settings())
 
 
 @pytest.fixture

@@ -77,13 +77,21 @@ def test_seed_002_memoryrelay_sessions(server: LocalServer) -> None:
     assert server.request("GET", "/v1/sessions", params={"offset": 1, "limit": 1}).json()["total_count"] == 2
     empty = server.request("POST", f"/v1/sessions/{sid}/summarize")  # nothing yet: said, not an empty string
     assert empty.status_code == 409 and "nothing to summarise" in empty.json()["error"]["message"]
-    for text in (  # "Memories created with a session_id are automatically associated with that session"
-        "Identified root cause: retry counter not incremented on timeout",
-        "Increased max retry attempts from 3 to 5 and added exponential backoff with jitter",
-    ):
-        assert server.request("POST", "/v1/memories", json={"text": text, "session_id": sid}).status_code == 201
+    linked = [  # "Memories created with a session_id are automatically associated with that session"
+        server.request("POST", "/v1/memories", json={"text": text, "session_id": sid}).json()["id"]
+        for text in (
+            "Identified root cause: retry counter not incremented on timeout",
+            "Increased max retry attempts from 3 to 5 and added exponential backoff with jitter",
+            "Scratch note to delete",
+        )
+    ]
     got = server.request("GET", f"/v1/sessions/{sid}", params={"include_memories": "true"}).json()
-    assert sorted(m["text"] for m in got["memories"])[0].startswith("Identified root cause")
+    assert got["memory_count"] == 3 and len(got["memories"]) == 3
+    assert server.request("DELETE", f"/v1/memories/{linked[2]}").status_code == 200
+    got = server.request("GET", f"/v1/sessions/{sid}", params={"include_memories": "true"}).json()
+    assert got["memory_count"] == 2 and sorted(m["text"] for m in got["memories"])[0].startswith("Identified")
+    row = next(s for s in server.request("GET", "/v1/sessions", params={"project": "northrelay"}).json()["data"])
+    assert row["id"] == sid and row["memory_count"] == 2
     ended = server.request(
         "POST",
         f"/v1/sessions/{sid}/end",

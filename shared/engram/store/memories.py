@@ -11,22 +11,29 @@ from __future__ import annotations
 
 import base64
 import builtins
+import random
 import sys
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
+from engram import errors
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
-from engram.store.base import bind, conditional_update, storage_errors
-from engram.store.models import MemoryItem, MissItem
+from engram.store.base import bind, conditional_update, connection, storage_errors
+from engram.store.models import MemoryItem, MissItem, SessionItem
+from engram.store.sessions import session_pk
+
+COUNT_ATTEMPTS = 5  # a transaction that collides with another write to the session is tried again
 
 # --- keys ---------------------------------------------------------------------------------------
 
@@ -172,19 +179,58 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
 
 
 class DynamoMemoryRepository:
+    """Memories, and the ``memory_count`` of their sessions (an attribute of the session item,
+    changed in one transaction with the memory: see :class:`engram.ports.memories.MemoryRepository`)."""
+
     def __init__(self, settings: Settings) -> None:
+        self._region = settings.region
         bind(MemoryItem, settings.memories_table, settings.region)
+        bind(SessionItem, settings.sessions_table, settings.region)
 
     def add(self, memory: Memory) -> Memory:
         item = to_item(memory)
+        is_new = MemoryItem.pk.does_not_exist()
         with storage_errors():
-            try:
-                item.save(condition=MemoryItem.pk.does_not_exist())
-            except PutError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise StaleWrite() from exc
-                raise
+            counted = self._counted(memory, lambda tx: tx.save(item, condition=is_new), +1)
+            if counted is False:
+                raise StaleWrite()
+            if counted is None:  # no session of this tenant to count in
+                try:
+                    item.save(condition=is_new)
+                except PutError as exc:
+                    if exc.cause_response_code == "ConditionalCheckFailedException":
+                        raise StaleWrite() from exc
+                    raise
         return to_memory(item)
+
+    def _counted(self, memory: Memory, write: Callable[[TransactWrite], Any], delta: int) -> bool | None:
+        """``write`` (the memory's own conditional put or delete) and ``memory_count += delta`` on
+        its session, in one transaction. True: both done; False: the memory's condition failed
+        (nothing written); None: the memory has no session of this tenant to count in (or, for
+        ``delta < 0``, a count already at zero), so nothing was written and the caller writes
+        the memory alone."""
+        if not memory.session_id:
+            return None
+        session = SessionItem(pk=session_pk(memory.tenant_id, memory.session_id))
+        guard = SessionItem.pk.exists() & (SessionItem.kind == "session")
+        if delta < 0:
+            guard &= SessionItem.memory_count > 0
+        for attempt in range(COUNT_ATTEMPTS):
+            try:
+                with TransactWrite(connection=connection(self._region)) as tx:
+                    write(tx)
+                    tx.update(session, actions=[SessionItem.memory_count.add(delta)], condition=guard)
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    return False
+                if reasons[1:2] == ["ConditionalCheckFailed"]:
+                    return None
+                if "TransactionConflict" not in reasons:
+                    raise
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # spread out writers that keep colliding
+        raise errors.ServiceUnavailable("The session is busy with concurrent writes; retry")
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with storage_errors():
@@ -219,9 +265,14 @@ class DynamoMemoryRepository:
         return to_memory(item)
 
     def delete(self, memory: Memory) -> bool:
+        key = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+        exists = MemoryItem.pk.exists()
         with storage_errors():
+            counted = self._counted(memory, lambda tx: tx.delete(key, condition=exists), -1)
+            if counted is not None:
+                return counted
             try:
-                MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id)).delete(condition=MemoryItem.pk.exists())
+                key.delete(condition=exists)
             except DeleteError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     return False

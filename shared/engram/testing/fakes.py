@@ -338,6 +338,16 @@ class FakeSessionRepository:
             self._store(replace(current, summary=summary))
             return True
 
+    def count_memory(self, tenant_id: str, session_id: str, delta: int) -> bool:
+        """What a memory write does to its session (FakeMemoryRepository calls it): False, and
+        nothing changes, when there is no such session or the count would go below zero."""
+        with self._lock:
+            current = self.sessions.get((tenant_id, session_id))
+            if current is None or current.memory_count + delta < 0:
+                return False
+            self._store(replace(current, memory_count=current.memory_count + delta))
+            return True
+
     def _active(self, match: Callable[[Session], bool], limit: int) -> list[Session]:
         with self._lock:
             found = [s for s in self.sessions.values() if s.status == "active" and s.deleted_at is None and match(s)]
@@ -357,11 +367,17 @@ class FakeMemoryRepository:
     """:class:`engram.ports.memories.MemoryRepository` in memory.
 
     Memories are frozen values, stored and returned as they are (not copied): a search reads
-    hundreds of them, embeddings included, and services never mutate what they read."""
+    hundreds of them, embeddings included, and services never mutate what they read. With
+    ``sessions``, a memory counts in its session's ``memory_count`` as in DynamoDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: FakeSessionRepository | None = None) -> None:
         self._lock = threading.RLock()
         self.memories: dict[tuple[str, str], Memory] = {}
+        self.sessions = sessions
+
+    def _count(self, memory: Memory, delta: int) -> None:
+        if self.sessions is not None and memory.session_id:
+            self.sessions.count_memory(memory.tenant_id, memory.session_id, delta)
 
     def _of(self, tenant_id: str) -> list[Memory]:
         return [m for (t, _), m in self.memories.items() if t == tenant_id]
@@ -371,6 +387,7 @@ class FakeMemoryRepository:
             if (memory.tenant_id, memory.memory_id) in self.memories:
                 raise StaleWrite()
             self.memories[(memory.tenant_id, memory.memory_id)] = memory
+            self._count(memory, +1)
             return memory
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
@@ -411,7 +428,10 @@ class FakeMemoryRepository:
 
     def delete(self, memory: Memory) -> bool:
         with self._lock:
-            return self.memories.pop((memory.tenant_id, memory.memory_id), None) is not None
+            if self.memories.pop((memory.tenant_id, memory.memory_id), None) is None:
+                return False
+            self._count(memory, -1)
+            return True
 
     def listing(
         self,

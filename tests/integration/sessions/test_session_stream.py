@@ -103,6 +103,36 @@ def test_end_without_an_outcome_stores_null_and_learns_nothing(aws: dict[str, st
     assert session["outcome"] is None and session["status"] == "ended"
 
 
+def test_memory_count_follows_creates_extraction_and_deletes(aws: dict[str, str]) -> None:
+    """GET and the list count a session's memories at once after a create, after extraction at
+    session end (redelivered too), and after a delete."""
+    stream = StreamReader(aws["SessionsTable"])
+    sid = new_session({"agent_id": "bot", "namespace": "default"})
+    made = invoke(
+        "create_memory", http_event("POST", "/v1/memories", body={"text": "Uses Postgres", "session_id": sid})
+    )
+    assert made.status == 201, made
+
+    def counts() -> tuple[int, int]:
+        got = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+        listed = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"agent_id": "bot"})).json["data"]
+        return got["memory_count"], next(s["memory_count"] for s in listed if s["id"] == sid)
+
+    assert counts() == (1, 1)
+    turn(sid, "My name is Priya and I work at Acme as a data engineer")
+    end(sid, {"extract_memories": True})
+    records = stream.new_records()
+    assert process(records) == {"batchItemFailures": []}
+    assert process(records) == {"batchItemFailures": []}  # redelivery extracts and counts nothing twice
+    linked = invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json
+    assert linked["total_count"] >= 2 and counts() == (linked["total_count"], linked["total_count"])
+    gone = invoke("delete_memory", http_event("DELETE", "/v1/memories/{id}", path_params={"id": made.json["id"]}))
+    assert gone.status == 200
+    assert counts() == (linked["total_count"] - 1, linked["total_count"] - 1)
+    again = invoke("delete_memory", http_event("DELETE", "/v1/memories/{id}", path_params={"id": made.json["id"]}))
+    assert again.status == 404 and counts()[0] == linked["total_count"] - 1
+
+
 def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
     stream = StreamReader(aws["SessionsTable"])
     sid = new_session({"title": "Email queue"})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
 import pytest
 import pytest_socket
 
 from engram import errors
+from engram.models.memories import CreateMemory
 from engram.models.sessions import (
     AppendMessages,
     CloseSession,
@@ -101,6 +103,35 @@ def test_get_returns_the_first_page_of_messages_by_default(world: World) -> None
     assert [m.seq for m in rest.data] == [3, 4, 5]
     bare = world.sessions.get(TENANT, sid, include_messages=False)
     assert bare.messages is None and bare.messages_has_more is None and bare.message_count == 5
+
+
+def test_memory_count_is_exact_after_creates_extraction_and_deletes(world: World) -> None:
+    """Seed 002: "Memories created with a session_id are automatically associated with that
+    session"; GET and the list count them at once, and a delete uncounts."""
+    sid = create(world, agent_id="bot")
+    first = world.memories.create_memory(TENANT, text="Root cause: retries skipped timeouts", session_id=sid)
+    world.memories.create(
+        TENANT, CreateMemory.model_validate({"text": "Max attempts is 5", "source": {"session_id": sid}})
+    )
+    world.memories.create_memory(TENANT, text="Unrelated")
+    assert world.sessions.get(TENANT, sid).memory_count == 2
+    assert [s.memory_count for s in world.sessions.list_sessions(TENANT).data] == [2]
+    world.memories.delete(TENANT, first.id)
+    assert world.sessions.get(TENANT, sid).memory_count == 1
+    with pytest.raises(errors.NotFound):
+        world.memories.delete(TENANT, first.id)
+    assert world.sessions.list_sessions(TENANT, agent_id="bot").data[0].memory_count == 1
+
+    talk = {"role": "user", "content": "My name is Priya and I work at Acme as a data engineer"}
+    world.sessions.append_messages(TENANT, sid, AppendMessages.model_validate(talk))
+    world.sessions.end(TENANT, sid, EndSession(extract_memories=True))
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    new = {**old, "status": "ended", "extract_memories": True, "namespace": "default"}
+    record = SimpleNamespace(dynamodb=SimpleNamespace(new_image=new, old_image=old), raw_event={"eventName": "MODIFY"})
+    world.session_events.handle(record)
+    world.session_events.handle(record)  # redelivered: extracts nothing twice, counts nothing twice
+    extracted = [m for m in world.memory_repo.memories.values() if m.session_id == sid]
+    assert len(extracted) >= 2 and world.sessions.get(TENANT, sid).memory_count == len(extracted)
 
 
 def test_a_lost_race_is_retried_on_a_fresh_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
