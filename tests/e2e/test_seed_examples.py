@@ -68,6 +68,8 @@ def test_seed_002_memoryrelay_sessions(server: LocalServer) -> None:
         json={"external_id": "northrelay-campaign-2026-03", "agent_id": "code-reviewer"},
     )
     assert again.json()["created"] is False and again.json()["contributors"] == ["my-assistant", "code-reviewer"]
+    joined = server.request("GET", "/v1/sessions", params={"agent_id": "code-reviewer"}).json()
+    assert [s["id"] for s in joined["data"]] == [goc.json()["id"]] and joined["total_count"] == 1
     listed = server.request(
         "GET", "/v1/sessions", params={"project": "northrelay", "status": "active", "limit": 20}
     ).json()

@@ -11,29 +11,24 @@ from __future__ import annotations
 
 import base64
 import builtins
-import random
 import sys
-import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from engram import errors
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
-from engram.store.base import bind, conditional_update, connection, storage_errors
+from engram.store.base import bind, conditional_update, storage_errors, transact
 from engram.store.models import MemoryItem, MissItem, SessionItem
 from engram.store.sessions import session_pk
-
-COUNT_ATTEMPTS = 5  # a transaction that collides with another write to the session is tried again
 
 # --- keys ---------------------------------------------------------------------------------------
 
@@ -215,22 +210,15 @@ class DynamoMemoryRepository:
         guard = SessionItem.pk.exists() & (SessionItem.kind == "session")
         if delta < 0:
             guard &= SessionItem.memory_count > 0
-        for attempt in range(COUNT_ATTEMPTS):
-            try:
-                with TransactWrite(connection=connection(self._region)) as tx:
-                    write(tx)
-                    tx.update(session, actions=[SessionItem.memory_count.add(delta)], condition=guard)
-                return True
-            except TransactWriteError as exc:
-                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-                if reasons[:1] == ["ConditionalCheckFailed"]:
-                    return False
-                if reasons[1:2] == ["ConditionalCheckFailed"]:
-                    return None
-                if "TransactionConflict" not in reasons:
-                    raise
-            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # spread out writers that keep colliding
-        raise errors.ServiceUnavailable("The session is busy with concurrent writes; retry")
+
+        def both(tx: TransactWrite) -> None:
+            write(tx)
+            tx.update(session, actions=[SessionItem.memory_count.add(delta)], condition=guard)
+
+        reasons = transact(self._region, both)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            return False
+        return None if reasons else True
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with storage_errors():

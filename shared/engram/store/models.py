@@ -35,6 +35,17 @@ class SessionsByTenant(GlobalSecondaryIndex["SessionItem"]):
     session_id = UnicodeAttribute(range_key=True)
 
 
+class SessionsByAgent(GlobalSecondaryIndex["SessionItem"]):
+    """The agent index: one small item per (session, agent that created or joined it)."""
+
+    class Meta:
+        index_name = "by_agent"
+        projection = AllProjection()
+
+    agent_key = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+
+
 class ActiveByActivity(GlobalSecondaryIndex["SessionItem"]):
     class Meta:
         index_name = "active_by_activity"
@@ -54,9 +65,13 @@ class ActiveByExpiry(GlobalSecondaryIndex["SessionItem"]):
 
 
 class SessionItem(Model):
-    """A session (``kind=session``, pk ``tenant#sess_…``) or a key alias (``kind=key``,
-    pk ``tenant#key#<key>``, pointing at the session). The alias is written in the same
-    transaction as the session, which is what makes keys unique and get-or-create race-free."""
+    """A session (``kind=session``, pk ``tenant#sess_…``), a key alias (``kind=key``,
+    pk ``tenant#key#<key>``, pointing at the session) or an agent index entry (``kind=agent``,
+    pk ``tenant#sess_…#agent#<agent>``, ``agent_key`` ``tenant#<agent>``: the session in
+    ``by_agent``). The alias is written in the same transaction as the session, which is what
+    makes keys unique and get-or-create race-free; so are the agent entries, with the session
+    and with each contributor added. Only sessions carry ``tenant_id``, so only they are in
+    ``by_tenant``; only agent entries carry ``agent_key``."""
 
     class Meta(_Meta):
         pass
@@ -66,6 +81,7 @@ class SessionItem(Model):
     tenant_id = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)
     target_id = UnicodeAttribute(null=True)  # alias → session id
+    agent_key = UnicodeAttribute(null=True)  # agent entry → "<tenant>#<agent>"
 
     key = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
@@ -99,6 +115,7 @@ class SessionItem(Model):
     version = NumberAttribute(default=0)
 
     by_tenant = SessionsByTenant()
+    by_agent = SessionsByAgent()
     active_by_activity = ActiveByActivity()
     active_by_expiry = ActiveByExpiry()
 

@@ -155,7 +155,7 @@ def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
 
 
 def test_ttl_removal_deletes_remaining_messages_and_poison_fails_alone(aws: dict[str, str]) -> None:
-    sid = new_session({"ttl_seconds": 60})
+    sid = new_session({"ttl_seconds": 60, "agent_id": "bot"})
     turn(sid, "hello")
     table = boto3.resource("dynamodb").Table(aws["SessionsTable"])
     old = table.get_item(Key={"pk": f"tenant_a#{sid}"})["Item"]
@@ -172,3 +172,4 @@ def test_ttl_removal_deletes_remaining_messages_and_poison_fails_alone(aws: dict
         ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}},
     )["Items"]
     assert rows == []
+    assert table.get_item(Key={"pk": f"tenant_a#{sid}#agent#bot"}).get("Item") is None  # its agent entry too

@@ -170,6 +170,15 @@ def test_end_without_an_outcome_stores_none_and_credits_nothing(world: World) ->
     assert world.memory_repo.get(TENANT, mem.id).feedback_score == 0  # type: ignore[union-attr]
 
 
+def test_ttl_removal_drops_the_sessions_agent_entries(world: World) -> None:
+    sid = world.sessions.create(TENANT, CreateSession(agent_id="writer")).id
+    world.session_repo.add_contributor(world.sessions.load(TENANT, sid), "reviewer")
+    assert world.sessions.list_sessions(TENANT, agent_id="reviewer").total_count == 1
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid, "agent_id": "writer"}
+    world.session_events.handle(stream_record("REMOVE", None, {**old, "contributors": ["writer", "reviewer"]}))
+    assert world.session_repo.agent_index == {(TENANT, "writer"): set(), (TENANT, "reviewer"): set()}
+
+
 def test_sweeper_abandons_idle_and_expires_ttl_sessions(world: World, now: list[float]) -> None:
     def create(**fields: Any) -> str:
         return world.sessions.create(TENANT, CreateSession.model_validate(fields)).id

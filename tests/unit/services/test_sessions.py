@@ -54,6 +54,19 @@ def test_get_or_create_is_one_session_per_key_and_adds_contributors_once(world: 
     assert thrice.contributors == ["a", "b"]
 
 
+def test_agent_filter_finds_sessions_the_agent_created_or_joined(world: World) -> None:
+    """Seed 002: an agent that joined a session with get-or-create finds it when listing by agent."""
+    shared = world.sessions.get_or_create(TENANT, GetOrCreateSession(key="campaign", agent_id="my-assistant")).id
+    world.sessions.get_or_create(TENANT, GetOrCreateSession(key="campaign", agent_id="code-reviewer"))
+    own = create(world, agent_id="code-reviewer")
+    create(world, agent_id="my-assistant")
+    found = world.sessions.list_sessions(TENANT, agent_id="code-reviewer")
+    assert [s.id for s in found.data] == sorted([shared, own], reverse=True) and found.total_count == 2
+    assert world.sessions.list_sessions(TENANT, agent_id="my-assistant").total_count == 2
+    world.sessions.delete(TENANT, shared)
+    assert [s.id for s in world.sessions.list_sessions(TENANT, agent_id="code-reviewer").data] == [own]
+
+
 def test_every_metadata_merge_removes_null_keys(world: World) -> None:
     """PATCH, end and close merge metadata the same way: a null value removes the key."""
     sid = create(world, metadata={"keep": 1, "drop": 2})
