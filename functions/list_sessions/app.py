@@ -15,7 +15,7 @@ app = make_resolver()
 @app.get("/v1/sessions", summary="List sessions", tags=["sessions"])
 def list_sessions(
     status: Annotated[StatusFilter | None, Query()] = None,
-    agent_id: Annotated[Label | None, Query()] = None,
+    agent_id: Annotated[Label | None, Query(description="sessions this agent created or joined")] = None,
     project: Annotated[Label | None, Query()] = None,
     namespace: Annotated[Label | None, Query()] = None,
     key_prefix: Annotated[str | None, Query(min_length=1, max_length=255)] = None,

@@ -202,7 +202,9 @@ def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:
 
 
 def reindex(tenant_id: str | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all)."""
+    """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all), and the
+    sessions' agent index (what ``GET /v1/sessions?agent_id=`` reads); returns the memories indexed."""
+    session_repository().reindex_agents(tenant_id)
     return memories().reindex(tenant_id, progress=progress)
 
 

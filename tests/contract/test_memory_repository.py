@@ -12,6 +12,7 @@ from engram import clock, errors
 from engram.ids import new_id
 from engram.ports import StaleWrite
 from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, access_logs
+from engram.ports.sessions import Session
 
 T0 = 1_800_000_000.0
 TENANT = "tenant_a"
@@ -133,6 +134,37 @@ def test_for_session_scan_replace_embedding_and_delete(memories: Any) -> None:
     assert stored.embedder == "other:3" and stored.embedding == pytest.approx([0.0, 1.0, 0.0]) and stored == again
     assert memories.delete(a) and not memories.delete(a)
     assert memories.get(TENANT, a.memory_id) is None and list(memories.for_session(TENANT, "sess_1")) == []
+
+
+def test_a_memory_counts_in_its_sessions_memory_count_atomically(memories: Any, sessions: Any) -> None:
+    """add and delete keep the session's memory_count exact in the same write: a second delete of
+    the same memory, a failed add and a memory of a missing or other tenant's session change nothing."""
+    session = Session(tenant_id=TENANT, session_id=new_id("sess"), created_at=T0, last_activity_at=T0)
+    sessions.create(session)
+
+    def count() -> int:
+        return int(sessions.get(TENANT, session.session_id).memory_count)
+
+    first = new_memory(memories, session_id=session.session_id)
+    second = new_memory(memories, "The user likes tea", session_id=session.session_id)
+    new_memory(memories, "No session")
+    assert count() == 2
+    with pytest.raises(StaleWrite):  # the same id again: nothing written, nothing counted
+        memories.add(first)
+    assert count() == 2
+    assert memories.delete(first) and count() == 1
+    assert not memories.delete(first) and count() == 1  # gone already: not uncounted twice
+    orphan = new_memory(memories, "Its session never existed", session_id="sess_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert memories.get(TENANT, orphan.memory_id) == orphan
+    assert sessions.get(TENANT, "sess_01ARZ3NDEKTSV4RRFFQ69G5FAV") is None  # no session item appears
+    elsewhere = new_memory(memories, "Another tenant", tenant="tenant_b", session_id=session.session_id)
+    assert count() == 1 and memories.delete(elsewhere) and count() == 1
+    assert memories.delete(second) and count() == 0
+    early = new_memory(memories, "Written before its session was counted", session_id=new_id("sess"))
+    late = Session(tenant_id=TENANT, session_id=str(early.session_id), created_at=T0, last_activity_at=T0)
+    sessions.create(late)  # memory_count 0 while a memory names it (stored before counting began)
+    assert memories.delete(early) and memories.get(TENANT, early.memory_id) is None
+    assert sessions.get(TENANT, late.session_id).memory_count == 0  # never below zero
 
 
 def test_misses_newest_first_since_and_paged(misses: Any) -> None:

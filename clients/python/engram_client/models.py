@@ -96,13 +96,18 @@ class DeleteSessionOut(BaseModel):
     purged_messages: int
 
 
+class MemoriesUsedItem(RootModel[str]):
+    root: Annotated[str, Field(max_length=255, min_length=1)]
+
+
 class EndSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     extract_memories: bool | None = None
+    memories_used: Annotated[list[MemoriesUsedItem] | None, Field(max_length=100)] = None
     metadata: dict[str, Any] | None = None
-    outcome: Literal["success", "partial", "failure", "abandoned"] | None = "success"
+    outcome: Literal["success", "partial", "failure", "abandoned"] | None = None
     summary: Annotated[str | None, Field(max_length=50000)] = None
 
 
@@ -136,6 +141,7 @@ class EndSessionOut(BaseModel):
     title: str | None = None
     ttl_seconds: int | None = None
     turn_count: int | None = 0
+    unknown_memories: list[str] | None = []
     updated_at: str | None = None
 
 
@@ -365,7 +371,7 @@ class RecordTurn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    memories_used: Annotated[list[str] | None, Field(max_length=100)] = None
+    memories_used: Annotated[list[MemoriesUsedItem] | None, Field(max_length=100)] = None
     messages: Annotated[list[MessageIn], Field(max_length=50, min_length=1)]
     turn_number: Annotated[int | None, Field(ge=1, le=1000000)] = None
 
@@ -461,6 +467,8 @@ class SessionDetail(BaseModel):
     memory_count: int | None = 0
     message_count: int | None = 0
     messages: list[MessageOut] | None = None
+    messages_has_more: bool | None = None
+    messages_next_cursor: str | None = None
     metadata: dict[str, Any] | None = {}
     name: str | None = None
     namespace: str | None = None
@@ -562,6 +570,7 @@ class TurnOut(BaseModel):
     session_id: str
     stats: ContextStats | None = None
     turn_number: int
+    unknown_memories: list[str] | None = []
 
 
 class UpdateMemory(BaseModel):

@@ -128,10 +128,15 @@ class MemoryChange:
 
 class MemoryRepository(Protocol):
     """Memories of every tenant. :meth:`apply` is the one guarded write (optimistic: it raises
-    :class:`engram.ports.StaleWrite` when the memory is no longer at the version read)."""
+    :class:`engram.ports.StaleWrite` when the memory is no longer at the version read).
+
+    A memory with a ``session_id`` counts in that session's ``memory_count`` (the session of the
+    same tenant, when there is one): :meth:`add` and :meth:`delete` change the count in the same
+    atomic write as the memory, so it is exact at once, a repeated delete uncounts nothing, and
+    the count never goes below zero. Every path that stores or removes memories goes through them."""
 
     def add(self, memory: Memory) -> Memory:
-        """Store a new memory; returns it as stored."""
+        """Store a new memory (StaleWrite if its id exists) and count it in its session."""
         ...
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None: ...
@@ -160,7 +165,7 @@ class MemoryRepository(Protocol):
         ...
 
     def delete(self, memory: Memory) -> bool:
-        """False if it was gone already."""
+        """Delete it and uncount it from its session; False (nothing changed) if it was gone already."""
         ...
 
     def listing(

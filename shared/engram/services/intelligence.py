@@ -142,13 +142,10 @@ class IntelligenceService:
     # --- turns ------------------------------------------------------------------------------------
 
     def record_turn(self, tenant_id: str, ref: str, req: RecordTurn) -> TurnOut:
-        bad = [m for m in req.memories_used if not looks_like_id(m, "mem")]
-        if bad:
-            raise errors.ValidationFailed(
-                "memories_used must hold memory ids (mem_…)",
-                details=[{"field": "memories_used", "message": f"not a memory id: {bad[0]!r}"}],
-            )
-        used = list(dict.fromkeys(req.memories_used))
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._memories().lookup(tenant_id, reported)  # credit only this tenant's memories
+        used = [m for m in reported if m in known]
+        unknown = [m for m in reported if m not in known]
         request_hash = _turn_hash(req)
         messages = [NewMessage(m.role, m.content, m.tool_call_id, m.tool_name) for m in req.messages]
         refreshes: dict[int, tuple[InjectedContext, ContextStats]] = {}
@@ -178,6 +175,7 @@ class IntelligenceService:
                 turn_number=turn_number,
                 refresh_needed=refresh,
                 memories_used=used,
+                unknown_memories=unknown,
                 new_context=new_context,
                 stats=stats,
                 message_count=session.message_count + len(messages),
@@ -286,7 +284,8 @@ class IntelligenceService:
     # --- summaries ----------------------------------------------------------------------------------
 
     def generate_summary(self, tenant_id: str, session_id: str) -> tuple[str, int, int]:
-        """(summary, memory_count, message_count) from the session's messages and memories."""
+        """(summary, memory_count, message_count) from the session's messages and memories (a
+        summary memory of the session is not summarised again)."""
         messages = list(self._repo.all_messages(tenant_id, session_id))
         memories = self._memories().for_session(tenant_id, session_id)
         summary = self._summarizer().summarize(
@@ -296,12 +295,24 @@ class IntelligenceService:
         return summary, len(memories), len(messages)
 
     def summarize(self, tenant_id: str, ref: str) -> SummarizeOut:
+        """Summarise the session now from its memories and messages and save the summary. A session
+        with nothing to summarise is a 409 that says why, never a silent empty summary."""
         session = self._sessions.load(tenant_id, ref)
         session_id = session.session_id
         summary, memory_count, message_count = self.generate_summary(tenant_id, session_id)
         now = clock.now()
         if session.expires_at is not None and session.expires_at <= now:
             raise errors.Gone(f"Session {session_id} has expired and is read-only")
+        if not summary.strip():
+            if not message_count and not memory_count:
+                raise errors.Conflict(
+                    f"Session {session_id} has no messages and no memories yet, so there is nothing to summarise;"
+                    " append messages or create memories with its session_id first"
+                )
+            raise errors.Conflict(
+                f"Session {session_id} has nothing to summarise: its {message_count} messages and"
+                f" {memory_count} memories hold no conversation (only system or tool messages, or summaries)"
+            )
         try:
             self._repo.save_summary(tenant_id, session_id, summary, now=now)
         except StaleWrite as exc:

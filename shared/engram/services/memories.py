@@ -232,6 +232,11 @@ class MemoryService:
                 return self.core.render(near)
         return None
 
+    def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> dict[str, Memory]:
+        """The memories of this tenant among ``memory_ids`` (any strings: callers report ids they
+        were given, so unknown and other tenants' ids are simply absent), in one batched read."""
+        return self.core.repo.get_many(tenant_id, memory_ids) if memory_ids else {}
+
     def for_session(self, tenant_id: str, session_id: str) -> builtins.list[MemoryOut]:
         now = clock.now()
         return [self.core.render(m, now) for m in self.core.repo.for_session(tenant_id, session_id)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -11,6 +11,7 @@ from engram.config import Settings
 from engram.ids import looks_like_id, new_id
 from engram.models.common import Page
 from engram.models.sessions import (
+    MESSAGES_PAGE,
     AppendMessages,
     AppendMessagesOut,
     CloseSession,
@@ -39,6 +40,7 @@ from engram.services.optimistic import optimistic
 
 if TYPE_CHECKING:
     from engram.models.memories import MemoryOut  # only the memory side builds them
+    from engram.ports.memories import Memory
 
 T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 30
@@ -48,6 +50,8 @@ class SessionMemories(Protocol):
     """What sessions need from the memory side (the memory service)."""
 
     def for_session(self, tenant_id: str, session_id: str) -> Sequence[MemoryOut]: ...
+
+    def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> Mapping[str, Memory]: ...
 
     def delete_for_session(self, tenant_id: str, session_id: str) -> int: ...
 
@@ -133,12 +137,22 @@ class SessionService:
     # --- read ---------------------------------------------------------------------------------
 
     def get(
-        self, tenant_id: str, ref: str, *, include_messages: bool = False, include_memories: bool = False
+        self,
+        tenant_id: str,
+        ref: str,
+        *,
+        include_messages: bool = True,
+        include_memories: bool = False,
+        messages_limit: int = MESSAGES_PAGE,
     ) -> SessionDetail:
+        """The session with its first page of messages (seed 003: "the session metadata plus all
+        messages in order"; paged, so a long session stays one bounded read)."""
         session = self.load(tenant_id, ref)
         detail = SessionDetail(**self.render(session).model_dump())
         if include_messages:
-            detail.messages = [self._message(m) for m in self._repo.all_messages(tenant_id, session.session_id)]
+            page = self._repo.messages(tenant_id, session.session_id, limit=messages_limit, cursor=None, offset=0)
+            detail.messages = [self._message(m) for m in page.items]
+            detail.messages_next_cursor, detail.messages_has_more = page.next_cursor, page.has_more
         if include_memories:
             detail.memories = self._memories_of(tenant_id, session.session_id)
         return detail
@@ -239,14 +253,22 @@ class SessionService:
 
     def end(self, tenant_id: str, ref: str, req: EndSession) -> EndSessionOut:
         extract = req.extract_memories if req.extract_memories is not None else self._settings.extract_on_end
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._session_memories().lookup(tenant_id, reported) if reported else {}
 
         def finish(session: Session, now: float) -> Session:
             ending = self._ending(session, now, "ended", req.summary, req.metadata)
-            ending = replace(ending, outcome=req.outcome, extract_memories=extract)
+            ending = replace(ending, outcome=req.outcome, extract_memories=extract, memories_used=frozenset(known))
             return self._repo.finish(session, ending, now=now, inactivity_timeout=self._timeout)
 
         out = self.render(self._write(tenant_id, ref, finish))
-        return EndSessionOut(**out.model_dump(), session_id=out.id, ended=True, duration=out.duration_seconds)
+        return EndSessionOut(
+            **out.model_dump(),
+            session_id=out.id,
+            ended=True,
+            duration=out.duration_seconds,
+            unknown_memories=[m for m in reported if m not in known],
+        )
 
     def close(self, tenant_id: str, ref: str, req: CloseSession) -> SessionOut:
         def finish(session: Session, now: float) -> Session:

@@ -34,8 +34,8 @@ from engram.ports.memories import (
     Miss,
     content_key,
 )
-from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors
-from engram.store.models import AccessLogItem, MemoryItem, MissItem
+from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors, transact
+from engram.store.models import AccessLogItem, MemoryItem, MissItem, SessionItem, session_pk
 
 ACCESS_LOG_RETENTION_SECONDS = 14 * 86400  # as long as the dead-letter queue keeps a failed record
 
@@ -196,21 +196,52 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
 
 
 class DynamoMemoryRepository:
+    """Memories, and the ``memory_count`` of their sessions (an attribute of the session item,
+    changed in one transaction with the memory: see :class:`engram.ports.memories.MemoryRepository`)."""
+
     def __init__(self, settings: Settings) -> None:
         self._region = settings.region
         bind(MemoryItem, settings.memories_table, settings.region)
         bind(AccessLogItem, settings.memories_table, settings.region)
+        bind(SessionItem, settings.sessions_table, settings.region)
 
     def add(self, memory: Memory) -> Memory:
         item = to_item(memory)
+        is_new = MemoryItem.pk.does_not_exist()
         with storage_errors():
-            try:
-                item.save(condition=MemoryItem.pk.does_not_exist())
-            except PutError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise StaleWrite() from exc
-                raise
+            counted = self._counted(memory, lambda tx: tx.save(item, condition=is_new), +1)
+            if counted is False:
+                raise StaleWrite()
+            if counted is None:  # no session of this tenant to count in
+                try:
+                    item.save(condition=is_new)
+                except PutError as exc:
+                    if exc.cause_response_code == "ConditionalCheckFailedException":
+                        raise StaleWrite() from exc
+                    raise
         return to_memory(item)
+
+    def _counted(self, memory: Memory, write: Callable[[TransactWrite], Any], delta: int) -> bool | None:
+        """``write`` (the memory's own conditional put or delete) and ``memory_count += delta`` on
+        its session, in one transaction. True: both done; False: the memory's condition failed
+        (nothing written); None: the memory has no session of this tenant to count in (or, for
+        ``delta < 0``, a count already at zero), so nothing was written and the caller writes
+        the memory alone."""
+        if not memory.session_id:
+            return None
+        session = SessionItem(pk=session_pk(memory.tenant_id, memory.session_id))
+        guard = SessionItem.pk.exists() & (SessionItem.kind == "session")
+        if delta < 0:
+            guard &= SessionItem.memory_count > 0
+
+        def both(tx: TransactWrite) -> None:
+            write(tx)
+            tx.update(session, actions=[SessionItem.memory_count.add(delta)], condition=guard)
+
+        reasons = transact(self._region, both)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            return False
+        return None if reasons else True
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with storage_errors():
@@ -275,9 +306,14 @@ class DynamoMemoryRepository:
         return to_memory(item)
 
     def delete(self, memory: Memory) -> bool:
+        key = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+        exists = MemoryItem.pk.exists()
         with storage_errors():
+            counted = self._counted(memory, lambda tx: tx.delete(key, condition=exists), -1)
+            if counted is not None:
+                return counted
             try:
-                MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id)).delete(condition=MemoryItem.pk.exists())
+                key.delete(condition=exists)
             except DeleteError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     return False

@@ -15,6 +15,11 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 
+def session_pk(tenant_id: str, session_id: str) -> str:
+    """The partition key of a session (and of its messages)."""
+    return f"{tenant_id}#{session_id}"
+
+
 class _Meta:
     table_name = "unbound"
     region = "us-east-1"
@@ -32,6 +37,17 @@ class SessionsByTenant(GlobalSecondaryIndex["SessionItem"]):
         projection = AllProjection()
 
     tenant_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+
+
+class SessionsByAgent(GlobalSecondaryIndex["SessionItem"]):
+    """The agent index: one small item per (session, agent that created or joined it)."""
+
+    class Meta:
+        index_name = "by_agent"
+        projection = AllProjection()
+
+    agent_key = UnicodeAttribute(hash_key=True)
     session_id = UnicodeAttribute(range_key=True)
 
 
@@ -54,9 +70,13 @@ class ActiveByExpiry(GlobalSecondaryIndex["SessionItem"]):
 
 
 class SessionItem(Model):
-    """A session (``kind=session``, pk ``tenant#sess_…``) or a key alias (``kind=key``,
-    pk ``tenant#key#<key>``, pointing at the session). The alias is written in the same
-    transaction as the session, which is what makes keys unique and get-or-create race-free."""
+    """A session (``kind=session``, pk ``tenant#sess_…``), a key alias (``kind=key``,
+    pk ``tenant#key#<key>``, pointing at the session) or an agent index entry (``kind=agent``,
+    pk ``tenant#sess_…#agent#<agent>``, ``agent_key`` ``tenant#<agent>``: the session in
+    ``by_agent``). The alias is written in the same transaction as the session, which is what
+    makes keys unique and get-or-create race-free; so are the agent entries, with the session
+    and with each contributor added. Only sessions carry ``tenant_id``, so only they are in
+    ``by_tenant``; only agent entries carry ``agent_key``."""
 
     class Meta(_Meta):
         pass
@@ -66,6 +86,7 @@ class SessionItem(Model):
     tenant_id = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)
     target_id = UnicodeAttribute(null=True)  # alias → session id
+    agent_key = UnicodeAttribute(null=True)  # agent entry → "<tenant>#<agent>"
 
     key = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
@@ -99,6 +120,7 @@ class SessionItem(Model):
     version = NumberAttribute(default=0)
 
     by_tenant = SessionsByTenant()
+    by_agent = SessionsByAgent()
     active_by_activity = ActiveByActivity()
     active_by_expiry = ActiveByExpiry()
 

@@ -22,6 +22,7 @@ from engram.ports import Listing, StaleWrite
 from engram.ports.auth import ApiKey
 from engram.ports.memories import Accesses, Memory, MemoryChanges, MemoryFilters, Miss, content_key
 from engram.ports.sessions import (
+    STATUS_FILTERS,
     Ending,
     KeyTaken,
     Message,
@@ -34,7 +35,6 @@ from engram.ports.sessions import (
 )
 
 T = TypeVar("T")
-STATUS_FILTERS = ("active", "expired", "ended", "closed", "completed")
 
 
 def _copy(value: T) -> T:
@@ -54,24 +54,6 @@ def _writable(s: Session, now: float, inactivity_timeout: float) -> bool:
     )
 
 
-def _has_status(s: Session, status: str, now: float, inactivity_timeout: float) -> bool:
-    """The effective-status filter, as the store's DynamoDB condition evaluates it."""
-    cutoff = now - inactivity_timeout
-    stored_active = s.status == "active"
-    not_expired = s.expires_at is None or s.expires_at > now
-    last = s.last_activity_at
-    idle_ended = stored_active and last is not None and last < cutoff and not_expired
-    if status == "active":
-        return stored_active and last is not None and last >= cutoff and not_expired
-    if status == "expired":
-        return s.status == "expired" or (stored_active and s.expires_at is not None and s.expires_at <= now)
-    if status == "ended":
-        return s.status == "ended" or idle_ended
-    if status == "closed":
-        return s.status == "closed"
-    return s.status in ("ended", "closed") or idle_ended  # "completed"
-
-
 class FakeSessionRepository:
     """:class:`engram.ports.sessions.SessionRepository` in memory. A turn's access logs go to
     ``memories`` (the memories table, in DynamoDB), in the same step as the turn."""
@@ -83,6 +65,7 @@ class FakeSessionRepository:
         self.aliases: dict[tuple[str, str], str] = {}
         self.messages_by_session: dict[tuple[str, str], list[Message]] = {}
         self.turns: dict[tuple[str, str], dict[int, TurnRecord]] = {}
+        self.agent_index: dict[tuple[str, str], set[str]] = {}  # (tenant, agent) -> session ids
 
     def _current(self, session: Session) -> Session | None:
         return self.sessions.get((session.tenant_id, session.session_id))
@@ -100,6 +83,8 @@ class FakeSessionRepository:
                 if taken is not None:
                     raise KeyTaken(taken)
                 self.aliases[(session.tenant_id, session.key)] = session.session_id
+            for agent in session.agents:
+                self.agent_index.setdefault((session.tenant_id, agent), set()).add(session.session_id)
             self._store(session)
 
     def get(self, tenant_id: str, session_id: str) -> Session | None:
@@ -122,26 +107,28 @@ class FakeSessionRepository:
         cursor: str | None,
         offset: int,
     ) -> Listing[Session]:
-        def match(s: Session) -> bool:
-            return (
-                s.deleted_at is None
-                and (not filters.status or _has_status(s, filters.status, now, inactivity_timeout))
-                and (not filters.agent_id or s.agent_id == filters.agent_id)
-                and (not filters.project or s.project == filters.project)
-                and (not filters.namespace or s.namespace == filters.namespace)
-                and (not filters.key_prefix or (s.key or "").startswith(filters.key_prefix))
-            )
-
         if filters.status and filters.status not in STATUS_FILTERS:
             raise errors.ValidationFailed(f"unknown status filter {filters.status!r}")
+        agent = filters.agent_id
+        scope: dict[str, str] = {"tenant_id": tenant_id, **({"agent": agent} if agent else {})}
         with self._lock:
             after = None
             if cursor:
-                after = decode_cursor(
-                    cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id
-                )["session_id"]
+                required = {"agent", "tenant_id", "session_id"} if agent else {"pk", "tenant_id", "session_id"}
+                after = decode_cursor(cursor, required, lambda k: all(k.get(n) == v for n, v in scope.items()))[
+                    "session_id"
+                ]
+            if agent:  # as in DynamoDB, from the agent's index entries
+                ids = self.agent_index.get((tenant_id, agent), set())
+                pool = [self.sessions[(tenant_id, i)] for i in ids if (tenant_id, i) in self.sessions]
+            else:
+                pool = [s for (t, _), s in self.sessions.items() if t == tenant_id]
             found = sorted(
-                (s for (t, _), s in self.sessions.items() if t == tenant_id and match(s)),
+                (
+                    s
+                    for s in pool
+                    if s.deleted_at is None and filters.admits(s, now=now, inactivity_timeout=inactivity_timeout)
+                ),
                 key=lambda s: s.session_id,
                 reverse=True,
             )
@@ -151,9 +138,13 @@ class FakeSessionRepository:
             page, has_more = take_page(found, limit, offset)
             next_cursor = None
             if has_more and page:
-                last = page[-1]
-                pk = f"{tenant_id}#{last.session_id}"
-                next_cursor = encode_cursor({"pk": pk, "tenant_id": tenant_id, "session_id": last.session_id})
+                last = page[-1].session_id
+                key = (
+                    {**scope, "session_id": last}
+                    if agent
+                    else {**scope, "pk": f"{tenant_id}#{last}", "session_id": last}
+                )
+                next_cursor = encode_cursor(key)
             return Listing([_copy(s) for s in page], next_cursor, has_more, total)
 
     def add_contributor(self, session: Session, agent_id: str) -> Session:
@@ -163,6 +154,7 @@ class FakeSessionRepository:
                 return session
             if current.deleted_at is not None or agent_id in current.contributors:
                 return _copy(current)
+            self.agent_index.setdefault((session.tenant_id, agent_id), set()).add(session.session_id)
             return self._store(replace(current, contributors=(*current.contributors, agent_id)))
 
     def _guarded(self, session: Session, check: Callable[[Session], bool]) -> Session:
@@ -220,6 +212,8 @@ class FakeSessionRepository:
             value = getattr(ending, name)
             if value is not None:
                 changes[name] = value
+        if ending.memories_used:
+            changes["memories_used"] = current.memories_used | ending.memories_used
         return replace(current, **changes)
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:
@@ -232,7 +226,23 @@ class FakeSessionRepository:
             )
             if session.key:
                 self.aliases.pop((session.tenant_id, session.key), None)
+            self.forget_contributors(session.tenant_id, session.session_id, current.agents)
             return True
+
+    def forget_contributors(self, tenant_id: str, session_id: str, agents: Sequence[str]) -> None:
+        with self._lock:
+            for agent in agents:
+                self.agent_index.get((tenant_id, agent), set()).discard(session_id)
+
+    def reindex_agents(self, tenant_id: str | None = None) -> int:
+        written = 0
+        with self._lock:
+            for (tenant, session_id), session in self.sessions.items():
+                if (tenant_id is None or tenant == tenant_id) and session.deleted_at is None:
+                    for agent in session.agents:
+                        self.agent_index.setdefault((tenant, agent), set()).add(session_id)
+                        written += 1
+        return written
 
     def append(
         self,
@@ -344,6 +354,16 @@ class FakeSessionRepository:
             self._store(replace(current, summary=summary))
             return True
 
+    def count_memory(self, tenant_id: str, session_id: str, delta: int) -> bool:
+        """What a memory write does to its session (FakeMemoryRepository calls it): False, and
+        nothing changes, when there is no such session or the count would go below zero."""
+        with self._lock:
+            current = self.sessions.get((tenant_id, session_id))
+            if current is None or current.memory_count + delta < 0:
+                return False
+            self._store(replace(current, memory_count=current.memory_count + delta))
+            return True
+
     def _active(self, match: Callable[[Session], bool], limit: int) -> list[Session]:
         with self._lock:
             found = [s for s in self.sessions.values() if s.status == "active" and s.deleted_at is None and match(s)]
@@ -363,12 +383,18 @@ class FakeMemoryRepository:
     """:class:`engram.ports.memories.MemoryRepository` in memory.
 
     Memories are frozen values, stored and returned as they are (not copied): a search reads
-    hundreds of them, embeddings included, and services never mutate what they read."""
+    hundreds of them, embeddings included, and services never mutate what they read. With
+    ``sessions``, a memory counts in its session's ``memory_count`` as in DynamoDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: FakeSessionRepository | None = None) -> None:
         self._lock = threading.RLock()
         self.memories: dict[tuple[str, str], Memory] = {}
         self.access_logs: dict[tuple[str, str], Accesses] = {}  # (tenant, log id): not yet settled
+        self.sessions = sessions
+
+    def _count(self, memory: Memory, delta: int) -> None:
+        if self.sessions is not None and memory.session_id:
+            self.sessions.count_memory(memory.tenant_id, memory.session_id, delta)
 
     def _of(self, tenant_id: str) -> list[Memory]:
         return [m for (t, _), m in self.memories.items() if t == tenant_id]
@@ -378,6 +404,7 @@ class FakeMemoryRepository:
             if (memory.tenant_id, memory.memory_id) in self.memories:
                 raise StaleWrite()
             self.memories[(memory.tenant_id, memory.memory_id)] = memory
+            self._count(memory, +1)
             return memory
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
@@ -443,7 +470,10 @@ class FakeMemoryRepository:
 
     def delete(self, memory: Memory) -> bool:
         with self._lock:
-            return self.memories.pop((memory.tenant_id, memory.memory_id), None) is not None
+            if self.memories.pop((memory.tenant_id, memory.memory_id), None) is None:
+                return False
+            self._count(memory, -1)
+            return True
 
     def listing(
         self,

@@ -24,11 +24,18 @@ def free_port() -> int:
 
 class LocalServer:
     def __init__(
-        self, data_dir: Path, api_key: str, env: dict[str, str] | None = None, root: Path | None = None
+        self,
+        data_dir: Path,
+        api_key: str,
+        env: dict[str, str] | None = None,
+        root: Path | None = None,
+        *,
+        quiet: bool = True,
     ) -> None:
         """``root``: the working directory (another checkout's, with its package on PYTHONPATH)."""
         self.root = root or ROOT
         self.data_dir = data_dir
+        self.quiet = quiet  # False: a line per request in the log ("GET /v1/health 200 3ms")
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -53,7 +60,7 @@ class LocalServer:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
-            "--quiet",
+            *(["--quiet"] if self.quiet else []),
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module

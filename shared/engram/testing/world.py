@@ -63,6 +63,8 @@ class World:
             from engram.extract.extractive import ExtractiveSummarizer
 
             self.summarizer = ExtractiveSummarizer()
+        if self.memory_repo.sessions is None:  # memories count in their session, as in DynamoDB
+            self.memory_repo.sessions = self.session_repo
         s = self.settings
         self.core = MemoryCore(
             self.memory_repo, index=lambda: self.index, embedder=lambda: self.embedder, policy=self.policy

@@ -419,7 +419,7 @@
   async function sessionView(p) {
     const id = p.get("id");
     const [session, { messages, complete }] = await Promise.all([
-      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true" } }), allMessages(id)]);
+      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }), allMessages(id)]);
     // Messages grouped by the turn that recorded them; messages appended outside a turn stand alone.
     const groups = [];
     for (const m of messages) {
