@@ -53,6 +53,11 @@ class PayloadTooLarge(EngramError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(EngramError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ValidationFailed(EngramError):
     status = 422
     code = "validation_error"

@@ -1,0 +1,167 @@
+"""The request-body gate on every body route (issue 9 items 1, 2, 3, 5), by class of input.
+
+Every route that takes a body (read from template.yaml, so a new one is covered) answers, in the
+one error shape and before anything is stored:
+- 415 for any media type but JSON (text, XML, octet-stream, form, multipart, a non-UTF-8 charset);
+- 422 for a JSON value that is not an object (an array was "first element used" before);
+- 400 for NaN, Infinity, -Infinity or a number beyond a 64-bit float, wherever it sits.
+``application/json`` in any case, with ``charset=utf-8``, and a body with no Content-Type are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.abuse.routes import BODY_ROUTES, Route
+from tests.support.events import http_event, invoke
+
+NON_JSON_MEDIA_TYPES = [
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/xml",
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",  # curl -d without -H
+    "multipart/form-data; boundary=xyz",
+    "application/json-seq",
+    "application/json; charset=latin-1",
+    "application/jsonx",
+]
+JSON_MEDIA_TYPES = [
+    "application/json",
+    "APPLICATION/JSON",
+    "Application/Json; Charset=UTF-8",
+    'application/json;charset="utf-8"',
+    " application/json ; charset=utf8",
+]
+NON_OBJECT_BODIES = {
+    "array-of-objects": '[{"text": "one"}, {"text": "two"}]',
+    "empty-array": "[]",
+    "string": '"hello"',
+    "number": "42",
+    "boolean": "true",
+    "null": "null",
+}
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309", "1.5e400"]
+PLACES = {  # where the number sits: every body field is a candidate, nested or not
+    "top-level": lambda n: '{"metadata": {"a": 1}, "x": %s}' % n,
+    "metadata": lambda n: '{"metadata": {"a": %s}}' % n,
+    "context": lambda n: '{"context": {"deep": {"list": [1, %s]}}}' % n,
+    "array": lambda n: '[%s]' % n,
+}
+
+
+@pytest.fixture
+def session_id(aws: dict[str, str]) -> str:
+    reply = invoke(
+        "create_session",
+        http_event("POST", "/v1/sessions", body={"key": "gate:1", "metadata": {"m": 1}, "context": {"c": 1}}),
+    )
+    assert reply.status == 201, reply
+    return str(reply.json["id"])
+
+
+def send(route: Route, session_id: str, body: str, content_type: str | None) -> Any:
+    event = http_event(
+        route.method,
+        route.path,
+        path_params={"id": session_id} if route.has_id else None,
+        raw_body=body,
+        headers={"content-type": content_type} if content_type is not None else None,
+    )
+    if content_type is None:
+        del event["headers"]["content-type"]
+    return invoke(route.function, event)
+
+
+def assert_error(reply: Any, status: int, code: str) -> None:
+    assert reply.status == status, reply
+    assert set(reply.json) == {"error", "request_id"} and reply.json["request_id"]
+    assert reply.json["error"]["code"] == code and set(reply.json["error"]) == {"code", "message", "details"}
+
+
+def assert_nothing_changed(session_id: str) -> None:
+    """The seeded session is as created, and no other session, memory or miss exists."""
+    got = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": session_id})).json
+    assert (got["metadata"], got["context"], got["message_count"], got["status"]) == ({"m": 1}, {"c": 1}, 0, "active")
+    assert got["title"] is None and got["ttl_seconds"] is None
+    assert invoke("list_sessions", http_event("GET", "/v1/sessions")).json["total_count"] == 1
+    assert invoke("list_memories", http_event("GET", "/v1/memories")).json["total_count"] == 0
+    assert invoke("list_misses", http_event("GET", "/v1/memories/misses")).json["total_count"] == 0
+
+
+def valid_body(route: Route) -> str:
+    return json.dumps(route.sample_body() or {})
+
+
+def refusals(session_id: str, bodies: dict[str, tuple[str, str]], status: int, code: str) -> list[str]:
+    """Send each (body, content type) to every body route; return what was not refused as expected."""
+    wrong = []
+    for route in BODY_ROUTES:
+        for label, (body, content_type) in bodies.items():
+            reply = send(route, session_id, body.replace("$VALID", valid_body(route)), content_type)
+            shape_ok = reply.json is not None and set(reply.json) == {"error", "request_id"}
+            if reply.status != status or not shape_ok or reply.json["error"]["code"] != code:
+                wrong.append(f"{route.id} with {label}: {reply}")
+    return wrong
+
+
+def test_any_media_type_but_json_is_415_on_every_body_route(session_id: str) -> None:
+    cases = {ct: ("$VALID", ct) for ct in NON_JSON_MEDIA_TYPES}
+    assert refusals(session_id, cases, 415, "unsupported_media_type") == []
+    reply = send(BODY_ROUTES[0], session_id, "{}", "text/plain")
+    assert_error(reply, 415, "unsupported_media_type")
+    assert "application/json" in reply.json["error"]["message"] and "text/plain" not in reply.raw["body"]
+    assert_nothing_changed(session_id)
+
+
+def test_a_json_value_that_is_not_an_object_is_422_on_every_body_route(session_id: str) -> None:
+    cases = {name: (body, "application/json") for name, body in NON_OBJECT_BODIES.items()}
+    assert refusals(session_id, cases, 422, "validation_error") == []
+    reply = send(BODY_ROUTES[0], session_id, NON_OBJECT_BODIES["array-of-objects"], "application/json")
+    assert "must be a JSON object, not an array" in reply.json["error"]["message"]
+    assert_nothing_changed(session_id)
+
+
+def test_non_finite_numbers_anywhere_are_400_on_every_body_route(session_id: str) -> None:
+    cases = {f"{n} in {place}": (build(n), "application/json") for n in NON_FINITE for place, build in PLACES.items()}
+    assert refusals(session_id, cases, 400, "bad_request") == []
+    reply = send(BODY_ROUTES[0], session_id, PLACES["metadata"]("NaN"), "application/json")
+    assert reply.json["error"]["details"][0]["type"] == "number_not_finite"
+    assert_nothing_changed(session_id)
+
+
+def test_json_media_type_variants_and_no_content_type_are_read_as_json(aws: dict[str, str]) -> None:
+    variants: list[str | None] = [*JSON_MEDIA_TYPES, None]
+    for n, content_type in enumerate(variants):
+        route = Route("POST", "/v1/sessions", "create_session", auth=True)
+        reply = send(route, "", json.dumps({"key": f"variant:{n}", "metadata": {"n": n}}), content_type)
+        assert reply.status == 201, (content_type, reply)
+        assert reply.json["key"] == f"variant:{n}" and reply.json["metadata"] == {"n": n}
+    assert invoke("list_sessions", http_event("GET", "/v1/sessions")).json["total_count"] == len(variants)
+
+
+def test_finite_numbers_at_the_edges_are_stored_exactly(session_id: str) -> None:
+    context = {"big": 1.7976931348623157e308, "small": 5e-324, "neg": -1e308, "int": 10**30}
+    route = Route("PUT", "/v1/sessions/{id}/context", "replace_context", auth=True)
+    reply = send(route, session_id, json.dumps(context), "application/json")
+    assert reply.status == 200, reply
+    got = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": session_id})).json
+    assert got["context"] == context
+
+
+def test_curl_default_form_body_on_put_context_is_415_and_stores_nothing(session_id: str) -> None:
+    """Issue 9 item 5: curl -X PUT …/context -d '{"plan":"pro"}' without -H sends a form."""
+    route = Route("PUT", "/v1/sessions/{id}/context", "replace_context", auth=True)
+    reply = send(route, session_id, '{"plan":"pro"}', "application/x-www-form-urlencoded")
+    assert_error(reply, 415, "unsupported_media_type")
+    assert_nothing_changed(session_id)
+
+
+def test_a_body_on_a_route_without_body_params_follows_the_same_rules(session_id: str) -> None:
+    """Summarize reads no body; a body it is sent must still be JSON (one rule for every request)."""
+    route = Route("POST", "/v1/sessions/{id}/summarize", "summarize_session", auth=True)
+    assert_error(send(route, session_id, "hello", "text/plain"), 415, "unsupported_media_type")
+    assert_error(send(route, session_id, "[1]", "application/json"), 422, "validation_error")
