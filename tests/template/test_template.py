@@ -30,18 +30,18 @@ EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 CONVENTIONS = ROOT / "docs" / "CONVENTIONS.md"
 
-# The 35 Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
+# The 36 Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
 HTTP_FUNCTIONS = [
     "create_session", "start_session", "get_or_create_session", "list_sessions", "get_session",
     "update_session", "delete_session", "replace_context", "append_messages", "list_messages",
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs",
+    "list_misses", "extract", "explain", "health", "openapi", "docs", "fallback",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
-PUBLIC_ROUTES = {"health", "openapi", "docs"}
+PUBLIC_ROUTES = {"health", "openapi", "docs", "fallback"}
 
 # Least privilege, as designed: table -> "R" (read) or "W" (read/write); OS = OpenSearch data
 # plane, BR = Bedrock embedding model, TEXT = Bedrock text model. POST handlers also get W on
@@ -79,6 +79,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "health": ({}, set()),
     "openapi": ({}, set()),
     "docs": ({}, set()),
+    "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
     "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
     "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
@@ -115,7 +116,8 @@ def http_route(name: str) -> tuple[str, str, dict[str, Any]]:
     events = function(name)["Properties"].get("Events", {})
     apis = [e["Properties"] for e in events.values() if e["Type"] == "HttpApi"]
     assert len(apis) == 1, f"{name}: expected exactly one HttpApi event, got {len(apis)}"
-    return apis[0]["Method"].upper(), apis[0]["Path"], apis[0]
+    # SAM: an HttpApi event with neither Path nor Method is the API's $default route
+    return apis[0].get("Method", "ANY").upper(), apis[0].get("Path", "$default"), apis[0]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -167,6 +169,9 @@ def test_handler_declares_the_template_route(name: str) -> None:
     if not routes:
         pytest.skip(f"functions/{name}/app.py declares its route some other way")
     method, path, _ = http_route(name)
+    if path == "$default":  # the catch-all serves GET / itself and answers 404/405 for the rest
+        assert [(m.upper(), p) for m, p in routes] == [("GET", "/")]
+        return
 
     def shape(p: str) -> str:
         return re.sub(r"<\w+>|\{\w+\}", "{}", p)
@@ -266,7 +271,7 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
     for name in HTTP_FUNCTIONS:
         method, path, props = http_route(name)
         assert props["ApiId"] == {"Ref": "HttpApi"}, name
-        assert path.startswith("/v1/") or path == "/docs", name
+        assert path.startswith("/v1/") or path in {"/docs", "$default"}, name
         assert (method, path) not in seen, f"{name} and {seen.get((method, path))} share {method} {path}"
         seen[(method, path)] = name
     for name in BACKGROUND_FUNCTIONS:
@@ -386,17 +391,17 @@ def test_http_event_matches_its_route(name: str) -> None:
     method, path, _ = http_route(name)
     event = load_event(name)
     assert event["version"] == "2.0"
-    assert event["routeKey"] == f"{method} {path}"
+    assert event["routeKey"] == (path if path == "$default" else f"{method} {path}")
     ctx = event["requestContext"]
     assert ctx["routeKey"] == event["routeKey"]
-    assert ctx["http"]["method"] == method
+    assert ctx["http"]["method"] == method or method == "ANY"
     assert ctx["http"]["path"] == event["rawPath"]
     assert ctx["stage"] == "$default"
 
     placeholders = re.findall(r"\{(\w+)\}", path)
     params = event.get("pathParameters", {})
     assert sorted(params) == sorted(placeholders)
-    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"
+    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$" if path != "$default" else "^/"
     assert re.match(pattern, event["rawPath"]), event["rawPath"]
     for value in params.values():
         assert SESSION_ID.match(value) if "/sessions/" in path else MEMORY_ID.match(value), value

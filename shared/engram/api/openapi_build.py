@@ -108,7 +108,7 @@ def _document_answers(spec: dict[str, Any]) -> None:
 
 
 def _mark_public(spec: dict[str, Any]) -> None:
-    for path in ("/v1/health", "/v1/openapi.json", "/docs"):
+    for path in ("/", "/v1/health", "/v1/openapi.json", "/docs"):
         for operation in (spec.get("paths", {}).get(path) or {}).values():
             if isinstance(operation, dict):
                 operation["security"] = []

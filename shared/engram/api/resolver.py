@@ -87,7 +87,7 @@ def make_resolver(*, auth: bool = True, json_body: bool = True) -> EngramResolve
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
-        return error_response(404, "not_found", "No such route", request_id=request_id())
+        return _domain(unmatched(app.current_event.http_method, app.current_event.path))
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -124,6 +124,17 @@ def precheck(event: dict[str, Any], *, auth: bool) -> dict[str, Any] | None:
     if size > MAX_BODY_BYTES:
         return error_dict(errors.PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes"), request_id)
     return None
+
+
+def unmatched(method: str, path: str) -> errors.EngramError:
+    """No route answers ``method path``: 405 (with ``Allow``) when the path exists with other
+    methods, else 404. On AWS the catch-all ``$default`` route lands here (functions/fallback)."""
+    from engram.api.docs import allowed_methods  # reads the committed OpenAPI document, only when needed
+
+    allowed = allowed_methods(path)
+    if allowed:
+        return errors.MethodNotAllowed(f"{method.upper()[:10]} is not allowed here; use {', '.join(allowed)}", allowed=allowed)
+    return errors.NotFound("No such route; the routes are listed at /v1/openapi.json and browsable at /docs")
 
 
 def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
