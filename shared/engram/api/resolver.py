@@ -133,7 +133,8 @@ def unmatched(method: str, path: str) -> errors.EngramError:
 
     allowed = allowed_methods(path)
     if allowed:
-        return errors.MethodNotAllowed(f"{method.upper()[:10]} is not allowed here; use {', '.join(allowed)}", allowed=allowed)
+        use = ", ".join(allowed)
+        return errors.MethodNotAllowed(f"{method.upper()[:10]} is not allowed here; use {use}", allowed=allowed)
     return errors.NotFound("No such route; the routes are listed at /v1/openapi.json and browsable at /docs")
 
 

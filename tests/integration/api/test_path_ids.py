@@ -27,7 +27,9 @@ def test_malformed_ids_answer_the_resource_404_on_every_id_route(aws: dict[str, 
     for route in ID_ROUTES:
         resource = "Memory" if route.kind == "memory" else "Session"
         for ident in MALFORMED_IDS:
-            event = http_event(route.method, route.path, path_params={"id": ident}, raw_body=sample_body(route.function))
+            event = http_event(
+                route.method, route.path, path_params={"id": ident}, raw_body=sample_body(route.function)
+            )
             reply = invoke(route.function, event)
             error = (reply.json or {}).get("error") or {}
             if reply.status != 404 or error.get("code") != "not_found" or not error["message"].startswith(resource):
