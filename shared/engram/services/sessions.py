@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from pynamodb.expressions.update import Action
 
@@ -100,10 +101,22 @@ class SessionService:
             found = self._repo.get(tenant_id, existing_id)
             if found is None:
                 continue
+            self._refuse_expired(found, req.key)
             if req.agent_id and req.agent_id not in (found.contributors or []):
                 found = self._add_contributor(tenant_id, found, req.agent_id)
             return SessionDetail(**self.render(found).model_dump(), created=False)
         raise errors.ServiceUnavailable("Could not settle get-or-create under contention; retry")
+
+    def _refuse_expired(self, item: SessionItem, key: str) -> None:
+        """An expired session is read-only: handing it back would make every later write a 410.
+        Say so now, and how to go on (the key is freed by deleting the session)."""
+        state = effective(item, clock.now(), self._settings.inactivity_timeout_seconds)
+        if state.status == "expired":
+            raise errors.Gone(
+                f"Session {item.session_id} for key {key!r} expired at {clock.iso(state.ended_at)} and is read-only;"
+                f" read it by id, or DELETE /v1/sessions/{quote(key, safe='')} to free the key for a new session",
+                details=[{"field": "key", "in": "body", "message": "the session for this key has expired"}],
+            )
 
     def _add_contributor(self, tenant_id: str, item: SessionItem, agent_id: str) -> SessionItem:
         condition = SessionItem.deleted_at.does_not_exist() & ~SessionItem.contributors.contains(agent_id)
