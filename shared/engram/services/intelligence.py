@@ -46,7 +46,7 @@ from engram.store.sessions import NewMessage, SessionRepository, TurnRecord
 
 if TYPE_CHECKING:
     from engram.extract import Extractor, Summarizer
-    from engram.models.memories import MemoryOut
+    from engram.models.memories import CreateMemory, MemoryOut
     from engram.services.memories import MemoryService
     from engram.services.sessions import SessionService
 
@@ -210,12 +210,40 @@ class IntelligenceService:
         saved = 0
         if req.save:
             namespace = req.namespace or DEFAULT_NAMESPACE
-            for suggestion in out:
+            requests = self._validated(namespace, out, req.session_id)  # all or nothing: refuse before writing
+            for suggestion, request in zip(out, requests, strict=True):
                 suggestion.memory_id, suggestion.action = self.save_suggestion(
-                    tenant_id, namespace, suggestion, req.session_id
+                    tenant_id, namespace, suggestion, req.session_id, request=request
                 )
                 saved += 1
         return ExtractOut(suggestions=out, tokens_analyzed=tokens, saved=saved)
+
+    def _validated(
+        self, namespace: str, suggestions: Sequence[SuggestionOut], session_id: str | None
+    ) -> list[CreateMemory]:
+        requests, details = [], []
+        for n, suggestion in enumerate(suggestions):
+            try:
+                requests.append(self._memory_request(namespace, suggestion, session_id))
+            except errors.ValidationFailed as exc:
+                details += [{**d, "field": f"suggestions.{n}.{d['field']}"} for d in exc.details]
+        if details:
+            raise errors.ValidationFailed(
+                "Some suggestions cannot be saved as memories; nothing was saved", details=details
+            )
+        return requests
+
+    def _memory_request(self, namespace: str, suggestion: SuggestionOut, session_id: str | None) -> CreateMemory:
+        return self._memories().memory_request(
+            text=suggestion.content,
+            title=suggestion.title,
+            namespace=namespace,
+            type=suggestion.memory_type,
+            tier=suggestion.suggested_tier,
+            entities=suggestion.entities[:20],
+            session_id=session_id,
+            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
+        )
 
     def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
         """The extractor's suggestions as API models, and the tokens it analysed."""
@@ -234,29 +262,25 @@ class IntelligenceService:
         return out, result.tokens_analyzed
 
     def save_suggestion(
-        self, tenant_id: str, namespace: str, suggestion: SuggestionOut, session_id: str | None
+        self,
+        tenant_id: str,
+        namespace: str,
+        suggestion: SuggestionOut,
+        session_id: str | None,
+        *,
+        request: CreateMemory | None = None,
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session already produced is left alone, so re-processing a session changes nothing."""
         service = self._memories()
+        request = request or self._memory_request(namespace, suggestion, session_id)
         duplicate = service.find_duplicate(tenant_id, namespace, suggestion.content)
         if duplicate is not None:
             if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
                 return duplicate.id, "unchanged"
             service.apply_outcome(tenant_id, [duplicate.id], 1)
             return duplicate.id, "reinforced"
-        created = service.create_memory(
-            tenant_id,
-            text=suggestion.content,
-            title=suggestion.title,
-            namespace=namespace,
-            type=suggestion.memory_type,
-            tier=suggestion.suggested_tier,
-            entities=suggestion.entities[:20],
-            session_id=session_id,
-            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
-        )
-        return created.id, "created"
+        return service.create(tenant_id, request).id, "created"
 
     # --- summaries ----------------------------------------------------------------------------------
 
