@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
-from engram.models.common import Label, Page
+from engram.models.common import Cursor, Label, Page
 from engram.models.memories import MemoryOut, MemoryType, Tier
 from engram.services.container_memories import memories
 
@@ -20,7 +20,7 @@ def list_memories(
     session_id: Annotated[Label | None, Query()] = None,
     agent_id: Annotated[Label | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Page[MemoryOut]:
     return memories().list(
