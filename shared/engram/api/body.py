@@ -3,10 +3,12 @@
 JSON is the only body type. A body sent with another media type (``text/plain``, a form, XML,
 multipart) is a 415: Powertools would otherwise parse a form into a dict of lists (so curl's
 default ``-d`` stored ``{"{\\"plan\\":\\"pro\\"}": [""]}``) or fail with a 500. Media types are
-case-insensitive and ``charset=utf-8`` is accepted; a body with no ``Content-Type`` is read as
-JSON. A JSON array (or string, number, null) is a 422: Powertools would take the first element of
-an array and drop the rest. ``NaN``, ``Infinity`` and numbers beyond a double (``1e309``) are a
-400: Python's parser accepts them and they would be stored as ``null``.
+case-insensitive and ``charset=utf-8`` is accepted; a body with no ``Content-Type`` is read as JSON.
+
+A JSON array (or string, number, boolean) is a 422: Powertools would take the first element of an
+array and drop the rest. ``null`` means no body (optional bodies are documented as nullable).
+``NaN``, ``Infinity`` and numbers beyond a double (``1e309``) are a 400: Python's parser accepts
+them and they would be stored as ``null``.
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ def json_request(event: dict[str, Any]) -> dict[str, Any]:
             "Request body is not valid JSON",
             details=[{"field": "", "in": "body", "message": "not valid UTF-8 JSON", "type": "json_invalid"}],
         ) from exc
-    if not isinstance(value, dict):
-        found = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+    if value is not None and not isinstance(value, dict):  # null is no body (the document allows it)
+        found = {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
         raise errors.ValidationFailed(
             f"Request body must be a JSON object, not {found}",
             details=[{"field": "", "in": "body", "message": "must be a JSON object", "type": "model_type"}],

@@ -27,6 +27,7 @@ MAX_JSON_DEPTH = 16
 LABEL_PATTERN = r"^[A-Za-z0-9_:.@+/-]+$"
 KEY_PATTERN = r"^(?!sess_)[A-Za-z0-9_:.@+-]+$"
 SESSION_ID_PATTERN = r"^sess_[0-9A-HJKMNP-TV-Z]{26}$"
+MEMORY_ID_PATTERN = r"^mem_[0-9A-HJKMNP-TV-Z]{26}$"
 _CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"  # C0 controls and DEL, but tab, newline and carriage return
 # Unicode White_Space, spelled out: Python's str.strip() also strips \x1c-\x1f, JSON Schema's \s does not.
 _SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"

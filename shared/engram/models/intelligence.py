@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import AliasChoices, Field
 
 from engram.models.common import (
     MAX_MESSAGE_CONTENT,
     MAX_MESSAGES_PER_REQUEST,
+    MEMORY_ID_PATTERN,
     Label,
     RequestModel,
     ResponseModel,
     SessionId,
+    declared,
 )
 from engram.models.sessions import CreateSession, MessageIn, SessionOut
 
@@ -56,7 +60,10 @@ class StartSessionOut(ResponseModel):
 class RecordTurn(RequestModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST)
     turn_number: int | None = Field(default=None, ge=1, le=1_000_000)
-    memories_used: list[str] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
+    # the service refuses anything but memory ids (422); declared here so clients know
+    memories_used: list[Annotated[str, declared(MEMORY_ID_PATTERN)]] = Field(
+        default_factory=list, max_length=MAX_MEMORIES_USED
+    )
 
 
 class TurnOut(ResponseModel):

@@ -3,7 +3,8 @@
 Every route that takes a body (read from template.yaml, so a new one is covered) answers, in the
 one error shape and before anything is stored:
 - 415 for any media type but JSON (text, XML, octet-stream, form, multipart, a non-UTF-8 charset);
-- 422 for a JSON value that is not an object (an array was "first element used" before);
+- 422 for a JSON value that is not an object (an array was "first element used" before); ``null``
+  is no body (a route with an optional body documents it as nullable);
 - 400 for NaN, Infinity, -Infinity or a number beyond a 64-bit float, wherever it sits.
 ``application/json`` in any case, with ``charset=utf-8``, and a body with no Content-Type are JSON.
 """
@@ -42,7 +43,6 @@ NON_OBJECT_BODIES = {
     "string": '"hello"',
     "number": "42",
     "boolean": "true",
-    "null": "null",
 }
 NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309", "1.5e400"]
 PLACES = {  # where the number sits: every body field is a candidate, nested or not
@@ -162,6 +162,14 @@ def test_curl_default_form_body_on_put_context_is_415_and_stores_nothing(session
     reply = send(route, session_id, '{"plan":"pro"}', "application/x-www-form-urlencoded")
     assert_error(reply, 415, "unsupported_media_type")
     assert_nothing_changed(session_id)
+
+
+def test_null_is_no_body_where_the_body_is_optional_and_missing_where_it_is_not(session_id: str) -> None:
+    end = Route("POST", "/v1/sessions/{id}/end", "end_session", auth=True)
+    reply = send(end, session_id, "null", "application/json")
+    assert reply.status == 200 and reply.json["status"] == "ended", reply
+    create = Route("POST", "/v1/sessions", "create_session", auth=True)
+    assert_error(send(create, "", "null", "application/json"), 422, "validation_error")
 
 
 def test_a_body_on_a_route_without_body_params_follows_the_same_rules(session_id: str) -> None:
