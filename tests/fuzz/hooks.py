@@ -9,7 +9,8 @@
   ``next_cursor`` of the same query (or dropped when that query has a single page); negative mode
   keeps the generated one, which the server must refuse.
 
-The server's address and key come from ``ENGRAM_FUZZ_URL`` and ``ENGRAM_FUZZ_KEY``.
+The server's address and key come from ``ENGRAM_FUZZ_URL`` and ``ENGRAM_FUZZ_KEY``; each answer's
+operation and status are appended to ``ENGRAM_FUZZ_STATUS_LOG`` when it is set.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def map_case(context: Any, case: Any) -> Any:
 
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
+    log = os.environ.get("ENGRAM_FUZZ_STATUS_LOG")
+    if log:  # one line per answer, for the runner's per-operation status table
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{case.operation.label}\t{response.status_code}\n")
     ref = (case.path_parameters or {}).get("id")
     if ref is None or response.status_code >= 300:
         return

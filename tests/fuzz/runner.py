@@ -64,6 +64,7 @@ class Finding:
 
 @dataclass
 class Report:
+    schemathesis_statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     schemathesis_cases: int = 0
     schemathesis_phases: dict[str, str] = field(default_factory=dict)
     body_cases: Counter[str] = field(default_factory=Counter)
@@ -82,8 +83,11 @@ class Report:
         lines = [
             f"fuzz: {self.total} cases in {self.seconds:.0f}s",
             f"  schemathesis (--checks all, positive + negative): {self.schemathesis_cases} cases; {phases}",
-            f"  body classes: {sum(self.body_cases.values())} cases",
         ]
+        for op in sorted(self.schemathesis_statuses):
+            codes = " ".join(f"{c}x{n}" for c, n in sorted(self.schemathesis_statuses[op].items()))
+            lines.append(f"    {op:<60} {sum(self.schemathesis_statuses[op].values()):>5}  {codes}")
+        lines.append(f"  body classes: {sum(self.body_cases.values())} cases")
         for label in sorted(self.body_cases):
             codes = " ".join(f"{c}x{n}" for c, n in sorted(self.body_statuses[label].items()))
             lines.append(f"    {label:<60} {self.body_cases[label]:>4}  {codes}")
@@ -102,6 +106,7 @@ class Report:
             "seconds": round(self.seconds, 1),
             "schemathesis_cases": self.schemathesis_cases,
             "schemathesis_phases": self.schemathesis_phases,
+            "schemathesis_statuses": {op: dict(c) for op, c in self.schemathesis_statuses.items()},
             "body_cases": dict(self.body_cases),
             "failures": [vars(f) for f in self.failures],
             "gateway_only": [vars(f) for f in self.gateway_only],
@@ -116,7 +121,7 @@ def run_schemathesis(
     base_url: str, api_key: str, examples: int, seed: int, phases: tuple[str, ...], report: Report
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="engram-st-") as tmp:
-        json_report = Path(tmp) / "run.json"
+        json_report, status_log = Path(tmp) / "run.json", Path(tmp) / "statuses.tsv"
         command = [
             str(Path(sys.executable).with_name("st")),
             "--config-file",
@@ -150,6 +155,7 @@ def run_schemathesis(
             "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
             "ENGRAM_FUZZ_URL": base_url,
             "ENGRAM_FUZZ_KEY": api_key,
+            "ENGRAM_FUZZ_STATUS_LOG": str(status_log),
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         }
         done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
@@ -160,6 +166,10 @@ def run_schemathesis(
             )
             return
         result = json.loads(json_report.read_text())
+        if status_log.exists():
+            for line in status_log.read_text().splitlines():
+                operation, _, status = line.rpartition("\t")
+                report.schemathesis_statuses[operation][int(status)] += 1
     report.schemathesis_cases = int(result["test_cases"]["generated"])
     report.schemathesis_phases = {name: str(phase["status"]) for name, phase in result["phases"].items()}
     for failure in result.get("failures", []):
