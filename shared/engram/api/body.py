@@ -22,6 +22,7 @@ from typing import Any
 from engram import errors
 
 JSON_MEDIA_TYPE = "application/json"
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
 class _NonFinite(ValueError):
@@ -68,10 +69,12 @@ def json_request(event: dict[str, Any]) -> dict[str, Any]:
     """The event with its body checked and its ``Content-Type`` normalised to ``application/json``.
 
     Raises an :class:`~engram.errors.EngramError` (415, 400 or 422) for a body that is refused.
-    A request without a body passes unchanged, whatever its headers say.
+    A request without a body passes unchanged, whatever its headers say, and so does the body of a
+    GET or DELETE: no route reads one (HTTP gives it no meaning).
     """
     body = event.get("body")
-    if not body:
+    method = str(((event.get("requestContext") or {}).get("http") or {}).get("method", "POST")).upper()
+    if not body or method not in BODY_METHODS:
         return event
     content_type = _header(event, "content-type")
     if content_type is not None and content_type.strip():
