@@ -40,6 +40,7 @@ from hypothesis.errors import Unsatisfiable
 
 from tests.e2e.server import ROOT
 from tests.fuzz import live
+from tests.fuzz.resources import Live
 from tests.fuzz.shape import error_shape_problem
 
 FUZZ_KEY = "egm_fuzz_local_key_0123456789abcdef"
@@ -253,6 +254,7 @@ class BodyFuzzer:
         self.http.headers["Authorization"] = f"Bearer {api_key}"
         self.report = report
         self.wrong: dict[tuple[str, str], Finding] = {}
+        self.live = Live(base_url, api_key)
 
     def send(self, label: str, case: Any, body: bytes | None, content_type: str | None) -> requests.Response:
         headers = {"Content-Type": content_type} if content_type is not None else {}
@@ -295,10 +297,21 @@ class BodyFuzzer:
             wrap=st.booleans(),
             number=NON_FINITE,
             where=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+            pick=st.integers(0, 20),
         )
         def run(
-            case: Any, non_json: str, json_type: str | None, scalar: Any, wrap: bool, number: str, where: list[int]
+            case: Any,
+            non_json: str,
+            json_type: str | None,
+            scalar: Any,
+            wrap: bool,
+            number: str,
+            where: list[int],
+            pick: int,
         ) -> None:
+            if "id" in (case.path_parameters or {}):  # mostly a live id, so JSON reaches the handler
+                choices = [*self.live.choices(operation.path), case.path_parameters["id"]]
+                case.path_parameters["id"] = choices[pick % len(choices)]
             body = case.body if isinstance(case.body, dict) else {}
             valid = json.dumps(body).encode()
             reply = self.send(f"non-JSON media type  {label}", case, valid, non_json)
@@ -306,6 +319,8 @@ class BodyFuzzer:
             reply = self.send(f"JSON media type spellings  {label}", case, valid, json_type)
             fine = reply.status_code < 500 and reply.status_code != 415
             self.expect("json-read", label, reply, fine, "read as JSON", f"Content-Type {json_type!r}")
+            if reply.status_code < 300 and operation.path.endswith(("/end", "/close")):
+                self.live.spent(operation.path, str(case.path_parameters["id"]))
             not_object = json.dumps([body, body] if wrap else scalar).encode()
             reply = self.send(f"array or scalar body  {label}", case, not_object, "application/json")
             self.expect("422", label, reply, reply.status_code == 422, "422", not_object.decode()[:100])
