@@ -508,6 +508,10 @@ def test_sam_transform_disables_authorizer_caching(monkeypatch: pytest.MonkeyPat
     assert spec["identitySource"] == []
     assert spec["enableSimpleResponses"] is True
     assert "HttpApiEngramAuthorizerAuthorizerPermission" in out["Resources"]
+    # The catch-all: API Gateway's $default route, any method, no authorizer, to functions/fallback.
+    default = body["paths"]["/$default"]["x-amazon-apigateway-any-method"]
+    assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
+    assert "FallbackFunction.Arn" in str(default["x-amazon-apigateway-integration"]["uri"])
 
 
 def test_opensearch_client_does_not_need_grpc() -> None:
