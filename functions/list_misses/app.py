@@ -5,9 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import misses
 from engram.models.common import Cursor, DateOrDateTime
 from engram.models.memories import MissesOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 
@@ -18,7 +18,7 @@ def list_misses(
     since: Annotated[DateOrDateTime | None, Query()] = None,
     cursor: Annotated[Cursor | None, Query()] = None,
 ) -> MissesOut:
-    return memories().list_misses(tenant_of(app), limit=limit, since=since, cursor=cursor)
+    return misses().list_misses(tenant_of(app), limit=limit, since=since, cursor=cursor)
 
 
 lambda_handler = http_handler(app)

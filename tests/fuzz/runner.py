@@ -38,7 +38,7 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from tests.e2e.server import ROOT
+from engram.testing.server import ROOT
 from tests.fuzz import live
 from tests.fuzz.resources import Live
 from tests.fuzz.shape import error_shape_problem

@@ -13,6 +13,8 @@ def error_shape_problem(status: int, content_type: str, content: bytes, path: st
     """What is wrong with an answer's shape, if anything (shared with the body-class fuzzer)."""
     if path == "/docs":
         return None
+    if status in (202, 204) and not content:  # accepted, no body (MCP notifications)
+        return None
     if not content_type.startswith("application/json"):
         return f"Content-Type is {content_type!r}, expected application/json"
     try:

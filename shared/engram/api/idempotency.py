@@ -10,6 +10,7 @@ that failed (a 4xx the caller can correct, a 5xx to retry) is carried out again 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -25,15 +26,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from engram.api.authorizer import authorizer_context
 from engram.api.errors import error_dict
-from engram.api.resolver import authorizer_context
 from engram.config import get_settings
 from engram.errors import EngramError, NotFound
-from engram.ids import looks_like_id
 
 MAX_KEY_LENGTH = 255
 HEADER = "idempotency-key"
-SESSION_ROUTES = ("POST /v1/sessions/{id}", "PUT /v1/sessions/{id}", "PATCH /v1/sessions/{id}")
+
+# (tenant, the path's {id}) -> the resource's one name; raises NotFound for an unknown reference.
+Canonical = Callable[[str, str], str]
 
 
 class _NotStored(Exception):
@@ -68,7 +70,9 @@ def reset_persistence() -> None:
     _persistence.cache_clear()
 
 
-def run_idempotent(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+def run_idempotent(
+    app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, canonical: Canonical | None = None
+) -> dict[str, Any]:
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
     key = headers.get(HEADER)
     tenant = authorizer_context(event).get("tenant_id")
@@ -89,7 +93,7 @@ def run_idempotent(app: APIGatewayHttpResolver, event: dict[str, Any], context: 
         return response
 
     try:
-        scope = resource(event, str(tenant))
+        scope = resource(event, str(tenant), canonical)
     except EngramError as exc:  # storage busy while resolving a session key: retryable, nothing done
         return error_dict(exc, (event.get("requestContext") or {}).get("requestId"))
     request = {
@@ -113,17 +117,15 @@ def run_idempotent(app: APIGatewayHttpResolver, event: dict[str, Any], context: 
         return _error(event, 503, "service_unavailable", "Idempotency store is unavailable; retry the request")
 
 
-def resource(event: dict[str, Any], tenant_id: str) -> str | None:
+def resource(event: dict[str, Any], tenant_id: str, canonical: Canonical | None) -> str | None:
     """The canonical name of what the path addresses: a session's id even when the path gives its
-    key (sessions are the one resource with two names). Unknown keys stay as given: that request
-    answers 404, which is never stored."""
+    key (sessions are the one resource with two names; their routes pass ``canonical``). Unknown
+    references stay as given: that request answers 404, which is never stored."""
     ref = (event.get("pathParameters") or {}).get("id")
-    if ref is None or not str(event.get("routeKey", "")).startswith(SESSION_ROUTES) or looks_like_id(ref, "sess"):
+    if ref is None or canonical is None:
         return ref
-    from engram.services.container import sessions
-
     try:
-        return str(sessions().load(tenant_id, ref).session_id)
+        return canonical(tenant_id, ref)
     except NotFound:
         return ref
 

@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from engram import errors
+from engram.api.authorizer import authorizer_context
 from engram.api.body import json_request
 from engram.api.errors import error_dict, error_response, sanitize_validation_errors
 from engram.errors import map_storage_error
@@ -138,12 +139,6 @@ def unmatched(method: str, path: str) -> errors.EngramError:
     return errors.NotFound("No such route; the routes are listed at /v1/openapi.json and browsable at /docs")
 
 
-def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    ctx = authorizer.get("lambda") or {}
-    return ctx if isinstance(ctx, dict) else {}
-
-
 def tenant_of(app: APIGatewayHttpResolver) -> str:
     """The caller's tenant, put on the request by the authorizer (checked by :func:`precheck`)."""
     tenant = authorizer_context(app.current_event.raw_event).get("tenant_id")
@@ -152,17 +147,20 @@ def tenant_of(app: APIGatewayHttpResolver) -> str:
     return str(tenant)
 
 
-def http_handler(app: EngramResolver, *, idempotent: bool = False) -> Handler:
+def http_handler(
+    app: EngramResolver, *, idempotent: bool = False, canonical: Callable[[str, str], str] | None = None
+) -> Handler:
     """The Lambda entry point for a resolver: the gates (auth, size, JSON body), logging context
     and, for POSTs, idempotency. A refused request is answered before the resolver runs, so it is
-    never stored under an Idempotency-Key."""
+    never stored under an Idempotency-Key. ``canonical`` names the path's resource by one name
+    (a session's key becomes its id), so the key is scoped to the resource, not the spelling."""
 
     @logger.inject_lambda_context(clear_state=True)
     def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if idempotent:
             from engram.api.idempotency import run_idempotent
 
-            return run_idempotent(app, event, context)
+            return run_idempotent(app, event, context, canonical)
         return app.resolve(event, context)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

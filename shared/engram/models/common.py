@@ -39,6 +39,7 @@ DATE_OR_DATETIME_PATTERN = (
     rf"^{_DATE}([Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}}))?$"
 )
 
+# Checked with fullmatch: in Python a final "$" also matches before a trailing newline, in JSON Schema not.
 _LABEL_RE = re.compile(LABEL_PATTERN)
 _KEY_CHARS_RE = re.compile(KEY_PATTERN.replace("(?!sess_)", ""))
 _SESSION_ID_RE = re.compile(SESSION_ID_PATTERN)
@@ -96,13 +97,13 @@ def _bounded_json(limit: int, what: str) -> Any:
 
 
 def _label(value: str) -> str:
-    if not _LABEL_RE.match(value):
+    if not _LABEL_RE.fullmatch(value):
         raise ValueError("may contain only letters, digits and _ : . @ + / -")
     return value
 
 
 def _session_key(value: str) -> str:
-    if not _KEY_CHARS_RE.match(value):
+    if not _KEY_CHARS_RE.fullmatch(value):
         raise ValueError("may contain only letters, digits and _ : . @ + - (URL-encode it in paths)")
     if value.startswith("sess_"):
         raise ValueError("must not start with 'sess_' (reserved for session ids)")
@@ -122,7 +123,7 @@ def _not_blank(value: str) -> str:
 
 
 def _session_id(value: str) -> str:
-    if not _SESSION_ID_RE.match(value):
+    if not _SESSION_ID_RE.fullmatch(value):
         raise ValueError("must be a session id (sess_ and 26 characters)")
     return value
 
@@ -131,7 +132,7 @@ def _date_or_datetime(value: str) -> str:
     from engram import clock
 
     try:
-        if not _DATE_OR_DATETIME_RE.match(value):
+        if not _DATE_OR_DATETIME_RE.fullmatch(value):
             raise ValueError(value)
         clock.parse_iso(value)
     except ValueError:

@@ -1,15 +1,10 @@
-"""Table binding, cursors and SDK-error wrapping shared by the repositories."""
+"""Table binding, conditional writes and SDK-error wrapping shared by the repositories."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, UpdateError
@@ -17,25 +12,18 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from engram import errors
 from engram.errors import map_storage_error
-
-T = TypeVar("T")
-
-
-class ConditionFailed(Exception):
-    """A conditional write lost (the item changed or vanished since it was read): the caller
-    re-reads and decides whether that means gone, conflict, or retry."""
+from engram.ports import StaleWrite
 
 
 def conditional_update(item: Model, actions: Sequence[Action], condition: Condition) -> None:
-    """``item.update`` under a condition; a lost condition is ConditionFailed, not an SDK error."""
+    """``item.update`` under a condition; a lost condition is StaleWrite, not an SDK error."""
     with storage_errors():
         try:
             item.update(actions=list(actions), condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise ConditionFailed() from exc
+                raise StaleWrite() from exc
             raise
 
 
@@ -65,62 +53,3 @@ def storage_errors() -> Iterator[None]:
         if mapped is not None:
             raise mapped from exc
         raise
-
-
-def take_page(
-    results: Iterable[T], limit: int, offset: int = 0, accept: Callable[[T], bool] | None = None
-) -> tuple[list[T], bool]:
-    """Skip ``offset`` accepted items, then take up to ``limit``; also says whether more follow.
-    DynamoDB filters after its own Limit, so pages are cut here, not with the query's limit."""
-    page: list[T] = []
-    skipped = 0
-    for item in results:
-        if accept is not None and not accept(item):
-            continue
-        if skipped < offset:
-            skipped += 1
-            continue
-        if len(page) == limit:
-            return page, True
-        page.append(item)
-    return page, False
-
-
-# Cursors carry a check of their payload, so one that was edited, truncated or made up is a clear
-# 400 instead of a silently empty or shifted page. The check is keyed with a constant: it detects
-# tampering, it is not a secret (a cursor only ever reads the caller's own tenant).
-_CURSOR_CHECK_KEY = b"engram-cursor-v1"
-_BAD_CURSOR = "cursor is not valid; pass next_cursor from a previous page unchanged"
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode())
-
-
-def _cursor_check(raw: bytes) -> bytes:
-    return hashlib.blake2b(raw, digest_size=12, key=_CURSOR_CHECK_KEY).digest()
-
-
-def encode_cursor(key: dict[str, Any]) -> str:
-    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
-    return f"{_b64encode(raw)}.{_b64encode(_cursor_check(raw))}"
-
-
-def decode_cursor(
-    cursor: str, required: set[str], check: Callable[[dict[str, Any]], bool] | None = None
-) -> dict[str, Any]:
-    """Decode a cursor this service issued; anything else is a clear 400."""
-    payload, _, mac = cursor.partition(".")
-    try:
-        raw = _b64decode(payload)
-        intact = hmac.compare_digest(_b64decode(mac), _cursor_check(raw))
-        key = json.loads(raw) if intact else None
-    except (ValueError, UnicodeDecodeError) as exc:  # binascii.Error is a ValueError
-        raise errors.BadRequest(_BAD_CURSOR) from exc
-    if not isinstance(key, dict) or not required.issubset(key) or (check is not None and not check(key)):
-        raise errors.BadRequest(_BAD_CURSOR)
-    return key

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from engram.api.openapi_build import SPEC_PATH, build, render
-from tests.support.template_tables import load_template
+from engram.testing.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
 
