@@ -25,6 +25,9 @@ WRONG_METHODS = [  # a path that exists, with a method it does not answer
     ("PUT", "/v1/memories/search", {"DELETE", "GET", "PATCH", "POST"}),  # …/{id} matches "search" too
     ("POST", "/v1/health", {"GET"}),
     ("PATCH", "/v1/sessions/sess_x/messages", {"GET", "POST"}),
+    ("POST", "/ui", {"GET"}),  # the pages are not in the OpenAPI document, but they exist
+    ("DELETE", "/docs", {"GET"}),
+    ("PUT", "/mcp", {"POST"}),
 ]
 
 

@@ -266,14 +266,15 @@ class BodyFuzzer:
 
     def expect(self, klass: str, label: str, reply: requests.Response, ok: bool, what: str, sent: str) -> None:
         problem = error_shape_problem(reply.status_code, reply.headers.get("content-type", ""), reply.content, "")
-        if ok and problem is None:
-            return
+        if not ok or problem is not None:
+            self.flag(klass, label, problem or f"expected {what}", f"{sent} -> {reply.status_code} {reply.text[:200]}")
+
+    def flag(self, klass: str, label: str, title: str, detail: str) -> None:
         key = (klass, label)
-        detail = f"{sent} -> {reply.status_code} {reply.text[:200]}"
         if key in self.wrong:
             self.wrong[key].count += 1
         else:
-            self.wrong[key] = Finding("bodies", klass, problem or f"expected {what}", [label], 1, detail)
+            self.wrong[key] = Finding("bodies", klass, title, [label], 1, detail)
 
     def operation(self, operation: Any, examples: int) -> None:
         from schemathesis import GenerationMode
@@ -331,6 +332,44 @@ class BodyFuzzer:
         with contextlib.suppress(Unsatisfiable):
             run()
 
+    def pages(self, examples: int) -> None:
+        """The routes the OpenAPI document leaves out (engram.api.docs.PAGES: /docs, /ui), which
+        schemathesis never sees: with any query and any body, GET answers the page and every other
+        method is a 405 with ``Allow`` in the error shape."""
+        from engram.api.docs import PAGES
+
+        for path, methods in PAGES.items():
+            self.page(path, ", ".join(sorted(m.upper() for m in methods)), examples)
+
+    def page(self, path: str, allowed: str, examples: int) -> None:
+        """One page: GET answers it; the other methods are 405 (a few cases each, pages are cheap)."""
+
+        @settings(max_examples=max(10, 5 * examples), deadline=None, database=None, derandomize=True)
+        @given(
+            method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            query=st.dictionaries(st.text(max_size=8), st.text(max_size=16), max_size=3),
+            content_type=NON_JSON_TYPES | JSON_TYPES,
+            body=st.binary(max_size=64) | st.just(b"[1, NaN]") | st.none(),
+        )
+        def run(method: str, query: dict[str, str], content_type: str | None, body: bytes | None) -> None:
+            label = f"undocumented page  {method} {path}"
+            headers = {"Content-Type": content_type} if content_type is not None else {}
+            reply = self.http.request(
+                method, self.base_url + path, params=query, data=body, headers=headers, timeout=60
+            )
+            self.report.body_cases[label] += 1
+            self.report.body_statuses[label][reply.status_code] += 1
+            sent = f"{method} {path}?{reply.request.url.partition('?')[2][:80]} {content_type!r}"
+            if method in allowed.split(", "):
+                page = reply.status_code == 200 and reply.headers.get("content-type", "").startswith("text/html")
+                if not page:
+                    self.flag("page", label, "expected the page (200, text/html)", f"{sent} -> {reply.status_code}")
+                return
+            ok = reply.status_code == 405 and reply.headers.get("Allow") == allowed
+            self.expect("405", label, reply, ok, f"405 with Allow: {allowed}", sent)
+
+        run()
+
     def run(self, spec: dict[str, Any], examples: int) -> None:
         import schemathesis
 
@@ -340,6 +379,7 @@ class BodyFuzzer:
             operation = result.ok()
             if operation.method.upper() in {"POST", "PUT", "PATCH"} and operation.body:
                 self.operation(operation, examples)
+        self.pages(examples)
         self.report.failures += list(self.wrong.values())
 
 

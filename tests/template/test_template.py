@@ -283,6 +283,16 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
         assert all(e["Type"] != "HttpApi" for e in events.values()), name
 
 
+def test_every_route_is_in_the_openapi_document_or_a_page() -> None:
+    """The fallback's 405 (with ``Allow``) knows the documented operations and the pages (docs.PAGES)."""
+    from engram.api.docs import PAGES
+
+    spec = json.loads((ROOT / "shared" / "engram" / "api" / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, operations in spec["paths"].items() for method in operations}
+    routes = {(http_route(n)[0].upper(), http_route(n)[1]) for n in HTTP_FUNCTIONS if http_route(n)[1] != "$default"}
+    assert routes - documented == {(method.upper(), path) for path, methods in PAGES.items() for method in methods}
+
+
 def test_only_public_routes_skip_the_authorizer() -> None:
     for name in HTTP_FUNCTIONS:
         _, _, props = http_route(name)

@@ -30,11 +30,15 @@ def swagger_html() -> str:
     return generate_swagger_html(spec_text(), js, css, "", None, persist_authorization=True)
 
 
+# The routes the OpenAPI document leaves out: pages for people (tests/template checks the list).
+PAGES: dict[str, tuple[str, ...]] = {"/docs": ("get",), "/ui": ("get",)}
+
+
 @lru_cache(maxsize=1)
 def _routes() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """(path pattern, METHOD) of every documented operation; ``{id}`` matches one segment."""
+    """(path pattern, METHOD) of every route; ``{id}`` matches one segment."""
     routes = []
-    for path, operations in spec().get("paths", {}).items():
+    for path, operations in [*spec().get("paths", {}).items(), *PAGES.items()]:
         pattern = re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
         routes += [(pattern, method.upper()) for method in operations]
     return tuple(routes)

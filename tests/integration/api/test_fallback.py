@@ -29,3 +29,12 @@ def test_unmatched_paths_are_404_and_known_paths_405_in_the_error_shape() -> Non
     reply = default_route("PUT", "/v1/sessions/telegram:1")
     assert reply.status == 405 and reply.headers["allow"] == "DELETE, GET, PATCH"
     assert "use DELETE, GET, PATCH" in reply.json["error"]["message"]
+
+
+def test_other_methods_on_the_pages_are_405_with_allow_get() -> None:
+    """/docs and /ui are not in the OpenAPI document, yet they exist: POST /ui is a 405, not a 404."""
+    for method, path in [("POST", "/ui"), ("DELETE", "/docs"), ("PUT", "/ui")]:
+        reply = default_route(method, path, raw_body="x", headers={"content-type": "text/plain"})
+        assert (reply.status, reply.json["error"]["code"]) == (405, "method_not_allowed"), (method, path, reply)
+        assert reply.headers["allow"] == "GET"
+    assert default_route("POST", "/uix").status == 404

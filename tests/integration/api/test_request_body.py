@@ -177,3 +177,57 @@ def test_a_body_on_a_route_without_body_params_follows_the_same_rules(session_id
     route = Route("POST", "/v1/sessions/{id}/summarize", "summarize_session", auth=True)
     assert_error(send(route, session_id, "hello", "text/plain"), 415, "unsupported_media_type")
     assert_error(send(route, session_id, "[1]", "application/json"), 422, "validation_error")
+
+
+# --- the routes added with the clients: batch writes and MCP ---------------------------------------
+
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+MCP_LIST_TOOLS = '{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+
+
+def mcp(body: str, content_type: str | None) -> Any:
+    event = http_event("POST", "/mcp", raw_body=body, headers=MCP_HEADERS)
+    if content_type is None:
+        del event["headers"]["content-type"]
+    else:
+        event["headers"]["content-type"] = content_type
+    return invoke("mcp", event)
+
+
+def test_every_body_route_is_gated_including_batch_and_mcp() -> None:
+    """The gate's tests above run over BODY_ROUTES, read from template.yaml: the new routes are in it."""
+    assert {"POST /v1/memories/batch", "POST /mcp", "POST /v1/sessions", "PUT /v1/sessions/{id}/context"} <= {
+        route.id for route in BODY_ROUTES
+    }
+
+
+def test_mcp_reads_json_in_any_spelling_and_refuses_the_rest_in_the_error_shape(aws: dict[str, str]) -> None:
+    for content_type in [*JSON_MEDIA_TYPES, None]:
+        reply = mcp(MCP_LIST_TOOLS, content_type)
+        assert reply.status == 200, (content_type, reply)
+        assert reply.json["id"] == 1 and any(t["name"] == "recall" for t in reply.json["result"]["tools"])
+    for content_type in NON_JSON_MEDIA_TYPES:
+        assert_error(mcp(MCP_LIST_TOOLS, content_type), 415, "unsupported_media_type")
+    # A JSON-RPC batch (an array) is refused like every array body: MCP dropped batching in 2025-06-18.
+    assert_error(mcp(f"[{MCP_LIST_TOOLS}, {MCP_LIST_TOOLS}]", "application/json"), 422, "validation_error")
+    remember = '{"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "remember", "arguments": '
+    for number in NON_FINITE:
+        body = remember + '{"text": "x", "metadata": {"n": NUMBER}}}}'.replace("NUMBER", number)
+        assert_error(mcp(body, "application/json"), 400, "bad_request")
+    assert invoke("list_memories", http_event("GET", "/v1/memories")).json["total_count"] == 0
+
+
+def test_batch_writes_json_in_any_spelling_and_an_array_of_memories_is_422(aws: dict[str, str]) -> None:
+    route = Route("POST", "/v1/memories/batch", "batch_create_memories", auth=True)
+    for n, content_type in enumerate(JSON_MEDIA_TYPES):
+        reply = send(route, "", json.dumps({"memories": [{"text": f"fact {n}"}]}), content_type)
+        assert reply.status == 200 and reply.json["results"][0]["status"] == "created", (content_type, reply)
+    bare = json.dumps([{"text": "one"}, {"text": "two"}])  # the list without its envelope
+    assert_error(send(route, "", bare, "application/json"), 422, "validation_error")
+    assert_error(
+        send(route, "", json.dumps({"memories": [{"text": "x"}]}), "text/plain"), 415, "unsupported_media_type"
+    )
+    body = '{"memories": [{"text": "y", "metadata": {"n": 1e999}}]}'
+    assert_error(send(route, "", body, "application/json"), 400, "bad_request")
+    texts = sorted(m["text"] for m in invoke("list_memories", http_event("GET", "/v1/memories")).json["data"])
+    assert texts == [f"fact {n}" for n in range(len(JSON_MEDIA_TYPES))]
