@@ -141,6 +141,8 @@ def run_schemathesis(
             str(seed),
             "--workers",
             "1",
+            "--request-timeout",
+            "120",  # the first call into a route imports its function (POST /mcp: the MCP SDK) on a busy machine
             "--header",
             f"Authorization: Bearer {api_key}",
             "--generation-database",

@@ -306,20 +306,80 @@ class InjectedContext(BaseModel):
     high: list[ContextMemory]
 
 
-class JsonRpcMessage(BaseModel):
+class JsonRpcError(BaseModel):
     """
-    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
-    resolver checks the envelope, so a body that is not one answers in the API's error shape; the
-    MCP SDK reads the rest.
+    The ``error`` of a JSON-RPC error response.
     """
 
     model_config = ConfigDict(
         extra="allow",
     )
+    code: int
+    message: str
+
+
+class JsonRpcMessage1(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
     id: int | str | None = None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str, Field(max_length=256)]
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage2(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
+    id: int | str | None
     jsonrpc: Literal["2.0"]
     method: Annotated[str | None, Field(max_length=256)] = None
     params: dict[str, Any] | None = None
+    result: dict[str, Any]
+
+
+class JsonRpcMessage3(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None
+    id: int | str | None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str | None, Field(max_length=256)] = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage(RootModel[JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3]):
+    root: Annotated[
+        JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3,
+        Field(
+            description="One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The\nresolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the\nAPI's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.",
+            title="JsonRpcMessage",
+        ),
+    ]
 
 
 class LockOut(BaseModel):

@@ -43,7 +43,7 @@ def schema_of(annotated: Any) -> dict[str, Any]:
     return dict(TypeAdapter(annotated).json_schema())
 
 
-def server_accepts(annotated: Any, value: str) -> bool:
+def server_accepts(annotated: Any, value: Any) -> bool:
     try:
         TypeAdapter(annotated).validate_python(value)
     except ValidationError:
@@ -131,3 +131,38 @@ def test_every_label_and_key_field_in_the_document_declares_its_pattern() -> Non
                 if parameter["in"] == "query":
                     check(f"{method.upper()} {path}", parameter["name"], parameter["schema"])
     assert missing == []
+
+
+JSON_RPC_BODIES: list[Any] = [
+    {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": None, "method": "ping"},
+    {"jsonrpc": "2.0", "id": "a", "result": {}},
+    {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "x", "data": [1]}},
+    {"jsonrpc": "2.0", "id": None, "error": {"code": 1, "message": "x"}},
+    {"jsonrpc": "2.0"},
+    {"jsonrpc": "2.0", "id": 3},
+    {"jsonrpc": "2.0", "id": 1, "result": None},  # the MCP SDK answered this with a bare 400
+    {"jsonrpc": "2.0", "id": 1, "result": "done"},
+    {"jsonrpc": "2.0", "id": None, "result": {}},
+    {"jsonrpc": "2.0", "result": {}},
+    {"jsonrpc": "2.0", "id": 1, "error": None},
+    {"jsonrpc": "2.0", "id": 1, "error": {"code": 1}},
+    {"jsonrpc": "2.0", "error": {"code": 1, "message": "x"}},
+    {"jsonrpc": "2.0", "id": 1, "result": {}, "error": {"code": 1, "message": "x"}},
+    {"jsonrpc": "2.0", "id": 1, "result": {}, "error": None},
+    {"jsonrpc": "1.0", "id": 1, "method": "tools/list"},
+    {"jsonrpc": "2.0", "id": 1, "method": None, "result": {}},
+]
+
+
+@pytest.mark.parametrize("body", JSON_RPC_BODIES, ids=lambda b: json.dumps(b)[:60])
+def test_the_declared_json_rpc_envelope_accepts_exactly_what_post_mcp_accepts(body: Any) -> None:
+    """POST /mcp: the kinds of JSON-RPC message are declared (schemathesis found {"jsonrpc": "2.0"}
+    schema-valid but refused), and the server refuses in the error shape what the MCP SDK would refuse."""
+    from engram.mcp.hosted import JsonRpcMessage
+
+    spec = json.loads(SPEC_PATH.read_text())
+    schema = {**spec["components"]["schemas"]["JsonRpcMessage"], "components": spec["components"]}
+    declared = jsonschema_rs.Draft202012Validator(schema).is_valid(body)
+    assert declared == server_accepts(JsonRpcMessage, body), body
