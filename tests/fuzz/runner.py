@@ -131,6 +131,10 @@ def run_schemathesis(
             f"{base_url}/v1/openapi.json",
             "--checks",
             "all",
+            # Every check but the response-time limit (10 s): tests never assert on wall time, and
+            # a route's first call imports its function (POST /mcp: the MCP SDK) on a busy machine.
+            "--exclude-checks",
+            "max_response_time",
             "--mode",
             "all",
             "--phases",
@@ -142,7 +146,7 @@ def run_schemathesis(
             "--workers",
             "1",
             "--request-timeout",
-            "120",  # the first call into a route imports its function (POST /mcp: the MCP SDK) on a busy machine
+            "120",
             "--header",
             f"Authorization: Bearer {api_key}",
             "--generation-database",
