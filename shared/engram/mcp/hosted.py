@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from mangum import Mangum
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from engram import __version__
 from engram.mcp.tools import Backend, build_server
@@ -50,7 +50,7 @@ class JsonRpcError(BaseModel):
 # schema-valid body is never refused, issue 9 item 10): a request or notification names a method;
 # a response carries an id and a result object; an error response an id (null if unknown) and an
 # error object; a response carries one of result and error, not both.
-_KINDS: list[dict[str, Any]] = [
+_KINDS: list[JsonValue] = [
     {"required": ["method"], "properties": {"method": {"type": "string"}}},
     {
         "required": ["id", "result"],
