@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.container import sessions
-from engram.models.common import Label, Page
+from engram.models.common import Cursor, Label, Page
 from engram.models.sessions import SessionOut, StatusFilter
 
 app = make_resolver()
@@ -20,7 +20,7 @@ def list_sessions(
     namespace: Annotated[Label | None, Query()] = None,
     key_prefix: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> Page[SessionOut]:
     return sessions().list_sessions(

@@ -122,6 +122,11 @@ def sessions() -> SessionService:
     return SessionService(session_repository(), get_settings(), memories=memories)
 
 
+def session_id_of(tenant_id: str, ref: str) -> str:
+    """A session's id from its id or key (NotFound if neither): Idempotency-Key's scope."""
+    return sessions().load(tenant_id, ref).session_id
+
+
 @_once
 def intelligence() -> IntelligenceService:
     from engram.services.intelligence import IntelligenceService

@@ -38,10 +38,11 @@ HTTP_FUNCTIONS = [
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
     "list_misses", "extract", "explain", "health", "openapi", "docs", "ui", "batch_create_memories", "mcp",
+    "fallback",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
-PUBLIC_ROUTES = {"health", "openapi", "docs", "ui"}
+PUBLIC_ROUTES = {"health", "openapi", "docs", "ui", "fallback"}
 
 # Least privilege, as designed: table -> "R" (read) or "W" (read/write); OS = OpenSearch data
 # plane, BR = Bedrock embedding model, TEXT = Bedrock text model. POST handlers also get W on
@@ -82,6 +83,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "openapi": ({}, set()),
     "docs": ({}, set()),
     "ui": ({}, set()),
+    "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
     "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
     "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
@@ -118,7 +120,8 @@ def http_route(name: str) -> tuple[str, str, dict[str, Any]]:
     events = function(name)["Properties"].get("Events", {})
     apis = [e["Properties"] for e in events.values() if e["Type"] == "HttpApi"]
     assert len(apis) == 1, f"{name}: expected exactly one HttpApi event, got {len(apis)}"
-    return apis[0]["Method"].upper(), apis[0]["Path"], apis[0]
+    # SAM: an HttpApi event with neither Path nor Method is the API's $default route
+    return apis[0].get("Method", "ANY").upper(), apis[0].get("Path", "$default"), apis[0]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -170,6 +173,9 @@ def test_handler_declares_the_template_route(name: str) -> None:
     if not routes:
         pytest.skip(f"functions/{name}/app.py declares its route some other way")
     method, path, _ = http_route(name)
+    if path == "$default":  # the catch-all serves GET / itself and answers 404/405 for the rest
+        assert [(m.upper(), p) for m, p in routes] == [("GET", "/")]
+        return
 
     def shape(p: str) -> str:
         return re.sub(r"<\w+>|\{\w+\}", "{}", p)
@@ -269,12 +275,22 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
     for name in HTTP_FUNCTIONS:
         method, path, props = http_route(name)
         assert props["ApiId"] == {"Ref": "HttpApi"}, name
-        assert path.startswith("/v1/") or path in {"/docs", "/ui", "/mcp"}, name
+        assert path.startswith("/v1/") or path in {"/docs", "/ui", "/mcp", "$default"}, name
         assert (method, path) not in seen, f"{name} and {seen.get((method, path))} share {method} {path}"
         seen[(method, path)] = name
     for name in BACKGROUND_FUNCTIONS:
         events = function(name)["Properties"].get("Events", {})
         assert all(e["Type"] != "HttpApi" for e in events.values()), name
+
+
+def test_every_route_is_in_the_openapi_document_or_a_page() -> None:
+    """The fallback's 405 (with ``Allow``) knows the documented operations and the pages (docs.PAGES)."""
+    from engram.api.docs import PAGES
+
+    spec = json.loads((ROOT / "shared" / "engram" / "api" / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, operations in spec["paths"].items() for method in operations}
+    routes = {(http_route(n)[0].upper(), http_route(n)[1]) for n in HTTP_FUNCTIONS if http_route(n)[1] != "$default"}
+    assert routes - documented == {(method.upper(), path) for path, methods in PAGES.items() for method in methods}
 
 
 def test_only_public_routes_skip_the_authorizer() -> None:
@@ -389,17 +405,17 @@ def test_http_event_matches_its_route(name: str) -> None:
     method, path, _ = http_route(name)
     event = load_event(name)
     assert event["version"] == "2.0"
-    assert event["routeKey"] == f"{method} {path}"
+    assert event["routeKey"] == (path if path == "$default" else f"{method} {path}")
     ctx = event["requestContext"]
     assert ctx["routeKey"] == event["routeKey"]
-    assert ctx["http"]["method"] == method
+    assert ctx["http"]["method"] == method or method == "ANY"
     assert ctx["http"]["path"] == event["rawPath"]
     assert ctx["stage"] == "$default"
 
     placeholders = re.findall(r"\{(\w+)\}", path)
     params = event.get("pathParameters", {})
     assert sorted(params) == sorted(placeholders)
-    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"
+    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$" if path != "$default" else "^/"
     assert re.match(pattern, event["rawPath"]), event["rawPath"]
     for value in params.values():
         assert SESSION_ID.match(value) if "/sessions/" in path else MEMORY_ID.match(value), value
@@ -505,6 +521,10 @@ def test_sam_transform_disables_authorizer_caching(monkeypatch: pytest.MonkeyPat
     assert spec["identitySource"] == []
     assert spec["enableSimpleResponses"] is True
     assert "HttpApiEngramAuthorizerAuthorizerPermission" in out["Resources"]
+    # The catch-all: API Gateway's $default route, any method, no authorizer, to functions/fallback.
+    default = body["paths"]["/$default"]["x-amazon-apigateway-any-method"]
+    assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
+    assert "FallbackFunction.Arn" in str(default["x-amazon-apigateway-integration"]["uri"])
 
 
 def test_opensearch_client_does_not_need_grpc() -> None:

@@ -11,6 +11,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
+class ApiIndex(BaseModel):
+    docs: str
+    health: str
+    name: str
+    openapi: str
+    version: str
+
+
 class BatchItemError(BaseModel):
     code: str
     details: list[dict[str, Any]] | None = []
@@ -26,7 +34,14 @@ class BatchItemResult(BaseModel):
 
 
 class Entity(RootModel[str]):
-    root: Annotated[str, Field(max_length=128, min_length=1)]
+    root: Annotated[
+        str,
+        Field(
+            max_length=128,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
 
 
 class BatchOut(BaseModel):
@@ -72,14 +87,25 @@ class ConversationMessage(BaseModel):
 class CreateSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
-    key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+    key: Annotated[
+        str | None,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
@@ -169,20 +195,27 @@ class ExplainBreakdown(BaseModel):
 
 
 class Namespace(RootModel[str]):
-    root: Annotated[str, Field(max_length=128, min_length=1)]
+    root: Annotated[str, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")]
 
 
 class ExplainRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    memory_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    memory_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
     tier: Literal["critical", "high", "normal"] | None = None
     tiers: Annotated[list[Literal["critical", "high", "normal"]] | None, Field(max_length=3)] = None
@@ -235,22 +268,36 @@ class ExtractRequest(BaseModel):
     )
     conversation: Annotated[list[ConversationMessage], Field(max_length=200, min_length=1)]
     min_confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = 0.0
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     save: bool | None = False
-    session_id: Annotated[str | None, Field(max_length=64)] = None
+    session_id: Annotated[
+        str | None,
+        Field(max_length=31, min_length=31, pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$"),
+    ] = None
 
 
 class GetOrCreateSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
-    key: Annotated[str, Field(max_length=255, min_length=1)]
+    key: Annotated[
+        str,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ]
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
@@ -265,20 +312,80 @@ class InjectedContext(BaseModel):
     high: list[ContextMemory]
 
 
-class JsonRpcMessage(BaseModel):
+class JsonRpcError(BaseModel):
     """
-    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
-    resolver checks the envelope, so a body that is not one answers in the API's error shape; the
-    MCP SDK reads the rest.
+    The ``error`` of a JSON-RPC error response.
     """
 
     model_config = ConfigDict(
         extra="allow",
     )
+    code: int
+    message: str
+
+
+class JsonRpcMessage1(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
     id: int | str | None = None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str, Field(max_length=256)]
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage2(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
+    id: int | str | None
     jsonrpc: Literal["2.0"]
     method: Annotated[str | None, Field(max_length=256)] = None
     params: dict[str, Any] | None = None
+    result: dict[str, Any]
+
+
+class JsonRpcMessage3(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None
+    id: int | str | None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str | None, Field(max_length=256)] = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage(RootModel[JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3]):
+    root: Annotated[
+        JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3,
+        Field(
+            description="One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The\nresolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the\nAPI's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.",
+            title="JsonRpcMessage",
+        ),
+    ]
 
 
 class LockOut(BaseModel):
@@ -300,8 +407,15 @@ class LogMiss(BaseModel):
         extra="forbid",
     )
     context: Annotated[str | None, Field(max_length=4000)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
 
 
 class LogMissOut(BaseModel):
@@ -315,7 +429,7 @@ class MemorySource(BaseModel):
     )
     confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     extracted: bool | None = False
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     turn: Annotated[int | None, Field(ge=0, le=1000000)] = None
 
 
@@ -325,8 +439,8 @@ class MessageIn(BaseModel):
     )
     content: Annotated[str, Field(max_length=32000)]
     role: Literal["user", "assistant", "system", "tool"]
-    tool_call_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    tool_name: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    tool_call_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    tool_name: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
 
 
 class MessageOut(BaseModel):
@@ -401,14 +515,21 @@ class SearchMemories(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     log_miss: bool | None = False
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
     session_context: Annotated[str | None, Field(max_length=4000)] = None
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
     tier: Literal["critical", "high", "normal"] | None = None
     tiers: Annotated[list[Literal["critical", "high", "normal"]] | None, Field(max_length=3)] = None
@@ -523,15 +644,26 @@ class SourceOut(BaseModel):
 class StartSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
     first_message: Annotated[str | None, Field(max_length=8000)] = None
-    key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+    key: Annotated[
+        str | None,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     token_budget: Annotated[int | None, Field(ge=50, le=100000)] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
@@ -579,10 +711,24 @@ class UpdateMemory(BaseModel):
     )
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    text: Annotated[str | None, Field(max_length=16000, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    text: Annotated[
+        str | None,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",
@@ -605,7 +751,14 @@ class UpdateSession(BaseModel):
         extra="forbid",
     )
     metadata: dict[str, Any] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
@@ -634,7 +787,7 @@ class BatchMemory(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     created_at: Annotated[
         AwareDatetime | None,
         Field(
@@ -651,12 +804,26 @@ class BatchMemory(BaseModel):
         ),
     ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = "default"
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = "default"
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     source: MemorySource | None = None
-    text: Annotated[str, Field(max_length=16000, min_length=1)]
+    text: Annotated[
+        str,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ]
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",
@@ -678,15 +845,29 @@ class CreateMemory(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = "default"
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = "default"
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     source: MemorySource | None = None
-    text: Annotated[str, Field(max_length=16000, min_length=1)]
+    text: Annotated[
+        str,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ]
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",

@@ -10,6 +10,7 @@ from engram.models.common import (
     Label,
     RequestModel,
     ResponseModel,
+    SessionId,
 )
 from engram.models.sessions import MAX_MEMORIES_USED, CreateSession, MemoryRef, MessageIn, SessionOut
 
@@ -78,7 +79,7 @@ class ExtractRequest(RequestModel):
         min_length=1, max_length=MAX_EXTRACT_MESSAGES, validation_alias=AliasChoices("conversation", "messages")
     )
     namespace: Label | None = None
-    session_id: str | None = Field(default=None, max_length=64)
+    session_id: SessionId | None = None
     save: bool = False
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_validator
 
-from engram.models.common import Label, Metadata, RequestModel, ResponseModel, Title, _text
+from engram.models.common import (
+    NOT_BLANK_PATTERN,
+    TEXT_PATTERN,
+    Label,
+    Metadata,
+    RequestModel,
+    ResponseModel,
+    Title,
+    _not_blank,
+    _text,
+    declared,
+)
 from engram.vocabulary import MEMORY_TYPES, MemoryType, SearchMode, Tier
 
 # Bounds (every memory item stays far below DynamoDB's 400 KB: text 16k chars ≤ 64 KB UTF-8,
@@ -21,17 +32,19 @@ MAX_TOP_K = 100
 MAX_NAMESPACES = 20
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 MemoryText = Annotated[
-    str, Field(min_length=1, max_length=MAX_MEMORY_TEXT), AfterValidator(_text), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=MAX_MEMORY_TEXT),
+    declared(TEXT_PATTERN),
+    AfterValidator(_text),
+    AfterValidator(_not_blank),
 ]
-QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY), AfterValidator(_not_blank)]
-Entity = Annotated[str, Field(min_length=1, max_length=MAX_ENTITY), AfterValidator(_not_blank)]
+QueryText = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUERY), declared(NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+]
+Entity = Annotated[
+    str, Field(min_length=1, max_length=MAX_ENTITY), declared(NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+]
 
 
 class MemorySource(RequestModel):
@@ -63,10 +76,11 @@ class UpdateMemory(RequestModel):
     entities: list[Entity] | None = Field(default=None, max_length=MAX_ENTITIES)
     metadata: Metadata | None = None
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     @model_validator(mode="after")
-    def _not_empty(self) -> UpdateMemory:
-        sent = {k for k in self.model_fields_set if getattr(self, k) is not None}
-        if not sent:
+    def _not_empty(self) -> UpdateMemory:  # a field sent as null is left as it is
+        if not self.model_fields_set:
             raise ValueError("nothing to update: send title, text, type, tier, entities, metadata or namespace")
         return self
 

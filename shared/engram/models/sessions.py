@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_validator
 
 from engram.models.common import (
     MAX_KEY,
@@ -55,8 +55,10 @@ class UpdateSession(RequestModel):
     metadata: Metadata | None = None
     ttl_seconds: TtlSeconds | None = Field(default=None, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     @model_validator(mode="after")
-    def _not_empty(self) -> UpdateSession:
+    def _not_empty(self) -> UpdateSession:  # a field sent as null is left as it is
         if not self.model_fields_set:
             raise ValueError("nothing to update: send title, metadata or ttl_seconds")
         return self

@@ -48,7 +48,7 @@ from engram.services.optimistic import optimistic
 from engram.vocabulary import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from engram.models.memories import MemoryOut
+    from engram.models.memories import CreateMemory, MemoryOut
     from engram.services.feedback import FeedbackService
     from engram.services.memories import MemoryService
     from engram.services.search import SearchService
@@ -233,12 +233,40 @@ class IntelligenceService:
         saved = 0
         if req.save:
             namespace = req.namespace or DEFAULT_NAMESPACE
-            for suggestion in out:
+            requests = self._validated(namespace, out, req.session_id)  # all or nothing: refuse before writing
+            for suggestion, request in zip(out, requests, strict=True):
                 suggestion.memory_id, suggestion.action = self.save_suggestion(
-                    tenant_id, namespace, suggestion, req.session_id
+                    tenant_id, namespace, suggestion, req.session_id, request=request
                 )
                 saved += 1
         return ExtractOut(suggestions=out, tokens_analyzed=tokens, saved=saved)
+
+    def _validated(
+        self, namespace: str, suggestions: Sequence[SuggestionOut], session_id: str | None
+    ) -> list[CreateMemory]:
+        requests, details = [], []
+        for n, suggestion in enumerate(suggestions):
+            try:
+                requests.append(self._memory_request(namespace, suggestion, session_id))
+            except errors.ValidationFailed as exc:
+                details += [{**d, "field": f"suggestions.{n}.{d['field']}"} for d in exc.details]
+        if details:
+            raise errors.ValidationFailed(
+                "Some suggestions cannot be saved as memories; nothing was saved", details=details
+            )
+        return requests
+
+    def _memory_request(self, namespace: str, suggestion: SuggestionOut, session_id: str | None) -> CreateMemory:
+        return self._memories().memory_request(
+            text=suggestion.content,
+            title=suggestion.title,
+            namespace=namespace,
+            type=suggestion.memory_type,
+            tier=suggestion.suggested_tier,
+            entities=suggestion.entities[:20],
+            session_id=session_id,
+            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
+        )
 
     def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
         """The extractor's suggestions as API models, and the tokens it analysed."""
@@ -257,29 +285,25 @@ class IntelligenceService:
         return out, result.tokens_analyzed
 
     def save_suggestion(
-        self, tenant_id: str, namespace: str, suggestion: SuggestionOut, session_id: str | None
+        self,
+        tenant_id: str,
+        namespace: str,
+        suggestion: SuggestionOut,
+        session_id: str | None,
+        *,
+        request: CreateMemory | None = None,
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session already produced is left alone, so re-processing a session changes nothing."""
         memories = self._memories()
+        request = request or self._memory_request(namespace, suggestion, session_id)
         duplicate = memories.find_duplicate(tenant_id, namespace, suggestion.content)
         if duplicate is not None:
             if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
                 return duplicate.id, "unchanged"
             self._feedback().apply_outcome(tenant_id, [duplicate.id], 1)
             return duplicate.id, "reinforced"
-        created = memories.create_memory(
-            tenant_id,
-            text=suggestion.content,
-            title=suggestion.title,
-            namespace=namespace,
-            type=suggestion.memory_type,
-            tier=suggestion.suggested_tier,
-            entities=suggestion.entities[:20],
-            session_id=session_id,
-            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
-        )
-        return created.id, "created"
+        return memories.create(tenant_id, request).id, "created"
 
     # --- summaries ----------------------------------------------------------------------------------
 

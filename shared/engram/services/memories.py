@@ -96,8 +96,37 @@ class MemoryService:
         source: dict[str, Any] | None = None,
     ) -> MemoryOut:
         """Programmatic create (extraction, summaries): the same bounds as the API."""
+        req = self.memory_request(
+            text=text,
+            title=title,
+            namespace=namespace,
+            type=type,
+            tier=tier,
+            entities=entities,
+            metadata=metadata,
+            session_id=session_id,
+            agent_id=agent_id,
+            source=source,
+        )
+        return self.create(tenant_id, req)
+
+    @staticmethod
+    def memory_request(
+        *,
+        text: str,
+        title: str | None = None,
+        namespace: str = "default",
+        type: str = "fact",  # noqa: A002 - the API's field name
+        tier: str | None = None,
+        entities: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> CreateMemory:
+        """A memory validated as the API would (422 otherwise), not yet written."""
         try:
-            req = CreateMemory.model_validate(
+            return CreateMemory.model_validate(
                 {
                     "text": text,
                     "title": title,
@@ -114,7 +143,6 @@ class MemoryService:
         except ValidationError as exc:
             details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
             raise errors.ValidationFailed("Invalid memory", details=details) from exc
-        return self.create(tenant_id, req)
 
     # --- read ---------------------------------------------------------------------------------
 

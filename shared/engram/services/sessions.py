@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from engram import clock, errors
 from engram.config import Settings
@@ -105,10 +106,22 @@ class SessionService:
             found = self._repo.get(tenant_id, existing_id)
             if found is None:
                 continue
+            self._refuse_expired(found, req.key)
             if req.agent_id and req.agent_id not in found.contributors:
                 found = self._repo.add_contributor(found, req.agent_id)
             return SessionDetail(**self.render(found).model_dump(), created=False)
         raise errors.ServiceUnavailable("Could not settle get-or-create under contention; retry")
+
+    def _refuse_expired(self, session: Session, key: str) -> None:
+        """An expired session is read-only: handing it back would make every later write a 410.
+        Say so now, and how to go on (the key is freed by deleting the session)."""
+        state = effective(session, clock.now(), self._timeout)
+        if state.status == "expired":
+            raise errors.Gone(
+                f"Session {session.session_id} for key {key!r} expired at {clock.iso(state.ended_at)} and is read-only;"
+                f" read it by id, or DELETE /v1/sessions/{quote(key, safe='')} to free the key for a new session",
+                details=[{"field": "key", "in": "body", "message": "the session for this key has expired"}],
+            )
 
     def _new(self, tenant_id: str, req: CreateSession) -> Session:
         now = clock.now()
