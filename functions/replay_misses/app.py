@@ -12,4 +12,4 @@ def replay_misses(body: ReplayMisses) -> ReplayOut:
     return miss_review().replay(tenant_of(app), body)
 
 
-lambda_handler = http_handler(app)
+lambda_handler = http_handler(app, idempotent=True)
