@@ -37,7 +37,8 @@ HTTP_FUNCTIONS = [
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui", "batch_create_memories", "mcp",
+    "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui",
+    "batch_create_memories", "mcp",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
