@@ -47,7 +47,7 @@ from engram.ports.memories import Miss
 from engram.services.misses import MissService, miss_out, parse_time
 
 MAX_CLUSTERED = 500  # misses one clustering considers (the newest of the window)
-DEFAULT_SIMILARITY = 0.6  # cosine with a cluster's first miss needed to join it (see bench note in README)
+DEFAULT_SIMILARITY = 0.6  # cosine with a cluster's first miss needed to join it (README, "Misses")
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
 Explain = Callable[[str, ExplainRequest], ExplainOut]
