@@ -686,14 +686,21 @@ class Memories(_Resource):
         session_id: str | None = None,
         context: str | None = None,
         namespace: str | None = None,
+        namespaces: Sequence[str] | None = None,
         idempotency_key: str | None = None,
     ) -> models.LogMissOut:
-        """Log a question memory could not answer (``namespace``: where it was asked)."""
+        """Log a question memory could not answer (``namespace``/``namespaces``: where it was asked)."""
         return await self._client.request(
             "POST",
             "/v1/memories/miss",
             models.LogMissOut,
-            json=fields(query=query, session_id=session_id, context=context, namespace=namespace),
+            json=fields(
+                query=query,
+                session_id=session_id,
+                context=context,
+                namespace=namespace,
+                namespaces=list(namespaces) if namespaces is not None else None,
+            ),
             idempotency_key=idempotency_key,
         )
 
