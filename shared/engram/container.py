@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from engram.services.memories import MemoryService
     from engram.services.memory_core import MemoryCore
     from engram.services.memory_stream import MemoryStreamHandler
+    from engram.services.miss_review import MissReview
     from engram.services.misses import MissService
     from engram.services.search import ScoringWeights, SearchService
     from engram.services.session_events import SessionEventHandler
@@ -196,6 +197,13 @@ def search() -> SearchService:
     from engram.services.search import SearchService
 
     return SearchService(memory_core(), scoring_weights(get_settings()), misses=misses(), feedback=feedback())
+
+
+@_once
+def miss_review() -> MissReview:
+    from engram.services.miss_review import MissReview
+
+    return MissReview(misses(), memory_core().embed, search().explain)
 
 
 def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:

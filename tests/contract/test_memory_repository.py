@@ -171,13 +171,14 @@ def test_misses_newest_first_since_and_paged(misses: Any) -> None:
     made = []
     for i in range(4):
         clock.set_clock(lambda i=i: T0 + i)  # ids are time-ordered: one a second
-        miss = Miss(TENANT, new_id("miss"), f"question {i}", T0 + i, session_id="sess_1", context="ctx", purge_at=9)
+        spaces = ("work", "home")[: i % 3]  # none, one, two namespaces: all read back as written
+        miss = Miss(TENANT, new_id("miss"), f"question {i}", T0 + i, "sess_1", "ctx", 9, spaces)
         misses.add(miss)
         made.append(miss)
     misses.add(Miss("tenant_b", new_id("miss"), "theirs", T0))
     first = misses.listing(TENANT, limit=3, since=None, cursor=None)
     assert [m.query for m in first.items] == ["question 3", "question 2", "question 1"] and first.has_more
-    assert first.items[0] == made[3]
+    assert first.items[0] == made[3] and [m.namespaces for m in first.items] == [(), ("work", "home"), ("work",)]
     rest = misses.listing(TENANT, limit=3, since=None, cursor=first.next_cursor)
     assert [m.query for m in rest.items] == ["question 0"] and not rest.has_more
     assert misses.count(TENANT, None) == 4 and misses.count("tenant_b", None) == 1

@@ -37,8 +37,8 @@ HTTP_FUNCTIONS = [
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs", "ui", "batch_create_memories", "mcp",
-    "fallback",
+    "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui",
+    "batch_create_memories", "mcp", "fallback",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
@@ -76,6 +76,8 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "unlock_memory": ({Y: "W"}, set()),
     "log_miss": ({X: "W"}, set()),
     "list_misses": ({X: "R"}, set()),
+    "miss_clusters": ({X: "R"}, {"BR"}),
+    "replay_misses": ({X: "R", Y: "R"}, {"OS", "BR"}),
     "extract": ({Y: "W", S: "W"}, {"OS", "BR", "TEXT"}),
     "explain": ({Y: "R"}, {"OS", "BR"}),
     "mcp": ({S: "W", M: "W", Y: "W", X: "W"}, {"OS", "BR"}),

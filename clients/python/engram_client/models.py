@@ -407,6 +407,8 @@ class LogMiss(BaseModel):
         extra="forbid",
     )
     context: Annotated[str | None, Field(max_length=4000)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
     query: Annotated[
         str,
         Field(
@@ -457,6 +459,7 @@ class MissOut(BaseModel):
     context: str | None = None
     created_at: str | None = None
     id: str
+    namespaces: list[str] | None = None
     query: str
     session_id: str | None = None
 
@@ -509,6 +512,25 @@ class ReinforceOut(BaseModel):
     previous_tier: str
     promoted: bool
     strength: float
+
+
+class ReplayMisses(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    cluster_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = 50
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    similarity: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    since: Annotated[str | None, Field(max_length=40, min_length=4)] = None
+    threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
+    until: Annotated[str | None, Field(max_length=40, min_length=4)] = None
+
+
+class ReplayTop(BaseModel):
+    memory_id: str
+    score: float
+    title: str
 
 
 class SearchMemories(BaseModel):
@@ -933,6 +955,30 @@ class MemoryOut(BaseModel):
     updated_at: str | None = None
 
 
+class MissCluster(BaseModel):
+    """
+    Misses asking the same thing: ``id`` is its first miss's id (stable as newer misses join).
+    """
+
+    count: int
+    examples: list[MissOut]
+    first_seen: str | None
+    id: str
+    last_seen: str | None
+    namespaces: list[str]
+    representative: str
+
+
+class MissClustersOut(BaseModel):
+    data: list[MissCluster]
+    has_more: bool | None = False
+    misses_considered: int
+    next_cursor: str | None = None
+    similarity: float
+    total_count: int | None = 0
+    truncated: bool
+
+
 class PageMemoryOut(BaseModel):
     data: list[MemoryOut]
     has_more: bool | None = False
@@ -945,6 +991,15 @@ class PageSessionOut(BaseModel):
     has_more: bool | None = False
     next_cursor: str | None = None
     total_count: int | None = 0
+
+
+class ReplayResult(BaseModel):
+    answered: bool
+    created_at: str | None
+    miss_id: str
+    namespaces: list[str]
+    query: str
+    top: ReplayTop | None = None
 
 
 class SearchHit(BaseModel):
@@ -997,3 +1052,12 @@ class ExplainOut(BaseModel):
     results: list[ExplainResult]
     threshold: float
     token_estimate: int
+
+
+class ReplayOut(BaseModel):
+    answered: int
+    data: list[ReplayResult]
+    more_misses: bool
+    replayed: int
+    threshold: float | None = None
+    unanswered: int

@@ -266,6 +266,12 @@ class LogMiss(RequestModel):
     query: QueryText
     session_id: Label | None = None
     context: str | None = Field(default=None, max_length=MAX_MISS_CONTEXT)
+    # The namespace(s) the question was asked in: replay asks again there, clusters filter by it.
+    namespace: Label | None = None
+    namespaces: list[Label] | None = Field(default=None, max_length=MAX_NAMESPACES)
+
+    def namespace_list(self) -> list[str]:
+        return sorted({*(self.namespaces or []), *([self.namespace] if self.namespace else [])})
 
 
 class LogMissOut(ResponseModel):
@@ -278,6 +284,7 @@ class MissOut(ResponseModel):
     query: str
     session_id: str | None = None
     context: str | None = None
+    namespaces: list[str] = Field(default_factory=list)  # where it was asked; empty: every namespace
     created_at: str | None = None
 
 
@@ -290,3 +297,59 @@ class MissesOut(ResponseModel):
     total_count: int = 0
     misses: list[MissOut]
     count: int
+
+
+class MissCluster(ResponseModel):
+    """Misses asking the same thing: ``id`` is its first miss's id (stable as newer misses join)."""
+
+    id: str
+    count: int
+    representative: str  # the member query closest to the cluster's mean meaning
+    examples: list[MissOut]  # newest first, at most ``examples`` of the request
+    namespaces: list[str]
+    first_seen: str | None
+    last_seen: str | None
+
+
+class MissClustersOut(ResponseModel):
+    data: list[MissCluster]
+    next_cursor: str | None = None
+    has_more: bool = False
+    total_count: int = 0  # clusters over the misses considered
+    misses_considered: int
+    truncated: bool  # more misses matched than one clustering considers (the newest were kept)
+    similarity: float  # the cosine a miss needed with a cluster's first miss to join it
+
+
+class ReplayMisses(RequestModel):
+    namespace: Label | None = None
+    cluster_id: Label | None = None  # a cluster id from GET /v1/memories/misses/clusters (same filters)
+    since: str | None = Field(default=None, min_length=4, max_length=40)
+    until: str | None = Field(default=None, min_length=4, max_length=40)
+    limit: int = Field(default=50, ge=1, le=100)
+    threshold: float | None = Field(default=None, ge=0.0, le=10.0)
+    similarity: float | None = Field(default=None, ge=0.0, le=1.0)  # with cluster_id: as the clusters call
+
+
+class ReplayTop(ResponseModel):
+    memory_id: str
+    title: str
+    score: float
+
+
+class ReplayResult(ResponseModel):
+    miss_id: str
+    query: str
+    namespaces: list[str]
+    created_at: str | None
+    answered: bool  # the best memory now scores at or above the threshold
+    top: ReplayTop | None = None  # the best memory, answered or not; None when nothing matches at all
+
+
+class ReplayOut(ResponseModel):
+    data: list[ReplayResult]
+    threshold: float | None = None  # the threshold applied (None when nothing was replayed and none was asked)
+    replayed: int
+    answered: int
+    unanswered: int
+    more_misses: bool  # more misses matched than ``limit`` (the newest were replayed)

@@ -207,6 +207,7 @@ class Miss:
     session_id: str | None = None
     context: str | None = None
     purge_at: int | None = None
+    namespaces: tuple[str, ...] = ()  # where it was asked; empty: every namespace
 
 
 class MissRepository(Protocol):

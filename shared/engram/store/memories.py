@@ -443,6 +443,7 @@ class DynamoMissRepository:
             context=miss.context,
             created_at=miss.created_at,
             purge_at=miss.purge_at,
+            namespaces=list(miss.namespaces) or None,
         )
         with storage_errors():
             item.save()
@@ -475,6 +476,7 @@ class DynamoMissRepository:
                 session_id=i.session_id,
                 context=i.context,
                 purge_at=int(i.purge_at) if i.purge_at is not None else None,
+                namespaces=tuple(i.namespaces or ()),
             )
             for i in items
         ]

@@ -263,6 +263,7 @@ class MissItem(Model):
     context = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     purge_at = NumberAttribute(null=True)
+    namespaces = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
 
 
 # --- API keys and rate limits -------------------------------------------------------------------

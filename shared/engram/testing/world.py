@@ -21,6 +21,7 @@ from engram.services.feedback import FeedbackService
 from engram.services.intelligence import IntelligenceService
 from engram.services.memories import MemoryService
 from engram.services.memory_core import MemoryCore
+from engram.services.miss_review import MissReview
 from engram.services.misses import MissService
 from engram.services.search import ScoringWeights, SearchService
 from engram.services.session_events import SessionEventHandler
@@ -73,6 +74,7 @@ class World:
         self.feedback = FeedbackService(self.core)
         self.misses = MissService(self.miss_repo, s)
         self.search = SearchService(self.core, self.weights, misses=self.misses, feedback=self.feedback)
+        self.miss_review = MissReview(self.misses, self.core.embed, self.search.explain)
         self.sessions = SessionService(self.session_repo, s, memories=_const(self.memories))
         self.intelligence = IntelligenceService(
             self.sessions,

@@ -497,6 +497,7 @@ def test_log_and_list_misses(call: Any) -> None:
         "query": "What is the users favorite restaurant?",
         "session_id": "sess_xyz",
         "context": "dinner plans",
+        "namespaces": [],
         "created_at": "2026-03-17T10:00:00Z",
     }
     assert body["data"] == body["misses"]

@@ -684,14 +684,22 @@ class Memories(_Resource):
         *,
         session_id: str | None = None,
         context: str | None = None,
+        namespace: str | None = None,
+        namespaces: Sequence[str] | None = None,
         idempotency_key: str | None = None,
     ) -> models.LogMissOut:
-        """Log a question memory could not answer."""
+        """Log a question memory could not answer (``namespace``/``namespaces``: where it was asked)."""
         return self._client.request(
             "POST",
             "/v1/memories/miss",
             models.LogMissOut,
-            json=fields(query=query, session_id=session_id, context=context),
+            json=fields(
+                query=query,
+                session_id=session_id,
+                context=context,
+                namespace=namespace,
+                namespaces=list(namespaces) if namespaces is not None else None,
+            ),
             idempotency_key=idempotency_key,
         )
 
@@ -701,4 +709,53 @@ class Memories(_Resource):
         """One page of logged misses; :meth:`AsyncEngram.iter_misses` follows the cursors."""
         return self._client.request(
             "GET", "/v1/memories/misses", models.MissesOut, params=params_of(limit=limit, since=since, cursor=cursor)
+        )
+
+    def miss_clusters(
+        self,
+        *,
+        namespace: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        similarity: float | None = None,
+        examples: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> models.MissClustersOut:
+        """One page of logged misses grouped by meaning, biggest cluster first."""
+        params = params_of(
+            namespace=namespace,
+            since=since,
+            until=until,
+            similarity=similarity,
+            examples=examples,
+            limit=limit,
+            cursor=cursor,
+        )
+        return self._client.request("GET", "/v1/memories/misses/clusters", models.MissClustersOut, params=params)
+
+    def replay_misses(
+        self,
+        *,
+        namespace: str | None = None,
+        cluster_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        threshold: float | None = None,
+        similarity: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.ReplayOut:
+        """Ask the logged misses again (newest first): which does memory answer now, and with what."""
+        body = fields(
+            namespace=namespace,
+            cluster_id=cluster_id,
+            since=since,
+            until=until,
+            limit=limit,
+            threshold=threshold,
+            similarity=similarity,
+        )
+        return self._client.request(
+            "POST", "/v1/memories/misses/replay", models.ReplayOut, json=body, idempotency_key=idempotency_key
         )
