@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
@@ -31,6 +31,17 @@ MAX_ENVIRONMENTS = 8
 _runtime_ids = itertools.count(1)
 
 Handler = Callable[[Any, Any], Any]
+
+
+class Invokable(Protocol):
+    """What the gateway, the stream pumps and the scheduler invoke: a function, wherever it runs."""
+
+    spec: FunctionSpec
+
+    @property
+    def arn(self) -> str: ...
+
+    def invoke(self, event: Any) -> Any: ...
 
 
 class HandlerLoadError(Exception):

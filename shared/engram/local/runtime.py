@@ -24,7 +24,7 @@ from engram.local.dynamo import LocalDynamo
 from engram.local.lambdas import LambdaFunction, new_namespace
 from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
 from engram.local.server import Gateway, GatewayHTTPServer
-from engram.local.streams import StreamPump, TtlDeletions
+from engram.local.streams import StreamPump
 from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
 
 log = logging.getLogger("engram.local")
@@ -240,15 +240,14 @@ class LocalRuntime:
         else:
             self.warnings.append("the template sets no ENGRAM_API_KEYS_TABLE; no API key was registered")
 
-        ttl = TtlDeletions()
-        self.pump = StreamPump(dynamo, self.data_dir / "dlq", ttl)
+        self.pump = StreamPump(dynamo, self.data_dir, fsync=self._fsync)
         for subscription in template.streams:
             if subscription.enabled:
                 table = template.tables[subscription.table_id]
                 self.pump.subscribe(subscription, self.functions[subscription.function_id], table.table_name)
         self.pump.start()
 
-        self.reaper = TtlReaper(dynamo, ttl)
+        self.reaper = TtlReaper(dynamo)
         self.scheduler = Scheduler()
         override = self._schedule_seconds
         if override is None and environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS"):
