@@ -3,6 +3,7 @@ grow with the table, and a write's stream records leave moto at once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,33 @@ def test_stream_records_are_numbered_by_write_and_leave_moto(dynamo: LocalDynamo
     assert positions[1] == positions[2] - 1 and positions[1] // 100_000 == positions[0] // 100_000 + 1
     shard = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE].stream_shard
     assert shard is not None and shard.items == []
+
+
+def test_binary_attributes_reach_the_stream_and_the_snapshot_as_base64(tmp_path: Path) -> None:
+    first = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    first.start()
+    try:
+        first.call(
+            "CreateTable",
+            {
+                "TableName": TABLE,
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+            },
+        )
+        item = {"pk": {"S": "bin"}, "blob": {"B": "AAEC/w=="}, "set": {"BS": ["AA==", "AQ=="]}}
+        first.call("PutItem", {"TableName": TABLE, "Item": item})
+        (record,) = first.stream_log(TABLE).read(-1, 10)
+        assert record["dynamodb"]["NewImage"]["blob"] == {"B": "AAEC/w=="}
+        json.dumps(record)  # what the consumer is given is plain JSON
+    finally:
+        first.stop(snapshot=True)
+    second = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    second.start()
+    try:
+        got = second.call("GetItem", {"TableName": TABLE, "Key": {"pk": {"S": "bin"}}})["Item"]
+        assert got["blob"] == {"B": "AAEC/w=="} and sorted(got["set"]["BS"]) == ["AA==", "AQ=="]
+    finally:
+        second.stop(snapshot=False)

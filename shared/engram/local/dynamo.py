@@ -382,7 +382,8 @@ class LocalDynamo:
                 continue
             converted = []
             for index, record in enumerate(records):
-                item = lambda_record(table.name, self.region, record.to_json(), number * 100_000 + index, created)
+                raw = _plain_json(record.to_json())
+                item = lambda_record(table.name, self.region, raw, number * 100_000 + index, created)
                 if ttl and item["eventName"] == "REMOVE":
                     item["userIdentity"] = dict(TTL_USER_IDENTITY)
                 converted.append(item)
@@ -562,7 +563,7 @@ class LocalDynamo:
                 tables += 1
                 # Straight from moto's memory: paging with Scan sorts the whole table per page.
                 for item in _items_of(backend.tables[table_name]):
-                    handle.write(json.dumps({"put": table_name, "item": item.to_json()["Attributes"]}) + "\n")
+                    handle.write(_dump({"put": table_name, "item": item.to_json()["Attributes"]}) + "\n")
                     items += 1
             for table_name, stream in self.streams.items():
                 for record in stream.pending():
@@ -738,6 +739,18 @@ def _fsync_directory(path: Path) -> None:
         pass  # not every filesystem supports it; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def _dump(value: Any) -> str:
+    """JSON of moto's in-memory values (binary attributes as base64, as the API sends them)."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    return str(dynamo_json_dump(value))
+
+
+def _plain_json(value: Any) -> Any:
+    """A detached, JSON-ready copy (moto updates items in place; a record must not follow)."""
+    return json.loads(_dump(value))
 
 
 def _items_of(table: Any) -> Iterator[Any]:

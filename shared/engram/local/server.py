@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -599,6 +600,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers itself (a header or request line too long, a method it has no
+        handler for, a malformed request) in the service's one error shape instead of an HTML page.
+        The stdlib's message may quote the request, so only the status is described."""
+        status = HTTPStatus(code)
+        request_id = new_request_id()
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self.request_version = self.protocol_version  # an unparsable request line reads as HTTP/0.9: no status line
+        error = {"code": status.phrase.lower().replace(" ", "_").replace("-", "_"), "message": status.phrase}
+        body = json.dumps({"error": {**error, "details": []}, "request_id": request_id}).encode()
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", "application/json")
+        self.send_header("apigw-requestid", request_id)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         sys.stderr.write("engram.local: " + (format % args) + "\n")
