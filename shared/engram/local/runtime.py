@@ -30,6 +30,7 @@ from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
 log = logging.getLogger("engram.local")
 
 LOCAL_TENANT = "local"
+MIN_SCHEDULE_SECONDS, MAX_SCHEDULE_SECONDS = 0.05, 86400.0
 API_KEY_FILE = "api-key"
 RUNTIME_FILE = "runtime.json"  # read by `engram keys` and `engram reindex`
 
@@ -96,6 +97,7 @@ class LocalRuntime:
         self._http: GatewayHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._schedule_override: float | None = None
         self._output_lock = threading.Lock()
         self._started = False
 
@@ -116,6 +118,7 @@ class LocalRuntime:
         except Exception as exc:
             raise LocalRuntimeError(str(exc)) from exc
         self.template = template
+        self._schedule_override = self._check_settings(template, environ)
         namespace = new_namespace()
         self.functions = {fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()}
         self._bind_http(template)
@@ -223,14 +226,8 @@ class LocalRuntime:
                 if arn:
                     template.stream_arns[table.logical_id] = str(arn)
 
-        variables, warnings = template.environment()
+        variables, warnings = self._function_environment(template, environ)
         self.warnings += warnings
-        for name, value in LOCAL_DEFAULTS.items():
-            variables[name] = value
-        for name in list(variables):
-            if name in environ:  # the server's own environment wins
-                variables[name] = environ[name]
-        variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
         self._set_environment(variables)
         _forget_process_caches()
         self._write_runtime_file(variables, dynamo.endpoint)
@@ -249,12 +246,7 @@ class LocalRuntime:
 
         self.reaper = TtlReaper(dynamo)
         self.scheduler = Scheduler()
-        override = self._schedule_seconds
-        if override is None and environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS"):
-            try:
-                override = float(environ["ENGRAM_LOCAL_SCHEDULE_SECONDS"])
-            except ValueError as exc:
-                raise LocalRuntimeError("ENGRAM_LOCAL_SCHEDULE_SECONDS must be a number of seconds") from exc
+        override = self._schedule_override
         for schedule in template.schedules:
             seconds = override or schedule.interval_seconds
             if not schedule.enabled:
@@ -271,6 +263,50 @@ class LocalRuntime:
         self.scheduler.start()
         for warning in self.warnings:
             self._error(f"warning: {warning}")
+
+    def _function_environment(
+        self, template: SamTemplate, environ: Mapping[str, str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """What the handlers' environment will be: the template's, local mode's defaults, then the
+        server's own environment (which wins)."""
+        variables, warnings = template.environment()
+        for name, value in LOCAL_DEFAULTS.items():
+            variables[name] = value
+        for name in list(variables):
+            if name in environ:
+                variables[name] = environ[name]
+        variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
+        return variables, warnings
+
+    def _check_settings(self, template: SamTemplate, environ: Mapping[str, str]) -> float | None:
+        """Validate every setting once, before anything starts, naming the variable, its value and
+        its bound (a bad one would otherwise fail later, far from its cause). Returns the schedule
+        interval override, if any."""
+        from engram.config import load_settings
+        from engram.errors import EngramError
+
+        variables, _ = self._function_environment(template, environ)
+        settings = {name: value for name, value in variables.items() if name.startswith("ENGRAM_")}
+        settings.update({name: value for name, value in environ.items() if name.startswith("ENGRAM_")})
+        try:
+            load_settings(settings)
+        except EngramError as exc:
+            raise LocalRuntimeError(f"{exc}; change it in the environment (or template.yaml) and start again") from exc
+        if self._schedule_seconds is not None:
+            return self._schedule_seconds
+        raw = environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS")
+        if not raw:
+            return None
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = float("nan")
+        if not MIN_SCHEDULE_SECONDS <= seconds <= MAX_SCHEDULE_SECONDS:
+            raise LocalRuntimeError(
+                f"invalid configuration: ENGRAM_LOCAL_SCHEDULE_SECONDS={raw}: must be a number of seconds "
+                f"from {MIN_SCHEDULE_SECONDS:g} to {MAX_SCHEDULE_SECONDS:g}"
+            )
+        return seconds
 
     def _write_runtime_file(self, variables: Mapping[str, str], endpoint: str) -> None:
         """Tell `engram keys …` / `engram reindex` (run in another shell) how to reach this server's
