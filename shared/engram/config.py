@@ -52,6 +52,9 @@ class Settings(BaseModel):
     opensearch_service: Literal["aoss", "es"] = "aoss"
     opensearch_index: str = "engram-memories"
     data_dir: str = ".engram"
+    # Set by the local runtime for its handler processes: the index its main process serves.
+    local_index_address: str = ""  # host:port
+    local_index_key: str = ""  # hex
 
     # Ranking (unset: the defaults documented in services/retrieval.py) and tiers (services/tiers.py).
     score_vector_weight: float | None = Field(default=None, ge=0, le=10)

@@ -1,9 +1,13 @@
 """LocalRuntime: the whole service on one machine, from ``template.yaml``.
 
-Start order matters: the HTTP port is bound first (a busy port fails before any work), then
-DynamoDB is restored and the template's tables created, then the environment every handler
-reads is put in place, then the stream pumps attach (before any request can write), and only
-then does the API start answering.
+Start order matters: settings are validated first, then the HTTP port is bound (a busy port fails
+before any work), then DynamoDB is restored and the template's tables created, then the
+environment every handler reads is put in place, the handler processes started (with the index
+server they share), then the stream pumps attach (before any request can write), and only then
+does the API start answering.
+
+``workers=0`` runs every handler in this process, one event at a time (tests, benchmarks that
+count calls in-process); ``workers=N`` runs them in N handler processes (``make run``).
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
 from engram.local.dynamo import LocalDynamo
-from engram.local.lambdas import LambdaFunction, new_namespace
+from engram.local.lambdas import Invokable, LambdaFunction, new_namespace
 from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
 from engram.local.server import Gateway, GatewayHTTPServer
 from engram.local.streams import StreamPump
 from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
+from engram.local.workers import PooledFunction, WorkerPool, WorkerStartError
 
 log = logging.getLogger("engram.local")
 
@@ -40,6 +45,9 @@ LOCAL_DEFAULTS = {
     "ENGRAM_INDEX_BACKEND": "local",
     "ENGRAM_EMBEDDER": "local",
 }
+# Libraries that draw progress bars on the terminal (model loading) would draw them among the
+# request log lines; a value set in the server's environment wins.
+QUIET_LIBRARIES = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 class LocalRuntimeError(Exception):
@@ -62,6 +70,9 @@ class LocalRuntime:
     ``port=0`` picks a free port (see :attr:`port` after :meth:`start`). ``environ`` is the
     server's own environment (defaults to ``os.environ`` at start); its values win over the
     template's. ``schedule_seconds`` overrides every schedule interval and the TTL reaper's.
+    ``workers`` is the number of handler processes (0: handlers run in this process, one event
+    at a time). ``warm_up`` loads the embedding model before the API answers; ``progress``
+    prints a line per start-up step.
     """
 
     def __init__(
@@ -76,6 +87,9 @@ class LocalRuntime:
         environ: Mapping[str, str] | None = None,
         schedule_seconds: float | None = None,
         fsync: bool = False,
+        workers: int = 0,
+        warm_up: bool = False,
+        progress: bool = False,
     ) -> None:
         self.template_path = Path(template_path)
         self.data_dir = Path(data_dir).resolve()
@@ -86,8 +100,13 @@ class LocalRuntime:
         self._environ = environ
         self._schedule_seconds = schedule_seconds
         self._fsync = fsync
+        self.workers = workers
+        self._warm_up = warm_up
+        self._progress = progress
         self.template: SamTemplate | None = None
-        self.functions: dict[str, LambdaFunction] = {}
+        self.functions: dict[str, Invokable] = {}
+        self.pool: WorkerPool | None = None
+        self.index_server: Any = None
         self.dynamo: LocalDynamo | None = None
         self.pump: StreamPump | None = None
         self.scheduler: Scheduler | None = None
@@ -119,8 +138,14 @@ class LocalRuntime:
             raise LocalRuntimeError(str(exc)) from exc
         self.template = template
         self._schedule_override = self._check_settings(template, environ)
-        namespace = new_namespace()
-        self.functions = {fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()}
+        if self.workers:
+            self.pool = WorkerPool(self.workers, template.functions, region, {}, progress=self._step)
+            self.functions = {fid: PooledFunction(spec, region, self.pool) for fid, spec in template.functions.items()}
+        else:
+            namespace, one_at_a_time = new_namespace(), threading.Lock()
+            self.functions = {
+                fid: LambdaFunction(spec, region, namespace, one_at_a_time) for fid, spec in template.functions.items()
+            }
         self._bind_http(template)
         self._started = True
         try:
@@ -153,11 +178,17 @@ class LocalRuntime:
         if self.pump is not None:
             self.pump.drain(timeout=5.0)
             self.pump.stop()
+        if self.pool is not None:
+            self.pool.stop()
+        if self.index_server is not None:
+            self.index_server.stop()
         if self.dynamo is not None:
             self.dynamo.stop(snapshot=snapshot)
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         for function in self.functions.values():
-            function.unload()
+            unload = getattr(function, "unload", None)
+            if callable(unload):
+                unload()
         self._restore_environment()
 
     def reap_ttl(self) -> int:
@@ -207,10 +238,16 @@ class LocalRuntime:
         )
         dynamo = LocalDynamo(self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync)
         self.dynamo = dynamo
+        self._step(f"restoring DynamoDB from {self.data_dir / 'dynamodb'}")
         try:
             dynamo.start()
         except OSError as exc:
             raise LocalRuntimeError(f"cannot use the data directory {self.data_dir}: {exc}") from exc
+        stats = dynamo.stats
+        self._step(
+            f"DynamoDB ready: {stats['snapshot_items']} items from the snapshot, {stats['replayed']} journal "
+            f"entries replayed, {stats['restored_records']} stream records still to deliver"
+        )
         self._set_environment(
             {
                 # Local mode must never reach a real DynamoDB, whatever the environment says.
@@ -228,14 +265,18 @@ class LocalRuntime:
 
         variables, warnings = self._function_environment(template, environ)
         self.warnings += warnings
+        for name, value in QUIET_LIBRARIES.items():
+            variables.setdefault(name, environ.get(name, value))
         self._set_environment(variables)
         _forget_process_caches()
-        self._write_runtime_file(variables, dynamo.endpoint)
 
         if "ENGRAM_API_KEYS_TABLE" in variables:
             self.api_key = self._ensure_api_key(environ)
         else:
             self.warnings.append("the template sets no ENGRAM_API_KEYS_TABLE; no API key was registered")
+
+        shared = self._start_handlers(variables)
+        self._write_runtime_file({**variables, **shared}, dynamo.endpoint)
 
         self.pump = StreamPump(dynamo, self.data_dir, fsync=self._fsync)
         for subscription in template.streams:
@@ -263,6 +304,37 @@ class LocalRuntime:
         self.scheduler.start()
         for warning in self.warnings:
             self._error(f"warning: {warning}")
+
+    def _start_handlers(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """Start the handler processes (and the index server they share), or warm this process.
+        Returns the variables a process other than this one needs to reach the shared index."""
+        shared: dict[str, str] = {}
+        if self.pool is None:
+            if self._warm_up:
+                self._step("loading the embedding model")
+                _warm_up_embedder(self._error)
+            return shared
+        from engram.config import get_settings
+
+        settings = get_settings()
+        if settings.index_backend == "local":
+            from engram.index import get_index
+            from engram.local.shared_index import IndexServer
+
+            key = secrets.token_hex(32)
+            self.index_server = IndexServer(get_index(settings), bytes.fromhex(key))
+            self.index_server.start()
+            shared = {"ENGRAM_LOCAL_INDEX_ADDRESS": self.index_server.address, "ENGRAM_LOCAL_INDEX_KEY": key}
+        self._step(
+            f"starting {self.pool.size} handler processes"
+            + (" (each imports the handlers and loads the embedding model)" if self._warm_up else "")
+        )
+        self.pool.configure(environ={**os.environ, **shared}, warm_up=self._warm_up)
+        try:
+            self.pool.start()
+        except WorkerStartError as exc:
+            raise LocalRuntimeError(str(exc)) from exc
+        return shared
 
     def _function_environment(
         self, template: SamTemplate, environ: Mapping[str, str]
@@ -371,6 +443,12 @@ class LocalRuntime:
 
     # ---- output -----------------------------------------------------------------------------
 
+    def _step(self, message: str) -> None:
+        if self._progress:
+            with self._output_lock:
+                self._out.write(f"engram.local: {message}\n")
+                self._out.flush()
+
     def _log_request(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
         with self._output_lock:
             self._out.write(f"{method} {path} {status} {elapsed_ms:.0f}ms\n")
@@ -393,6 +471,20 @@ def _own_log_handler() -> None:
         logger.propagate = False
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
+
+
+def _warm_up_embedder(report: Callable[[str], None]) -> None:
+    """Load the embedding model now rather than on the first request that embeds."""
+    from engram.config import get_settings
+    from engram.embed import EmbeddingError, get_embedder
+
+    settings = get_settings()
+    if settings.embedder != "local":
+        return
+    try:
+        get_embedder(settings).embed(["warm-up"])
+    except EmbeddingError as exc:
+        report(f"warning: the embedding model did not load ({exc}); requests that embed will fail")
 
 
 def _ignore(_: Any) -> None:

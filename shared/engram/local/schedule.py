@@ -17,14 +17,13 @@ import json
 import logging
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from engram.local.dynamo import DynamoError, LocalDynamo
-from engram.local.lambdas import LambdaFunction
+from engram.local.lambdas import Invokable, describe_failure, failure_traceback
 from engram.local.template import ACCOUNT_ID, STACK_NAME, ScheduleSpec
 
 log = logging.getLogger("engram.local.schedule")
@@ -105,7 +104,7 @@ class Scheduler:
     def every(self, name: str, seconds: float, job: Callable[[], None]) -> None:
         self._jobs.append((name, max(0.05, seconds), job))
 
-    def add_function(self, schedule: ScheduleSpec, function: LambdaFunction, seconds: float, region: str) -> None:
+    def add_function(self, schedule: ScheduleSpec, function: Invokable, seconds: float, region: str) -> None:
         def invoke() -> None:
             function.invoke(scheduled_event(schedule, region))
 
@@ -146,12 +145,7 @@ class Scheduler:
             try:
                 job()
             except Exception as exc:  # noqa: BLE001 - a failing run must not stop the schedule
-                log.error(
-                    "schedule %s failed: %s\n%s",
-                    name,
-                    exc,
-                    "".join(traceback.format_exception(exc)).rstrip(),
-                )
+                log.error("schedule %s failed: %s\n%s", name, describe_failure(exc), failure_traceback(exc))
             # Like EventBridge, the next run keeps the cadence instead of drifting after a
             # slow one; runs that were missed entirely are skipped, not bunched up.
             next_due = due + interval

@@ -18,9 +18,8 @@ import socket
 import sys
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -28,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from engram.local.lambdas import LambdaFunction
+from engram.local.lambdas import Invokable, failure_traceback
 from engram.local.template import (
     ACCOUNT_ID,
     API_ID,
@@ -317,7 +316,7 @@ class Gateway:
     def __init__(
         self,
         template: SamTemplate,
-        functions: dict[str, LambdaFunction],
+        functions: Mapping[str, Invokable],
         log_error: Callable[[str], None],
     ) -> None:
         self.template = template
@@ -351,10 +350,7 @@ class Gateway:
             result = function.invoke(event)
             response = lambda_response(result, request_id)
         except Exception as exc:  # noqa: BLE001 - Lambda reports it; API Gateway answers 500
-            self._log_error(
-                f"{match.route.function_id} failed on {match.route.route_key}:\n"
-                + "".join(traceback.format_exception(exc)).rstrip()
-            )
+            self._log_error(f"{match.route.function_id} failed on {match.route.route_key}:\n" + failure_traceback(exc))
             return _with_cors(gateway_error(500, "Internal Server Error", request_id), request, api)
         elapsed = time.monotonic() - started
         if elapsed > function.spec.timeout_seconds:
@@ -387,7 +383,7 @@ class Gateway:
         try:
             result = self.functions[spec.function_id].invoke(event)
         except Exception as exc:
-            self._log_error(f"authorizer {spec.name} failed:\n" + "".join(traceback.format_exception(exc)).rstrip())
+            self._log_error(f"authorizer {spec.name} failed:\n" + failure_traceback(exc))
             raise AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id)) from exc
         allowed, context = _authorizer_verdict(spec, result)
         if allowed is None:

@@ -21,14 +21,13 @@ import json
 import logging
 import threading
 import time
-import traceback
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engram.local.dynamo import DynamoError, LocalDynamo
-from engram.local.lambdas import Invokable
+from engram.local.lambdas import Invokable, describe_failure, failure_traceback
 from engram.local.stream_log import TTL_USER_IDENTITY, Checkpoints, StreamLog, position_of
 from engram.local.template import StreamSubscription
 
@@ -160,13 +159,8 @@ class _Consumer:
         try:
             result = self.function.invoke({"Records": batch})
         except Exception as exc:  # noqa: BLE001 - the function's error is the batch's failure
-            log.error(
-                "stream %s: handler raised %s\n%s",
-                self.name,
-                exc.__class__.__name__,
-                "".join(traceback.format_exception(exc)).rstrip(),
-            )
-            return 0, batch, f"{exc.__class__.__name__}: {exc}"
+            log.error("stream %s: handler raised %s\n%s", self.name, describe_failure(exc), failure_traceback(exc))
+            return 0, batch, describe_failure(exc)
         if not self.subscription.report_batch_item_failures or not isinstance(result, dict):
             return None, [], None
         failures = result.get("batchItemFailures") or []
