@@ -23,8 +23,11 @@ def free_port() -> int:
 
 
 class LocalServer:
-    def __init__(self, data_dir: Path, api_key: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, api_key: str, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.args = list(args or [])
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -50,6 +53,7 @@ class LocalServer:
             "--data-dir",
             str(self.data_dir),
             "--quiet",
+            *self.args,
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)

@@ -18,7 +18,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +30,7 @@ from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
 from engram.local.server import Gateway, GatewayHTTPServer
 from engram.local.streams import StreamPump
 from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
-from engram.local.workers import PooledFunction, WorkerPool, WorkerStartError
+from engram.local.workers import PooledFunction, WorkerPool, WorkerStartError, warm_up_embedder
 
 log = logging.getLogger("engram.local")
 
@@ -312,7 +312,7 @@ class LocalRuntime:
         if self.pool is None:
             if self._warm_up:
                 self._step("loading the embedding model")
-                _warm_up_embedder(self._error)
+                warm_up_embedder(self._error)
             return shared
         from engram.config import get_settings
 
@@ -471,20 +471,6 @@ def _own_log_handler() -> None:
         logger.propagate = False
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.INFO)
-
-
-def _warm_up_embedder(report: Callable[[str], None]) -> None:
-    """Load the embedding model now rather than on the first request that embeds."""
-    from engram.config import get_settings
-    from engram.embed import EmbeddingError, get_embedder
-
-    settings = get_settings()
-    if settings.embedder != "local":
-        return
-    try:
-        get_embedder(settings).embed(["warm-up"])
-    except EmbeddingError as exc:
-        report(f"warning: the embedding model did not load ({exc}); requests that embed will fail")
 
 
 def _ignore(_: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
@@ -108,7 +109,7 @@ class RemoteIndex:
                 connection = self._local.connection = Client(self._address, authkey=self._authkey)
             connection.send((method, args, kwargs))
             status, *payload = connection.recv()
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, AuthenticationError) as exc:
             self._local.connection = None
             raise IndexUnavailable(f"the local index server at {self._address[0]}:{self._address[1]}: {exc}") from exc
         if status == "ok":

@@ -284,8 +284,10 @@ class PooledFunction:
 # The worker process
 
 
-def _warm_up(report: bool) -> None:
-    """Load what the first request would otherwise wait for: the embedding model."""
+def warm_up_embedder(report: Callable[[str], None] | None) -> None:
+    """Load the embedding model now rather than on the first request that embeds. If it cannot
+    load, ``report`` is told (once is enough: every process would say the same) and requests that
+    embed fail as they would have."""
     from engram.config import get_settings
     from engram.embed import EmbeddingError, get_embedder
 
@@ -295,12 +297,12 @@ def _warm_up(report: bool) -> None:
     try:
         get_embedder(settings).embed(["warm-up"])
     except EmbeddingError as exc:
-        if report:
-            print(
-                f"engram.local: warning: the embedding model did not load ({exc}); requests that embed will fail",
-                file=sys.stderr,
-                flush=True,
-            )
+        if report is not None:
+            report(f"warning: the embedding model did not load ({exc}); requests that embed will fail")
+
+
+def _to_stderr(message: str) -> None:
+    print(f"engram.local: {message}", file=sys.stderr, flush=True)
 
 
 def worker_main() -> int:
@@ -317,7 +319,7 @@ def worker_main() -> int:
         for function in functions.values():
             function.warm()
         if warm_up:
-            _warm_up(report=os.environ[ID_VARIABLE] == "1")
+            warm_up_embedder(_to_stderr if os.environ[ID_VARIABLE] == "1" else None)
     except Exception as exc:  # noqa: BLE001 - reported to the main process, which refuses to start
         connection.send(("failed", f"{exc.__class__.__name__}: {exc}"))
         return 1
