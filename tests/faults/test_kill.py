@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def end_sessions_then_kill(data_dir: Path, sessions: int = 32) -> dict[str, Any]
     used = server.request("POST", "/v1/memories", json={"text": "Deploys go out on Tuesdays", "type": "fact"})
     assert used.status_code == 201, used.text
     memory_id = used.json()["id"]
-    ended: list[str] = []
+    started_sessions: list[str] = []
     for number in range(sessions):
         started = server.request("POST", "/v1/sessions/start", json={"firstMessage": f"Hello from agent {number}"})
         assert started.status_code == 201, started.text
@@ -66,9 +67,18 @@ def end_sessions_then_kill(data_dir: Path, sessions: int = 32) -> dict[str, Any]
             "memoriesUsed": [memory_id],
         }
         assert server.request("POST", f"/v1/sessions/{session_id}/turn", json=turn).status_code == 200
-        end = {"outcome": "success", "extractMemories": True}
-        assert server.request("POST", f"/v1/sessions/{session_id}/end", json=end).status_code == 200
-        ended.append(session_id)
+        started_sessions.append(session_id)
+
+    def end(session_id: str) -> str:
+        reply = server.request(
+            "POST", f"/v1/sessions/{session_id}/end", json={"outcome": "success", "extractMemories": True}
+        )
+        assert reply.status_code == 200, reply.text
+        return session_id
+
+    # The ends arrive together, so their stream work is still queued when the server dies.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ended = list(pool.map(end, started_sessions))
     server.stop(signal.SIGKILL)
     server.start(timeout=120)
     try:
@@ -92,5 +102,5 @@ def end_sessions_then_kill(data_dir: Path, sessions: int = 32) -> dict[str, Any]
 
 @pytest.mark.e2e
 def test_sigkill_after_acknowledged_ends_loses_no_extraction_and_no_credit(tmp_path: Path) -> None:
-    result = end_sessions_then_kill(tmp_path / "data")
-    assert result == {"sessions_ended": 32, "extracted": 32, "credited": 32}
+    result = end_sessions_then_kill(tmp_path / "data", sessions=16)
+    assert result == {"sessions_ended": 16, "extracted": 16, "credited": 16}
