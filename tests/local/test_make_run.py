@@ -6,7 +6,7 @@ import re
 
 from tests.local.helpers import REPO
 
-SLOW = re.compile(r"pip install|-m venv|-m engram\.local")
+SLOW = re.compile(r"(?i)pip\)? install|-m venv|-m engram\.local")
 
 
 def _recipes() -> dict[str, list[str]]:
