@@ -101,12 +101,14 @@ bench-retrieval: $(MODEL_STAMP)
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
+LOAD_SERVER_WORKERS ?= 0,default
 LOAD_FLAGS ?=
 
 .PHONY: bench-load bench-report faults
 
 bench-load: $(STAMP)
-	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) $(LOAD_FLAGS) --out bench/results/load.json
+	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) --server-workers $(LOAD_SERVER_WORKERS) \
+		$(LOAD_FLAGS) --out bench/results/load.json
 
 faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults

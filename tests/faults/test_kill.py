@@ -19,11 +19,15 @@ from tests.e2e.server import LocalServer
 
 @pytest.mark.e2e
 def test_sigkill_mid_load_loses_no_acknowledged_write() -> None:
+    # The kill waits for 30 acknowledged messages however slow the machine is, so what is checked
+    # after the restart never depends on speed.
     args = argparse.Namespace(
         workers=6,
         duration=8.0,
-        max_requests=400,
+        max_requests=600,
         kill_midway=True,
+        kill_after=30,
+        server_workers=2,
         seed=3,
         idle_rounds=3,
         count_calls=False,
@@ -32,9 +36,10 @@ def test_sigkill_mid_load_loses_no_acknowledged_write() -> None:
     result = run(args)
     kill = result["kill"]
     verification = result["verification"]
+    assert kill["messages_before_kill"] >= 30
     assert kill["sessions_before_kill"] > 0
     assert verification["sessions_acknowledged"] >= kill["sessions_before_kill"]
-    assert verification["messages_acknowledged"] > 0
+    assert verification["messages_acknowledged"] >= kill["messages_before_kill"]
     assert verification["problems"] == []
     assert verification["lost"] == 0
     assert verification["sessions_verified"] == verification["sessions_acknowledged"]
