@@ -18,6 +18,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ log = logging.getLogger("engram.local")
 
 LOCAL_TENANT = "local"
 MIN_SCHEDULE_SECONDS, MAX_SCHEDULE_SECONDS = 0.05, 86400.0
+STOP_DRAIN_SECONDS = 5.0  # stream records still owed after this are delivered at the next start
 API_KEY_FILE = "api-key"
 RUNTIME_FILE = "runtime.json"  # read by `engram keys` and `engram reindex`
 
@@ -161,11 +163,19 @@ class LocalRuntime:
         return self
 
     def stop(self, snapshot: bool = True) -> None:
-        """Stop accepting requests, finish in-flight ones, deliver pending stream records,
-        snapshot DynamoDB, and restore the process environment."""
+        """Stop accepting requests, finish in-flight ones, deliver pending stream records (for a
+        few seconds: what is left stays checkpointed for the next start), stop the handler
+        processes, snapshot DynamoDB, and restore the process environment."""
         if not self._started:
             return
         self._started = False
+        clock = time.monotonic()
+
+        def done(what: str) -> None:
+            nonlocal clock
+            self._step(f"{what} ({time.monotonic() - clock:.1f}s)")
+            clock = time.monotonic()
+
         if self._http is not None:
             if self._http_thread is not None:
                 self._http.drain()
@@ -173,17 +183,22 @@ class LocalRuntime:
             else:
                 self._http.server_close()
             self._http = None
+            done("requests finished")
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.pump is not None:
-            self.pump.drain(timeout=5.0)
+            delivered = self.pump.drain(timeout=STOP_DRAIN_SECONDS)
             self.pump.stop()
+            done("stream records delivered" if delivered else "stream delivery stopped; the rest resumes at next start")
         if self.pool is not None:
             self.pool.stop()
+            done("handler processes stopped")
         if self.index_server is not None:
             self.index_server.stop()
         if self.dynamo is not None:
             self.dynamo.stop(snapshot=snapshot)
+            if snapshot:
+                done("DynamoDB snapshot written")
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         for function in self.functions.values():
             unload = getattr(function, "unload", None)
