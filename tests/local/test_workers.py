@@ -131,3 +131,18 @@ def test_remote_index_without_the_key_or_the_server_is_unavailable(tmp_path: Pat
         index.close()
     with pytest.raises(IndexUnavailable):
         RemoteIndex(server.address, os.urandom(32).hex()).count("t1")
+
+
+def test_the_index_is_served_to_other_processes_through_the_runtime_file(runtime: LocalRuntime) -> None:
+    import json
+
+    env = json.loads((runtime.data_dir / "runtime.json").read_text())["env"]
+    remote = RemoteIndex(env["ENGRAM_LOCAL_INDEX_ADDRESS"], env["ENGRAM_LOCAL_INDEX_KEY"])
+    try:
+        assert remote.upsert([_doc("m1", "served", [1.0, 0.0, 0.0])]) == {"m1": "indexed"}
+        from engram.config import get_settings
+        from engram.index import get_index
+
+        assert get_index(get_settings()).count("t1") == 1  # the runtime's own index holds it
+    finally:
+        remote.close()

@@ -74,7 +74,9 @@ MUTATING = frozenset(
 
 SNAPSHOT_FORMAT = "engram-local-snapshot"
 SNAPSHOT_VERSION = 2  # 2: write numbers and undelivered stream records; 1 is still read
-# Compact when the journal grows past this, so a restart never replays more than a few seconds.
+# Compact when the journal grows past this or past the snapshot, whichever is larger: a restart
+# never replays more than it loads, and rewriting the snapshot costs a constant share of each write
+# however large the data grows (a fixed threshold would rewrite a large snapshot ever more often).
 JOURNAL_COMPACT_BYTES = 32 * 1024 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -204,6 +206,7 @@ class LocalDynamo:
         self._thread: threading.Thread | None = None
         self._stats = {"snapshot_items": 0, "replayed": 0, "replay_failures": 0, "restored_records": 0}
         self._writes = 0  # the number of the last journaled write
+        self._snapshot_bytes = 0
         self.streams: dict[str, StreamLog] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
@@ -357,7 +360,7 @@ class LocalDynamo:
                     created = time.time()
                     self._journal.append(operation, body, self._writes, created, ttl)
                     self._capture(self._writes, created, ttl)
-                    if self._journal.size > JOURNAL_COMPACT_BYTES:
+                    if self._journal.size > max(JOURNAL_COMPACT_BYTES, self._snapshot_bytes):
                         self._compact_locked()
                 else:
                     self._capture(None, 0.0, False)  # a failed write leaves no record
@@ -458,6 +461,8 @@ class LocalDynamo:
     def _restore(self) -> None:
         with self._lock:
             number = self._load_snapshot() if self._snapshot_path.exists() else 0
+            if number:
+                self._snapshot_bytes = self._snapshot_path.stat().st_size
             journal = self._journal_path(number)
             replayed = 0
             if journal.exists():
@@ -574,6 +579,7 @@ class LocalDynamo:
             os.fsync(handle.fileno())
         os.replace(temporary, self._snapshot_path)
         _fsync_directory(self.data_dir)
+        self._snapshot_bytes = self._snapshot_path.stat().st_size
         # Only now is the old journal redundant.
         old = self._journal
         self._journal = Journal(self._journal_path(next_number), self._fsync)

@@ -321,16 +321,13 @@ class LocalRuntime:
             self._error(f"warning: {warning}")
 
     def _start_handlers(self, variables: Mapping[str, str]) -> dict[str, str]:
-        """Start the handler processes (and the index server they share), or warm this process.
-        Returns the variables a process other than this one needs to reach the shared index."""
-        shared: dict[str, str] = {}
-        if self.pool is None:
-            if self._warm_up:
-                self._step("loading the embedding model")
-                warm_up_embedder(self._error)
-            return shared
+        """Serve the local index to other processes, then start the handler processes (or warm
+        this one). Returns what another process needs to reach the index: the handler processes,
+        and ``engram reindex`` run beside the server (through ``runtime.json``), so the index is
+        only ever written by this process."""
         from engram.config import get_settings
 
+        shared: dict[str, str] = {}
         settings = get_settings()
         if settings.index_backend == "local":
             from engram.index import get_index
@@ -340,6 +337,11 @@ class LocalRuntime:
             self.index_server = IndexServer(get_index(settings), bytes.fromhex(key))
             self.index_server.start()
             shared = {"ENGRAM_LOCAL_INDEX_ADDRESS": self.index_server.address, "ENGRAM_LOCAL_INDEX_KEY": key}
+        if self.pool is None:
+            if self._warm_up:
+                self._step("loading the embedding model")
+                warm_up_embedder(self._error)
+            return shared
         self._step(
             f"starting {self.pool.size} handler processes"
             + (" (each imports the handlers and loads the embedding model)" if self._warm_up else "")
