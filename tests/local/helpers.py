@@ -82,7 +82,11 @@ class Server:
     """``python -m engram.local`` in a subprocess, its port read from the start-up banner."""
 
     def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}, **(env or {})}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
+            "ENGRAM_EMBEDDER": "hashing",  # the fixture's functions embed nothing: no model to load
+            **(env or {}),
+        }
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),

@@ -162,7 +162,7 @@ def test_body_over_10_mb_is_413(runtime: LocalRuntime) -> None:
         assert sock.recv(200).startswith(b"HTTP/1.1 413")
 
 
-def test_concurrent_requests_are_served_in_parallel(runtime: LocalRuntime) -> None:
+def test_concurrent_requests_are_all_served(runtime: LocalRuntime) -> None:
     def put_and_get(number: int) -> tuple[int, Any]:
         put = call(runtime.port, "PUT", f"/items/c{number}", body=f'{{"n": {number}}}')
         assert put.status == 200
