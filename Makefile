@@ -9,7 +9,7 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test lint template-lint openapi bench sam-validate sam-build checkov \
+.PHONY: install install-model run test browser lint template-lint openapi bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
 
 $(STAMP): shared/pyproject.toml requirements-dev.txt
@@ -41,6 +41,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check shared functions tests bench
 	$(VENV)/bin/ruff format --check shared functions tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 template-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
@@ -48,8 +49,23 @@ template-lint: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m engram.api.openapi_build --write
 
-test: $(STAMP) lint template-lint
-	$(PY) -m pytest -q -n 2 --dist loadfile
+# The browser tests (tests/ui) fail rather than skip once Chromium is on the machine.
+test: $(STAMP) lint template-lint browser
+	ENGRAM_REQUIRE_BROWSER=$$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo 1 || echo 0) \
+		$(PY) -m pytest -q -n 2 --dist loadfile
+
+# The memory inspector's browser tests need Chromium and its driver (Debian's chromium and
+# chromium-driver). Installed here where the machine allows it (root with apt-get); elsewhere
+# the tests are skipped and pytest prints why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "browser tests: installing chromium and chromium-driver (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+			chromium chromium-driver >/dev/null; } || echo "browser tests: apt-get could not install Chromium; they will be skipped"; \
+	else \
+		echo "browser tests: skipped (no Chromium, and only root can apt-get install chromium chromium-driver)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -169,7 +169,7 @@ def sample(process: psutil.Process, data_dir: Path, client: Any, tables: dict[st
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from tests.e2e.server import LocalServer
+    from engram.testing.server import LocalServer
 
     tmp = Path(tempfile.mkdtemp(prefix="engram-soak-"))
     data_dir = tmp / "data"

@@ -65,7 +65,7 @@ def _target_environment(args: argparse.Namespace) -> dict[str, str]:
 
 def _apply(env: dict[str, str]) -> None:
     os.environ.update(env)
-    from engram.services import container
+    from engram import container
 
     container.reset()
 
@@ -73,7 +73,7 @@ def _apply(env: dict[str, str]) -> None:
 def _keys(args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from engram.services.container import api_keys
+    from engram.container import api_keys
 
     service = api_keys()
     if args.keys_command == "create":
@@ -90,7 +90,7 @@ def _keys(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _reindex(args: argparse.Namespace) -> dict[str, Any]:
-    from engram.services.container_memories import reindex
+    from engram.container import reindex
 
     return {"reindexed": reindex(tenant_id=args.tenant)}
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench.load import run
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 
 
 @pytest.mark.e2e

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 
 KEY = "egm_local_logs_key_0123456789abcdef"
 

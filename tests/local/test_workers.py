@@ -12,8 +12,9 @@ import pytest
 
 from engram.index import IndexDoc, IndexFilters, IndexUnavailable
 from engram.index.local import LocalIndex
+from engram.index.remote import RemoteIndex
 from engram.local.runtime import LocalRuntime
-from engram.local.shared_index import IndexServer, RemoteIndex
+from engram.local.shared_index import IndexServer
 from tests.local.helpers import FIXTURE_TEMPLATE, call, read_jsonl, wait_for
 
 

@@ -1,4 +1,4 @@
-"""The embedder port: text → L2-normalised vectors, whichever model is configured.
+"""Embedders: the port (:mod:`engram.embed.ports`, re-exported here) and the adapter picker.
 
 ``get_embedder(settings)`` picks the adapter from ``settings.embedder``:
 
@@ -7,33 +7,22 @@
 * ``bedrock`` — Amazon Titan Text Embeddings v2 through ``bedrock-runtime`` (AWS).
 
 Adapters import their heavy dependencies inside methods, so importing this package is free.
+Services import the port (:mod:`engram.embed.ports`, re-exported here), never this package:
+only the composition root (:mod:`engram.container`) picks an adapter.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
+
+from engram.embed.ports import Embedder, EmbeddingError
 
 if TYPE_CHECKING:
     from engram.config import Settings
 
-
-@runtime_checkable
-class Embedder(Protocol):
-    """``name`` identifies the model (it keys the score calibration); vectors are unit length."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def dimensions(self) -> int: ...
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-
-class EmbeddingError(Exception):
-    """The embedding backend failed (the service maps it to a retryable 503)."""
+__all__ = ["Embedder", "EmbeddingError", "get_embedder", "normalise", "reset_embedders"]
 
 
 _lock = threading.Lock()

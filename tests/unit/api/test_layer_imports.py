@@ -8,7 +8,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-NOT_IN_LAYER = ("numpy", "moto", "yaml", "torch", "sentence_transformers", "werkzeug", "flask", "engram.local")
+NOT_IN_LAYER = (
+    "numpy",
+    "moto",
+    "yaml",
+    "torch",
+    "sentence_transformers",
+    "werkzeug",
+    "flask",
+    "engram.local",
+    "engram.testing",
+)
 
 PROBE = """
 import importlib.util, sys
