@@ -261,7 +261,7 @@ class LocalRuntime:
         stats = dynamo.stats
         self._step(
             f"DynamoDB ready: {stats['snapshot_items']} items from the snapshot, {stats['replayed']} journal "
-            f"entries replayed, {stats['restored_records']} stream records still to deliver"
+            "entries replayed"
         )
         self._set_environment(
             {
@@ -299,6 +299,9 @@ class LocalRuntime:
                 table = template.tables[subscription.table_id]
                 self.pump.subscribe(subscription, self.functions[subscription.function_id], table.table_name)
         self.pump.start()
+        owed = self.pump.backlog()
+        if owed:
+            self._step(f"stream consumers resume from their checkpoints: {owed} records still to deliver")
 
         self.reaper = TtlReaper(dynamo)
         self.scheduler = Scheduler()

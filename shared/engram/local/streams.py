@@ -94,6 +94,9 @@ class _Consumer:
         self.position = position
         self._log.subscribe(self.name, position)
 
+    def pending(self) -> list[dict[str, Any]]:
+        return self._log.read(self.position, 1_000_000) if self._log is not None else []
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"engram-stream-{self.name}", daemon=True)
         self._thread.start()
@@ -246,6 +249,10 @@ class StreamPump:
         self._dynamo.close_subscriptions()
         for consumer in self.consumers:
             consumer.start()
+
+    def backlog(self) -> int:
+        """Records some consumer has still to be given (after a restart: what a crash left owed)."""
+        return sum(len(c.pending()) for c in self.consumers)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every record written so far (and what its handlers wrote) is delivered.
