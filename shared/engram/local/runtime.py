@@ -141,7 +141,7 @@ class LocalRuntime:
         self.template = template
         self._schedule_override = self._check_settings(template, environ)
         if self.workers:
-            self.pool = WorkerPool(self.workers, template.functions, region, {}, progress=self._step)
+            self.pool = WorkerPool(self.workers, template.functions, {}, progress=self._step)
             self.functions = {fid: PooledFunction(spec, region, self.pool) for fid, spec in template.functions.items()}
         else:
             namespace, one_at_a_time = new_namespace(), threading.Lock()

@@ -18,6 +18,7 @@ told to, or when the main process's end of the connection closes (it was killed)
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ ADDRESS_VARIABLE = "ENGRAM_LOCAL_WORKER_ADDRESS"
 KEY_VARIABLE = "ENGRAM_LOCAL_WORKER_KEY"
 ID_VARIABLE = "ENGRAM_LOCAL_WORKER_ID"
 MAX_WORKERS = 32
+IDLE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a queued event waits at most this for a process
 
 
 def default_size() -> int:
@@ -69,20 +71,18 @@ class WorkerPool:
         self,
         size: int,
         functions: Mapping[str, FunctionSpec],
-        region: str,
         environ: Mapping[str, str],
         progress: Callable[[str], None] | None = None,
     ) -> None:
         self.size = size
         self._functions = dict(functions)
-        self._region = region
         self._environ = dict(environ)
         self._progress = progress or (lambda _: None)
         self._key = secrets.token_bytes(32)
         self._listener: Listener | None = None
         self._arrivals: dict[int, queue.Queue[Connection]] = {}
         self._arrivals_lock = threading.Lock()
-        self._numbers = iter(range(1, 1_000_000))
+        self._numbers = itertools.count(1)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: dict[int, _Worker] = {}
         self._workers_lock = threading.Lock()
@@ -143,7 +143,7 @@ class WorkerPool:
     def invoke(self, function_id: str, event: Any) -> Any:
         """Run one event on the next idle worker (waiting for one if all are busy)."""
         payload = json.dumps(event)
-        worker = self._idle.get()
+        worker = self._next_idle()
         try:
             assert worker.connection is not None
             worker.connection.send(("invoke", function_id, payload))
@@ -162,6 +162,19 @@ class WorkerPool:
             return json.loads(reply[0])
         kind, message, remote_traceback = reply
         raise InvocationError(kind, message, remote_traceback)
+
+    def _next_idle(self) -> _Worker:
+        """An idle worker that is still alive (one that died while idle is replaced, not used)."""
+        while True:
+            try:
+                worker = self._idle.get(timeout=IDLE_WAIT_SECONDS)
+            except queue.Empty:
+                raise InvocationError(
+                    "NoHandlerProcess", f"no handler process became free within {IDLE_WAIT_SECONDS:g}s", ""
+                ) from None
+            if worker.process.poll() is None:
+                return worker
+            self._replace(worker)
 
     # ---- processes --------------------------------------------------------------------------
 
