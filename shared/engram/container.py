@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engram.extract.ports import Extractor, Summarizer
     from engram.index.ports import VectorIndex
     from engram.services.auth import ApiKeyService, RateLimiter
+    from engram.services.batch import BatchWriter
     from engram.services.feedback import FeedbackService
     from engram.services.intelligence import IntelligenceService
     from engram.services.memories import MemoryService
@@ -163,6 +164,12 @@ def memories() -> MemoryService:
     return MemoryService(memory_core(), get_settings())
 
 
+def batch_writer() -> BatchWriter:
+    from engram.services.batch import BatchWriter
+
+    return BatchWriter(memories())
+
+
 @_once
 def feedback() -> FeedbackService:
     from engram.services.feedback import FeedbackService
@@ -194,9 +201,9 @@ def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:
     return MemoryStreamHandler(target if target is not None else index(), decode_change)
 
 
-def reindex(tenant_id: str | None = None) -> int:
+def reindex(tenant_id: str | None = None, progress: Callable[[int], None] | None = None) -> int:
     """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all)."""
-    return memories().reindex(tenant_id)
+    return memories().reindex(tenant_id, progress=progress)
 
 
 # --- keys ----------------------------------------------------------------------------------------

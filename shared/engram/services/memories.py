@@ -9,7 +9,7 @@ accesses and locks in :mod:`engram.services.feedback`.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from engram.ids import new_id
 from engram.index.ports import IndexDoc, IndexFilters, IndexUnavailable
 from engram.models.common import Page
 from engram.models.memories import CreateMemory, DeleteMemoryOut, MemoryOut, UpdateMemory
+from engram.ports import StaleWrite
 from engram.ports.memories import Memory, MemoryChanges, MemoryFilters
 from engram.services.memory_core import MemoryCore, derive_title, embed_text, index_doc, short
 from engram.services.metadata import merge_metadata
@@ -35,20 +36,32 @@ class MemoryService:
 
     # --- create -------------------------------------------------------------------------------
 
-    def create(self, tenant_id: str, req: CreateMemory) -> MemoryOut:
+    def create(
+        self,
+        tenant_id: str,
+        req: CreateMemory,
+        *,
+        memory_id: str | None = None,
+        vector: Sequence[float] | None = None,
+        created_at: float | None = None,
+    ) -> MemoryOut:
+        """Store a memory. Batch writes and imports pass ``memory_id`` (kept: a Conflict if the tenant
+        already has it), ``vector`` (the embedding of :func:`embed_text`, computed for the whole
+        batch at once) and ``created_at`` (the source's time)."""
         now = clock.now()
         title = req.title or derive_title(req.text)
         tier = req.tier or default_tier(req.type)
-        vector = self.core.embed([embed_text(title, req.text)])[0]
+        if vector is None:
+            vector = self.core.embed([embed_text(title, req.text)])[0]
         memory = Memory(
             tenant_id=tenant_id,
-            memory_id=new_id("mem"),
+            memory_id=memory_id or new_id("mem"),
             namespace=req.namespace,
             title=title,
             text=req.text,
             type=req.type,
             tier=tier,
-            created_at=now,
+            created_at=now if created_at is None else created_at,
             updated_at=now,
             strength=self.core.policy.credit(tier),
             strength_at=now,
@@ -57,10 +70,13 @@ class MemoryService:
             agent_id=req.agent_id,
             session_id=req.session_id or (req.source.session_id if req.source else None),
             metadata=req.metadata or {},
-            embedding=vector,
+            embedding=list(vector),
             embedder=self.core.embedder_tag(),
         )
-        memory = self.core.repo.add(memory)
+        try:
+            memory = self.core.repo.add(memory)
+        except StaleWrite as exc:  # only a kept id (an import) can already be there
+            raise errors.Conflict(f"Memory {memory.memory_id!r} already exists") from exc
         self.core.sync_index(memory)
         return self.core.render(memory)
 
@@ -101,6 +117,10 @@ class MemoryService:
         return self.create(tenant_id, req)
 
     # --- read ---------------------------------------------------------------------------------
+
+    def existing(self, tenant_id: str, memory_ids: Sequence[str]) -> set[str]:
+        """Which of these ids the tenant already has (one batched read)."""
+        return set(self.core.repo.get_many(tenant_id, list(dict.fromkeys(memory_ids))))
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryOut:
         return self.core.render(self.core.load(tenant_id, memory_id))
@@ -226,9 +246,12 @@ class MemoryService:
 
     # --- reindex --------------------------------------------------------------------------------
 
-    def reindex(self, tenant_id: str | None = None, *, batch_size: int = 200) -> int:
+    def reindex(
+        self, tenant_id: str | None = None, *, batch_size: int = 200, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Rebuild the index from DynamoDB (one tenant or all) with the stored embeddings; memories
-        embedded by another model (or none) are re-embedded and the new vector saved."""
+        embedded by another model (or none) are re-embedded and the new vector saved.
+        ``progress(n)`` is told each time n more documents are indexed."""
         index = self.core.index()
         index.ensure_index()
         clear = getattr(index, "clear", None)
@@ -245,10 +268,14 @@ class MemoryService:
             if len(batch) >= batch_size:
                 index.upsert(batch)
                 total += len(batch)
+                if progress is not None:
+                    progress(len(batch))
                 batch = []
         if batch:
             index.upsert(batch)
             total += len(batch)
+            if progress is not None:
+                progress(len(batch))
         return total
 
 

@@ -71,7 +71,7 @@ def test_cli_creates_and_revokes_keys_against_local_runtime(
     (tmp_path / "runtime.json").write_text(json.dumps({"env": {"ENGRAM_API_KEYS_TABLE": aws["ApiKeysTable"]}}))
     assert cli(["keys", "create", "--tenant", "acme", "--name", "ops", "--data-dir", str(tmp_path)]) == 0
     created = json.loads(capsys.readouterr().out)
-    assert created["tenant"] == "acme" and created["api_key"].startswith("egm_")
+    assert created["tenant_id"] == "acme" and created["api_key"].startswith("egm_")
     assert authorize(created["api_key"])["context"]["tenant_id"] == "acme"
     assert cli(["keys", "revoke", created["key_id"], "--data-dir", str(tmp_path)]) == 0
     capsys.readouterr()
