@@ -147,3 +147,49 @@ def test_the_index_is_served_to_other_processes_through_the_runtime_file(runtime
         assert get_index(get_settings()).count("t1") == 1  # the runtime's own index holds it
     finally:
         remote.close()
+
+
+@pytest.mark.e2e
+def test_a_sigterm_to_the_whole_process_group_still_stops_in_order(
+    tmp_path: Path, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.local.helpers import REPO
+
+    hold = tmp_path / "hold"
+    hold.touch()
+    monkeypatch.setenv("FIXTURE_STREAM_HOLD", str(hold))  # stream work is in flight at the signal
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
+            *("--data-dir", str(tmp_path / "data"), "--port", "0", "--workers", "2"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "ENGRAM_EMBEDDER": "hashing"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal or a service manager gives it
+    )
+    assert process.stdout is not None
+    output = []
+    for line in process.stdout:
+        output.append(line)
+        if "Engram is running" in line:
+            port = int(line.rsplit(":", 1)[1])
+            break
+    assert call(port, "PUT", "/items/in-flight", body="{}").status == 200
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGTERM)  # the server and its handler processes at once
+    time.sleep(1.0)
+    hold.unlink()  # the held batch may now finish: its process must still be there to finish it
+    rest, _ = process.communicate(timeout=120)
+    text = "".join(output) + rest
+    assert process.returncode == 0, text
+    assert "exited during the invocation" not in text and "WorkerExited" not in text, text
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_jsonl(logs["stream"])] == ["in-flight"]
+    assert "handler processes stopped" in text and "DynamoDB snapshot written" in text

@@ -11,8 +11,9 @@ through the journal before it is acknowledged.
 
 Messages travel over ``multiprocessing.connection`` on a localhost socket, authenticated by a
 per-run key. A worker that dies mid-event fails that event (a 500, or a stream retry) and is
-replaced. Workers ignore Ctrl-C (the terminal sends it to the whole process group) and exit when
-told to, or when the main process's end of the connection closes (it was killed).
+replaced. Workers ignore Ctrl-C and SIGTERM (a terminal or a service manager signals the whole
+process group; the main process then stops them in order) and exit when told to, or when the main
+process's end of the connection closes (it was killed).
 """
 
 from __future__ import annotations
@@ -319,7 +320,10 @@ def _to_stderr(message: str) -> None:
 
 
 def worker_main() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # Ctrl-C (or a SIGTERM to the whole process group) is the main process's to handle: it finishes
+    # the requests in flight, then tells each worker to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
     connection = Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE]))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
