@@ -142,12 +142,12 @@ bench-load: $(STAMP)
 	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) --server-workers $(LOAD_SERVER_WORKERS) \
 		$(LOAD_FLAGS) --out bench/results/load.json
 
-SOAK_DURATION ?= 180
+SOAK_SECONDS ?= 180
 SOAK_AGENTS ?= 8
 SOAK_FLAGS ?=
 
 bench-soak: $(STAMP)
-	$(PY) -m bench.soak --duration $(SOAK_DURATION) --agents $(SOAK_AGENTS) $(SOAK_FLAGS) --out bench/results/soak.json
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) --agents $(SOAK_AGENTS) $(SOAK_FLAGS) --out bench/results/soak.json
 
 faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults

@@ -1,7 +1,7 @@
 """Soak benchmark: the local server under a mixed load for a bounded time, its memory sampled beside
 the data it holds, then how long a SIGTERM takes.
 
-    python -m bench.soak [--duration 180] [--agents 8] [--interval 5] [--server-workers N]
+    python -m bench.soak [--seconds 180] [--agents 8] [--interval 5] [--server-workers N]
                          [--out bench/results/soak.json]
 
 Agents play sessions (start, turns, appended messages of 1-30 KB, memories, searches, reads, an end
@@ -315,7 +315,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=180.0, help="seconds of load (default 180)")
+    parser.add_argument(
+        "--seconds", "--duration", dest="duration", type=float, default=180.0, help="seconds of load (default 180)"
+    )
     parser.add_argument("--agents", type=int, default=8, help="concurrent simulated agents (default 8)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
     parser.add_argument("--warmup", type=float, default=0.25, help="fraction of the run that is warm-up (default 0.25)")
@@ -325,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args(argv)
     if not 10 <= args.duration <= 86400 or not 1 <= args.agents <= 128 or not 0 < args.warmup < 1:
-        parser.error("--duration must be 10..86400 s, --agents 1..128, --warmup between 0 and 1")
+        parser.error("--seconds must be 10..86400, --agents 1..128, --warmup between 0 and 1")
     result = run(args)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
