@@ -9,7 +9,7 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test browser lint template-lint openapi sdk bench sam-validate sam-build checkov \
+.PHONY: install install-model run test browser ui-shots lint template-lint openapi sdk bench sam-validate sam-build checkov \
         bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
 # The runtime (what make run needs): engram with the local runtime and the local embedder, which is
@@ -60,6 +60,10 @@ sdk: $(STAMP)
 test: $(STAMP) lint template-lint browser
 	ENGRAM_REQUIRE_BROWSER=$$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo 1 || echo 0) \
 		$(PY) -m pytest -q -n 2 --dist loadfile
+
+# The README's screenshots of the memory inspector (a test run keeps its own under build/ui-shots).
+ui-shots: $(STAMP) browser
+	ENGRAM_UI_SHOTS=bench/results/ui ENGRAM_REQUIRE_BROWSER=1 $(PY) -m pytest -q tests/ui
 
 # The memory inspector's browser tests need Chromium and its driver (Debian's chromium and
 # chromium-driver). Installed here where the machine allows it (root with apt-get); elsewhere

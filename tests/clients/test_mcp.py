@@ -155,3 +155,35 @@ def test_hosted_endpoint_uses_the_api_key_and_its_tenant(server: LocalServer) ->
     theirs = run(over_http(server, other_key), recall)
     assert theirs == {"memories": [], "count": 0}
     assert [m["id"] for m in run(over_http(server), recall)["memories"]] == [mine["id"]]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"jsonrpc": "2.0"},  # neither a request nor a response
+        {"jsonrpc": "2.0", "id": 3},  # a response without result or error
+        {"jsonrpc": "2.0", "id": 3, "result": {}, "error": {"code": 1, "message": "x"}},  # both
+        {"jsonrpc": "1.0", "id": 1, "method": "tools/list"},
+    ],
+)
+def test_hosted_endpoint_refuses_what_is_not_a_json_rpc_message_in_the_error_shape(
+    server: LocalServer, body: dict[str, Any]
+) -> None:
+    answer = httpx.post(
+        f"{server.url}/mcp",
+        json=body,
+        headers={"Authorization": f"Bearer {server.api_key}", "Accept": "application/json, text/event-stream"},
+        timeout=120,
+    )
+    assert answer.status_code == 422, answer.text
+    assert set(answer.json()) == {"error", "request_id"} and answer.json()["error"]["code"] == "validation_error"
+
+
+def test_hosted_notification_is_accepted_without_a_body(server: LocalServer) -> None:
+    answer = httpx.post(
+        f"{server.url}/mcp",
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={"Authorization": f"Bearer {server.api_key}", "Accept": "application/json, text/event-stream"},
+        timeout=120,
+    )
+    assert answer.status_code == 202 and answer.content == b""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 from engram.testing.server import ROOT
 
-SHOTS = ROOT / "bench" / "results" / "ui"
+# `make ui-shots` writes the README's screenshots to bench/results/ui/; a test run keeps its own under build/.
+SHOTS = Path(os.environ.get("ENGRAM_UI_SHOTS") or ROOT / "build" / "ui-shots")
 # axe-core 3.1 (what axe-selenium-python ships) predates HTML allowing <div> groups inside <dl>, which
 # the field lists use; its two list rules are off for that reason only.
 AXE_OPTIONS = {

@@ -3,7 +3,7 @@
 Each view is loaded by its URL fragment; the tests assert what a person sees on the page (a
 memory's text, an explain bar and its threshold line, a session's turns), what the actions did
 in the API afterwards, that API errors are shown in words, and that the page asks nothing of any
-origin but the API's. Screenshots land in bench/results/ui/ for the README.
+origin but the API's. `make ui-shots` writes the screenshots the README shows (bench/results/ui/).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from mangum import Mangum
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engram import __version__
 from engram.mcp.tools import Backend, build_server
@@ -33,7 +33,7 @@ ANSWERS: dict[int, OpenAPIResponse] = {
         "description": "The JSON-RPC answer of the MCP server",
         "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
     },
-    202: {"description": "A notification or response was accepted (no body)"},
+    202: {"description": "A notification or response was accepted (no body)", "content": {}},
 }
 
 
@@ -48,6 +48,21 @@ class JsonRpcMessage(BaseModel):
     id: int | str | None = None
     method: str | None = Field(default=None, max_length=256)
     params: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> JsonRpcMessage:
+        # What the MCP SDK would refuse with a bare JSON-RPC error is refused here, in the API's
+        # error shape: a request or notification names a method; a response carries an id and
+        # exactly one of result and error.
+        if self.method is not None:
+            return self
+        extra = self.model_extra or {}
+        if self.id is None or ("result" in extra) == ("error" in extra):
+            raise ValueError(
+                "not a JSON-RPC message: a request needs 'method' (and 'id'), a notification 'method', "
+                "a response 'id' and exactly one of 'result' or 'error'"
+            )
+        return self
 
 
 def _backend() -> Backend:
