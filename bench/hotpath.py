@@ -12,7 +12,7 @@ the template deploys them.
 
 ``--baseline REF`` counts the same sequence with the code of another commit (a temporary git
 worktree, its ``engram`` package first on ``PYTHONPATH``, this measuring code), so before and
-after come from one run. ``bench/load.py --baseline`` prints both beside the load figures.
+after come from one run. ``make bench-load`` prints them before its load run.
 """
 
 from __future__ import annotations

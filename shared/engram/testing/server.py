@@ -31,11 +31,14 @@ class LocalServer:
         root: Path | None = None,
         *,
         quiet: bool = True,
+        args: list[str] | None = None,
     ) -> None:
-        """``root``: the working directory (another checkout's, with its package on PYTHONPATH)."""
+        """``root``: the working directory (another checkout's, with its package on PYTHONPATH);
+        ``args``: more options for ``engram.local`` (e.g. ``--workers 2``)."""
         self.root = root or ROOT
         self.data_dir = data_dir
         self.quiet = quiet  # False: a line per request in the log ("GET /v1/health 200 3ms")
+        self.args = list(args or [])
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -61,6 +64,7 @@ class LocalServer:
             "--data-dir",
             str(self.data_dir),
             *(["--quiet"] if self.quiet else []),
+            *self.args,
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
