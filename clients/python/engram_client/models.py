@@ -83,19 +83,6 @@ class CreateSession(BaseModel):
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
-class DeleteMemoryOut(BaseModel):
-    deleted: bool | None = True
-    id: str
-
-
-class DeleteSessionOut(BaseModel):
-    cascade_memories: bool
-    deleted: bool
-    deleted_at: str | None
-    id: str
-    purged_messages: int
-
-
 class EndSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -254,6 +241,27 @@ class Health(BaseModel):
     version: str
 
 
+class HistoryEventOut(BaseModel):
+    """
+    One change of a memory: which fields, their values after it (text is named, never copied),
+    when, why.
+    """
+
+    at: str
+    cause: Literal["api", "extraction", "outcome", "decay", "conflict"]
+    change: str
+    fields: dict[str, Any] | None = None
+    note: str | None = None
+    version: int | None = None
+
+
+class HistoryOut(BaseModel):
+    data: list[HistoryEventOut]
+    has_more: bool | None = False
+    memory_id: str
+    next_cursor: str | None = None
+
+
 class InjectedContext(BaseModel):
     critical: list[ContextMemory]
     high: list[ContextMemory]
@@ -273,6 +281,16 @@ class JsonRpcMessage(BaseModel):
     jsonrpc: Literal["2.0"]
     method: Annotated[str | None, Field(max_length=256)] = None
     params: dict[str, Any] | None = None
+
+
+class KeptMemoryOut(BaseModel):
+    id: str
+    reason: str
+
+
+class LineageOut(BaseModel):
+    session_id: str
+    turn: int | None = None
 
 
 class LockOut(BaseModel):
@@ -391,11 +409,19 @@ class ReinforceOut(BaseModel):
     strength: float
 
 
+class ResolveConflict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    resolution: Literal["keep_new", "keep_old", "keep_both"]
+
+
 class SearchMemories(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    include_superseded: bool | None = False
     log_miss: bool | None = False
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
     namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
@@ -600,6 +626,41 @@ class UpdateSession(BaseModel):
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
+class WrittenMemoryOut(BaseModel):
+    """
+    A create's answer: the memory, and what the write did (``created``; ``duplicate`` when the
+    namespace already had the text: that memory comes back; ``superseded`` when it replaced a
+    memory, named in ``supersedes``; ``conflict`` when it contradicts one that needs review).
+    """
+
+    access_count: int
+    action: Literal["created", "duplicate", "superseded", "conflict"] | None = "created"
+    agent_id: str | None = None
+    conflict_id: str | None = None
+    created_at: str | None = None
+    entities: list[str]
+    feedback_score: int
+    id: str
+    last_accessed_at: str | None = None
+    locked: bool
+    metadata: dict[str, Any] | None = None
+    namespace: str
+    session_id: str | None = None
+    source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
+    strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
+    text: str
+    tier: str
+    title: str
+    type: str
+    updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
 class AppendMessages(BaseModel):
     """
     One message (``{"role", "content"}``, as the seed sends it) or ``{"messages": [...]}``.
@@ -695,6 +756,27 @@ class CreateMemory(BaseModel):
     ) = "fact"
 
 
+class DeletionReceiptOut(BaseModel):
+    """
+    What a deletion removed: ids and counts, never the deleted text.
+    """
+
+    created_at: str | None = None
+    id: str
+    index_entries_removed: int | None = 0
+    kind: Literal["memory", "session"]
+    memories_deleted: list[str] | None = None
+    memories_kept: list[KeptMemoryOut] | None = None
+    messages_purged: int | None = 0
+    session_id: str | None = None
+
+
+class DeletionsOut(BaseModel):
+    data: list[DeletionReceiptOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+
+
 class ExplainResult(BaseModel):
     access_bonus: float
     access_count: int
@@ -735,12 +817,18 @@ class MemoryOut(BaseModel):
     namespace: str
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
 
 
 class PageMemoryOut(BaseModel):
@@ -757,6 +845,22 @@ class PageSessionOut(BaseModel):
     total_count: int | None = 0
 
 
+class ResolveConflictOut(BaseModel):
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
 class SearchHit(BaseModel):
     access_count: int
     agent_id: str | None = None
@@ -771,13 +875,19 @@ class SearchHit(BaseModel):
     score: float
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     text_score: float
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
     vector_score: float
 
 
@@ -798,6 +908,47 @@ class BatchCreateMemories(BaseModel):
         extra="forbid",
     )
     memories: Annotated[list[BatchMemory | Any], Field(max_length=100, min_length=1)]
+
+
+class ConflictOut(BaseModel):
+    """
+    A new memory that may contradict a current one about the same subject and attribute.
+    """
+
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
+class ConflictsOut(BaseModel):
+    data: list[ConflictOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+
+
+class DeleteMemoryOut(BaseModel):
+    deleted: bool | None = True
+    id: str
+    receipt: DeletionReceiptOut | None = None
+
+
+class DeleteSessionOut(BaseModel):
+    cascade_memories: bool
+    deleted: bool
+    deleted_at: str | None
+    id: str
+    purged_messages: int
+    receipt: DeletionReceiptOut | None = None
 
 
 class ExplainOut(BaseModel):

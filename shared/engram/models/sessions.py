@@ -19,6 +19,7 @@ from engram.models.common import (
     Title,
     TtlSeconds,
 )
+from engram.models.memories import DeletionReceiptOut
 
 Status = Literal["active", "ended", "closed", "expired"]
 StatusFilter = Literal["active", "ended", "closed", "expired", "completed"]
@@ -149,3 +150,4 @@ class DeleteSessionOut(ResponseModel):
     deleted_at: str | None
     cascade_memories: bool
     purged_messages: int
+    receipt: DeletionReceiptOut | None = None  # with cascade_memories: what was deleted and kept

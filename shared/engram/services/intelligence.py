@@ -41,6 +41,7 @@ from engram.models.sessions import CreateSession
 from engram.ports import StaleWrite
 from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord
 from engram.services.lifecycle import ensure_writable
+from engram.services.memories import NEAR_DUPLICATE_COSINE
 from engram.services.optimistic import optimistic
 from engram.vocabulary import DEFAULT_NAMESPACE
 
@@ -242,14 +243,7 @@ class IntelligenceService:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session already produced is left alone, so re-processing a session changes nothing."""
         memories = self._memories()
-        duplicate = memories.find_duplicate(tenant_id, namespace, suggestion.content)
-        if duplicate is not None:
-            if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
-                return duplicate.id, "unchanged"
-            self._feedback().apply_outcome(tenant_id, [duplicate.id], 1)
-            return duplicate.id, "reinforced"
-        created = memories.create_memory(
-            tenant_id,
+        request = memories.request(
             text=suggestion.content,
             title=suggestion.title,
             namespace=namespace,
@@ -259,7 +253,13 @@ class IntelligenceService:
             session_id=session_id,
             source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
         )
-        return created.id, "created"
+        written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
+        if written.action != "duplicate":
+            return written.id, written.action
+        if not changed and session_id:
+            return written.id, "unchanged"
+        self._feedback().apply_outcome(tenant_id, [written.id], 1)
+        return written.id, "reinforced"
 
     # --- summaries ----------------------------------------------------------------------------------
 

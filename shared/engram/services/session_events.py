@@ -87,8 +87,9 @@ class SessionEventHandler:
     def _removed(self, tenant_id: str, session_id: str, old: dict[str, Any]) -> str:
         purged = self._repo.purge_messages(tenant_id, session_id)
         removed = 0
-        if old.get("cascade_memories"):
-            removed = self._memories().delete_for_session(tenant_id, session_id)
+        if old.get("cascade_memories"):  # a redelivery finds nothing left: no second receipt
+            receipt = self._memories().delete_for_session(tenant_id, session_id, messages_purged=purged, log=False)
+            removed = len(receipt.memories_deleted)
         return f"purged {purged} messages, {removed} memories"
 
     def _finished(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> str:

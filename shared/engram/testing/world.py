@@ -29,6 +29,7 @@ from engram.services.sweeper import SweepService
 from engram.services.tiers import TierPolicy
 from engram.testing.fakes import (
     FakeApiKeyRepository,
+    FakeLedgerRepository,
     FakeMemoryRepository,
     FakeMissRepository,
     FakeRateCounter,
@@ -46,6 +47,7 @@ class World:
     session_repo: FakeSessionRepository = field(default_factory=FakeSessionRepository)
     memory_repo: FakeMemoryRepository = field(default_factory=FakeMemoryRepository)
     miss_repo: FakeMissRepository = field(default_factory=FakeMissRepository)
+    ledger_repo: FakeLedgerRepository = field(default_factory=FakeLedgerRepository)
     key_repo: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
     counter: FakeRateCounter = field(default_factory=FakeRateCounter)
     extractor: Extractor | None = None
@@ -64,7 +66,11 @@ class World:
             self.summarizer = ExtractiveSummarizer()
         s = self.settings
         self.core = MemoryCore(
-            self.memory_repo, index=lambda: self.index, embedder=lambda: self.embedder, policy=self.policy
+            self.memory_repo,
+            index=lambda: self.index,
+            embedder=lambda: self.embedder,
+            policy=self.policy,
+            ledger=self.ledger_repo,
         )
         self.memories = MemoryService(self.core, s)
         self.feedback = FeedbackService(self.core)
