@@ -110,6 +110,7 @@ def test_cascade_delete_answers_a_receipt_that_matches_what_is_gone(server: Loca
     only = _ok(server.request("POST", "/v1/memories", json={"text": "My cat is called Miso", "session_id": sid}), 201)
     shared = _ok(server.request("POST", "/v1/memories", json={"text": "I like hiking", "session_id": sid}), 201)
     _ok(server.request("POST", "/v1/memories", json={"text": "I like hiking", "session_id": other}), 201)
+    stays = _ok(server.request("POST", "/v1/memories", json={"text": "I have a dog", "session_id": other}), 201)
     before = _memory_items(server)
     assert {only["id"], shared["id"]} <= set(before)
 
@@ -120,7 +121,7 @@ def test_cascade_delete_answers_a_receipt_that_matches_what_is_gone(server: Loca
     assert receipt["messages_purged"] == 1 and receipt["index_entries_removed"] == 1
 
     after = _memory_items(server)
-    assert only["id"] not in after and shared["id"] in after
+    assert only["id"] not in after and shared["id"] in after and stays["id"] in after
     assert _ok(server.request("GET", f"/v1/memories/{shared['id']}"))["session_id"] is None
     assert server.request("GET", f"/v1/memories/{only['id']}").status_code == 404
     log = _ok(server.request("GET", "/v1/deletions"))
@@ -131,7 +132,8 @@ def test_cascade_delete_answers_a_receipt_that_matches_what_is_gone(server: Loca
     assert _ok(server.request("GET", "/v1/deletions"))["data"][0]["id"] == deleted["receipt"]["id"]
     runtime = json.loads((server.data_dir / "runtime.json").read_text())
     server.stop()
-    index = LocalIndex(runtime["env"].get("ENGRAM_DATA_DIR", str(server.data_dir)))
+    index = LocalIndex(runtime["env"]["ENGRAM_DATA_DIR"])
+    assert index.document("local", stays["id"]) is not None  # the index that was read is the server's
     assert index.document("local", only["id"]) is None and index.document("local", shared["id"]) is None
 
 
