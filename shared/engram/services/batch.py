@@ -79,7 +79,8 @@ class BatchWriter:
             return BatchItemResult(index=index, status="exists", id=memory_id, external_id=item.external_id)
         except errors.EngramError as exc:  # one item's storage failure does not fail the others
             return _failed(index, item, exc)
-        return BatchItemResult(index=index, status="created", id=out.id, external_id=item.external_id)
+        status = "exists" if out.action == "duplicate" else "created"  # the same text is already there
+        return BatchItemResult(index=index, status=status, id=out.id, external_id=item.external_id)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         # One embedder call for the batch; if it fails nothing is written yet, so the whole request

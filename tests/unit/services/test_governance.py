@@ -172,3 +172,18 @@ def test_extraction_is_idempotent_under_redelivery(world: World) -> None:
     assert first[1] == "superseded" and again == (first[0], "unchanged")
     assert world.memory_repo.get(TENANT, old_id).superseded_by == first[0]  # type: ignore[union-attr]
     assert len(world.memory_repo.memories) == 2 and world.memories.governance.conflicts(TENANT).data == []
+
+
+def test_a_batch_takes_the_same_path(world: World) -> None:
+    from engram.models.batch import BatchCreateMemories
+    from engram.services.batch import BatchWriter
+
+    old = _create(world, "I live in Singapore")
+    out = BatchWriter(world.memories).create(
+        TENANT,
+        BatchCreateMemories.model_validate(
+            {"memories": [{"text": "I live in Singapore"}, {"text": "I moved to Berlin last month", "type": "identity"}]}
+        ),
+    )
+    assert [r.status for r in out.results] == ["exists", "created"] and out.results[0].id == old.id
+    assert world.memory_repo.get(TENANT, old.id).superseded_by == out.results[1].id  # type: ignore[union-attr]
