@@ -1,4 +1,4 @@
-"""GET /v1/memories — list memories, newest first; filters namespace, type, tier, session_id, agent_id, superseded."""
+"""GET /v1/memories — list memories, newest first; filters namespace, type, tier, session_id, agent_id; include_superseded."""
 
 from typing import Annotated
 
@@ -19,7 +19,7 @@ def list_memories(
     tier: Annotated[Tier | None, Query()] = None,
     session_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     agent_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    superseded: Annotated[bool | None, Query(description="true: only superseded memories; false: only current")] = None,
+    include_superseded: Annotated[bool, Query(description="also list superseded memories (marked)")] = False,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
@@ -31,7 +31,7 @@ def list_memories(
         tier=tier,
         session_id=session_id,
         agent_id=agent_id,
-        superseded=superseded,
+        include_superseded=include_superseded,
         limit=limit,
         cursor=cursor,
         offset=offset,

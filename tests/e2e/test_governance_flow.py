@@ -66,8 +66,9 @@ def test_a_move_supersedes_a_residence(server: LocalServer) -> None:
         )
     )
     assert {h["id"]: h["superseded"] for h in marked["results"]}[old["id"]] is True
-    listed = _ok(server.request("GET", "/v1/memories", params={"superseded": "true"}))
-    assert [m["id"] for m in listed["data"]] == [old["id"]]
+    assert [m["id"] for m in _ok(server.request("GET", "/v1/memories"))["data"]] == [new["id"]]
+    listed = _ok(server.request("GET", "/v1/memories", params={"include_superseded": "true"}))
+    assert [(m["id"], m["superseded"]) for m in listed["data"]] == [(new["id"], False), (old["id"], True)]
     started = _ok(server.request("POST", "/v1/sessions/start", json={"firstMessage": "Where do I live?"}), 201)
     context_ids = [m["id"] for group in started["context"].values() if isinstance(group, list) for m in group]
     assert new["id"] in context_ids and old["id"] not in context_ids

@@ -270,20 +270,20 @@ class MemoryService:
         tier: str | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
-        superseded: bool | None = None,
+        include_superseded: bool = False,
         limit: int = 20,
         cursor: str | None = None,
         offset: int = 0,
     ) -> Page[MemoryOut]:
-        """Newest first; ``superseded`` True lists only superseded memories, False only current ones."""
+        """Newest first; superseded memories only with ``include_superseded`` (marked ``superseded``)."""
         now = clock.now()
 
         def wanted(m: Memory) -> bool:
             if tier and self.core.tier_of(m, now) != tier:
                 return False
-            return superseded is None or superseded != m.current
+            return include_superseded or m.current
 
-        accept = wanted if (tier or superseded is not None) else None
+        accept = wanted
         found = self.core.repo.listing(
             tenant_id,
             MemoryFilters(namespace, type, tier, session_id, agent_id),

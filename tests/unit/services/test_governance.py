@@ -35,8 +35,9 @@ def test_a_move_supersedes_a_residence_with_provenance(world: World, now: list[f
     ).results
     assert {h.id: h.superseded for h in marked}.get(old.id) is True
     assert world.memories.get(TENANT, old.id).superseded_by == new.id
-    assert [m.id for m in world.memories.list(TENANT, superseded=True).data] == [old.id]
-    assert [m.id for m in world.memories.list(TENANT, superseded=False).data] == [new.id]
+    assert [m.id for m in world.memories.list(TENANT).data] == [new.id]
+    listed = world.memories.list(TENANT, include_superseded=True).data
+    assert [(m.id, m.superseded) for m in listed] == [(new.id, False), (old.id, True)]
     assert {m.id for m in world.memories.critical_memories(TENANT)} == {new.id}
 
 
@@ -182,7 +183,12 @@ def test_a_batch_takes_the_same_path(world: World) -> None:
     out = BatchWriter(world.memories).create(
         TENANT,
         BatchCreateMemories.model_validate(
-            {"memories": [{"text": "I live in Singapore"}, {"text": "I moved to Berlin last month", "type": "identity"}]}
+            {
+                "memories": [
+                    {"text": "I live in Singapore"},
+                    {"text": "I moved to Berlin last month", "type": "identity"},
+                ]
+            }
         ),
     )
     assert [r.status for r in out.results] == ["exists", "created"] and out.results[0].id == old.id

@@ -538,19 +538,19 @@ class Memories(_Resource):
         tier: Tier | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
-        superseded: bool | None = None,
+        include_superseded: bool | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> models.PageMemoryOut:
         """One page, newest first; :meth:`AsyncEngram.iter_memories` follows the cursors.
-        ``superseded`` True lists only superseded memories, False only current ones."""
+        Superseded memories are listed (marked) only with ``include_superseded=True``."""
         params = params_of(
             namespace=namespace,
             type=type,
             tier=tier,
             session_id=session_id,
             agent_id=agent_id,
-            superseded=superseded,
+            include_superseded=include_superseded,
             limit=limit,
             cursor=cursor,
         )
