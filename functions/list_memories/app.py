@@ -1,4 +1,4 @@
-"""GET /v1/memories — list memories, newest first; filters namespace, type, tier, session_id, agent_id; include_superseded."""
+"""GET /v1/memories — list memories, newest first; filters namespace, type, tier, session_id, agent_id."""
 
 from typing import Annotated
 
