@@ -130,6 +130,11 @@ IMPORT_EMBEDDERS ?= hashing,local
 bench-clients: $(MODEL_STAMP)
 	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
 
+# Supersede decisions of the fact-slot rules on hand-labelled pairs (dev, and blind: never tuned on).
+bench-supersede: $(STAMP)
+	$(PY) bench/supersede.py --pairs bench/data/supersede_pairs.jsonl --pairs bench/data/supersede_blind.jsonl
+.PHONY: bench-supersede
+
 bench-retrieval: $(STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
 	$(PY) -m bench.search_speed --out bench/results/search_speed.json

@@ -26,6 +26,7 @@ class Settings(BaseModel):
     messages_table: str = "engram-messages"
     memories_table: str = "engram-memories"
     misses_table: str = "engram-misses"
+    ledger_table: str = "engram-ledger"
     api_keys_table: str = "engram-api-keys"
     rate_limits_table: str = "engram-rate-limits"
     idempotency_table: str = "engram-idempotency"

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from engram.services.auth import ApiKeyService, RateLimiter
     from engram.services.batch import BatchWriter
     from engram.services.feedback import FeedbackService
+    from engram.services.governance import GovernanceService
     from engram.services.intelligence import IntelligenceService
     from engram.services.memories import MemoryService
     from engram.services.memory_core import MemoryCore
@@ -157,10 +158,17 @@ def sweeper() -> SweepService:
 @_once
 def memory_core() -> MemoryCore:
     from engram.services.memory_core import MemoryCore
+    from engram.store.ledger import DynamoLedgerRepository
     from engram.store.memories import DynamoMemoryRepository
 
     settings = get_settings()
-    return MemoryCore(DynamoMemoryRepository(settings), index=index, embedder=embedder, policy=tier_policy(settings))
+    return MemoryCore(
+        DynamoMemoryRepository(settings),
+        index=index,
+        embedder=embedder,
+        policy=tier_policy(settings),
+        ledger=DynamoLedgerRepository(settings),
+    )
 
 
 @_once
@@ -168,6 +176,11 @@ def memories() -> MemoryService:
     from engram.services.memories import MemoryService
 
     return MemoryService(memory_core(), get_settings())
+
+
+def governance() -> GovernanceService:
+    """Conflicts, histories and the deletions log (the memory service's own)."""
+    return memories().governance
 
 
 def batch_writer() -> BatchWriter:

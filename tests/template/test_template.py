@@ -38,7 +38,8 @@ HTTP_FUNCTIONS = [
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
     "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui",
-    "batch_create_memories", "mcp", "fallback",
+    "batch_create_memories", "mcp", "fallback", "list_conflicts", "resolve_conflict", "memory_history",
+    "list_deletions",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
@@ -48,54 +49,60 @@ PUBLIC_ROUTES = {"health", "openapi", "docs", "ui", "fallback"}
 # plane, BR = Bedrock embedding model, TEXT = Bedrock text model. POST handlers also get W on
 # IdempotencyTable (checked separately).
 S, M, Y, X, K, L = "SessionsTable", "MessagesTable", "MemoriesTable", "MissesTable", "ApiKeysTable", "RateLimitsTable"
+G = "LedgerTable"  # governance: whatever writes memories writes their history, conflicts and receipts
 ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "create_session": ({S: "W"}, set()),
-    "start_session": ({S: "W", Y: "W"}, {"OS", "BR"}),
+    "start_session": ({S: "W", Y: "W", G: "W"}, {"OS", "BR"}),
     "get_or_create_session": ({S: "W"}, set()),
     "list_sessions": ({S: "R"}, set()),
     "get_session": ({S: "R", M: "R", Y: "R"}, set()),
     "update_session": ({S: "W"}, set()),
-    "delete_session": ({S: "W", M: "W", Y: "W"}, {"OS"}),
+    "delete_session": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS"}),
     "replace_context": ({S: "W"}, set()),
     "append_messages": ({S: "W", M: "W"}, set()),
     "list_messages": ({S: "R", M: "R"}, set()),
-    "record_turn": ({S: "W", M: "W", Y: "W"}, {"OS", "BR"}),
+    "record_turn": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR"}),
     "end_session": ({S: "W", Y: "R"}, set()),
     "close_session": ({S: "W"}, set()),
-    "summarize_session": ({S: "W", M: "R", Y: "W"}, {"OS", "BR", "TEXT"}),
+    "summarize_session": ({S: "W", M: "R", Y: "W", G: "W"}, {"OS", "BR", "TEXT"}),
     "export_session": ({S: "R", M: "R", Y: "R"}, set()),
-    "create_memory": ({Y: "W", S: "W"}, {"OS", "BR"}),
-    "batch_create_memories": ({Y: "W", S: "W"}, {"OS", "BR"}),
+    "create_memory": ({Y: "W", S: "W", G: "W"}, {"OS", "BR"}),
+    "batch_create_memories": ({Y: "W", S: "W", G: "W"}, {"OS", "BR"}),
     "list_memories": ({Y: "R"}, set()),
     "get_memory": ({Y: "R"}, set()),
-    "update_memory": ({Y: "W"}, {"OS", "BR"}),
-    "delete_memory": ({Y: "W", S: "W"}, {"OS"}),
-    "search_memories": ({Y: "W", X: "W"}, {"OS", "BR"}),
-    "reinforce_memory": ({Y: "W"}, set()),
-    "lock_memory": ({Y: "W"}, set()),
-    "unlock_memory": ({Y: "W"}, set()),
+    "update_memory": ({Y: "W", G: "W"}, {"OS", "BR"}),
+    "delete_memory": ({Y: "W", S: "W", G: "W"}, {"OS"}),
+    "search_memories": ({Y: "W", X: "W", G: "W"}, {"OS", "BR"}),
+    "reinforce_memory": ({Y: "W", G: "W"}, set()),
+    "lock_memory": ({Y: "W", G: "W"}, set()),
+    "unlock_memory": ({Y: "W", G: "W"}, set()),
     "log_miss": ({X: "W"}, set()),
     "list_misses": ({X: "R"}, set()),
     "miss_clusters": ({X: "R"}, {"BR"}),
     "replay_misses": ({X: "R", Y: "R"}, {"OS", "BR"}),
-    "extract": ({Y: "W", S: "W"}, {"OS", "BR", "TEXT"}),
+    "extract": ({Y: "W", S: "W", G: "W"}, {"OS", "BR", "TEXT"}),
     "explain": ({Y: "R"}, {"OS", "BR"}),
-    "mcp": ({S: "W", M: "W", Y: "W", X: "W"}, {"OS", "BR"}),
+    "mcp": ({S: "W", M: "W", Y: "W", X: "W", G: "W"}, {"OS", "BR"}),
     "health": ({}, set()),
     "openapi": ({}, set()),
     "docs": ({}, set()),
     "ui": ({}, set()),
     "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
-    "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
+    "on_session_change": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR", "TEXT"}),
     "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
     "sweep_sessions": ({S: "W"}, set()),
+    "list_conflicts": ({G: "R", Y: "R"}, set()),
+    "resolve_conflict": ({G: "W", Y: "W"}, {"OS"}),
+    "memory_history": ({G: "R", Y: "R"}, set()),
+    "list_deletions": ({G: "R"}, set()),
 }
 MANAGED = {"OpenSearchDataAccessPolicy": "OS", "BedrockEmbeddingPolicy": "BR", "BedrockTextPolicy": "TEXT"}
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
 SESSION_ID = re.compile(r"^sess_[0-9A-HJKMNP-TV-Z]{26}$")
 MEMORY_ID = re.compile(r"^mem_[0-9A-HJKMNP-TV-Z]{26}$")
+CONFLICT_ID = re.compile(r"^cfl_[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -206,7 +213,7 @@ def conventions_tables() -> dict[str, dict[str, Any]]:
             "stream": None if stream in {"—", "-", ""} else stream,
             "ttl": None if ttl in {"—", "-", ""} else ttl.strip("`"),
         }
-    assert len(tables) == 7, f"could not parse the tables of {CONVENTIONS}: {sorted(tables)}"
+    assert len(tables) == 8, f"could not parse the tables of {CONVENTIONS}: {sorted(tables)}"
     return tables
 
 
@@ -420,7 +427,8 @@ def test_http_event_matches_its_route(name: str) -> None:
     pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$" if path != "$default" else "^/"
     assert re.match(pattern, event["rawPath"]), event["rawPath"]
     for value in params.values():
-        assert SESSION_ID.match(value) if "/sessions/" in path else MEMORY_ID.match(value), value
+        kind = SESSION_ID if "/sessions/" in path else CONFLICT_ID if "/conflicts/" in path else MEMORY_ID
+        assert kind.match(value), value
         assert value in event["rawPath"]
 
     headers = event["headers"]

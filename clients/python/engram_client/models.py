@@ -109,19 +109,6 @@ class CreateSession(BaseModel):
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
-class DeleteMemoryOut(BaseModel):
-    deleted: bool | None = True
-    id: str
-
-
-class DeleteSessionOut(BaseModel):
-    cascade_memories: bool
-    deleted: bool
-    deleted_at: str | None
-    id: str
-    purged_messages: int
-
-
 class MemoriesUsedItem(RootModel[str]):
     root: Annotated[str, Field(max_length=255, min_length=1)]
 
@@ -307,6 +294,27 @@ class Health(BaseModel):
     version: str
 
 
+class HistoryEventOut(BaseModel):
+    """
+    One change of a memory: which fields, their values after it (text is named, never copied),
+    when, why.
+    """
+
+    at: str
+    cause: Literal["api", "extraction", "outcome", "decay", "conflict"]
+    change: str
+    fields: dict[str, Any] | None = None
+    note: str | None = None
+    version: int | None = None
+
+
+class HistoryOut(BaseModel):
+    data: list[HistoryEventOut]
+    has_more: bool | None = False
+    memory_id: str
+    next_cursor: str | None = None
+
+
 class InjectedContext(BaseModel):
     critical: list[ContextMemory]
     high: list[ContextMemory]
@@ -386,6 +394,16 @@ class JsonRpcMessage(RootModel[JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessag
             title="JsonRpcMessage",
         ),
     ]
+
+
+class KeptMemoryOut(BaseModel):
+    id: str
+    reason: str
+
+
+class LineageOut(BaseModel):
+    session_id: str
+    turn: int | None = None
 
 
 class LockOut(BaseModel):
@@ -533,11 +551,19 @@ class ReplayTop(BaseModel):
     title: str
 
 
+class ResolveConflict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    resolution: Literal["keep_new", "keep_old", "keep_both"]
+
+
 class SearchMemories(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    include_superseded: bool | None = False
     log_miss: bool | None = False
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
     namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
@@ -784,6 +810,41 @@ class UpdateSession(BaseModel):
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
+class WrittenMemoryOut(BaseModel):
+    """
+    A create's answer: the memory, and what the write did (``created``; ``duplicate`` when the
+    namespace already had the text: that memory comes back; ``superseded`` when it replaced a
+    memory, named in ``supersedes``; ``conflict`` when it contradicts one that needs review).
+    """
+
+    access_count: int
+    action: Literal["created", "duplicate", "superseded", "conflict"] | None = "created"
+    agent_id: str | None = None
+    conflict_id: str | None = None
+    created_at: str | None = None
+    entities: list[str]
+    feedback_score: int
+    id: str
+    last_accessed_at: str | None = None
+    locked: bool
+    metadata: dict[str, Any] | None = None
+    namespace: str
+    session_id: str | None = None
+    source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
+    strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
+    text: str
+    tier: str
+    title: str
+    type: str
+    updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
 class AppendMessages(BaseModel):
     """
     One message (``{"role", "content"}``, as the seed sends it) or ``{"messages": [...]}``.
@@ -907,6 +968,27 @@ class CreateMemory(BaseModel):
     ) = "fact"
 
 
+class DeletionReceiptOut(BaseModel):
+    """
+    What a deletion removed: ids and counts, never the deleted text.
+    """
+
+    created_at: str | None = None
+    id: str
+    index_entries_removed: int | None = 0
+    kind: Literal["memory", "session"]
+    memories_deleted: list[str] | None = None
+    memories_kept: list[KeptMemoryOut] | None = None
+    messages_purged: int | None = 0
+    session_id: str | None = None
+
+
+class DeletionsOut(BaseModel):
+    data: list[DeletionReceiptOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+
+
 class ExplainResult(BaseModel):
     access_bonus: float
     access_count: int
@@ -947,12 +1029,18 @@ class MemoryOut(BaseModel):
     namespace: str
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
 
 
 class MissCluster(BaseModel):
@@ -1002,6 +1090,22 @@ class ReplayResult(BaseModel):
     top: ReplayTop | None = None
 
 
+class ResolveConflictOut(BaseModel):
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
 class SearchHit(BaseModel):
     access_count: int
     agent_id: str | None = None
@@ -1016,13 +1120,19 @@ class SearchHit(BaseModel):
     score: float
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     text_score: float
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
     vector_score: float
 
 
@@ -1043,6 +1153,47 @@ class BatchCreateMemories(BaseModel):
         extra="forbid",
     )
     memories: Annotated[list[BatchMemory | Any], Field(max_length=100, min_length=1)]
+
+
+class ConflictOut(BaseModel):
+    """
+    A new memory that may contradict a current one about the same subject and attribute.
+    """
+
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
+class ConflictsOut(BaseModel):
+    data: list[ConflictOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+
+
+class DeleteMemoryOut(BaseModel):
+    deleted: bool | None = True
+    id: str
+    receipt: DeletionReceiptOut | None = None
+
+
+class DeleteSessionOut(BaseModel):
+    cascade_memories: bool
+    deleted: bool
+    deleted_at: str | None
+    id: str
+    purged_messages: int
+    receipt: DeletionReceiptOut | None = None
 
 
 class ExplainOut(BaseModel):

@@ -34,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from engram.extract.person import third_person
 from engram.extract.ports import SUMMARY_MAX_CHARS, ConversationMessage
 from engram.extract.text import content_terms, normalize, split_sentences
 
@@ -49,23 +50,6 @@ _LEADING_FILLER = re.compile(
     r"listen|now|then|actually|anyway|of course|certainly|thanks|thank you)\b[\s,!.-]*)+",
     re.IGNORECASE,
 )
-# Present-tense verbs that take -s after a third-person subject; the rest stay as they are.
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "are": "is", "was": "was"}
-_VERB_TEXT = """
-    want need think like love hate know feel hope get take make see work live play prefer
-    enjoy wonder guess believe mean plan try agree remember forget understand suggest say
-    tell ask look come buy pay own study teach read write call leave keep find give use
-    expect promise worry miss wish seem start stop eat drink watch run walk drive travel
-    usually always often never also really just still
-"""
-_VERBS = frozenset(_VERB_TEXT.split())
-_ADVERBS = frozenset({"usually", "always", "often", "never", "also", "really", "just", "still"})
-_PRONOUN = re.compile(
-    r"\b(?:(I|you)(?:'m|'re|'ve|'ll|'d)?|my|mine|myself|me|your|yours|yourself)\b"
-    r"(?:\s+([a-z]+(?:'[a-z]+)?))?",
-    re.IGNORECASE,
-)
-_NEGATIONS = {"don't": "doesn't", "do": "does", "haven't": "hasn't", "aren't": "isn't"}
 
 
 class ExtractiveSummarizer:
@@ -108,12 +92,13 @@ class ExtractiveSummarizer:
         used = 0
         for i in chosen:
             said_by, sentence = candidates[i]
-            if said_by is None:
+            if said_by is None:  # a memory: reported as the user's, its opening kept
                 owner = self._labels.get("user", "User")
-                text = third_person(sentence, owner, None, keep_opening=True) if self._third_person else sentence
+                text = third_person(sentence, owner, None) if self._third_person else sentence
             elif self._third_person:
                 others = [s for s in speakers if s != said_by]
-                text = third_person(sentence, said_by, others[0] if len(others) == 1 else None)
+                plain = _LEADING_FILLER.sub("", sentence).strip() or sentence
+                text = third_person(plain, said_by, others[0] if len(others) == 1 else None)
                 if said_by not in text:  # keep who said it: "#Person1#: Let's meet at 3."
                     text = f"{said_by}: {text}"
             else:
@@ -180,71 +165,3 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
         return 0.0
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     return dot / norm
-
-
-def third_person(sentence: str, speaker: str, listener: str | None, *, keep_opening: bool = False) -> str:
-    """Report a sentence as the speaker's: first person -> speaker, "you" -> listener.
-
-    Without a single listener, second-person pronouns are left alone. Conversational openings
-    ("Well,", "Sure,") are dropped unless ``keep_opening``. The result starts with a capital
-    (or a ``#``-tag) and ends with punctuation.
-    """
-    text = sentence.strip() if keep_opening else (_LEADING_FILLER.sub("", sentence).strip() or sentence.strip())
-
-    def replace(found: re.Match[str]) -> str:
-        whole = found.group(0)
-        subject, follower = found.group(1), found.group(2)
-        word = whole.split()[0]
-        lower = word.lower()
-        if subject is None:  # possessive or object pronoun
-            if lower in ("my", "mine"):
-                return f"{speaker}'s" + whole[len(word) :]
-            if lower in ("me", "myself"):
-                return speaker + whole[len(word) :]
-            if listener is None:
-                return whole
-            if lower in ("your", "yours"):
-                return f"{listener}'s" + whole[len(word) :]
-            return listener + whole[len(word) :]
-        if subject.lower() == "you" and listener is None:
-            return whole
-        name = speaker if subject.lower() == "i" else listener
-        assert name is not None
-        contraction = lower[len(subject) :]
-        if contraction in ("'m", "'re"):
-            verb = "is"
-        elif contraction == "'ve":
-            verb = "has"
-        elif contraction == "'ll":
-            verb = "will"
-        elif contraction == "'d":
-            verb = "would"
-        else:
-            verb = ""
-        rest = f" {follower}" if follower else ""
-        if not verb and follower:
-            rest = " " + _conjugate(follower)
-        return f"{name} {verb}{rest}".replace("  ", " ") if verb else f"{name}{rest}"
-
-    text = _PRONOUN.sub(replace, text)
-    if text and text[0].islower():
-        text = text[0].upper() + text[1:]
-    if text and text[-1] not in ".!?":
-        text += "."
-    return text
-
-
-def _conjugate(verb: str) -> str:
-    """Third-person singular of a common present-tense verb; anything else unchanged."""
-    lower = verb.lower()
-    if lower in _NEGATIONS:
-        return _NEGATIONS[lower]
-    if lower in _IRREGULAR:
-        return _IRREGULAR[lower]
-    if lower not in _VERBS or lower in _ADVERBS:
-        return verb
-    if lower.endswith(("s", "sh", "ch", "x", "o")):
-        return verb + "es"
-    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return verb[:-1] + "ies"
-    return verb + "s"

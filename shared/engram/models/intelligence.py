@@ -92,7 +92,7 @@ class SuggestionOut(ResponseModel):
     confidence: float
     entities: list[str] = []
     memory_id: str | None = None
-    action: str | None = None  # created | reinforced, when saved
+    action: str | None = None  # created | superseded | conflict | reinforced | unchanged, when saved
 
 
 class ExtractOut(ResponseModel):

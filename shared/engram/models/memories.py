@@ -92,6 +92,11 @@ class SourceOut(ResponseModel):
     confidence: float | None = None
 
 
+class LineageOut(ResponseModel):
+    session_id: str
+    turn: int | None = None
+
+
 class MemoryOut(ResponseModel):
     id: str
     namespace: str
@@ -111,11 +116,45 @@ class MemoryOut(ResponseModel):
     created_at: str | None = None
     updated_at: str | None = None
     last_accessed_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    supersedes: list[str] = Field(default_factory=list)
+    superseded_by: str | None = None
+    superseded: bool = False  # true once a newer memory replaced it (it leaves search by default)
+    sources: list[LineageOut] = Field(default_factory=list)
+
+
+class WrittenMemoryOut(MemoryOut):
+    """A create's answer: the memory, and what the write did (``created``; ``duplicate`` when the
+    namespace already had the text: that memory comes back; ``superseded`` when it replaced a
+    memory, named in ``supersedes``; ``conflict`` when it contradicts one that needs review)."""
+
+    action: Literal["created", "duplicate", "superseded", "conflict"] = "created"
+    conflict_id: str | None = None
+
+
+class KeptMemoryOut(ResponseModel):
+    id: str
+    reason: str
+
+
+class DeletionReceiptOut(ResponseModel):
+    """What a deletion removed: ids and counts, never the deleted text."""
+
+    id: str
+    kind: Literal["memory", "session"]
+    session_id: str | None = None
+    memories_deleted: list[str] = Field(default_factory=list)
+    memories_kept: list[KeptMemoryOut] = Field(default_factory=list)
+    messages_purged: int = 0
+    index_entries_removed: int = 0
+    created_at: str | None = None
 
 
 class DeleteMemoryOut(ResponseModel):
     id: str
     deleted: bool = True
+    receipt: DeletionReceiptOut | None = None
 
 
 class _Filters(RequestModel):
@@ -147,6 +186,7 @@ class SearchMemories(_Filters):
     threshold: float | None = Field(default=None, ge=0.0, le=10.0)
     mode: SearchMode = "hybrid"
     log_miss: bool = False
+    include_superseded: bool = False  # superseded memories come back too, marked ``superseded``
     session_context: str | None = Field(default=None, max_length=MAX_MISS_CONTEXT)  # kept with a logged miss
 
 

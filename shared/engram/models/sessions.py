@@ -21,6 +21,7 @@ from engram.models.common import (
     TtlSeconds,
     _text,
 )
+from engram.models.memories import DeletionReceiptOut
 
 MAX_MEMORIES_USED = 100
 MESSAGES_PAGE = 100  # messages GET /v1/sessions/{id} returns before a cursor (the list maximum)
@@ -168,3 +169,4 @@ class DeleteSessionOut(ResponseModel):
     deleted_at: str | None
     cascade_memories: bool
     purged_messages: int
+    receipt: DeletionReceiptOut | None = None  # with cascade_memories: what was deleted and kept

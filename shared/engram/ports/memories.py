@@ -53,6 +53,23 @@ class Memory:
     embedding: list[float] | None = field(default=None, repr=False)
     embedder: str | None = None  # "<name>:<dimensions>" of the embedding
     purge_at: int | None = None
+    # validity and lineage (engram.services.governance)
+    slot: str | None = None  # "subject|attribute" of engram.extract.slots, for finding conflicts
+    valid_from: float | None = None
+    valid_until: float | None = None
+    supersedes: tuple[str, ...] = ()
+    superseded_by: str | None = None
+    sources: tuple[dict[str, Any], ...] = ()  # {"session_id", "turn"}: where it was extracted or reinforced from
+
+    @property
+    def current(self) -> bool:
+        """Not superseded by a newer memory."""
+        return self.superseded_by is None
+
+    def source_sessions(self) -> set[str]:
+        """Every session this memory derives from (its sources, and the session it was made in)."""
+        found = {str(s["session_id"]) for s in self.sources if s.get("session_id")}
+        return found | ({self.session_id} if self.session_id else set())
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,11 @@ class MemoryChanges:
     access_count: int | None = None
     last_accessed_at: float | None = None
     updated_at: float | None = None
+    valid_until: float | None = None
+    superseded_by: str | None = None
+    supersedes: Sequence[str] | None = None
+    sources: Sequence[dict[str, Any]] | None = None
+    session_id: str | None = None  # "" clears it (a session unlinked by a cascade)
 
 
 @dataclass(frozen=True)
@@ -189,6 +211,14 @@ class MemoryRepository(Protocol):
 
     def same_text(self, tenant_id: str, namespace: str, text: str) -> list[Memory]:
         """Memories of the namespace with the same :func:`content_key` as ``text``."""
+        ...
+
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> list[Memory]:
+        """Current (not superseded) memories of the namespace that fill ``slot``."""
+        ...
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        """Memories made in the session or with it among their sources."""
         ...
 
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:

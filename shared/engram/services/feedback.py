@@ -62,13 +62,15 @@ class FeedbackService:
         updated = 0
         for memory_id in dict.fromkeys(memory_ids):
             try:
-                self._feedback(tenant_id, memory_id, int(delta_feedback))
+                self._feedback(tenant_id, memory_id, int(delta_feedback), cause="outcome")
                 updated += 1
             except errors.NotFound:
                 continue
         return updated
 
-    def _feedback(self, tenant_id: str, memory_id: str, value: int, first: Memory | None = None) -> Memory:
+    def _feedback(
+        self, tenant_id: str, memory_id: str, value: int, first: Memory | None = None, *, cause: str = "api"
+    ) -> Memory:
         old_tier: dict[str, str] = {}
 
         def build(memory: Memory, now: float) -> MemoryChanges:
@@ -82,7 +84,7 @@ class FeedbackService:
                 tier=self.core.tier_after(memory, strength),
             )
 
-        memory = self.core.change(tenant_id, memory_id, build, first=first)
+        memory = self.core.change(tenant_id, memory_id, build, first=first, cause=cause)
         if memory.tier != old_tier.get("tier"):
             self.core.sync_index(memory)
         return memory

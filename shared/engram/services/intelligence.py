@@ -44,6 +44,7 @@ from engram.ports import StaleWrite
 from engram.ports.memories import ATOMIC_WRITE_ITEMS, access_logs
 from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord, TurnTaken
 from engram.services.lifecycle import ensure_writable
+from engram.services.memories import NEAR_DUPLICATE_COSINE
 from engram.services.optimistic import optimistic
 from engram.vocabulary import DEFAULT_NAMESPACE
 
@@ -297,13 +298,13 @@ class IntelligenceService:
         session already produced is left alone, so re-processing a session changes nothing."""
         memories = self._memories()
         request = request or self._memory_request(namespace, suggestion, session_id)
-        duplicate = memories.find_duplicate(tenant_id, namespace, suggestion.content)
-        if duplicate is not None:
-            if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
-                return duplicate.id, "unchanged"
-            self._feedback().apply_outcome(tenant_id, [duplicate.id], 1)
-            return duplicate.id, "reinforced"
-        return memories.create(tenant_id, request).id, "created"
+        written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
+        if written.action != "duplicate":
+            return written.id, written.action
+        if not changed and session_id:
+            return written.id, "unchanged"
+        self._feedback().apply_outcome(tenant_id, [written.id], 1)
+        return written.id, "reinforced"
 
     # --- summaries ----------------------------------------------------------------------------------
 

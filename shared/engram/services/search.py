@@ -182,6 +182,7 @@ class Query:
     session_id: str | None = None
     agent_id: str | None = None
     mode: str = "hybrid"
+    include_superseded: bool = False
 
     def index_filters(self, ids: tuple[str, ...] | None = None) -> IndexFilters:
         # Tiers are checked on the effective (decayed) tier after reading DynamoDB; the index
@@ -219,6 +220,7 @@ class SearchService:
             session_id=req.session_id,
             agent_id=req.agent_id,
             mode=req.mode,
+            include_superseded=req.include_superseded,
         )
         miss_id = None
         if req.log_miss and not hits:
@@ -242,10 +244,13 @@ class SearchService:
         agent_id: str | None = None,
         mode: str = "hybrid",
         record_access: bool = True,
+        include_superseded: bool = False,
     ) -> list[SearchHit]:
         """Ranked memories scoring ≥ threshold (best first, at most ``top_k``); hits count as accesses."""
         threshold = self.weights.threshold if threshold is None else threshold
-        q = Query(query, _tuple(namespaces), _tuple(types), _tuple(tiers), session_id, agent_id, mode)
+        q = Query(
+            query, _tuple(namespaces), _tuple(types), _tuple(tiers), session_id, agent_id, mode, include_superseded
+        )
         chosen = [r for r in self.rank(tenant_id, q, top_k=top_k, threshold=threshold) if r.included][:top_k]
         now = clock.now()
         hits = [self._hit(r, now) for r in chosen]
@@ -322,6 +327,8 @@ class SearchService:
         return self.weights
 
     def _matches(self, memory: Memory, q: Query, now: float) -> bool:
+        if not (q.include_superseded or memory.current):
+            return False
         if q.namespaces and memory.namespace not in q.namespaces:
             return False
         if q.types and memory.type not in q.types:

@@ -90,8 +90,9 @@ class SessionEventHandler:
         agents = [str(a) for a in [old.get("agent_id"), *(old.get("contributors") or ())] if a]
         self._repo.forget_contributors(tenant_id, session_id, agents)
         removed = 0
-        if old.get("cascade_memories"):
-            removed = self._memories().delete_for_session(tenant_id, session_id)
+        if old.get("cascade_memories"):  # a redelivery finds nothing left: no second receipt
+            receipt = self._memories().delete_for_session(tenant_id, session_id, messages_purged=purged, log=False)
+            removed = len(receipt.memories_deleted)
         return f"purged {purged} messages, {removed} memories"
 
     def _finished(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> str:

@@ -40,7 +40,7 @@ from engram.services.metadata import merge_metadata
 from engram.services.optimistic import optimistic
 
 if TYPE_CHECKING:
-    from engram.models.memories import MemoryOut  # only the memory side builds them
+    from engram.models.memories import DeletionReceiptOut, MemoryOut  # only the memory side builds them
     from engram.ports.memories import Memory
 
 T = TypeVar("T")
@@ -54,7 +54,9 @@ class SessionMemories(Protocol):
 
     def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> Mapping[str, Memory]: ...
 
-    def delete_for_session(self, tenant_id: str, session_id: str) -> int: ...
+    def delete_for_session(
+        self, tenant_id: str, session_id: str, *, messages_purged: int = 0, log: bool = True
+    ) -> DeletionReceiptOut: ...
 
 
 class SessionService:
@@ -306,14 +308,16 @@ class SessionService:
         if not self._repo.delete(session, now=now, cascade_memories=cascade_memories, purge_at=purge_at):
             raise errors.NotFound(f"Session {ref!r} not found")
         purged = self._repo.purge_messages(tenant_id, session.session_id) if purge else 0
+        receipt = None
         if cascade_memories and self._memories is not None:
-            self._session_memories().delete_for_session(tenant_id, session.session_id)
+            receipt = self._session_memories().delete_for_session(tenant_id, session.session_id, messages_purged=purged)
         return DeleteSessionOut(
             id=session.session_id,
             deleted=True,
             deleted_at=clock.iso(now),
             cascade_memories=cascade_memories,
             purged_messages=purged,
+            receipt=receipt,
         )
 
     # --- helpers ------------------------------------------------------------------------------

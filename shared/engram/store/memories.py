@@ -75,6 +75,16 @@ def tenant_ns_hash(tenant_id: str, namespace: str, text: str) -> str:
     return f"{tenant_id}#{namespace}#{content_key(text)}"
 
 
+def tenant_ns_slot(tenant_id: str, namespace: str, slot: str | None, current: bool = True) -> str | None:
+    """The sparse ``by_slot`` key: only a current memory with a slot has one."""
+    return f"{tenant_id}#{namespace}#{slot}" if slot and current else None
+
+
+def source_sessions(sources: Sequence[dict[str, Any]]) -> set[str] | None:
+    found = {str(s["session_id"]) for s in sources if s.get("session_id")}
+    return found or None  # DynamoDB has no empty sets
+
+
 def pack_vector(vector: Sequence[float]) -> bytes:
     packed = array("f", (float(v) for v in vector))  # float32; stored little-endian
     if sys.byteorder != "little":
@@ -118,6 +128,12 @@ def to_memory(item: MemoryItem) -> Memory:
         embedding=unpack_vector(item.embedding),
         embedder=item.embedder,
         purge_at=int(item.purge_at) if item.purge_at is not None else None,
+        slot=item.slot,
+        valid_from=item.valid_from,
+        valid_until=item.valid_until,
+        supersedes=tuple(item.supersedes or ()),
+        superseded_by=item.superseded_by,
+        sources=tuple(item.sources or ()),
     )
 
 
@@ -153,6 +169,14 @@ def to_item(memory: Memory) -> MemoryItem:
         embedding=pack_vector(m.embedding) if m.embedding is not None else None,
         embedder=m.embedder,
         purge_at=m.purge_at,
+        slot=m.slot,
+        tenant_ns_slot=tenant_ns_slot(m.tenant_id, m.namespace, m.slot, m.current),
+        valid_from=m.valid_from,
+        valid_until=m.valid_until,
+        supersedes=list(m.supersedes) or None,
+        superseded_by=m.superseded_by,
+        sources=list(m.sources) or None,
+        source_sessions=source_sessions(m.sources),
     )
 
 
@@ -175,6 +199,8 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         (MemoryItem.access_count, c.access_count),
         (MemoryItem.last_accessed_at, c.last_accessed_at),
         (MemoryItem.updated_at, c.updated_at),
+        (MemoryItem.valid_until, c.valid_until),
+        (MemoryItem.superseded_by, c.superseded_by),
     ]
     actions += [attribute.set(value) for attribute, value in simple if value is not None]
     if c.embedding is not None:
@@ -191,6 +217,21 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         actions.append(MemoryItem.tenant_ns_hash.set(tenant_ns_hash(tenant, namespace, text)))
     if c.namespace is not None or c.tier is not None:
         actions.append(MemoryItem.tenant_ns_tier.set(tenant_ns_tier(tenant, namespace, tier)))
+    if c.supersedes is not None:
+        actions.append(MemoryItem.supersedes.set(builtins.list(c.supersedes)))
+    if c.sources is not None:
+        sessions = source_sessions(c.sources)
+        actions.append(MemoryItem.sources.set(builtins.list(c.sources)))
+        actions.append(MemoryItem.source_sessions.set(sessions) if sessions else MemoryItem.source_sessions.remove())
+    if c.session_id is not None:
+        if c.session_id:
+            actions.append(MemoryItem.session_id.set(c.session_id))
+            actions.append(MemoryItem.tenant_session.set(f"{tenant}#{c.session_id}"))
+        else:
+            actions += [MemoryItem.session_id.remove(), MemoryItem.tenant_session.remove()]
+    if memory.slot and (c.namespace is not None or c.superseded_by is not None):
+        slot_key = tenant_ns_slot(tenant, namespace, memory.slot, c.superseded_by is None and memory.current)
+        actions.append(MemoryItem.tenant_ns_slot.set(slot_key) if slot_key else MemoryItem.tenant_ns_slot.remove())
     actions.append(MemoryItem.version.set(memory.version + 1))
     return actions
 
@@ -421,6 +462,18 @@ class DynamoMemoryRepository:
         with storage_errors():
             found = MemoryItem.by_content.query(tenant_ns_hash(tenant_id, namespace, text))
             return [to_memory(i) for i in found if content_key(i.text) == key]
+
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> builtins.list[Memory]:
+        with storage_errors():
+            found = MemoryItem.by_slot.query(tenant_ns_slot(tenant_id, namespace, slot))
+            return [m for m in (to_memory(i) for i in found) if m.current and m.slot == slot]
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        """A filtered read of the tenant's memories: sources are not keyed (a cascade is rare)."""
+        condition = (MemoryItem.session_id == session_id) | MemoryItem.source_sessions.contains(session_id)
+        with storage_errors():
+            for item in MemoryItem.by_tenant.query(tenant_id, filter_condition=condition):
+                yield to_memory(item)
 
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         with storage_errors():

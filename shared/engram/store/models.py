@@ -196,6 +196,17 @@ class _ByContent(GlobalSecondaryIndex["MemoryItem"]):
     memory_id = UnicodeAttribute(range_key=True)
 
 
+class _BySlot(GlobalSecondaryIndex["MemoryItem"]):
+    """Sparse: only current memories that fill a fact slot (where a contradiction is looked for)."""
+
+    class Meta:
+        index_name = "by_slot"
+        projection = AllProjection()
+
+    tenant_ns_slot = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
 class MemoryItem(Model):
     class Meta(_Meta):
         pass
@@ -230,12 +241,21 @@ class MemoryItem(Model):
     embedding = BinaryAttribute(null=True, legacy_encoding=False)
     embedder = UnicodeAttribute(null=True)  # "<name>:<dimensions>" of the embedding
     purge_at = NumberAttribute(null=True)
+    slot = UnicodeAttribute(null=True)
+    tenant_ns_slot = UnicodeAttribute(null=True)  # set while the memory is current
+    valid_from = NumberAttribute(null=True)
+    valid_until = NumberAttribute(null=True)
+    supersedes = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    superseded_by = UnicodeAttribute(null=True)
+    sources = JSONAttribute(null=True)
+    source_sessions = UnicodeSetAttribute(null=True)  # the sessions of ``sources``, for a filter
 
     by_tenant = _ByTenant()
     by_namespace = _ByNamespace()
     by_session = _BySession()
     by_tier = _ByTier()
     by_content = _ByContent()
+    by_slot = _BySlot()
 
 
 class AccessLogItem(Model):
@@ -264,6 +284,23 @@ class MissItem(Model):
     created_at = NumberAttribute()
     purge_at = NumberAttribute(null=True)
     namespaces = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+
+
+class LedgerItem(Model):
+    """Governance entries: pk ``tenant#stream`` (conflicts, deletions, history:mem_…), sk a
+    time-ordered id."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    stream = UnicodeAttribute()
+    created_at = NumberAttribute()
+    body = JSONAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
 
 
 # --- API keys and rate limits -------------------------------------------------------------------

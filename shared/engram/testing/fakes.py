@@ -20,6 +20,7 @@ from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.auth import ApiKey
+from engram.ports.ledger import LedgerEntry
 from engram.ports.memories import Accesses, Memory, MemoryChanges, MemoryFilters, Miss, content_key
 from engram.ports.sessions import (
     STATUS_FILTERS,
@@ -458,6 +459,11 @@ class FakeMemoryRepository:
                 values["embedding"] = list(values["embedding"])
             if "entities" in values:
                 values["entities"] = tuple(values["entities"])
+            for name in ("supersedes", "sources"):
+                if name in values:
+                    values[name] = tuple(copy.deepcopy(list(values[name])))
+            if values.get("session_id") == "":
+                values["session_id"] = None
             updated = replace(current, **values, version=memory.version + 1)
             self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
@@ -542,6 +548,15 @@ class FakeMemoryRepository:
         with self._lock:
             return [m for m in self._of(tenant_id) if m.namespace == namespace and content_key(m.text) == key]
 
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> list[Memory]:
+        with self._lock:
+            return [m for m in self._of(tenant_id) if m.namespace == namespace and m.slot == slot and m.current]
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        with self._lock:
+            found = [m for m in self._of(tenant_id) if session_id in m.source_sessions()]
+        yield from found
+
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         with self._lock:
             found = [m for (t, _), m in self.memories.items() if tenant_id is None or t == tenant_id]
@@ -580,6 +595,67 @@ class FakeMissRepository:
 
 
 # --- keys and rate limits ------------------------------------------------------------------------
+
+
+class FakeLedgerRepository:
+    """:class:`engram.ports.ledger.LedgerRepository` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.entries: dict[tuple[str, str, str], LedgerEntry] = {}
+
+    def append(self, entry: LedgerEntry) -> bool:
+        key = (entry.tenant_id, entry.stream, entry.entry_id)
+        with self._lock:
+            if key in self.entries:
+                return False
+            self.entries[key] = _copy(entry)
+            return True
+
+    def get(self, tenant_id: str, stream: str, entry_id: str) -> LedgerEntry | None:
+        with self._lock:
+            found = self.entries.get((tenant_id, stream, entry_id))
+            return _copy(found) if found is not None else None
+
+    def settle(self, entry: LedgerEntry, status: str, body: dict[str, Any]) -> LedgerEntry:
+        key = (entry.tenant_id, entry.stream, entry.entry_id)
+        with self._lock:
+            current = self.entries.get(key)
+            if current is None or current.version != entry.version:
+                raise StaleWrite()
+            settled = replace(current, status=status, body=copy.deepcopy(body), version=entry.version + 1)
+            self.entries[key] = settled
+            return _copy(settled)
+
+    def listing(
+        self, tenant_id: str, stream: str, *, limit: int, cursor: str | None, status: str | None = None
+    ) -> Listing[LedgerEntry]:
+        after = None
+        if cursor:
+            after = decode_cursor(cursor, {"entry_id", "stream"}, lambda k: k.get("stream") == stream)["entry_id"]
+        with self._lock:
+            found = sorted(
+                (
+                    e
+                    for (t, s, _), e in self.entries.items()
+                    if t == tenant_id and s == stream and (status is None or e.status == status)
+                ),
+                key=lambda e: e.entry_id,
+                reverse=True,
+            )
+        if after is not None:
+            found = [e for e in found if e.entry_id < after]
+        page = [_copy(e) for e in found[:limit]]
+        has_more = len(found) > limit
+        next_cursor = encode_cursor({"stream": stream, "entry_id": page[-1].entry_id}) if has_more and page else None
+        return Listing(page, next_cursor, has_more)
+
+    def drop(self, tenant_id: str, stream: str) -> int:
+        with self._lock:
+            keys = [k for k in self.entries if k[0] == tenant_id and k[1] == stream]
+            for key in keys:
+                del self.entries[key]
+            return len(keys)
 
 
 class FakeApiKeyRepository:

@@ -30,6 +30,7 @@ from engram.services.sweeper import SweepService
 from engram.services.tiers import TierPolicy
 from engram.testing.fakes import (
     FakeApiKeyRepository,
+    FakeLedgerRepository,
     FakeMemoryRepository,
     FakeMissRepository,
     FakeRateCounter,
@@ -47,6 +48,7 @@ class World:
     memory_repo: FakeMemoryRepository = field(default_factory=FakeMemoryRepository)
     session_repo: FakeSessionRepository = field(init=False)
     miss_repo: FakeMissRepository = field(default_factory=FakeMissRepository)
+    ledger_repo: FakeLedgerRepository = field(default_factory=FakeLedgerRepository)
     key_repo: FakeApiKeyRepository = field(default_factory=FakeApiKeyRepository)
     counter: FakeRateCounter = field(default_factory=FakeRateCounter)
     extractor: Extractor | None = None
@@ -68,7 +70,11 @@ class World:
             self.memory_repo.sessions = self.session_repo
         s = self.settings
         self.core = MemoryCore(
-            self.memory_repo, index=lambda: self.index, embedder=lambda: self.embedder, policy=self.policy
+            self.memory_repo,
+            index=lambda: self.index,
+            embedder=lambda: self.embedder,
+            policy=self.policy,
+            ledger=self.ledger_repo,
         )
         self.memories = MemoryService(self.core, s)
         self.feedback = FeedbackService(self.core)

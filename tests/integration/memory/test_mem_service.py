@@ -131,6 +131,6 @@ def test_session_memories_and_cascade(service: Any) -> None:
     found = service.for_session("tenant-a", "sess_1")
     assert [m.id for m in found] == [a.id] and isinstance(found[0].created_at, str)
     assert service.for_session("tenant-b", "sess_1") == []
-    assert service.delete_for_session("tenant-a", "sess_1") == 1
+    assert service.delete_for_session("tenant-a", "sess_1").memories_deleted == [a.id]
     assert service.for_session("tenant-a", "sess_1") == []
     assert container.index().document("tenant-a", a.id) is None

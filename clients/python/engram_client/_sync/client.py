@@ -199,6 +199,10 @@ class Engram:
             if not (page.has_more and cursor):
                 return
 
+    def deletions(self, *, limit: int | None = None, cursor: str | None = None) -> models.DeletionsOut:
+        """One page of the deletions log: receipts of what deletions removed (ids and counts)."""
+        return self.request("GET", "/v1/deletions", models.DeletionsOut, params=params_of(limit=limit, cursor=cursor))
+
     def iter_misses(self, *, since: str | None = None, page_size: int = 100) -> Iterator[models.MissOut]:
         cursor: str | None = None
         while True:
@@ -485,8 +489,11 @@ class Memories(_Resource):
         agent_id: str | None = None,
         source: Mapping[str, Any] | models.MemorySource | None = None,
         idempotency_key: str | None = None,
-    ) -> models.MemoryOut:
-        """Store a memory; it is searchable when this returns."""
+    ) -> models.WrittenMemoryOut:
+        """Store a memory; it is searchable when this returns. ``action`` says what the write did:
+        ``created``, ``duplicate`` (the namespace had the text: that memory comes back),
+        ``superseded`` (it replaced the memories in ``supersedes``) or ``conflict`` (a
+        contradiction waiting for review, ``conflict_id``)."""
         body = fields(
             text=text,
             title=title,
@@ -500,7 +507,7 @@ class Memories(_Resource):
             source=source,
         )
         return self._client.request(
-            "POST", "/v1/memories", models.MemoryOut, json=body, idempotency_key=idempotency_key
+            "POST", "/v1/memories", models.WrittenMemoryOut, json=body, idempotency_key=idempotency_key
         )
 
     def batch_create(
@@ -531,16 +538,19 @@ class Memories(_Resource):
         tier: Tier | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
+        include_superseded: bool | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> models.PageMemoryOut:
-        """One page, newest first; :meth:`AsyncEngram.iter_memories` follows the cursors."""
+        """One page, newest first; :meth:`AsyncEngram.iter_memories` follows the cursors.
+        Superseded memories are listed (marked) only with ``include_superseded=True``."""
         params = params_of(
             namespace=namespace,
             type=type,
             tier=tier,
             session_id=session_id,
             agent_id=agent_id,
+            include_superseded=include_superseded,
             limit=limit,
             cursor=cursor,
         )
@@ -590,6 +600,7 @@ class Memories(_Resource):
         mode: SearchMode | None = None,
         log_miss: bool | None = None,
         session_context: str | None = None,
+        include_superseded: bool | None = None,
         idempotency_key: str | None = None,
     ) -> models.SearchOut:
         """Memories relevant to ``query``, best first (hybrid: vector + text + bonuses); only those
@@ -609,6 +620,7 @@ class Memories(_Resource):
             mode=mode,
             log_miss=log_miss,
             session_context=session_context,
+            include_superseded=include_superseded,
         )
         return self._client.request(
             "POST", "/v1/memories/search", models.SearchOut, json=body, idempotency_key=idempotency_key
@@ -700,6 +712,38 @@ class Memories(_Resource):
                 namespace=namespace,
                 namespaces=list(namespaces) if namespaces is not None else None,
             ),
+            idempotency_key=idempotency_key,
+        )
+
+    def history(self, memory_id: str, *, limit: int | None = None, cursor: str | None = None) -> models.HistoryOut:
+        """Every change of a memory (text, tier, lock, feedback, validity), newest first, with its cause."""
+        return self._client.request(
+            "GET",
+            f"/v1/memories/{segment(memory_id)}/history",
+            models.HistoryOut,
+            params=params_of(limit=limit, cursor=cursor),
+        )
+
+    def conflicts(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> models.ConflictsOut:
+        """One page of the review queue: contradictions not acted on (``status`` open, resolved or all)."""
+        return self._client.request(
+            "GET",
+            "/v1/memories/conflicts",
+            models.ConflictsOut,
+            params=params_of(status=status, limit=limit, cursor=cursor),
+        )
+
+    def resolve_conflict(
+        self, conflict_id: str, resolution: str, *, idempotency_key: str | None = None
+    ) -> models.ResolveConflictOut:
+        """``keep_new`` (the new memory supersedes the old), ``keep_old`` or ``keep_both``."""
+        return self._client.request(
+            "POST",
+            f"/v1/memories/conflicts/{segment(conflict_id)}/resolve",
+            models.ResolveConflictOut,
+            json=fields(resolution=resolution),
             idempotency_key=idempotency_key,
         )
 

@@ -594,11 +594,13 @@
     if (!has(spec, "get", "/v1/deletions")) return [h("h1", { tabindex: "-1" }, "Deletions"), unavailable("The deletion receipts log")];
     const out = await api("GET", "/v1/deletions", { query: { limit: 50, cursor: p.get("cursor") } });
     const rows = listOf(out, "data", "deletions", "receipts");
-    const counts = (r) => Object.entries(r.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
+    const tally = (r) => r.counts || { "memories deleted": (r.memories_deleted || []).length, "memories kept": (r.memories_kept || []).length,
+      "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
+    const counts = (r) => Object.entries(tally(r)).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
     return [h("h1", { tabindex: "-1" }, "Deletions"),
       h("p", {}, "Receipts of what was deleted: ids and counts, never the deleted text."),
       rows.length ? table([["Receipt", (r) => h("code", {}, r.id || r.receipt_id || "—")], ["What", (r) => r.kind || r.type || r.scope || r.cause || "—"],
-        ["Target", (r) => h("code", {}, r.target_id || r.memory_id || r.session_id || "—")], ["Counts", counts],
+        ["Target", (r) => h("code", {}, r.target_id || r.memory_id || r.session_id || (r.memories_deleted || [])[0] || "—")], ["Counts", counts],
         ["When", (r) => when(r.created_at || r.deleted_at || r.at)]], rows, "Deletion receipts, newest first")
         : h("p", {}, "No deletions recorded."),
       out.has_more ? h("p", {}, h("a", { href: link("deletions", { cursor: out.next_cursor }) }, "Next page →")) : null];
