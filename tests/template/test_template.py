@@ -90,7 +90,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
     "on_session_change": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR", "TEXT"}),
-    "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
+    "on_memory_change": ({Y: "W"}, {"OS", "BR"}),  # settles access logs into their memories
     "sweep_sessions": ({S: "W"}, set()),
     "list_conflicts": ({G: "R", Y: "R"}, set()),
     "resolve_conflict": ({G: "W", Y: "W"}, {"OS"}),

@@ -25,7 +25,7 @@ def sample_body(function: str) -> str | None:
 def test_malformed_ids_answer_the_resource_404_on_every_id_route(aws: dict[str, str]) -> None:
     wrong = []
     for route in ID_ROUTES:
-        resource = "Memory" if route.kind == "memory" else "Session"
+        resource = "Conflict" if "/conflicts/" in route.path else route.kind.capitalize()
         for ident in MALFORMED_IDS:
             event = http_event(
                 route.method, route.path, path_params={"id": ident}, raw_body=sample_body(route.function)

@@ -117,6 +117,8 @@ def test_create_is_idempotent_with_a_key(call: Any) -> None:
 
 def test_get_and_tenant_isolation(call: Any) -> None:
     mem = create(call)
+    written = {"action": mem.pop("action"), "conflict_id": mem.pop("conflict_id")}
+    assert written == {"action": "created", "conflict_id": None}  # what the write did, on the write only
     status, body, _ = call("get_memory", "GET", f"/v1/memories/{mem['id']}", route=MEM)
     assert status == 200 and body == mem
     for tenant, path in (
@@ -249,7 +251,9 @@ def test_delete_removes_from_table_and_index(call: Any, service: Any) -> None:
     status, _, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM, tenant="tenant-b")
     assert status == 404 and indexed(service, "tenant-a", mem["id"]) is not None
     status, body, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM)
+    receipt = body.pop("receipt")
     assert status == 200 and body == {"id": mem["id"], "deleted": True}
+    assert receipt["memories_deleted"] == [mem["id"]] and receipt["index_entries_removed"] == 1
     assert list(MemoryItem.scan()) == [] and indexed(service, "tenant-a", mem["id"]) is None
     status, _, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM)
     assert status == 404
