@@ -300,7 +300,8 @@
         ["Feedback score", String(memory.feedback_score)], ["Accesses", String(memory.access_count)],
         ["Strength", String(memory.strength)], ["Entities", memory.entities.length ? memory.entities.join(", ") : "—"],
         ["Source", sourceOf(memory.source)], ["Session", sessionLink(memory.session_id)], ["Agent", memory.agent_id],
-        "supersedes" in memory ? ["Supersedes", memory.supersedes ? memoryLink(memory.supersedes) : "—"] : null,
+        "supersedes" in memory ? ["Supersedes", [].concat(memory.supersedes || []).length
+          ? [].concat(memory.supersedes).map((id, i) => [i ? ", " : "", memoryLink(id)]) : "—"] : null,
         "valid_from" in memory ? ["Valid from", when(memory.valid_from)] : null,
         "valid_until" in memory ? ["Valid until", when(memory.valid_until)] : null,
         ["Created", when(memory.created_at)], ["Updated", when(memory.updated_at)], ["Last accessed", when(memory.last_accessed_at)],
