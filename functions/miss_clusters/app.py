@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.container import miss_review
-from engram.models.common import Label
+from engram.models.common import DateOrDateTime, Label
 from engram.models.memories import MissClustersOut
 
 app = make_resolver()
@@ -15,8 +15,8 @@ app = make_resolver()
 @app.get("/v1/memories/misses/clusters", summary="Miss clusters", tags=["memory intelligence"])
 def miss_clusters(
     namespace: Annotated[Label | None, Query()] = None,
-    since: Annotated[str | None, Query(min_length=4, max_length=40)] = None,
-    until: Annotated[str | None, Query(min_length=4, max_length=40)] = None,
+    since: Annotated[DateOrDateTime | None, Query()] = None,
+    until: Annotated[DateOrDateTime | None, Query()] = None,
     similarity: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
     examples: Annotated[int, Query(ge=1, le=20)] = 5,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

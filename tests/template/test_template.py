@@ -88,7 +88,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
     "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
-    "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
+    "on_memory_change": ({Y: "W"}, {"OS", "BR"}),  # settles access logs into their memories
     "sweep_sessions": ({S: "W"}, set()),
 }
 MANAGED = {"OpenSearchDataAccessPolicy": "OS", "BedrockEmbeddingPolicy": "BR", "BedrockTextPolicy": "TEXT"}

@@ -6,6 +6,7 @@ when this file no longer matches ``shared/engram/api/openapi.json``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
@@ -514,6 +515,22 @@ class ReinforceOut(BaseModel):
     strength: float
 
 
+class Since(RootModel[AwareDatetime | None]):
+    root: AwareDatetime | None
+
+
+class Since1(RootModel[date | None]):
+    root: date | None
+
+
+class Until(RootModel[AwareDatetime | None]):
+    root: AwareDatetime | None
+
+
+class Until1(RootModel[date | None]):
+    root: date | None
+
+
 class ReplayMisses(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -522,9 +539,9 @@ class ReplayMisses(BaseModel):
     limit: Annotated[int | None, Field(ge=1, le=100)] = 50
     namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     similarity: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
-    since: Annotated[str | None, Field(max_length=40, min_length=4)] = None
+    since: Since | Since1 | None = None
     threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
-    until: Annotated[str | None, Field(max_length=40, min_length=4)] = None
+    until: Until | Until1 | None = None
 
 
 class ReplayTop(BaseModel):

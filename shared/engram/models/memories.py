@@ -9,6 +9,7 @@ from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_vali
 from engram.models.common import (
     NOT_BLANK_PATTERN,
     TEXT_PATTERN,
+    DateOrDateTime,
     Label,
     Metadata,
     RequestModel,
@@ -324,8 +325,8 @@ class MissClustersOut(ResponseModel):
 class ReplayMisses(RequestModel):
     namespace: Label | None = None
     cluster_id: Label | None = None  # a cluster id from GET /v1/memories/misses/clusters (same filters)
-    since: str | None = Field(default=None, min_length=4, max_length=40)
-    until: str | None = Field(default=None, min_length=4, max_length=40)
+    since: DateOrDateTime | None = None
+    until: DateOrDateTime | None = None
     limit: int = Field(default=50, ge=1, le=100)
     threshold: float | None = Field(default=None, ge=0.0, le=10.0)
     similarity: float | None = Field(default=None, ge=0.0, le=1.0)  # with cluster_id: as the clusters call
