@@ -224,8 +224,12 @@ class SearchService:
         )
         miss_id = None
         if req.log_miss and not hits:
-            logged = LogMiss(
-                query=req.query, session_id=req.session_id, context=req.session_context, namespaces=req.namespace_list()
+            logged = LogMiss(  # the namespaces as asked: the same bounds as the search request's
+                query=req.query,
+                session_id=req.session_id,
+                context=req.session_context,
+                namespace=req.namespace,
+                namespaces=req.namespaces,
             )
             miss_id = self._misses.log_miss(tenant_id, logged).miss_id
         return SearchOut(query=req.query, threshold=threshold, results=hits, count=len(hits), miss_id=miss_id)

@@ -80,6 +80,16 @@ def test_search_counts_hits_as_accesses_and_logs_a_miss(world: World) -> None:
     assert [m.query for m in world.misses.list_misses(TENANT).misses] == ["quantum chromodynamics"]
 
 
+def test_a_miss_logged_by_a_search_keeps_every_namespace_it_was_asked_in(world: World) -> None:
+    """``namespace`` and 20 ``namespaces`` are a valid search (21 in all): its miss keeps all 21."""
+    many = [f"ns{n:02d}" for n in range(20)]
+    req = SearchMemories(query="quantum chromodynamics", namespace="extra", namespaces=many, log_miss=True)
+    missed = world.search.search_api(TENANT, req)
+    assert missed.count == 0 and missed.miss_id is not None
+    [miss] = world.misses.list_misses(TENANT).misses
+    assert sorted(miss.namespaces) == sorted([*many, "extra"])
+
+
 def test_explain_terms_add_up_and_count_nothing(world: World) -> None:
     mem = world.memories.create_memory(TENANT, text="User is based in Singapore", entities=["Singapore"])
     out = world.search.explain(TENANT, ExplainRequest(query="Where is Singapore?", threshold=0.0))
