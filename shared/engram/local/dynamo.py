@@ -797,11 +797,12 @@ def _untrack_model_instances() -> None:
     from moto.core.model_instances import model_data
 
     def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
-        return super(BaseModel, cls).__new__(cls)  # what BaseModel.__new__ does, minus the append
+        return super(BaseModel, cls).__new__(cls)  # type: ignore[misc] # BaseModel.__new__ without the append
 
     untracked_new._engram_untracked = True  # type: ignore[attr-defined]
     for service in TRACKED_SERVICES:
-        for model in model_data.get(service, {}).values():
+        models: dict[str, Any] = dict(model_data.get(service, {}))
+        for model in models.values():
             for cls in [model, *_subclasses(model)]:
                 if not getattr(cls.__new__, "_engram_untracked", False):
                     cls.__new__ = staticmethod(untracked_new)
@@ -810,7 +811,7 @@ def _untrack_model_instances() -> None:
 
 def _subclasses(cls: type) -> list[type]:
     found: list[type] = []
-    pending = list(cls.__subclasses__())
+    pending: list[type] = list(cls.__subclasses__())
     while pending:
         sub = pending.pop()
         found.append(sub)
