@@ -73,7 +73,7 @@ PERSONA ?= ../shared/eval/persona-chat-dev.csv
 DIALOGSUM ?= ../shared/eval/dialogsum-dev.jsonl
 
 bench-intelligence: $(MODEL_STAMP)
-	$(PY) bench/intelligence.py --persona $(PERSONA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
+	$(PY) -m bench.intelligence --persona $(PERSONA) --locomo $(DATA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
 
 # --- fuzzing, abuse and cold start (tests/fuzz, tests/abuse, bench/coldstart.py) ---
 FUZZ_EXAMPLES ?= 200

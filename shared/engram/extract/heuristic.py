@@ -542,6 +542,29 @@ class HeuristicExtractor:
         return out
 
 
+def describe(text: str) -> tuple[MemoryType, list[str]] | None:
+    """The memory type the rules give the first clause they read in ``text``, and its entities.
+
+    ``None`` when no rule reads any clause (small talk, questions, statements about others).
+    Used by the learned extractor, which decides *whether* a sentence is worth keeping and
+    leaves *what kind* of memory it is to these rules.
+    """
+    for sentence in split_sentences(normalize(text)):
+        lowered = sentence[:MAX_CLAUSE_CHARS].lower()
+        if lowered.rstrip().endswith("?") or not _FIRST_PERSON.search(lowered):
+            continue
+        for start, end in _clauses(sentence[:MAX_CLAUSE_CHARS]):
+            match = _classify(sentence[start:end], start)
+            if match is not None:
+                return match.memory_type, _entities(text, match.object_phrase)
+    return None
+
+
+def dedupe(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Near-identical suggestions (content-word Jaccard >= 0.8) once, the more confident kept."""
+    return _dedupe(suggestions)
+
+
 def _clauses(sentence: str) -> list[tuple[int, int]]:
     """Spans of the sentence cut before a conjunction that opens a new first-person subject."""
     spans: list[tuple[int, int]] = []

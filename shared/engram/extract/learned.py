@@ -1,0 +1,231 @@
+"""The default extractor: a small learned classifier over sentence features, no network.
+
+How it reads a conversation:
+
+1. :func:`engram.extract.features.conversation_candidates` lists the candidate memories of every
+   ``user`` message (clauses, sentences, runs of up to three sentences, the same without
+   questions) with binary features: words, first-person and tense cues, names and numbers, the
+   other speaker's turns before and after.
+2. A logistic model (:class:`FactModel`, weights in ``model/fact_model.json``, trained by
+   ``bench/train_extractor.py`` on Synthetic-Persona-Chat and LoCoMo development data; see
+   ``model/README.md`` for the data's attribution and licences) gives each candidate the
+   probability that it states a durable fact about the speaker.
+3. Per message, the kept candidates are the non-overlapping set, among those at or above the
+   threshold, with the largest total margin (probability minus threshold): two sentences that
+   are each a fact beat the pair they form, and a pair that is one fact beats its weaker halves.
+   The threshold depends on the conversation's style (short exchanges or long turns; see
+   :mod:`engram.extract.features`): both are chosen by cross-validation.
+4. Each kept candidate is written as a third-person fact ("I moved to Berlin last month" ->
+   "User moved to Berlin last month."): leading interjections dropped, common chat shorthand
+   spelled out ("fam" -> "family"), "I" -> "User" then "they". Memories are read later and out
+   of context, where "I" is ambiguous.
+5. Its type and entities come from the heuristic rules (:func:`engram.extract.heuristic.describe`):
+   no public data labels memory types, so the model decides *whether* to keep a sentence and the
+   rules *what kind* of memory it is (``fact`` when no rule reads it). The tier follows the type.
+   Confidence is the model's probability.
+
+Scoring is a sum of dictionary look-ups, so the extractor needs nothing beyond the standard
+library and stays well above 5,000 messages/s on one core (``make bench-intelligence``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from bisect import bisect_right
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from engram.extract.features import Candidate, conversation_candidates
+from engram.extract.heuristic import dedupe, describe
+from engram.extract.person import third_person
+from engram.extract.ports import (
+    CONTENT_MAX_CHARS,
+    DEFAULT_TIERS,
+    ConversationMessage,
+    ExtractionResult,
+    Suggestion,
+    make_title,
+)
+from engram.extract.text import normalize, split_sentences
+from engram.extract.tokens import estimate_tokens
+
+MODEL_RESOURCE = "fact_model.json"
+
+_LEADING_FILLER = re.compile(
+    r"^(?:(?:well|oh|ah|yes|yeah|yep|yup|ya|no|nope|so|and|but|ok|okay|um|uh|hmm|haha|lol|wow|whoa|"
+    r"hey|hi|hello|sure|right|totally|definitely|absolutely|actually|anyway|anyways|btw|honestly|"
+    r"aww|awesome|cool|great|nice|thanks|thank you|omg|oh my god|oh man|man|dude)\b[\s,!.-]*)+",
+    re.IGNORECASE,
+)
+_SHORTHAND = {
+    "fam": "family",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "have to",
+    "kinda": "kind of",
+    "sorta": "sort of",
+    "cuz": "because",
+    "'cause": "because",
+    "coz": "because",
+    "fave": "favorite",
+    "fav": "favorite",
+    "biz": "business",
+    "bday": "birthday",
+    "convo": "conversation",
+    "gf": "girlfriend",
+    "bf": "boyfriend",
+    "pics": "pictures",
+    "pic": "picture",
+    "btw": "",
+}
+_SHORTHAND_WORD = re.compile(r"(?<![\w'])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w'])", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class FactModel:
+    """Weights of the logistic model and how its probabilities are turned into memories."""
+
+    weights: Mapping[str, float]
+    threshold: float = 0.5  # short exchanges
+    threshold_long: float = 0.5  # long turns
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def threshold_for(self, long_style: bool) -> float:
+        return self.threshold_long if long_style else self.threshold
+
+    def probability(self, features: Sequence[str]) -> float:
+        weights = self.weights
+        z = sum(weights.get(f, 0.0) for f in features)
+        if z < -30:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FactModel:
+        return cls(
+            weights={str(k): float(v) for k, v in data["weights"].items()},
+            threshold=float(data["threshold"]),
+            threshold_long=float(data["threshold_long"]),
+            metadata={k: v for k, v in data.items() if k != "weights"},
+        )
+
+
+@cache
+def shipped_model() -> FactModel:
+    """The model in the package (read once, on first use: importing this module costs nothing)."""
+    text = resources.files("engram.extract").joinpath("model", MODEL_RESOURCE).read_text(encoding="utf-8")
+    return FactModel.from_json(json.loads(text))
+
+
+class LearnedExtractor:
+    """:class:`~engram.extract.ports.Extractor` backed by :class:`FactModel`; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        roles: Collection[str] = ("user",),
+        max_suggestions: int = 100,
+        model: FactModel | None = None,
+    ) -> None:
+        self._roles = tuple(r.lower() for r in roles)
+        self._max_suggestions = max_suggestions
+        self._model = model
+
+    @property
+    def model(self) -> FactModel:
+        if self._model is None:
+            self._model = shipped_model()
+        return self._model
+
+    def extract(self, messages: Sequence[ConversationMessage]) -> ExtractionResult:
+        tokens = sum(estimate_tokens(m.content or "") for m in messages)
+        chosen = self.select(conversation_candidates(messages, self._roles))
+        suggestions = [s for s in (_suggestion(c, p) for c, p in chosen) if s is not None]
+        suggestions = dedupe(suggestions)
+        if len(suggestions) > self._max_suggestions:
+            keep = sorted(range(len(suggestions)), key=lambda i: -suggestions[i].confidence)
+            suggestions = [suggestions[i] for i in sorted(keep[: self._max_suggestions])]
+        return ExtractionResult(suggestions=suggestions, tokens_analyzed=tokens)
+
+    def select(self, candidates: Sequence[Candidate]) -> list[tuple[Candidate, float]]:
+        """The kept candidates with their probabilities, in conversation order."""
+        model = self.model
+        by_message: dict[int, list[tuple[Candidate, float]]] = {}
+        for candidate in candidates:
+            p = model.probability(candidate.features)
+            if p >= model.threshold_for(candidate.long_style):
+                by_message.setdefault(candidate.message, []).append((candidate, p))
+        kept: list[tuple[Candidate, float]] = []
+        for message in sorted(by_message):
+            scored = by_message[message]
+            kept += best_disjoint(scored, model.threshold_for(scored[0][0].long_style))
+        return kept
+
+
+def best_disjoint(scored: Sequence[tuple[Candidate, float]], threshold: float) -> list[tuple[Candidate, float]]:
+    """The non-overlapping candidates of one message with the largest sum of ``p - threshold``.
+
+    Weighted interval scheduling over the candidates' clause spans: sorted by end, each candidate
+    either joins the best set of those ending before it starts, or is skipped.
+    """
+    items = sorted(scored, key=lambda item: (item[0].end, item[0].start))
+    ends = [c.end for c, _ in items]
+    best = [0.0] * (len(items) + 1)
+    take: list[int | None] = [None] * (len(items) + 1)  # index of the compatible prefix, if taken
+    for k, (candidate, p) in enumerate(items, start=1):
+        prefix = bisect_right(ends, candidate.start, 0, k - 1)
+        with_it = best[prefix] + (p - threshold)
+        if with_it > best[k - 1]:
+            best[k], take[k] = with_it, prefix
+        else:
+            best[k] = best[k - 1]
+    chosen: list[tuple[Candidate, float]] = []
+    k = len(items)
+    while k > 0:
+        taken = take[k]
+        if taken is None:
+            k -= 1
+        else:
+            chosen.append(items[k - 1])
+            k = taken
+    return sorted(chosen, key=lambda item: item[0].start)
+
+
+def memory_text(text: str, subject: str = "User") -> str:
+    """A candidate written as a third-person fact about ``subject``; "" if nothing is left."""
+    parts: list[str] = []
+    for sentence in split_sentences(normalize(text)):
+        sentence = _LEADING_FILLER.sub("", sentence).strip(" ,;:-")
+        sentence = _SHORTHAND_WORD.sub(lambda m: _SHORTHAND[m.group(1).lower()], sentence)
+        sentence = " ".join(sentence.split())
+        if sentence and any(c.isalnum() for c in sentence):
+            parts.append(sentence)
+    if not parts:
+        return ""
+    written = third_person(" ".join(parts), subject, None, repeat_name=False)
+    written = re.sub(r"[!]+(?=\s|$)", ".", written)
+    if len(written) > CONTENT_MAX_CHARS:
+        written = written[: CONTENT_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return written
+
+
+def _suggestion(candidate: Candidate, probability: float) -> Suggestion | None:
+    content = memory_text(candidate.text)
+    if not content:
+        return None
+    described = describe(candidate.text)
+    memory_type, entities = described if described is not None else ("fact", [])
+    return Suggestion(
+        title=make_title(memory_type, content),
+        content=content,
+        memory_type=memory_type,
+        suggested_tier=DEFAULT_TIERS[memory_type],
+        confidence=round(min(0.99, max(0.01, probability)), 2),
+        entities=entities,
+        source_index=candidate.message,
+    )
