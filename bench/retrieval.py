@@ -17,11 +17,12 @@ Evidence ids are normalised: ``'D8:6; D9:17'`` is split, ``'D:11:26'`` becomes `
 left without evidence are skipped.
 
 ``--store moto`` (default) runs the service against moto's in-process DynamoDB (``mock_aws``),
-the same code path as Lambda; ``--store memory`` swaps the repository for a dict (the search
-path only needs ``put_new`` and ``batch_get``) and is ≈10x faster on this 2-core machine. Query and memory embeddings
-are computed in batches up front and cached, so the embedding time is reported apart from
-search time. Latency: the local index at 10k and 100k synthetic memories (hashing vectors of
-384 dimensions), k-NN, BM25 and both (one hybrid query), p50/p95 over 200 queries.
+the same code path as Lambda; ``--store memory`` swaps the repositories for the in-memory fakes
+(``engram.testing.fakes``, held to the same contract) and is ≈10x faster on this 2-core
+machine. Query and memory embeddings are computed in batches up front and cached, so the
+embedding time is reported apart from search time. Latency: the local index at 10k and 100k
+synthetic memories (hashing vectors of 384 dimensions), k-NN, BM25 and both (one hybrid query),
+p50/p95 over 200 queries.
 """
 
 from __future__ import annotations
@@ -146,19 +147,6 @@ class CachedEmbedder:
         return [self.cache[t] for t in texts]
 
 
-class MemoryRepo:
-    """The two repository calls the search path makes, on a dict (``--store memory``)."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, Any] = {}
-
-    def put_new(self, item: Any) -> None:
-        self.items[str(item.memory_id)] = item
-
-    def batch_get(self, tenant_id: str, ids: Sequence[str]) -> dict[str, Any]:
-        return {i: self.items[i] for i in ids if i in self.items and self.items[i].tenant_id == tenant_id}
-
-
 def make_embedder(name: str, dims: int) -> Any:
     if name == "hashing":
         from engram.embed.hashing import HashingEmbedder
@@ -174,11 +162,17 @@ def make_embedder(name: str, dims: int) -> Any:
 def build_service(
     store: str, data_dir: str, embedder: Any, stack: ExitStack, text_weight: float | None, coverage: bool = True
 ) -> Any:
+    from types import SimpleNamespace
+
     from engram.config import Settings
     from engram.index.local import LocalIndex
+    from engram.ports.memories import MemoryRepository, MissRepository
+    from engram.services.feedback import FeedbackService
     from engram.services.memories import MemoryService
-    from engram.services.retrieval import ScoringWeights
-    from engram.store.memories import MemoryItem, MemoryRepository, MissItem, MissRepository
+    from engram.services.memory_core import MemoryCore
+    from engram.services.misses import MissService
+    from engram.services.search import ScoringWeights, SearchService
+    from engram.testing.fakes import FakeMemoryRepository, FakeMissRepository
 
     settings = Settings(
         embedder="hashing",
@@ -206,13 +200,17 @@ def build_service(
         }.items():
             os.environ.setdefault(k, v)
         stack.enter_context(mock_aws())
-        repo: Any = MemoryRepository(settings)
-        misses = MissRepository(settings)
+        from engram.store.memories import DynamoMemoryRepository, DynamoMissRepository, MemoryItem, MissItem
+
+        repo: MemoryRepository = DynamoMemoryRepository(settings)
+        misses: MissRepository = DynamoMissRepository(settings)
         MemoryItem.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
         MissItem.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
     else:
-        repo, misses = MemoryRepo(), None
-    return MemoryService(repo, misses, settings, index=lambda: index, embedder=lambda: embedder, weights=weights)  # type: ignore[arg-type]
+        repo, misses = FakeMemoryRepository(), FakeMissRepository()
+    core = MemoryCore(repo, index=lambda: index, embedder=lambda: embedder)
+    search = SearchService(core, weights, misses=MissService(misses, settings), feedback=FeedbackService(core))
+    return SimpleNamespace(create_memory=MemoryService(core, settings).create_memory, search=search.search)
 
 
 def store_turns(service: Any, conversations: list[Conversation]) -> dict[str, str]:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from engram import container
+from engram.models.memories import Reinforce
 from engram.store.memories import MemoryItem, MissItem, memory_pk, unpack_vector
 
 MEM = "/v1/memories/{id}"
@@ -25,7 +27,7 @@ def stored(tenant: str, memory_id: str) -> MemoryItem:
 
 
 def indexed(service: Any, tenant: str, memory_id: str) -> dict[str, Any] | None:
-    return service.index().document(tenant, memory_id)
+    return service.core.index().document(tenant, memory_id)
 
 
 # --- create -------------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ def test_patch_reembeds_text_merges_metadata_and_reindexes(call: Any, service: A
     assert after.tenant_ns_hash != before.tenant_ns_hash
     doc = indexed(service, "tenant-a", mem["id"])
     assert doc is not None and doc["text"] == "The user drinks green tea" and doc["version"] == after.version
-    hits = service.search("tenant-a", "green tea", threshold=0, record_access=False)
+    hits = container.search().search("tenant-a", "green tea", threshold=0, record_access=False)
     assert hits and hits[0].id == mem["id"]
 
 
@@ -331,9 +333,7 @@ def test_search_rejects_bad_input(call: Any, body: dict[str, Any]) -> None:
 def test_explain_terms_add_up_and_nothing_is_counted(call: Any, service: Any) -> None:
     a = create(call, "User is based in Singapore", entities=["Singapore"])
     create(call, "User prefers morning meetings")
-    service.reinforce(
-        "tenant-a", a["id"], __import__("engram.models.memories", fromlist=["Reinforce"]).Reinforce(value=1)
-    )
+    container.feedback().reinforce("tenant-a", a["id"], Reinforce(value=1))
     status, body, _ = call(
         "explain", "POST", "/v1/explain", body={"query": "What timezone is Singapore in?", "threshold": 0.7}
     )
