@@ -58,3 +58,34 @@ def test_every_function_imports_without_local_only_packages() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == f"imported {len(list((ROOT / 'functions').glob('*/app.py')))}"
+
+
+EXTRACT_PROBE = """
+import sys
+blocked = {blocked!r}
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in blocked):
+            raise ImportError(f"{{name}} is not in the Lambda layer")
+        return None
+sys.meta_path.insert(0, Block())
+from engram.extract import Message, get_extractor
+extractor = get_extractor()
+result = extractor.extract([Message("assistant", "Where do you live?"), Message("user", "I live in Lyon with my cat.")])
+print(type(extractor).__name__, [s.content for s in result.suggestions])
+"""
+
+
+def test_the_default_extractor_runs_with_the_layer_only() -> None:
+    """The stream consumer extracts on Lambda: the shipped model is read and scored without numpy."""
+    result = subprocess.run(
+        [sys.executable, "-c", EXTRACT_PROBE.format(blocked=NOT_IN_LAYER)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("LearnedExtractor ["), result.stdout
+    assert "Lyon" in result.stdout
