@@ -3,7 +3,11 @@
 Usage::
 
     python -m bench.train_extractor --persona ../shared/eval/persona-chat-dev.csv \\
-        --locomo ../shared/eval/locomo-dev.json [--out shared/engram/extract/model/fact_model.json]
+        [--locomo ../shared/eval/locomo-dev.json --cv] [--out shared/engram/extract/model/fact_model.json]
+
+Training data: Synthetic-Persona-Chat only (:data:`TRAIN_DATASETS`; CC BY 4.0). LoCoMo is
+CC BY-NC 4.0, so the shipped weights must not depend on it: it is read only to evaluate
+(``--cv``), never to fit weights or choose thresholds.
 
 What is learned. Every candidate of :func:`engram.extract.features.conversation_candidates` is
 labelled by the benchmark's matching rule (:mod:`bench.extraction_data`, content words only):
@@ -13,16 +17,19 @@ occur at least :data:`MIN_COUNT` times, then refitted on the :data:`MAX_WEIGHTS`
 the largest weights (so the shipped file stays small). Two more parameters turn probabilities
 into memories: the threshold for conversations of short messages and the one for long turns
 (:mod:`engram.extract.features`); each is chosen by cross-validation on the training data only
-(inner folds), to maximise F1 over the training conversations of that style.
+(inner folds), to maximise F1 over the training conversations of that style (a style absent
+from the training data takes the other style's threshold).
 
-Held-out protocol (:func:`cross_validate`). Conversations are the unit of every split: the six
-LoCoMo conversations and the Persona-Chat dialogues go to :data:`OUTER_FOLDS` folds. For each
-fold, the model is trained (and its threshold chosen) on the other folds and run, as the shipped
-extractor runs, on the held-out conversations. Reported: per LoCoMo conversation and per Persona
-fold, precision and recall, then mean and standard deviation.
+Held-out protocol (:func:`cross_validate`). Conversations are the unit of every split: the
+Persona-Chat dialogues (and the six LoCoMo conversations) go to :data:`OUTER_FOLDS` folds. For
+each fold, the model is trained (and its threshold chosen) on the Persona-Chat dialogues of the
+other folds and run, as the shipped extractor runs, on the held-out conversations of that fold:
+Persona-Chat dialogues it never saw, and LoCoMo conversations, which no model ever sees in
+training. Reported: per LoCoMo conversation and per Persona fold, precision and recall, then
+mean and standard deviation.
 
-The shipped model is fitted on all the development data, with the thresholds chosen by the same
-cross-validation. Its weights, rounded, go to ``fact_model.json`` with the data's attribution.
+The shipped model is fitted on all the Persona-Chat development dialogues, with the thresholds
+chosen by the same cross-validation. Its weights, rounded, go to ``fact_model.json`` with the data's attribution.
 """
 
 from __future__ import annotations
@@ -47,6 +54,12 @@ MAX_WEIGHTS = 3000
 OUTER_FOLDS = 3
 INNER_FOLDS = 2
 THRESHOLDS = (0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.35, 0.4, 0.5)
+TRAIN_DATASETS = frozenset({"persona"})  # what the shipped weights may be fitted on (licence)
+HELD_OUT_SPLIT = (
+    f"{OUTER_FOLDS} folds by conversation; each fold's model fitted on the other folds' Persona-Chat "
+    "dialogues only; scored on the fold's unseen Persona-Chat dialogues (mean/sd over folds) and on "
+    "every LoCoMo conversation (never fitted on; mean/sd over conversations); content-word rule"
+)
 DEFAULT_OUT = Path("shared/engram/extract/model/fact_model.json")
 ATTRIBUTION = {
     "persona-chat": (
@@ -142,7 +155,7 @@ def choose_thresholds(train: Sequence[Prepared]) -> tuple[float, float]:
     chosen: list[float] = []
     for long_style in (False, True):
         passes = [i for i, p in enumerate(train) if p.candidates and p.candidates[0].long_style == long_style]
-        best = (-1.0, 0.5)
+        best = (-1.0, chosen[0] if chosen else 0.5)
         for threshold in THRESHOLDS:
             score = Score()
             for i in passes:
@@ -152,6 +165,8 @@ def choose_thresholds(train: Sequence[Prepared]) -> tuple[float, float]:
             if passes and score.f1 > best[0]:
                 best = (score.f1, threshold)
         chosen.append(best[1])
+    if not any(p.candidates and not p.candidates[0].long_style for p in train):
+        chosen[0] = chosen[1]  # no short-style training conversations: use the long-style threshold
     return chosen[0], chosen[1]
 
 
@@ -174,7 +189,14 @@ def assign_folds(prepared: Sequence[Prepared], k: int) -> list[int]:
     return [order[p.source.dataset][p.source.group] % k for p in prepared]
 
 
+def trainable(prepared: Sequence[Prepared]) -> list[Prepared]:
+    """The passes the shipped weights may be fitted on (:data:`TRAIN_DATASETS`)."""
+    return [p for p in prepared if p.source.dataset in TRAIN_DATASETS]
+
+
 def train_model(prepared: Sequence[Prepared]) -> FactModel:
+    """Fit weights and thresholds on the trainable passes of ``prepared`` (the rest are ignored)."""
+    prepared = trainable(prepared)
     threshold, threshold_long = choose_thresholds(prepared)
     return FactModel(fit(prepared), threshold=threshold, threshold_long=threshold_long)
 
@@ -194,9 +216,10 @@ class HeldOut:
 def cross_validate(prepared: Sequence[Prepared], baselines: dict[str, Extract], log: Callable[[str], None]) -> HeldOut:
     """Run the learned extractor on every pass with a model that never saw its conversation.
 
-    For each outer fold the model (weights, threshold, cap) is trained on the other folds and the
-    shipped code path (:class:`LearnedExtractor`) runs on the held-out passes. The baselines are
-    not trained: they run on every pass.
+    For each outer fold the model (weights, threshold, cap) is trained on the trainable passes
+    (:data:`TRAIN_DATASETS`) of the other folds and the shipped code path
+    (:class:`LearnedExtractor`) runs on the held-out passes. The baselines are not trained: they
+    run on every pass.
     """
     folds = assign_folds(prepared, OUTER_FOLDS)
     outputs: dict[str, dict[int, list[tuple[str, str]]]] = {"learned": {}}
@@ -258,20 +281,24 @@ def _summary(by_unit: dict[str, Score], types: Counter[str]) -> dict[str, Any]:
 
 def model_json(model: FactModel, prepared: Sequence[Prepared], cv: dict[str, Any] | None) -> dict[str, Any]:
     datasets = sorted({p.source.dataset for p in prepared})
+    trained = sorted({p.source.dataset for p in trainable(prepared)})
+    fitted = trainable(prepared)
     return {
         "format": 1,
         "kind": "logistic regression over engram.extract.features candidates",
         "threshold": model.threshold,
         "threshold_long": model.threshold_long,
-        "trained_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in datasets},
+        "trained_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in trained},
+        "evaluated_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in datasets},
         "training": {
             "C": C,
             "min_count": MIN_COUNT,
             "max_weights": MAX_WEIGHTS,
-            "candidates": sum(len(p.candidates) for p in prepared),
-            "positives": sum(1 for p in prepared for h in p.hits if h),
+            "candidates": sum(len(p.candidates) for p in fitted),
+            "positives": sum(1 for p in fitted for h in p.hits if h),
             "label": "memory text matches a gold fact of the speaker: content-word F1 >= 0.5",
         },
+        "held_out_split": HELD_OUT_SPLIT if cv else None,
         "held_out": cv,
         "weights": {k: round(v, 4) for k, v in sorted(model.weights.items()) if abs(v) >= 5e-4},
     }
@@ -280,7 +307,9 @@ def model_json(model: FactModel, prepared: Sequence[Prepared], cv: dict[str, Any
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--persona", type=Path, required=True, help="Synthetic-Persona-Chat CSV")
-    parser.add_argument("--locomo", type=Path, default=None, help="LoCoMo JSON (omit to train on Persona-Chat only)")
+    parser.add_argument(
+        "--locomo", type=Path, default=None, help="LoCoMo JSON: held-out evaluation only (--cv), never fitted on"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the model")
     parser.add_argument("--cv", action="store_true", help="also cross-validate (bench.intelligence reports it too)")
     args = parser.parse_args(argv)

@@ -66,7 +66,7 @@ class Settings(BaseModel):
     miss_retention_seconds: int = Field(default=180 * 86400, ge=0)
 
     # Background intelligence.
-    extractor: Literal["learned", "heuristic", "bedrock"] = "learned"
+    extractor: Literal["heuristic", "learned", "bedrock"] = "heuristic"
     summarizer: Literal["extractive", "bedrock"] = "extractive"
     bedrock_text_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from engram.errors import EngramError
 from engram.extract.ports import Extractor, Summarizer
 
-EXTRACTORS = ("learned", "heuristic", "bedrock")
+EXTRACTORS = ("heuristic", "learned", "bedrock")
 SUMMARIZERS = ("extractive", "bedrock")
 
 
 def get_extractor(name: str | None = None) -> Extractor:
-    """``learned`` (default), ``heuristic`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
+    """``heuristic`` (default), ``learned`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
     if name is None:
         from engram.config import get_settings
 

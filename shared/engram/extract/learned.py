@@ -1,4 +1,4 @@
-"""The default extractor: a small learned classifier over sentence features, no network.
+"""A learned extractor (``ENGRAM_EXTRACTOR=learned``): a small classifier over sentence features, no network.
 
 How it reads a conversation:
 
@@ -7,8 +7,8 @@ How it reads a conversation:
    questions) with binary features: words, first-person and tense cues, names and numbers, the
    other speaker's turns before and after.
 2. A logistic model (:class:`FactModel`, weights in ``model/fact_model.json``, trained by
-   ``bench/train_extractor.py`` on Synthetic-Persona-Chat and LoCoMo development data; see
-   ``model/README.md`` for the data's attribution and licences) gives each candidate the
+   ``bench/train_extractor.py`` on Synthetic-Persona-Chat development data only; see
+   ``model/README.md`` for the data's attribution and licence) gives each candidate the
    probability that it states a durable fact about the speaker.
 3. Per message, the kept candidates are the non-overlapping set, among those at or above the
    threshold, with the largest total margin (probability minus threshold): two sentences that

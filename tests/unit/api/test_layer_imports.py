@@ -70,14 +70,15 @@ class Block:
         return None
 sys.meta_path.insert(0, Block())
 from engram.extract import Message, get_extractor
-extractor = get_extractor()
-result = extractor.extract([Message("assistant", "Where do you live?"), Message("user", "I live in Lyon with my cat.")])
-print(type(extractor).__name__, [s.content for s in result.suggestions])
+for extractor in (get_extractor(), get_extractor("learned")):
+    said = [Message("assistant", "Where do you live?"), Message("user", "I live in Lyon with my cat.")]
+    print(type(extractor).__name__, [s.content for s in extractor.extract(said).suggestions])
 """
 
 
-def test_the_default_extractor_runs_with_the_layer_only() -> None:
-    """The stream consumer extracts on Lambda: the shipped model is read and scored without numpy."""
+def test_the_default_and_learned_extractors_run_with_the_layer_only() -> None:
+    """The stream consumer extracts on Lambda: the default (heuristic) extractor, and the learned
+    one's shipped model read and scored, without numpy."""
     result = subprocess.run(
         [sys.executable, "-c", EXTRACT_PROBE.format(blocked=NOT_IN_LAYER)],
         cwd=ROOT,
@@ -87,5 +88,6 @@ def test_the_default_extractor_runs_with_the_layer_only() -> None:
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.startswith("LearnedExtractor ["), result.stdout
-    assert "Lyon" in result.stdout
+    default, learned = result.stdout.splitlines()
+    assert default.startswith("HeuristicExtractor [") and "Lyon" in default, result.stdout
+    assert learned.startswith("LearnedExtractor [") and "Lyon" in learned, result.stdout

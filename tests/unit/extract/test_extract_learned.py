@@ -15,6 +15,9 @@ def test_the_shipped_model_loads_with_its_attribution() -> None:
     assert "bias" in model.weights
     assert 0.0 < model.threshold < 1.0 and 0.0 < model.threshold_long < 1.0
     assert "CC BY 4.0" in model.metadata["trained_on"]["persona"]
+    # a product's weights may not depend on non-commercial data (LoCoMo is CC BY-NC: evaluation only)
+    assert set(model.metadata["trained_on"]) == {"persona"}
+    assert not any("BY-NC" in source for source in model.metadata["trained_on"].values())
 
 
 def test_a_stated_fact_becomes_a_third_person_memory() -> None:
