@@ -4,11 +4,13 @@ How it works, and why:
 
 1. Every sentence of every conversational message (system and tool messages are skipped: they
    are instructions and payloads, not what was discussed) becomes a candidate, remembered with
-   its speaker.
+   its speaker. So does every sentence of the session's memories: what was learned is part of
+   what happened, and a session may have memories and no messages at all (seed 002 summarises a
+   session "based on its associated memories").
 2. Each candidate is scored by TF-IDF centrality: the cosine between its content-word vector
    and the conversation's centroid (IDF over the conversation's sentences), i.e. how much it
-   talks about what the whole conversation talks about. Memories already extracted are extra
-   signal: a sentence sharing content words with them gains up to ``memory_weight``. Very short
+   talks about what the whole conversation talks about. Memories are extra signal too: a
+   conversation sentence sharing content words with them gains up to ``memory_weight``. Very short
    sentences ("Sure.", "Thanks!") are damped, questions slightly damped (the answer usually
    carries the fact), and the first sentences get a small bonus (openings state the purpose).
 3. The best sentences are taken greedily, skipping near-repeats of one already taken, until
@@ -17,7 +19,9 @@ How it works, and why:
    to Paris" said by the user becomes "User is going to Paris", "you" becomes the other
    speaker when there are exactly two. Summaries are read later, out of context, by someone
    who was not in the conversation, and first-person fragments lose who said what. It is a
-   small table of rules (pronouns, a few verb forms), so it is deterministic and cheap.
+   small table of rules (pronouns, a few verb forms), so it is deterministic and cheap. A memory
+   in the first person is the user's own words (that is what extraction keeps), so it is reported
+   as the user's; its leading words are kept ("No deploys on Fridays" keeps its "No").
 
 Speaker names come from ``speaker_labels`` by role (``user`` -> ``User``); a role that is
 not in the table (e.g. ``#Person1#`` in DialogSum) is used as the name itself.
@@ -67,7 +71,7 @@ class ExtractiveSummarizer:
         self._labels = dict(DEFAULT_SPEAKER_LABELS if speaker_labels is None else speaker_labels)
 
     def summarize(self, messages: Sequence[ConversationMessage], memories: Sequence[str] = ()) -> str:
-        candidates: list[tuple[str, str]] = []  # (speaker, sentence)
+        candidates: list[tuple[str | None, str]] = []  # (speaker, sentence); no speaker: a memory
         speakers: list[str] = []
         for message in messages:
             role = (message.role or "").strip()
@@ -78,21 +82,27 @@ class ExtractiveSummarizer:
                 speakers.append(speaker)
             for sentence in split_sentences(normalize(message.content)):
                 candidates.append((speaker, " ".join(sentence.split())))
+        for memory in memories:
+            for sentence in split_sentences(normalize(memory)):
+                candidates.append((None, " ".join(sentence.split())))
         if not candidates:
             return ""
         chosen = self._select(candidates, memories)
         parts: list[str] = []
         used = 0
         for i in chosen:
-            speaker, sentence = candidates[i]
-            if self._third_person:
-                others = [s for s in speakers if s != speaker]
+            said_by, sentence = candidates[i]
+            if said_by is None:  # a memory: reported as the user's, its opening kept
+                owner = self._labels.get("user", "User")
+                text = third_person(sentence, owner, None) if self._third_person else sentence
+            elif self._third_person:
+                others = [s for s in speakers if s != said_by]
                 plain = _LEADING_FILLER.sub("", sentence).strip() or sentence
-                text = third_person(plain, speaker, others[0] if len(others) == 1 else None)
-                if speaker not in text:  # keep who said it: "#Person1#: Let's meet at 3."
-                    text = f"{speaker}: {text}"
+                text = third_person(plain, said_by, others[0] if len(others) == 1 else None)
+                if said_by not in text:  # keep who said it: "#Person1#: Let's meet at 3."
+                    text = f"{said_by}: {text}"
             else:
-                text = f"{speaker}: {sentence}"
+                text = f"{said_by}: {sentence}"
             if used and used + 1 + len(text) > self._max_chars:
                 break
             parts.append(text)
@@ -102,7 +112,7 @@ class ExtractiveSummarizer:
             summary = summary[: self._max_chars - 1].rsplit(" ", 1)[0] + "…"
         return summary
 
-    def _select(self, candidates: Sequence[tuple[str, str]], memories: Sequence[str]) -> list[int]:
+    def _select(self, candidates: Sequence[tuple[str | None, str]], memories: Sequence[str]) -> list[int]:
         """Indices of the chosen sentences, in conversation order."""
         bags = [Counter(content_terms(sentence)) for _, sentence in candidates]
         df: Counter[str] = Counter()
@@ -116,9 +126,9 @@ class ExtractiveSummarizer:
             centroid.update(vector)
         memory_terms = {t for memory in memories for t in content_terms(memory)}
         scores: list[float] = []
-        for i, ((_, sentence), vector) in enumerate(zip(candidates, vectors, strict=True)):
+        for i, ((speaker, sentence), vector) in enumerate(zip(candidates, vectors, strict=True)):
             score = _cosine(vector, centroid)
-            if memory_terms and vector:
+            if memory_terms and vector and speaker is not None:  # a memory gets no bonus for itself
                 shared = sum(1 for t in vector if t in memory_terms)
                 score += self._memory_weight * shared / len(vector)
             if len(vector) < SHORT_SENTENCE_TERMS:

@@ -65,6 +65,33 @@ def test_memories_steer_the_choice() -> None:
     assert "garden" in steered
 
 
+SESSION_MEMORIES = [
+    "Identified root cause: the retry counter was not incremented on timeout errors.",
+    "Increased the maximum retry attempts of the email queue from 3 to 5.",
+    "Added exponential backoff with jitter to the email queue retries.",
+]
+
+
+def test_a_session_with_memories_and_no_messages_is_summarised_from_its_memories() -> None:
+    """Seed 002: the summary is "based on its associated memories", messages or not."""
+    summary = ExtractiveSummarizer().summarize([], SESSION_MEMORIES)
+    assert summary and all(sentence in SESSION_MEMORIES for sentence in _sentences(summary))
+    assert "retry" in summary
+    first_person = ExtractiveSummarizer().summarize([], ["I prefer morning meetings, usually around 9am."])
+    assert first_person == "User prefers morning meetings, usually around 9am."  # memories are the user's words
+    assert ExtractiveSummarizer().summarize([Message("system", "Be brief.")], []) == ""
+
+
+def test_memories_are_candidates_next_to_the_conversation() -> None:
+    chatter = [Message("user", "Hi there!"), Message("assistant", "Hello, how can I help?")]
+    summary = ExtractiveSummarizer(max_sentences=1).summarize(chatter, SESSION_MEMORIES)
+    assert _sentences(summary)[0] in SESSION_MEMORIES  # greetings say less than what was learned
+
+
+def _sentences(summary: str) -> list[str]:
+    return [s if s.endswith(".") else s + "." for s in summary.split(". ")]
+
+
 def test_budget_is_respected() -> None:
     messages = [Message("user", f"Sentence number {i} talks about budgets and plans {i}.") for i in range(50)]
     summary = ExtractiveSummarizer(max_sentences=10, max_chars=120).summarize(messages)
