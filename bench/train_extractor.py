@@ -45,15 +45,20 @@ from pathlib import Path
 from typing import Any
 
 from bench.extraction_data import Matcher, SpeakerPass, load_locomo, load_persona
-from engram.extract.features import Candidate, conversation_candidates
-from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text
+from engram.extract.features import Candidate, conversation_candidates, training_features
+from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text, rule_layer
 
 C = 0.1
 MIN_COUNT = 5
 MAX_WEIGHTS = 3000
 OUTER_FOLDS = 3
 INNER_FOLDS = 2
-THRESHOLDS = (0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3, 0.35, 0.4, 0.5)
+THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+# Rule-layer floors tried: the rule layer keeps the heuristic suggestions at or above the floor.
+# Never above 0.92, so names, residence, origin, occupation and explicit preferences ("My name is
+# John", "I live in Singapore", "I prefer ...") are always kept, whatever the model says.
+RULE_FLOORS = (0.92, 0.9, 0.88, 0.85, 0.8, 0.76, 0.7, 0.6, 0.3)  # 0.3: every rule suggestion
+MAX_SPANS = (1, 2, 3)  # the longest run of sentences the model may keep as one memory
 TRAIN_DATASETS = frozenset({"persona"})  # what the shipped weights may be fitted on (licence)
 HELD_OUT_SPLIT = (
     f"{OUTER_FOLDS} folds by conversation; each fold's model fitted on the other folds' Persona-Chat "
@@ -75,11 +80,17 @@ ATTRIBUTION = {
 
 @dataclass
 class Prepared:
-    """A speaker pass with its candidates and, for each, the gold facts its memory text matches."""
+    """A speaker pass: its candidates and rule suggestions, and the gold facts each would match."""
 
     source: SpeakerPass
     candidates: list[Candidate]
     hits: list[list[int]] = field(default_factory=list)
+    rules: list[tuple[int, int, float]] = field(default_factory=list)  # (message, sentence, confidence)
+    rule_hits: list[list[int]] = field(default_factory=list)
+
+    @property
+    def long_style(self) -> bool:
+        return bool(self.candidates) and self.candidates[0].long_style
 
 
 def prepare(passes: Sequence[SpeakerPass], matcher: Matcher) -> list[Prepared]:
@@ -87,13 +98,16 @@ def prepare(passes: Sequence[SpeakerPass], matcher: Matcher) -> list[Prepared]:
     for item in passes:
         candidates = conversation_candidates(item.messages)
         hits = [matcher.hits(memory_text(c.text), item.facts, item.subject_words) for c in candidates]
-        out.append(Prepared(item, candidates, hits))
+        found = rule_layer(item.messages)
+        rules = [(m, k, s.confidence) for m, k, s in found]
+        rule_hits = [matcher.hits(s.content, item.facts, item.subject_words) for _, _, s in found]
+        out.append(Prepared(item, candidates, hits, rules, rule_hits))
     return out
 
 
 def fit(prepared: Sequence[Prepared]) -> dict[str, float]:
     """Weights of a logistic regression on the candidates' features (bias folded into ``bias``)."""
-    counts: Counter[str] = Counter(f for p in prepared for c in p.candidates for f in c.features)
+    counts: Counter[str] = Counter(f for p in prepared for c in p.candidates for f in training_features(c))
     weights = _fit(prepared, {f for f, n in counts.items() if n >= MIN_COUNT})
     if len(weights) > MAX_WEIGHTS:
         strongest = sorted(weights, key=lambda f: -abs(weights[f]))[:MAX_WEIGHTS]
@@ -105,7 +119,7 @@ def _fit(prepared: Sequence[Prepared], keep: set[str]) -> dict[str, float]:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    rows = [{f: 1 for f in c.features if f in keep} for p in prepared for c in p.candidates]
+    rows = [{f: 1 for f in training_features(c) if f in keep} for p in prepared for c in p.candidates]
     labels = [bool(h) for p in prepared for h in p.hits]
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(rows)
@@ -143,41 +157,92 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def choose_thresholds(train: Sequence[Prepared]) -> tuple[float, float]:
-    """(short-style, long-style) thresholds maximising F1 over inner folds of ``train``."""
-    folds = assign_folds(train, INNER_FOLDS)
-    probabilities: dict[int, list[float]] = {}
+Operating = tuple[float, float, int]  # (threshold, rule floor, max span)
+
+
+def choose_operating(passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]]) -> tuple[Operating, float]:
+    """The (threshold, rule floor, max span) of the grid with the best F1 over ``passes``, and that F1."""
+    best: tuple[float, Operating] = (-1.0, (THRESHOLDS[0], RULE_FLOORS[0], MAX_SPANS[-1]))
+    for floor in RULE_FLOORS:
+        scored = [_scored(p, probs, floor) for p, probs in zip(passes, probabilities, strict=True)]
+        for max_span in MAX_SPANS:
+            for threshold in THRESHOLDS:
+                score = Score()
+                for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
+                    kept = list(rule_hits)
+                    for items in by_message:
+                        pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
+                        taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
+                        kept += [h for c, _, h in items if id(c) in taken]
+                    score.add(kept, len(p.source.facts))
+                if score.f1 > best[0]:
+                    best = (score.f1, (threshold, floor, max_span))
+    return best[1], best[0]
+
+
+def _scored(
+    p: Prepared, probabilities: Sequence[float], floor: float
+) -> tuple[list[list[int]], list[list[tuple[Candidate, float, list[int]]]]]:
+    """The kept rule suggestions' hits, and per message the candidates the rules leave to the model."""
+    skip: dict[int, set[int]] = {}
+    rule_hits: list[list[int]] = []
+    for (message, sentence, confidence), hits in zip(p.rules, p.rule_hits, strict=True):
+        if confidence >= floor:
+            skip.setdefault(message, set()).add(sentence)
+            rule_hits.append(hits)
+    by_message: dict[int, list[tuple[Candidate, float, list[int]]]] = {}
+    for c, q, hits in zip(p.candidates, probabilities, p.hits, strict=True):
+        if q >= THRESHOLDS[0] and not (c.message in skip and c.touches(skip[c.message])):
+            by_message.setdefault(c.message, []).append((c, q, hits))
+    return rule_hits, list(by_message.values())
+
+
+def _probabilities(model: FactModel, p: Prepared) -> list[float]:
+    return [model.probability(c.features, c.long_style) for c in p.candidates]
+
+
+def choose_operating_points(train: Sequence[Prepared], fitted: FactModel) -> dict[str, Any]:
+    """Short-style (threshold, floor) by inner folds of the Persona-Chat training passes; long-style on LoCoMo's.
+
+    Short exchanges (Persona-Chat's style): each training pass is scored by a model fitted on the
+    other inner fold. Long turns (LoCoMo's style): the training LoCoMo conversations, scored by
+    ``fitted`` (which never saw them: LoCoMo is never fitted on); without LoCoMo, the long-style
+    Persona-Chat passes as for the short style.
+    """
+    persona = trainable(train)
+    folds = assign_folds(persona, INNER_FOLDS)
+    inner: dict[int, list[float]] = {}
     for k in range(INNER_FOLDS):
-        model = FactModel(fit([p for i, p in enumerate(train) if folds[i] != k]))
-        for i, p in enumerate(train):
+        model = FactModel(fit([p for i, p in enumerate(persona) if folds[i] != k]))
+        for i, p in enumerate(persona):
             if folds[i] == k:
-                probabilities[i] = [model.probability(c.features) for c in p.candidates]
-    chosen: list[float] = []
-    for long_style in (False, True):
-        passes = [i for i, p in enumerate(train) if p.candidates and p.candidates[0].long_style == long_style]
-        best = (-1.0, chosen[0] if chosen else 0.5)
-        for threshold in THRESHOLDS:
-            score = Score()
-            for i in passes:
-                p = train[i]
-                kept = _select(p.candidates, probabilities[i], threshold)
-                score.add([p.hits[j] for j in kept], len(p.source.facts))
-            if passes and score.f1 > best[0]:
-                best = (score.f1, threshold)
-        chosen.append(best[1])
-    if not any(p.candidates and not p.candidates[0].long_style for p in train):
-        chosen[0] = chosen[1]  # no short-style training conversations: use the long-style threshold
-    return chosen[0], chosen[1]
-
-
-def _select(candidates: Sequence[Candidate], probabilities: Sequence[float], threshold: float) -> list[int]:
-    """The same choice as :meth:`LearnedExtractor.select`, on precomputed probabilities."""
-    index = {id(c): j for j, c in enumerate(candidates)}
-    by_message: dict[int, list[tuple[Candidate, float]]] = {}
-    for c, p in zip(candidates, probabilities, strict=True):
-        if p >= threshold:
-            by_message.setdefault(c.message, []).append((c, p))
-    return sorted(index[id(c)] for scored in by_message.values() for c, _ in best_disjoint(scored, threshold))
+                inner[i] = _probabilities(model, p)
+    short = [i for i, p in enumerate(persona) if not p.long_style]
+    (threshold, floor, span), f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short])
+    tuning = [p for p in train if p.source.dataset not in TRAIN_DATASETS and p.long_style]
+    if tuning:
+        (threshold_long, floor_long, span_long), f1_long = choose_operating(
+            tuning, [_probabilities(fitted, p) for p in tuning]
+        )
+        long_source = "locomo"
+    else:
+        long = [i for i, p in enumerate(persona) if p.long_style]
+        (threshold_long, floor_long, span_long), f1_long = choose_operating(
+            [persona[i] for i in long], [inner[i] for i in long]
+        )
+        long_source = "persona"
+    return {
+        "threshold": threshold,
+        "rule_floor": floor,
+        "max_span": span,
+        "f1": round(f1, 4),
+        "threshold_long": threshold_long,
+        "rule_floor_long": floor_long,
+        "max_span_long": span_long,
+        "f1_long": round(f1_long, 4),
+        "long_tuned_on": long_source,
+        "variants_per_style": len(THRESHOLDS) * len(RULE_FLOORS) * len(MAX_SPANS),
+    }
 
 
 def assign_folds(prepared: Sequence[Prepared], k: int) -> list[int]:
@@ -194,11 +259,20 @@ def trainable(prepared: Sequence[Prepared]) -> list[Prepared]:
     return [p for p in prepared if p.source.dataset in TRAIN_DATASETS]
 
 
-def train_model(prepared: Sequence[Prepared]) -> FactModel:
-    """Fit weights and thresholds on the trainable passes of ``prepared`` (the rest are ignored)."""
-    prepared = trainable(prepared)
-    threshold, threshold_long = choose_thresholds(prepared)
-    return FactModel(fit(prepared), threshold=threshold, threshold_long=threshold_long)
+def train_model(prepared: Sequence[Prepared]) -> tuple[FactModel, dict[str, Any]]:
+    """Weights fitted on the trainable passes of ``prepared``; operating points by :func:`choose_operating_points`."""
+    weights = fit(trainable(prepared))
+    points = choose_operating_points(prepared, FactModel(weights))
+    model = FactModel(
+        weights,
+        threshold=points["threshold"],
+        threshold_long=points["threshold_long"],
+        rule_floor=points["rule_floor"],
+        rule_floor_long=points["rule_floor_long"],
+        max_span=points["max_span"],
+        max_span_long=points["max_span_long"],
+    )
+    return model, points
 
 
 Extract = Callable[[SpeakerPass], list[tuple[str, str]]]  # (memory text, memory type) per suggestion
@@ -210,7 +284,7 @@ class HeldOut:
 
     folds: list[int]
     outputs: dict[str, dict[int, list[tuple[str, str]]]]
-    operating_points: list[dict[str, float]]
+    operating_points: list[dict[str, Any]]
 
 
 def cross_validate(prepared: Sequence[Prepared], baselines: dict[str, Extract], log: Callable[[str], None]) -> HeldOut:
@@ -223,12 +297,12 @@ def cross_validate(prepared: Sequence[Prepared], baselines: dict[str, Extract], 
     """
     folds = assign_folds(prepared, OUTER_FOLDS)
     outputs: dict[str, dict[int, list[tuple[str, str]]]] = {"learned": {}}
-    operating: list[dict[str, float]] = []
+    operating: list[dict[str, Any]] = []
     for k in range(OUTER_FOLDS):
         train = [p for i, p in enumerate(prepared) if folds[i] != k]
-        model = train_model(train)
-        operating.append({"fold": k, "threshold": model.threshold, "threshold_long": model.threshold_long})
-        log(f"fold {k}: thresholds {model.threshold} / {model.threshold_long} (long), {len(model.weights)} weights")
+        model, points = train_model(train)
+        operating.append({"fold": k, **points})
+        log(f"fold {k}: {points}, {len(model.weights)} weights")
         extractor = LearnedExtractor(model=model)
         for i, p in enumerate(prepared):
             if folds[i] == k:
@@ -279,16 +353,29 @@ def _summary(by_unit: dict[str, Score], types: Counter[str]) -> dict[str, Any]:
     }
 
 
-def model_json(model: FactModel, prepared: Sequence[Prepared], cv: dict[str, Any] | None) -> dict[str, Any]:
+def model_json(
+    model: FactModel, points: dict[str, Any], prepared: Sequence[Prepared], cv: dict[str, Any] | None
+) -> dict[str, Any]:
     datasets = sorted({p.source.dataset for p in prepared})
     trained = sorted({p.source.dataset for p in trainable(prepared)})
     fitted = trainable(prepared)
     return {
-        "format": 1,
-        "kind": "logistic regression over engram.extract.features candidates",
+        "format": 2,
+        "kind": "heuristic rule layer (confidence >= rule floor) + logistic regression over engram.extract.features",
         "threshold": model.threshold,
         "threshold_long": model.threshold_long,
+        "rule_floor": model.rule_floor,
+        "rule_floor_long": model.rule_floor_long,
+        "max_span": model.max_span,
+        "max_span_long": model.max_span_long,
         "trained_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in trained},
+        "operating_points_chosen_on": {
+            "short": "Synthetic-Persona-Chat (inner cross-validation)",
+            "long": "LoCoMo (the long-turn threshold and rule floor only, by F1; no weight is fitted on it)"
+            if points["long_tuned_on"] == "locomo"
+            else "Synthetic-Persona-Chat (inner cross-validation)",
+            "grid": {"thresholds": list(THRESHOLDS), "rule_floors": list(RULE_FLOORS), "max_spans": list(MAX_SPANS)},
+        },
         "evaluated_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in datasets},
         "training": {
             "C": C,
@@ -308,7 +395,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--persona", type=Path, required=True, help="Synthetic-Persona-Chat CSV")
     parser.add_argument(
-        "--locomo", type=Path, default=None, help="LoCoMo JSON: held-out evaluation only (--cv), never fitted on"
+        "--locomo",
+        type=Path,
+        default=None,
+        help="LoCoMo JSON: picks the long-turn threshold and rule floor; held-out evaluation (--cv); never fitted on",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the model")
     parser.add_argument("--cv", action="store_true", help="also cross-validate (bench.intelligence reports it too)")
@@ -331,12 +421,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         keep = ("precision_mean", "precision_sd", "recall_mean", "recall_sd")
         cv = {d: {k: row[k] for k in keep} for d, row in scores.items()}
-    model = train_model(prepared)
-    payload = model_json(model, prepared, cv)
+    model, points = train_model(prepared)
+    payload = model_json(model, points, prepared, cv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=0, separators=(",", ":")) + "\n", encoding="utf-8")
-    thresholds = f"thresholds {model.threshold} short, {model.threshold_long} long"
-    log(f"wrote {args.out}: {len(payload['weights'])} weights, {thresholds}")
+    log(f"wrote {args.out}: {len(payload['weights'])} weights, operating points {points}")
     return 0
 
 

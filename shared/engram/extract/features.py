@@ -22,19 +22,24 @@ Features are binary strings, so scoring is a sum of dictionary look-ups (no nump
   do you do for a living?" before, "congrats!" after), whether those ask a question, and how
   many content words the candidate shares with each;
 * the conversation's style: when the messages average :data:`LONG_STYLE_WORDS` words or more
-  (long chat turns rather than short exchanges) every feature is also emitted with an ``L|``
-  prefix, so one model holds weights for both styles (feature augmentation).
+  (long chat turns rather than short exchanges), training also sees every feature with an ``L|``
+  prefix (:func:`training_features`), so one model holds weights for both styles (feature
+  augmentation). Serving does not build those strings: the model folds each ``L|`` weight into
+  its feature's weight for long-style conversations (:class:`engram.extract.learned.FactModel`).
+
+Each candidate also knows the sentences it spans, so the learned extractor's rule layer can
+claim whole sentences and leave the rest to the model.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from engram.extract.ports import ConversationMessage
-from engram.extract.text import STOPWORDS, content_terms, normalize, split_sentences, words
+from engram.extract.text import STOPWORDS, normalize, split_sentences, stem, words
 
 MAX_SPAN_SENTENCES = 3
 MAX_SENTENCES = 12  # sentences of one message that are considered (the rest are ignored)
@@ -45,6 +50,7 @@ SKIPPED_ROLES = frozenset({"system", "tool"})
 _CONJUNCTION = r"(?:and|but|so|because|since|although|though|while|plus|which|when)"
 _CLAUSE_SPLIT = re.compile(rf"\s*[,;:]\s*(?:{_CONJUNCTION}\s+)?|\s+{_CONJUNCTION}\s+", re.IGNORECASE)
 _CAPITALISED_INSIDE = re.compile(r"(?<=\w )[A-Z][a-z]+")
+_DIGIT = re.compile(r"\d")
 _FIRST_PERSON = frozenset({"i", "i'm", "im", "i've", "i'd", "i'll", "my", "me", "mine", "myself"})
 _WE = frozenset({"we", "we're", "we've", "our", "us", "ours"})
 _YOU = frozenset({"you", "your", "you're", "yours", "you've", "u"})
@@ -60,38 +66,105 @@ class Candidate:
     text: str
     features: tuple[str, ...]
     long_style: bool = False  # the conversation's messages are long (see the module docstring)
+    sentences: tuple[int, int] = (0, 1)  # the sentences of the message it spans: [first, last + 1)
 
     def overlaps(self, other: Candidate) -> bool:
         return self.message == other.message and self.start < other.end and other.start < self.end
 
+    @property
+    def span(self) -> int:
+        """How many sentences it spans."""
+        return self.sentences[1] - self.sentences[0]
 
-def conversation_candidates(
-    messages: Sequence[ConversationMessage], roles: Collection[str] = ("user",)
-) -> list[Candidate]:
-    """Every candidate of every message whose role is in ``roles``, with its features."""
-    mined = frozenset(r.lower() for r in roles)
+    def touches(self, sentences: Collection[int]) -> bool:
+        """True when the candidate spans one of ``sentences`` (indices in its message)."""
+        return any(self.sentences[0] <= s < self.sentences[1] for s in sentences)
+
+
+@dataclass
+class Reading:
+    """A conversation read once: normalised texts, roles, word tokens and style, shared by the
+    rule layer and the candidates (so neither tokenises a message twice)."""
+
+    texts: list[str]
+    kinds: list[str]
+    tokens: list[list[str]]
+    long_style: bool
+    _sentences: dict[int, list[str]] = field(default_factory=dict)
+    _terms: dict[int, set[str]] = field(default_factory=dict)
+
+    def sentences(self, index: int) -> list[str]:
+        """All sentences of message ``index`` (candidates use the first :data:`MAX_SENTENCES`)."""
+        found = self._sentences.get(index)
+        if found is None:
+            found = self._sentences[index] = split_sentences(self.texts[index])
+        return found
+
+    def terms(self, index: int | None) -> set[str]:
+        """The content words of message ``index`` (none for ``None``)."""
+        if index is None:
+            return set()
+        found = self._terms.get(index)
+        if found is None:
+            found = self._terms[index] = set(_content(self.tokens[index]))
+        return found
+
+
+def read(messages: Sequence[ConversationMessage]) -> Reading:
     texts = [normalize((m.content or "")[:MAX_MESSAGE_CHARS]) for m in messages]
     kinds = [(m.role or "").lower() for m in messages]
-    lengths = [len(words(t)) for t, k in zip(texts, kinds, strict=True) if k not in SKIPPED_ROLES]
+    tokens = [words(t) for t in texts]
+    lengths = [len(t) for t, k in zip(tokens, kinds, strict=True) if k not in SKIPPED_ROLES]
     long_style = bool(lengths) and sum(lengths) / len(lengths) >= LONG_STYLE_WORDS
+    return Reading(texts, kinds, tokens, long_style)
+
+
+def is_long_style(messages: Sequence[ConversationMessage]) -> bool:
+    """True when the conversation's messages average :data:`LONG_STYLE_WORDS` words or more."""
+    return read(messages).long_style
+
+
+def training_features(candidate: Candidate) -> tuple[str, ...]:
+    """The candidate's features with the long-style copies (``L|``) the model is fitted on."""
+    if not candidate.long_style:
+        return candidate.features
+    return candidate.features + tuple(f"L|{f}" for f in candidate.features)
+
+
+def conversation_candidates(
+    messages: Sequence[ConversationMessage] | Reading,
+    roles: Collection[str] = ("user",),
+    skip: Mapping[int, Collection[int]] | None = None,
+    max_span: int = MAX_SPAN_SENTENCES,
+) -> list[Candidate]:
+    """Every candidate of every message whose role is in ``roles``, with its features.
+
+    ``skip`` maps a message index to sentences (indices into :meth:`Reading.sentences`) that no
+    candidate may span: the rule layer has already kept them. ``max_span``: runs of at most this
+    many sentences (up to :data:`MAX_SPAN_SENTENCES`).
+    """
+    reading = messages if isinstance(messages, Reading) else read(messages)
+    mined = frozenset(r.lower() for r in roles)
+    texts, kinds, long_style = reading.texts, reading.kinds, reading.long_style
     out: list[Candidate] = []
     position = 0
     for index, (text, role) in enumerate(zip(texts, kinds, strict=True)):
         if role not in mined or not text.strip():
             continue
-        before = _neighbour(texts, kinds, index, -1, mined)
-        after = _neighbour(texts, kinds, index, 1, mined)
-        context = _context_features(text, before, after, position)
-        before_terms, after_terms = set(content_terms(before)), set(content_terms(after))
-        for start, end, unit, kind, sentences, whole in _units(text):
-            terms = set(content_terms(unit))
+        before = _neighbour(kinds, index, -1, mined)
+        after = _neighbour(kinds, index, 1, mined)
+        sentences = reading.sentences(index)
+        context = _context_features(reading, index, before, after, position)
+        before_terms, after_terms = reading.terms(before), reading.terms(after)
+        skipped = skip.get(index, ()) if skip else ()
+        for start, end, unit, tokens, terms, kind, span, whole in _units(sentences[:MAX_SENTENCES], skipped, max_span):
             features = [
                 *context,
                 f"kind={kind}",
-                f"usent={_bucket(sentences, (1, 2, 3))}",
-                f"ov_prev={_bucket(len(terms & before_terms), (0, 1, 2))}",
-                f"ov_next={_bucket(len(terms & after_terms), (0, 1, 2))}",
-                *_text_features(unit, end - start),
+                _USENT.of(span[2]),
+                _OV_PREV.of(len(terms & before_terms)),
+                _OV_NEXT.of(len(terms & after_terms)),
+                *_text_features(unit, tokens, end - start),
             ]
             if whole:
                 features.append("whole")
@@ -99,90 +172,120 @@ def conversation_candidates(
                 features.append("sent0")
             if "?" in unit.rstrip()[:-1]:
                 features.append("hasq_inside")
-            if long_style:
-                features += [f"L|{f}" for f in features]
-            out.append(Candidate(index, start, end, unit, tuple(features), long_style))
+            out.append(Candidate(index, start, end, unit, tuple(features), long_style, (span[0], span[1])))
         position += 1
     return out
 
 
-def _neighbour(texts: Sequence[str], kinds: Sequence[str], index: int, step: int, mined: frozenset[str]) -> str:
-    """The nearest message in direction ``step`` from another speaker ("" if none)."""
+def _neighbour(kinds: Sequence[str], index: int, step: int, mined: frozenset[str]) -> int | None:
+    """The index of the nearest message in direction ``step`` from another speaker (None if none)."""
     i = index + step
-    while 0 <= i < len(texts):
+    while 0 <= i < len(kinds):
         if kinds[i] not in mined and kinds[i] not in SKIPPED_ROLES:
-            return texts[i]
+            return i
         i += step
-    return ""
+    return None
 
 
-def _units(text: str) -> Iterator[tuple[int, int, str, str, int, bool]]:
-    """(start, end, text, kind, sentence count, is the whole message) for each candidate."""
-    sentences = split_sentences(text)[:MAX_SENTENCES]
+def _units(
+    sentences: Sequence[str], skipped: Collection[int], max_span: int = MAX_SPAN_SENTENCES
+) -> Iterator[tuple[int, int, str, list[str], set[str], str, tuple[int, int, int], bool]]:
+    """(start, end, text, tokens, content words, kind, (first sentence, end sentence, sentence count), whole)."""
     atoms: list[tuple[int, int]] = []
     clauses: list[list[str]] = []
+    tokens: list[list[str]] = []
+    terms: list[set[str]] = []
     count = 0
     for sentence in sentences:
         parts = [p.strip() for p in _CLAUSE_SPLIT.split(sentence) if p and p.strip()] or [sentence]
         clauses.append(parts)
         atoms.append((count, count + len(parts)))
+        tokens.append(words(sentence))
+        terms.append(set(_content(tokens[-1])))
         count += len(parts)
     seen: set[str] = set()
-    for parts, (first, _) in zip(clauses, atoms, strict=True):
-        if len(parts) > 1:
+    for i, (parts, (first, _)) in enumerate(zip(clauses, atoms, strict=True)):
+        if len(parts) > 1 and i not in skipped:
             for k, part in enumerate(parts):
                 if part not in seen:
                     seen.add(part)
-                    yield first + k, first + k + 1, part, "C", 1, False
+                    part_tokens = words(part)
+                    yield (
+                        first + k,
+                        first + k + 1,
+                        part,
+                        part_tokens,
+                        set(_content(part_tokens)),
+                        "C",
+                        (i, i + 1, 1),
+                        False,
+                    )
     question = [s.rstrip().endswith("?") for s in sentences]
     n = len(sentences)
     for i in range(n):
-        for j in range(i + 1, min(n, i + MAX_SPAN_SENTENCES) + 1):
+        for j in range(i + 1, min(n, i + min(max_span, MAX_SPAN_SENTENCES)) + 1):
+            if j - 1 in skipped:
+                break  # every longer run from i spans it too
             kind = "S" if j - i == 1 else ("P" if j - i == 2 else "M")
-            span = list(range(i, j))
+            span = range(i, j)
             for variant, chosen in (("", span), ("noq", [k for k in span if not question[k]])):
+                if not chosen:
+                    continue
                 unit = " ".join(sentences[k] for k in chosen)
-                if not chosen or unit in seen:
+                if unit in seen:
                     continue
                 seen.add(unit)
-                yield atoms[i][0], atoms[j - 1][1], unit, kind + variant, len(chosen), i == 0 and j == n
+                unit_tokens = [t for k in chosen for t in tokens[k]]
+                unit_terms = terms[chosen[0]].union(*(terms[k] for k in chosen[1:]))
+                whole = i == 0 and j == n
+                yield (
+                    atoms[i][0],
+                    atoms[j - 1][1],
+                    unit,
+                    unit_tokens,
+                    unit_terms,
+                    kind + variant,
+                    (i, j, len(chosen)),
+                    whole,
+                )
 
 
-def _context_features(text: str, before: str, after: str, position: int) -> list[str]:
-    sentences = split_sentences(text)
-    content = sum(1 for w in words(text) if w not in STOPWORDS)
+def _context_features(reading: Reading, index: int, before: int | None, after: int | None, position: int) -> list[str]:
+    own = reading.tokens[index]
+    content = len(own) - sum(map(STOPWORDS.__contains__, own))
     out = [
         "bias",
-        f"msgpos={_bucket(position, (0, 1, 2, 4, 8))}",
-        f"nsent={_bucket(len(sentences), (1, 2, 3, 4, 6))}",
-        f"msgcontent={_bucket(content, (2, 4, 8, 12, 16, 24, 32))}",
+        _MSGPOS.of(position),
+        _NSENT.of(len(reading.sentences(index))),
+        _MSGCONTENT.of(content),
     ]
     for tag, neighbour in (("prev_", before), ("next_", after)):
-        tokens = words(neighbour)
+        if neighbour is None:
+            continue
+        tokens = reading.tokens[neighbour]
         if tokens:
             out.append(f"{tag}first={tokens[0]}")
             if len(tokens) > 1:
                 out.append(f"{tag}first2={tokens[0]}_{tokens[1]}")
-        if "?" in neighbour:
+        if "?" in reading.texts[neighbour]:
             out.append(f"{tag}q")
     return out
 
 
-def _text_features(text: str, clauses: int) -> list[str]:
-    tokens = words(text)
+def _text_features(text: str, tokens: Sequence[str], clauses: int) -> list[str]:
     out = [f"w={t}" for t in dict.fromkeys(tokens)]
     out += [f"b={a}_{b}" for a, b in dict.fromkeys(pairwise(tokens))]
     if tokens:
         out.append(f"first={tokens[0]}")
         if len(tokens) > 1:
             out.append(f"first2={tokens[0]}_{tokens[1]}")
-    first_person = sum(t in _FIRST_PERSON for t in tokens)
-    out.append(f"fp={_bucket(first_person, (0, 1, 2))}")
-    out.append(f"you={_bucket(sum(t in _YOU for t in tokens), (0, 1))}")
-    if any(t in _WE for t in tokens):
+    out.append(_FP.of(sum(map(_FIRST_PERSON.__contains__, tokens))))
+    out.append(_YOU_COUNT.of(sum(map(_YOU.__contains__, tokens))))
+    if not _WE.isdisjoint(tokens):
         out.append("we")
-    out.append(f"content={_bucket(sum(t not in STOPWORDS for t in tokens), (0, 1, 2, 3, 4, 5, 6, 8, 10, 14))}")
-    out.append(f"ncl={_bucket(clauses, (1, 2, 3))}")
+    content = len(tokens) - sum(map(STOPWORDS.__contains__, tokens))
+    out.append(_CONTENT.of(content))
+    out.append(_NCL.of(clauses))
     stripped = text.rstrip()
     if stripped.endswith("?"):
         out.append("q")
@@ -190,9 +293,40 @@ def _text_features(text: str, clauses: int) -> list[str]:
         out.append("excl")
     if _CAPITALISED_INSIDE.search(text):
         out.append("cap")
-    if any(c.isdigit() for c in text):
+    if _DIGIT.search(text):
         out.append("digit")
     return out
+
+
+def _content(tokens: Sequence[str]) -> list[str]:
+    """:func:`engram.extract.text.content_terms` of already tokenised text."""
+    known = _TERMS
+    out: list[str] = []
+    for token in tokens:
+        term = known.get(token)
+        if term is None:
+            if len(known) > _TERMS_MAX:
+                known.clear()
+            base = token.split("'", 1)[0]
+            term = known[token] = "" if base in STOPWORDS or token in STOPWORDS or not base else stem(base)
+        if term:
+            out.append(term)
+    return out
+
+
+_TERMS: dict[str, str] = {}  # token -> its content term ("" for a stopword); bounded by _TERMS_MAX
+_TERMS_MAX = 100_000
+
+
+class _Buckets:
+    """Feature names ``<name>=<edge>`` for a count: the first edge it does not exceed, else ``more``."""
+
+    def __init__(self, name: str, edges: Sequence[int]) -> None:
+        self._names = [f"{name}={_bucket(n, edges)}" for n in range(edges[-1] + 2)]
+        self._last = len(self._names) - 1
+
+    def of(self, n: int) -> str:
+        return self._names[n if n < self._last else self._last]
 
 
 def _bucket(n: int, edges: Sequence[int]) -> str:
@@ -200,3 +334,15 @@ def _bucket(n: int, edges: Sequence[int]) -> str:
         if n <= edge:
             return str(edge)
     return "more"
+
+
+_USENT = _Buckets("usent", (1, 2, 3))
+_OV_PREV = _Buckets("ov_prev", (0, 1, 2))
+_OV_NEXT = _Buckets("ov_next", (0, 1, 2))
+_MSGPOS = _Buckets("msgpos", (0, 1, 2, 4, 8))
+_NSENT = _Buckets("nsent", (1, 2, 3, 4, 6))
+_MSGCONTENT = _Buckets("msgcontent", (2, 4, 8, 12, 16, 24, 32))
+_FP = _Buckets("fp", (0, 1, 2))
+_YOU_COUNT = _Buckets("you", (0, 1))
+_CONTENT = _Buckets("content", (0, 1, 2, 3, 4, 5, 6, 8, 10, 14))
+_NCL = _Buckets("ncl", (1, 2, 3))

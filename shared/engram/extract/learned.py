@@ -40,14 +40,22 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from engram.extract.features import Candidate, conversation_candidates
-from engram.extract.heuristic import dedupe, describe
+from engram.extract.features import (
+    MAX_SENTENCES,
+    MAX_SPAN_SENTENCES,
+    Candidate,
+    Reading,
+    conversation_candidates,
+    read,
+)
+from engram.extract.heuristic import OTHER_ROLE_PENALTY, dedupe, sentence_suggestions
 from engram.extract.person import third_person
 from engram.extract.ports import (
     CONTENT_MAX_CHARS,
     DEFAULT_TIERS,
     ConversationMessage,
     ExtractionResult,
+    MemoryType,
     Suggestion,
     make_title,
 )
@@ -86,21 +94,48 @@ _SHORTHAND = {
 _SHORTHAND_WORD = re.compile(r"(?<![\w'])(" + "|".join(re.escape(k) for k in _SHORTHAND) + r")(?![\w'])", re.IGNORECASE)
 
 
+RULES_OFF = 1.0  # a rule floor above every rule's confidence: the rule layer keeps nothing
+
+
 @dataclass(frozen=True, slots=True)
 class FactModel:
-    """Weights of the logistic model and how its probabilities are turned into memories."""
+    """Weights of the logistic model and how its probabilities and the rule layer make memories.
+
+    ``weights`` are keyed by feature (:mod:`engram.extract.features`), long-style copies under
+    ``L|``; for a long-style conversation each feature counts with its own weight plus its ``L|``
+    weight (folded into one table once, so serving builds no ``L|`` strings). The thresholds and
+    rule floors hold for short exchanges and long turns respectively.
+    """
 
     weights: Mapping[str, float]
     threshold: float = 0.5  # short exchanges
     threshold_long: float = 0.5  # long turns
+    rule_floor: float = RULES_OFF  # rule suggestions at or above this confidence are kept (short)
+    rule_floor_long: float = RULES_OFF  # the same for long turns
+    max_span: int = MAX_SPAN_SENTENCES  # candidates span at most this many sentences (short)
+    max_span_long: int = MAX_SPAN_SENTENCES  # the same for long turns
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    long_weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = {f: w for f, w in self.weights.items() if not f.startswith("L|")}
+        for f, w in self.weights.items():
+            if f.startswith("L|"):
+                folded[f[2:]] = folded.get(f[2:], 0.0) + w
+        object.__setattr__(self, "long_weights", folded)
 
     def threshold_for(self, long_style: bool) -> float:
         return self.threshold_long if long_style else self.threshold
 
-    def probability(self, features: Sequence[str]) -> float:
-        weights = self.weights
-        z = sum(weights.get(f, 0.0) for f in features)
+    def rule_floor_for(self, long_style: bool) -> float:
+        return self.rule_floor_long if long_style else self.rule_floor
+
+    def max_span_for(self, long_style: bool) -> int:
+        return self.max_span_long if long_style else self.max_span
+
+    def probability(self, features: Sequence[str], long_style: bool = False) -> float:
+        weights = self.long_weights if long_style else self.weights
+        z = sum(filter(None, map(weights.get, features)))
         if z < -30:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
@@ -111,6 +146,10 @@ class FactModel:
             weights={str(k): float(v) for k, v in data["weights"].items()},
             threshold=float(data["threshold"]),
             threshold_long=float(data["threshold_long"]),
+            rule_floor=float(data.get("rule_floor", RULES_OFF)),
+            rule_floor_long=float(data.get("rule_floor_long", RULES_OFF)),
+            max_span=int(data.get("max_span", MAX_SPAN_SENTENCES)),
+            max_span_long=int(data.get("max_span_long", MAX_SPAN_SENTENCES)),
             metadata={k: v for k, v in data.items() if k != "weights"},
         )
 
@@ -120,6 +159,27 @@ def shipped_model() -> FactModel:
     """The model in the package (read once, on first use: importing this module costs nothing)."""
     text = resources.files("engram.extract").joinpath("model", MODEL_RESOURCE).read_text(encoding="utf-8")
     return FactModel.from_json(json.loads(text))
+
+
+RuleHit = tuple[int, int, Suggestion]  # (message index, sentence index in it, the rule's suggestion)
+
+
+def rule_layer(messages: Sequence[ConversationMessage] | Reading, roles: Collection[str] = ("user",)) -> list[RuleHit]:
+    """Every suggestion the heuristic rules read in the mined messages, with its sentence.
+
+    The sentences are the candidates' (:meth:`engram.extract.features.Reading.sentences`), so a
+    kept rule suggestion can take its sentence away from the model.
+    """
+    reading = messages if isinstance(messages, Reading) else read(messages)
+    mined = frozenset(r.lower() for r in roles)
+    out: list[RuleHit] = []
+    for index, (text, role) in enumerate(zip(reading.texts, reading.kinds, strict=True)):
+        if role not in mined or not text.strip():
+            continue
+        penalty = 0.0 if role == "user" else OTHER_ROLE_PENALTY
+        for k, sentence in enumerate(reading.sentences(index)[:MAX_SENTENCES]):
+            out += [(index, k, s) for s in sentence_suggestions(sentence, index, penalty)]
+    return out
 
 
 class LearnedExtractor:
@@ -144,9 +204,28 @@ class LearnedExtractor:
 
     def extract(self, messages: Sequence[ConversationMessage]) -> ExtractionResult:
         tokens = sum(estimate_tokens(m.content or "") for m in messages)
-        chosen = self.select(conversation_candidates(messages, self._roles))
-        suggestions = [s for s in (_suggestion(c, p) for c, p in chosen) if s is not None]
-        suggestions = dedupe(suggestions)
+        reading = read(messages)
+        floor = self.model.rule_floor_for(reading.long_style)
+        placed: list[tuple[int, int, Suggestion]] = []  # (message, sentence, suggestion)
+        skip: dict[int, set[int]] = {}
+        readings: dict[tuple[int, int], Suggestion] = {}  # the rules' first reading of each sentence
+        for index, sentence, suggestion in rule_layer(reading, self._roles):
+            readings.setdefault((index, sentence), suggestion)
+            if suggestion.confidence >= floor:
+                placed.append((index, sentence, suggestion))
+                skip.setdefault(index, set()).add(sentence)
+        max_span = self.model.max_span_for(reading.long_style)
+        for candidate, probability in self.select(conversation_candidates(reading, self._roles, skip, max_span)):
+            first, end = candidate.sentences
+            rules = next(
+                (readings[(candidate.message, k)] for k in range(first, end) if (candidate.message, k) in readings),
+                None,
+            )
+            made = _suggestion(candidate, probability, rules)
+            if made is not None:
+                placed.append((candidate.message, first, made))
+        placed.sort(key=lambda item: (item[0], item[1]))
+        suggestions = dedupe([s for _, _, s in placed])
         if len(suggestions) > self._max_suggestions:
             keep = sorted(range(len(suggestions)), key=lambda i: -suggestions[i].confidence)
             suggestions = [suggestions[i] for i in sorted(keep[: self._max_suggestions])]
@@ -157,7 +236,7 @@ class LearnedExtractor:
         model = self.model
         by_message: dict[int, list[tuple[Candidate, float]]] = {}
         for candidate in candidates:
-            p = model.probability(candidate.features)
+            p = model.probability(candidate.features, candidate.long_style)
             if p >= model.threshold_for(candidate.long_style):
                 by_message.setdefault(candidate.message, []).append((candidate, p))
         kept: list[tuple[Candidate, float]] = []
@@ -214,18 +293,18 @@ def memory_text(text: str, subject: str = "User") -> str:
     return written
 
 
-def _suggestion(candidate: Candidate, probability: float) -> Suggestion | None:
+def _suggestion(candidate: Candidate, probability: float, rules: Suggestion | None) -> Suggestion | None:
+    """The candidate as a memory; its type and entities are those of the rules' reading of its sentences."""
     content = memory_text(candidate.text)
     if not content:
         return None
-    described = describe(candidate.text)
-    memory_type, entities = described if described is not None else ("fact", [])
+    memory_type: MemoryType = rules.memory_type if rules is not None else "fact"
     return Suggestion(
         title=make_title(memory_type, content),
         content=content,
         memory_type=memory_type,
         suggested_tier=DEFAULT_TIERS[memory_type],
         confidence=round(min(0.99, max(0.01, probability)), 2),
-        entities=entities,
+        entities=list(rules.entities) if rules is not None else [],
         source_index=candidate.message,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from engram.extract import ExtractionResult, Message, estimate_tokens
-from engram.extract.features import Candidate, conversation_candidates
-from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text, shipped_model
+from engram.extract.features import Candidate, conversation_candidates, read, training_features
+from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text, rule_layer, shipped_model
 
 
 def test_the_shipped_model_loads_with_its_attribution() -> None:
@@ -122,8 +124,86 @@ def test_candidates_cover_clauses_sentences_and_runs() -> None:
     assert not whole.long_style
 
 
-def test_long_messages_get_style_features() -> None:
+def test_long_messages_get_style_features_for_training_and_folded_weights_for_serving() -> None:
     long = "I spent the whole weekend repainting the kitchen a bright yellow colour with my sister Anna."
     candidates = conversation_candidates([Message("user", long), Message("assistant", long)])
     assert candidates and all(c.long_style for c in candidates)
-    assert all(any(f.startswith("L|") for f in c.features) for c in candidates)
+    assert not any(f.startswith("L|") for c in candidates for f in c.features)  # serving builds no copies
+    for candidate in candidates:
+        augmented = training_features(candidate)
+        assert set(augmented) == set(candidate.features) | {f"L|{f}" for f in candidate.features}
+    model = FactModel({"bias": -1.0, "L|bias": 0.5, "w=kitchen": 2.0, "L|w=kitchen": -3.0})
+    features = ["bias", "w=kitchen"]
+    assert model.probability(features, long_style=False) == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert model.probability(features, long_style=True) == pytest.approx(1 / (1 + math.exp(1.5)))
+    # the folded table gives what the augmented features give
+    z = sum(model.weights.get(f, 0.0) for f in training_features(candidates[0]))
+    assert model.probability(candidates[0].features, long_style=True) == pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_short_exchanges_are_not_long_style() -> None:
+    assert not read([Message("user", "I live in Lyon."), Message("assistant", "Nice!")]).long_style
+    assert read([Message("user", " ".join(["word"] * 20))]).long_style
+    assert not read([]).long_style
+
+
+def test_max_span_limits_runs_and_skip_removes_sentences() -> None:
+    messages = [Message("user", "I teach math. I coach soccer. I love my job. I have a cat.")]
+    spans = {c.span for c in conversation_candidates(messages)}
+    assert spans == {1, 2, 3}
+    assert {c.span for c in conversation_candidates(messages, max_span=1)} == {1}
+    kept = conversation_candidates(messages, skip={0: {1}})
+    assert kept and not any(c.touches({1}) for c in kept)
+    assert {c.text for c in kept} >= {"I teach math.", "I love my job. I have a cat."}
+
+
+# The product brief's example (seed 001): the rule layer keeps these as the heuristic reads them.
+SEED = [
+    Message("user", "My name is John and I live in Singapore"),
+    Message("assistant", "Nice to meet you, John!"),
+    Message("user", "I prefer morning meetings, usually around 9am"),
+    Message("assistant", "Got it, I will remember that preference."),
+]
+
+
+def test_the_shipped_model_reproduces_the_seed_example() -> None:
+    result = LearnedExtractor().extract(SEED)
+    assert [(s.title, s.memory_type, s.suggested_tier, s.confidence, s.source_index) for s in result.suggestions] == [
+        ("User Identity: My name is John and I live in Singapore", "identity", "critical", 0.95, 0),
+        ("User Preference: I prefer morning meetings, usually around 9am", "preference", "high", 0.92, 2),
+    ]
+    assert result.suggestions[0].entities == ["John", "Singapore"]
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("My name is Priya.", "My name is Priya."),
+        ("I live in Singapore.", "I live in Singapore."),
+        ("I'm from Toronto.", "I'm from Toronto."),
+        ("I prefer tea over coffee.", "I prefer tea over coffee."),
+    ],
+)
+def test_durable_identity_statements_are_always_kept(said: str, kept: str) -> None:
+    # whatever the weights say: a model that keeps nothing still keeps what the rule layer reads
+    nothing = FactModel({"bias": -50.0}, threshold=0.5, threshold_long=0.5, rule_floor=0.92, rule_floor_long=0.92)
+    for model in (nothing, shipped_model()):
+        conversation = [Message("assistant", "Tell me about yourself."), Message("user", said)]
+        contents = [s.content for s in LearnedExtractor(model=model).extract(conversation).suggestions]
+        assert kept in contents, (model.rule_floor, contents)
+
+
+def test_the_rule_layer_takes_its_sentence_away_from_the_model() -> None:
+    model = FactModel({"bias": 5.0}, threshold=0.5, threshold_long=0.5, rule_floor=0.9, rule_floor_long=0.9)
+    conversation = [Message("user", "My name is Ada. We went hiking in the rain yesterday.")]
+    result = LearnedExtractor(model=model).extract(conversation)
+    contents = [s.content for s in result.suggestions]
+    assert contents[0] == "My name is Ada."  # the rules' reading, as said
+    assert all("Ada" not in c for c in contents[1:])  # no model candidate spans the rule's sentence
+    assert any(
+        c.startswith("User went hiking") or c.startswith("They went hiking") or "hiking" in c for c in contents[1:]
+    )
+    hits = rule_layer(conversation)
+    assert next((m, k, s.memory_type) for m, k, s in hits) == (0, 0, "identity")
+    off = FactModel({"bias": 5.0}, threshold=0.5, threshold_long=0.5)  # no rule layer: the model reads it
+    assert "User's name is Ada." in [s.content for s in LearnedExtractor(model=off).extract(conversation).suggestions]
