@@ -12,11 +12,13 @@ Extraction. Gold, passes and the matching rule are described in :mod:`bench.extr
 Synthetic-Persona-Chat persona facts and LoCoMo per-session observations, each conversation read
 once per speaker; primary rule content-word F1 >= 0.5 (no model needed to rerun it), and beside
 it the embedding rule (also a match when all-MiniLM-L6-v2 cosine >= 0.6) when the model package
-is installed. Every number is held out: the learned extractor is trained and its threshold
-chosen on the Persona-Chat dialogues of the other folds (:func:`bench.train_extractor.cross_validate`;
-the folds split by conversation) and never on LoCoMo (CC BY-NC 4.0: evaluation only, as the
-shipped weights must not depend on it), and reported as the mean and standard deviation over
-held-out units (each LoCoMo conversation; each Persona-Chat fold). The baselines run in the same
+is installed. Every number is held out (:func:`bench.train_extractor.cross_validate`; the folds split by
+conversation): for each fold the learned extractor's weights are fitted on the Persona-Chat
+dialogues of the other folds only (never on LoCoMo: CC BY-NC 4.0, so the shipped weights must not
+depend on it); its short-exchange operating point (threshold, rule floor, longest run) is chosen
+by inner folds of those dialogues, and its long-turn operating point on the LoCoMo conversations
+of the other folds. Reported as the mean and standard deviation over held-out units (each LoCoMo
+conversation; each Persona-Chat fold). The baselines run in the same
 way on the same units: naive ("every first-person sentence of the speaker that is not a
 question") and the heuristic extractor (the pattern rules, the default).
 
@@ -58,7 +60,7 @@ _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 SYSTEMS = (
     ("naive_first_person", "naive: every first-person sentence"),
     ("heuristic", "HeuristicExtractor (default)"),
-    ("learned", "LearnedExtractor (trained on Persona-Chat only)"),
+    ("learned", "LearnedExtractor (rule layer + model fitted on Persona-Chat only)"),
 )
 
 
@@ -261,10 +263,17 @@ def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
                 counts = content.get(dataset, {}).get("by_type", {}).get(t, {"count": 0, "matched": 0})
                 cells += [str(counts["count"]), str(counts["matched"])]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    points = ", ".join(
-        f"fold {p['fold']}: {p['threshold']} short / {p['threshold_long']} long" for p in extraction["operating_points"]
+    points = "; ".join(
+        f"fold {p['fold']}: short {p['threshold']} / {p['rule_floor']} / {p['max_span']}, "
+        f"long {p['threshold_long']} / {p['rule_floor_long']} / {p['max_span_long']}"
+        for p in extraction["operating_points"]
     )
-    lines += ["", f"Thresholds chosen on each fold's training part: {points}."]
+    variants = extraction["operating_points"][0]["variants_per_style"]
+    lines += [
+        "",
+        f"Operating points (threshold / rule floor / longest run in sentences) chosen on each fold's training "
+        f"part, by F1 over {variants} variants per style: {points}.",
+    ]
     t = extraction["throughput"]
     lines += ["", "## Throughput", ""]
     for name in ("learned", "heuristic"):

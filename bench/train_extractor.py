@@ -3,33 +3,40 @@
 Usage::
 
     python -m bench.train_extractor --persona ../shared/eval/persona-chat-dev.csv \\
-        [--locomo ../shared/eval/locomo-dev.json --cv] [--out shared/engram/extract/model/fact_model.json]
+        [--locomo ../shared/eval/locomo-dev.json] [--cv] [--out shared/engram/extract/model/fact_model.json]
 
-Training data: Synthetic-Persona-Chat only (:data:`TRAIN_DATASETS`; CC BY 4.0). LoCoMo is
-CC BY-NC 4.0, so the shipped weights must not depend on it: it is read only to evaluate
-(``--cv``), never to fit weights or choose thresholds.
+What the data may do (licences). Weights are fitted on Synthetic-Persona-Chat only
+(:data:`TRAIN_DATASETS`; CC BY 4.0). LoCoMo is CC BY-NC 4.0 ("evaluation use only"), so no weight
+depends on it: it only chooses the long-turn operating point (three numbers, below) and, with
+``--cv``, is scored held out.
 
 What is learned. Every candidate of :func:`engram.extract.features.conversation_candidates` is
 labelled by the benchmark's matching rule (:mod:`bench.extraction_data`, content words only):
 positive when the memory text it would become matches one of the speaker's gold facts. A
 logistic regression (scikit-learn, L2, ``C`` = :data:`C`) is fitted on the binary features that
-occur at least :data:`MIN_COUNT` times, then refitted on the :data:`MAX_WEIGHTS` features with
-the largest weights (so the shipped file stays small). Two more parameters turn probabilities
-into memories: the threshold for conversations of short messages and the one for long turns
-(:mod:`engram.extract.features`); each is chosen by cross-validation on the training data only
-(inner folds), to maximise F1 over the training conversations of that style (a style absent
-from the training data takes the other style's threshold).
+occur at least :data:`MIN_COUNT` times (long-style conversations also as ``L|`` copies), then
+refitted on the :data:`MAX_WEIGHTS` features with the largest weights (so the shipped file stays
+small).
+
+Operating points. Three more numbers per conversation style turn rules and probabilities into
+memories: the threshold, the rule floor (rule suggestions at or above it are kept as the rules
+read them; see :mod:`engram.extract.learned`) and the longest run of sentences the model may keep.
+Each style's are the grid point (:data:`THRESHOLDS` x :data:`RULE_FLOORS` x :data:`MAX_SPANS`)
+with the best F1 on training data of that style: short exchanges (Persona-Chat's style) on the
+Persona-Chat training dialogues, scored by inner folds (:data:`INNER_FOLDS`); long turns
+(LoCoMo's style) on the LoCoMo training conversations, scored by the model fitted on all the
+Persona-Chat training dialogues (it never saw LoCoMo). Without ``--locomo``, the long-style
+Persona-Chat dialogues choose the long-turn point too.
 
 Held-out protocol (:func:`cross_validate`). Conversations are the unit of every split: the
-Persona-Chat dialogues (and the six LoCoMo conversations) go to :data:`OUTER_FOLDS` folds. For
-each fold, the model is trained (and its threshold chosen) on the Persona-Chat dialogues of the
-other folds and run, as the shipped extractor runs, on the held-out conversations of that fold:
-Persona-Chat dialogues it never saw, and LoCoMo conversations, which no model ever sees in
-training. Reported: per LoCoMo conversation and per Persona fold, precision and recall, then
-mean and standard deviation.
+Persona-Chat dialogues and the six LoCoMo conversations go to :data:`OUTER_FOLDS` folds. For each
+fold, weights and operating points come from the other folds only (as above), and the shipped code
+path (:class:`LearnedExtractor`) runs on the held-out conversations of that fold. Reported: per
+LoCoMo conversation and per Persona fold, precision and recall, then mean and standard deviation.
 
-The shipped model is fitted on all the Persona-Chat development dialogues, with the thresholds
-chosen by the same cross-validation. Its weights, rounded, go to ``fact_model.json`` with the data's attribution.
+The shipped model is fitted on all the Persona-Chat development dialogues, with operating points
+chosen in the same way on all the development data. Its weights, rounded, go to
+``fact_model.json`` with the data's attribution.
 """
 
 from __future__ import annotations
@@ -61,9 +68,10 @@ RULE_FLOORS = (0.92, 0.9, 0.88, 0.85, 0.8, 0.76, 0.7, 0.6, 0.3)  # 0.3: every ru
 MAX_SPANS = (1, 2, 3)  # the longest run of sentences the model may keep as one memory
 TRAIN_DATASETS = frozenset({"persona"})  # what the shipped weights may be fitted on (licence)
 HELD_OUT_SPLIT = (
-    f"{OUTER_FOLDS} folds by conversation; each fold's model fitted on the other folds' Persona-Chat "
-    "dialogues only; scored on the fold's unseen Persona-Chat dialogues (mean/sd over folds) and on "
-    "every LoCoMo conversation (never fitted on; mean/sd over conversations); content-word rule"
+    f"{OUTER_FOLDS} folds by conversation; each fold's weights fitted on the other folds' Persona-Chat "
+    "dialogues only, its long-turn operating point chosen on the other folds' LoCoMo conversations; "
+    "scored on the fold's unseen Persona-Chat dialogues (mean/sd over folds) and LoCoMo conversations "
+    "(mean/sd over conversations); content-word rule"
 )
 DEFAULT_OUT = Path("shared/engram/extract/model/fact_model.json")
 ATTRIBUTION = {
@@ -371,7 +379,7 @@ def model_json(
         "trained_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in trained},
         "operating_points_chosen_on": {
             "short": "Synthetic-Persona-Chat (inner cross-validation)",
-            "long": "LoCoMo (the long-turn threshold and rule floor only, by F1; no weight is fitted on it)"
+            "long": "LoCoMo (long-turn threshold, rule floor and longest run only, by F1; no weight fitted on it)"
             if points["long_tuned_on"] == "locomo"
             else "Synthetic-Persona-Chat (inner cross-validation)",
             "grid": {"thresholds": list(THRESHOLDS), "rule_floors": list(RULE_FLOORS), "max_spans": list(MAX_SPANS)},

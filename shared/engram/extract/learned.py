@@ -1,31 +1,37 @@
-"""A learned extractor (``ENGRAM_EXTRACTOR=learned``): a small classifier over sentence features, no network.
+"""A learned extractor (``ENGRAM_EXTRACTOR=learned``): a rule layer, then a small classifier; no network.
 
 How it reads a conversation:
 
-1. :func:`engram.extract.features.conversation_candidates` lists the candidate memories of every
-   ``user`` message (clauses, sentences, runs of up to three sentences, the same without
-   questions) with binary features: words, first-person and tense cues, names and numbers, the
-   other speaker's turns before and after.
-2. A logistic model (:class:`FactModel`, weights in ``model/fact_model.json``, trained by
+1. The rule layer. The heuristic rules (:func:`engram.extract.heuristic.sentence_suggestions`)
+   read every sentence of every ``user`` message; a suggestion whose confidence is at or above
+   the model's *rule floor* is kept exactly as the rules wrote it, and its sentence is taken
+   away from the model. The floor is never above 0.92, so durable identity statements ("My name
+   is John and I live in Singapore", "I'm from Toronto", "I prefer morning meetings") are always
+   kept, as the product brief shows them, whatever the weights say.
+2. :func:`engram.extract.features.conversation_candidates` lists the remaining candidate memories
+   (clauses, sentences, runs of up to ``max_span`` sentences, the same without questions) with
+   binary features: words, first-person and tense cues, names and numbers, the other speaker's
+   turns before and after.
+3. A logistic model (:class:`FactModel`, weights in ``model/fact_model.json``, fitted by
    ``bench/train_extractor.py`` on Synthetic-Persona-Chat development data only; see
    ``model/README.md`` for the data's attribution and licence) gives each candidate the
    probability that it states a durable fact about the speaker.
-3. Per message, the kept candidates are the non-overlapping set, among those at or above the
+4. Per message, the kept candidates are the non-overlapping set, among those at or above the
    threshold, with the largest total margin (probability minus threshold): two sentences that
    are each a fact beat the pair they form, and a pair that is one fact beats its weaker halves.
-   The threshold depends on the conversation's style (short exchanges or long turns; see
-   :mod:`engram.extract.features`): both are chosen by cross-validation.
-4. Each kept candidate is written as a third-person fact ("I moved to Berlin last month" ->
+   Threshold, rule floor and longest run depend on the conversation's style (short exchanges or
+   long turns; see :mod:`engram.extract.features`), and are chosen by cross-validation.
+5. Each kept candidate is written as a third-person fact ("I moved to Berlin last month" ->
    "User moved to Berlin last month."): leading interjections dropped, common chat shorthand
    spelled out ("fam" -> "family"), "I" -> "User" then "they". Memories are read later and out
-   of context, where "I" is ambiguous.
-5. Its type and entities come from the heuristic rules (:func:`engram.extract.heuristic.describe`):
-   no public data labels memory types, so the model decides *whether* to keep a sentence and the
-   rules *what kind* of memory it is (``fact`` when no rule reads it). The tier follows the type.
-   Confidence is the model's probability.
+   of context, where "I" is ambiguous. Its type and entities are those of the rules' first
+   reading of its sentences (``fact`` when the rules read none): no public data labels memory
+   types, so the model decides *whether* to keep a sentence and the rules *what kind* of memory
+   it is. The tier follows the type; confidence is the model's probability.
 
 Scoring is a sum of dictionary look-ups, so the extractor needs nothing beyond the standard
-library and stays well above 5,000 messages/s on one core (``make bench-intelligence``).
+library (no numpy on Lambda); ``make bench-intelligence`` measures its throughput beside the
+heuristic's.
 """
 
 from __future__ import annotations

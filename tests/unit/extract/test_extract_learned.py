@@ -22,20 +22,23 @@ def test_the_shipped_model_loads_with_its_attribution() -> None:
     assert not any("BY-NC" in source for source in model.metadata["trained_on"].values())
 
 
-def test_a_stated_fact_becomes_a_third_person_memory() -> None:
+def test_a_stated_fact_becomes_a_memory_as_the_rules_read_it_or_in_the_third_person() -> None:
     conversation = [
         Message("assistant", "Hi! Tell me a bit about yourself. What do you do for a living?"),
         Message("user", "Hi! I'm a nurse and I live in Singapore with my two dogs."),
         Message("assistant", "That's great! Do you like your job?"),
-        Message("user", "Yes, I love it. My favorite food is chili crab."),
+        Message("user", "Yes, I love it. My favorite food is chili crab. We went to the beach and swam all day."),
     ]
     result = LearnedExtractor().extract(conversation)
     contents = [s.content for s in result.suggestions]
-    assert any("Singapore" in c for c in contents), contents
-    assert any("chili crab" in c for c in contents), contents
+    # the rule layer keeps durable statements as said (the product brief's form)
+    assert "I'm a nurse and I live in Singapore with my two dogs." in contents, contents
+    assert "My favorite food is chili crab." in contents, contents
+    ruled = {s.content for _, _, s in rule_layer(conversation)}
     for suggestion in result.suggestions:
-        assert suggestion.content.startswith("User"), suggestion.content
-        assert " I " not in f" {suggestion.content} " and " my " not in f" {suggestion.content} "
+        if suggestion.content not in ruled:  # the model's: a third-person fact
+            assert suggestion.content.startswith("User"), suggestion.content
+            assert " I " not in f" {suggestion.content} " and " my " not in f" {suggestion.content} "
         assert suggestion.source_index in (1, 3)  # only the user's messages are mined
         assert suggestion.title.startswith(f"User {suggestion.memory_type.capitalize()}: ")
     assert result.tokens_analyzed == sum(estimate_tokens(m.content) for m in conversation)
