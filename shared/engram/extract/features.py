@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from engram.extract.ports import ConversationMessage
-from engram.extract.text import STOPWORDS, normalize, split_sentences, stem, words
+from engram.extract.text import STOPWORDS, normalize, split_sentences, terms_of, words
 
 MAX_SPAN_SENTENCES = 3
 MAX_SENTENCES = 12  # sentences of one message that are considered (the rest are ignored)
@@ -106,7 +106,7 @@ class Reading:
             return set()
         found = self._terms.get(index)
         if found is None:
-            found = self._terms[index] = set(_content(self.tokens[index]))
+            found = self._terms[index] = set(terms_of(self.tokens[index]))
         return found
 
 
@@ -201,7 +201,7 @@ def _units(
         clauses.append(parts)
         atoms.append((count, count + len(parts)))
         tokens.append(words(sentence))
-        terms.append(set(_content(tokens[-1])))
+        terms.append(set(terms_of(tokens[-1])))
         count += len(parts)
     seen: set[str] = set()
     for i, (parts, (first, _)) in enumerate(zip(clauses, atoms, strict=True)):
@@ -215,7 +215,7 @@ def _units(
                         first + k + 1,
                         part,
                         part_tokens,
-                        set(_content(part_tokens)),
+                        set(terms_of(part_tokens)),
                         "C",
                         (i, i + 1, 1),
                         False,
@@ -296,26 +296,6 @@ def _text_features(text: str, tokens: Sequence[str], clauses: int) -> list[str]:
     if _DIGIT.search(text):
         out.append("digit")
     return out
-
-
-def _content(tokens: Sequence[str]) -> list[str]:
-    """:func:`engram.extract.text.content_terms` of already tokenised text."""
-    known = _TERMS
-    out: list[str] = []
-    for token in tokens:
-        term = known.get(token)
-        if term is None:
-            if len(known) > _TERMS_MAX:
-                known.clear()
-            base = token.split("'", 1)[0]
-            term = known[token] = "" if base in STOPWORDS or token in STOPWORDS or not base else stem(base)
-        if term:
-            out.append(term)
-    return out
-
-
-_TERMS: dict[str, str] = {}  # token -> its content term ("" for a stopword); bounded by _TERMS_MAX
-_TERMS_MAX = 100_000
 
 
 class _Buckets:
