@@ -60,20 +60,15 @@ def test_every_function_imports_without_local_only_packages() -> None:
     assert result.stdout.strip() == f"imported {len(list((ROOT / 'functions').glob('*/app.py')))}"
 
 
-EXTRACT_PROBE = """
-import sys
-blocked = {blocked!r}
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if any(name == b or name.startswith(b + ".") for b in blocked):
-            raise ImportError(f"{{name}} is not in the Lambda layer")
-        return None
-sys.meta_path.insert(0, Block())
+EXTRACT_PROBE = (
+    PROBE.split("for app in", 1)[0]
+    + """
 from engram.extract import Message, get_extractor
 for extractor in (get_extractor(), get_extractor("learned")):
     said = [Message("assistant", "Where do you live?"), Message("user", "I live in Lyon with my cat.")]
     print(type(extractor).__name__, [s.content for s in extractor.extract(said).suggestions])
 """
+)
 
 
 def test_the_default_and_learned_extractors_run_with_the_layer_only() -> None:
