@@ -109,7 +109,8 @@ bench-intelligence: $(STAMP)
 	$(PY) -m bench.intelligence --persona $(PERSONA) --locomo $(DATA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
 
 # Refit the learned extractor's shipped weights (shared/engram/extract/model/fact_model.json) on
-# Synthetic-Persona-Chat dev only; LoCoMo (CC BY-NC) is read for the held-out scores, never fitted on.
+# Synthetic-Persona-Chat dev only; LoCoMo (CC BY-NC) only picks the long-turn operating point
+# (threshold, rule floor, longest run) and is scored held out (--cv), never fitted on.
 train-extractor: $(STAMP)
 	$(PY) -m bench.train_extractor --persona $(PERSONA) --locomo $(DATA) --cv
 
