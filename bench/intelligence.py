@@ -227,8 +227,9 @@ def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
         "",
         f"Speaker passes: {extraction['passes']}; conversations: {extraction['conversations']}. "
         "Mean ± standard deviation over held-out units (LoCoMo: each conversation; Persona-Chat: each "
-        "fold of dialogues); the learned model is trained on the other folds' Persona-Chat dialogues only, "
-        "so it never saw the unit it is scored on, nor any LoCoMo conversation.",
+        "fold of dialogues). The learned extractor's weights are fitted on the other folds' Persona-Chat "
+        "dialogues only (never on LoCoMo); its long-turn operating point is chosen on the other folds' "
+        "LoCoMo conversations; it never saw the unit it is scored on.",
     ]
     for rule_name, rule in extraction["rules"].items():
         lines += [
