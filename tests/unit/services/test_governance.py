@@ -242,9 +242,9 @@ def test_an_edit_that_contradicts_a_current_memory_supersedes_it(world: World, n
     pet = _create(world, "I have a dog")
     now[0] += 60
     edited = world.memories.update(TENANT, pet.id, UpdateMemory(text="I moved to Berlin last month"))
-    assert edited.action == "superseded" and edited.supersedes == [home.id]
     stored = world.memory_repo.get(TENANT, home.id)
     assert stored is not None and stored.superseded_by == pet.id and stored.valid_until == now[0]
+    assert edited.action == "superseded" and edited.supersedes == [home.id]
     assert [m.memory_id for m in world.memory_repo.in_slot(TENANT, "default", "user|residence")] == [pet.id]
     history = world.memories.governance.history(TENANT, pet.id).data
     assert [(e.change, e.cause) for e in history][:2] == [("supersedes", "api"), ("edited", "api")]
@@ -256,10 +256,10 @@ def test_an_edit_that_contradicts_a_locked_memory_goes_to_review(world: World) -
     world.feedback.lock(TENANT, home.id, "critical")
     pet = _create(world, "I have a dog")
     edited = world.memories.update(TENANT, pet.id, UpdateMemory(text="I moved to Berlin last month"))
-    assert edited.action == "conflict" and edited.conflict_id is not None and edited.supersedes == []
     assert [(c.old_memory_id, c.new_memory_id) for c in world.memories.governance.conflicts(TENANT).data] == [
         (home.id, pet.id)
     ]
+    assert edited.action == "conflict" and edited.conflict_id is not None and edited.supersedes == []
     assert world.memory_repo.get(TENANT, home.id).current  # type: ignore[union-attr]
 
 
@@ -267,9 +267,9 @@ def test_an_edit_that_no_longer_fills_the_slot_releases_it(world: World) -> None
     old = _create(world, "I live in Singapore")
     new = _create(world, "I moved to Berlin last month")
     edited = world.memories.update(TENANT, new.id, UpdateMemory(text="I enjoyed a trip to Berlin"))
-    assert edited.action == "edited" and edited.restored == [old.id] and edited.supersedes == []
     back = world.memory_repo.get(TENANT, old.id)
     assert back is not None and back.current and back.valid_until is None
+    assert edited.action == "edited" and edited.restored == [old.id] and edited.supersedes == []
     assert world.memory_repo.get(TENANT, new.id).slot is None  # type: ignore[union-attr]
     assert [m.memory_id for m in world.memory_repo.in_slot(TENANT, "default", "user|residence")] == [old.id]
     changes = [
@@ -288,10 +288,10 @@ def test_deleting_a_memory_that_superseded_another_makes_the_old_one_current_aga
     new = _create(world, "I moved to Berlin last month")
     now[0] += 60
     out = world.memories.delete(TENANT, new.id)
-    assert out.receipt is not None and out.receipt.memories_restored == [old.id]
-    assert world.memories.governance.deletions(TENANT).data[0].memories_restored == [old.id]
     back = world.memory_repo.get(TENANT, old.id)
     assert back is not None and back.current and back.valid_until is None and back.superseded_by is None
+    assert out.receipt is not None and out.receipt.memories_restored == [old.id]
+    assert world.memories.governance.deletions(TENANT).data[0].memories_restored == [old.id]
     event = world.memories.governance.history(TENANT, old.id).data[0]
     assert (event.change, event.cause) == ("reinstated", "api") and new.id in str(event.note)
     assert [m.id for m in world.memories.list(TENANT).data] == [old.id]
@@ -305,9 +305,9 @@ def test_deleting_a_middle_memory_hands_its_predecessors_to_the_current_one(worl
     third = _create(world, "I moved to Lisbon this year")
     assert third.supersedes == [second.id]
     out = world.memories.delete(TENANT, second.id)
-    assert out.receipt is not None and out.receipt.memories_restored == []
     relinked = world.memory_repo.get(TENANT, first.id)
     assert relinked is not None and relinked.superseded_by == third.id and not relinked.current
+    assert out.receipt is not None and out.receipt.memories_restored == []
     assert world.memory_repo.get(TENANT, third.id).supersedes == (first.id,)  # type: ignore[union-attr]
     assert [m.id for m in world.memories.list(TENANT).data] == [third.id]
     world.memories.delete(TENANT, first.id)  # the oldest: its successor no longer names it
@@ -318,8 +318,8 @@ def test_a_cascade_restores_what_its_deleted_memories_had_superseded(world: Worl
     old = _create(world, "I live in Singapore", session_id="sess_A")
     new = _create(world, "I moved to Berlin last month", session_id="sess_B")
     receipt = world.memories.delete_for_session(TENANT, "sess_B")
-    assert receipt.memories_deleted == [new.id] and receipt.memories_restored == [old.id]
     assert world.memory_repo.get(TENANT, old.id).current  # type: ignore[union-attr]
+    assert receipt.memories_deleted == [new.id] and receipt.memories_restored == [old.id]
     both = _create(world, "I moved to Berlin last month", session_id="sess_A")
     receipt = world.memories.delete_for_session(TENANT, "sess_A")
     assert set(receipt.memories_deleted) == {old.id, both.id} and receipt.memories_restored == []
