@@ -361,15 +361,21 @@ class MemoryService:
 
         memory = self.core.change(tenant_id, memory_id, build, first=before)
         self.core.sync_index(memory)
-        action: str | None = None
-        conflict_id: str | None = None
+        if not reslot:
+            return self.core.render(memory, cls=EditedMemoryOut)
+        return self._reslotted(before, memory)
+
+    def _reslotted(self, before: Memory, memory: Memory) -> EditedMemoryOut:
+        """After an edit of text, type or namespace: a memory that left its slot gives back what it
+        had superseded there; one that fills a slot meets the current memories of it."""
         restored: builtins.list[str] = []
-        moved = (memory.slot, memory.namespace) != (before.slot, before.namespace)
-        if moved and before.slot and memory.supersedes:  # it no longer stands for what it replaced there
+        if (memory.slot, memory.namespace) != (before.slot, before.namespace) and before.slot and memory.supersedes:
             restored = self.governance.reinstate(memory, note=f"{memory.memory_id} no longer states it (edited)")
             memory = self._forget_replaced(memory, restored)
-        if reslot and memory.current and memory.slot:
-            _, rivals = self._rivals(tenant_id, memory.namespace, read_slot(memory.text), exclude=memory.memory_id)
+        action, conflict_id = None, None
+        if memory.current and memory.slot:
+            slot = read_slot(memory.text)
+            _, rivals = self._rivals(memory.tenant_id, memory.namespace, slot, exclude=memory.memory_id)
             memory, action, conflict_id = self._decide(memory, rivals, "api")
         return self.core.render(
             memory, cls=EditedMemoryOut, action=action or "edited", conflict_id=conflict_id, restored=restored

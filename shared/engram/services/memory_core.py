@@ -113,8 +113,10 @@ class MemoryCore:
         after = optimistic(
             attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry"
         )
-        decayed = self.record_decay(before["memory"], clock.now())
-        self.record_change(decayed, after, cause, note)
+        read = before["memory"]
+        if (after.tier, after.strength_at, after.locked) != (read.tier, read.strength_at, read.locked):
+            read = self.record_decay(read, clock.now())  # the decay this write makes durable
+        self.record_change(read, after, cause, note)
         return after
 
     # --- history --------------------------------------------------------------------------------
@@ -141,7 +143,8 @@ class MemoryCore:
     def record_decay(self, memory: Memory, now: float) -> Memory:
         """History events (cause ``decay``) for the tiers ``memory`` decayed into since its last
         write, at the moments it did; returns it with the tier decay left it at, so the write that
-        follows is not credited with the decay."""
+        follows is not credited with the decay. Called by writes that rewrite the stored tier, the
+        strength's baseline or the lock (until then the decay is derived again on each read)."""
         steps = self.decay_steps(memory, now)
         for n, (tier, at) in enumerate(steps):
             note = self.decay_note()

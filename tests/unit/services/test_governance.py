@@ -414,3 +414,15 @@ def test_uses_after_a_long_silence_record_the_decay_before_them(world: World, no
         ("decay", "high", clock.iso(t0 + 30 * day)),
     ]
     assert len(events) == 3  # the two decays and the creation: nothing derived twice
+    assert len([k for k in world.ledger_repo.entries if "decay" in str(k)]) == 2  # stored by the settle
+
+
+def test_a_write_that_leaves_tier_and_strength_alone_stores_no_decay(world: World, now: list[float]) -> None:
+    day = 86400.0
+    mem = world.memories.create(TENANT, CreateMemory(text="I live in Singapore", type="identity"))
+    now[0] += 40 * day
+    world.memories.create(TENANT, CreateMemory(text="I moved to Berlin last month", type="identity"))
+    events = world.memories.governance.history(TENANT, mem.id).data
+    assert [(e.change, e.cause) for e in events] == [("tier", "decay"), ("superseded", "api"), ("created", "api")]
+    assert events[0].version is None and "tier" not in events[1].fields  # derived on read, stored once
+    assert not [k for k in world.ledger_repo.entries if "decay" in str(k)]
