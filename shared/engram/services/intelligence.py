@@ -328,13 +328,15 @@ class IntelligenceService:
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session (and message) already produced is left alone, so re-processing a session changes
-        nothing. ``origin``: the session's stored message it was read from."""
+        nothing; one the session produced from another message gains that message in its lineage,
+        and a session reinforces a memory once. ``origin``: the session's stored message it was read from."""
         memories = self._memories()
         request = request or self._memory_request(namespace, suggestion, session_id, origin)
         written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
         if written.action != "duplicate":
             return written.id, written.action
-        if not changed and session_id:
+        from_session = sum(s.session_id == session_id for s in written.sources) if session_id else 0
+        if session_id and (not changed or from_session > 1):
             return written.id, "unchanged"
         self._feedback().apply_outcome(tenant_id, [written.id], 1)
         return written.id, "reinforced"

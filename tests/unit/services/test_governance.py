@@ -426,3 +426,30 @@ def test_a_write_that_leaves_tier_and_strength_alone_stores_no_decay(world: Worl
     assert [(e.change, e.cause) for e in events] == [("tier", "decay"), ("superseded", "api"), ("created", "api")]
     assert events[0].version is None and "tier" not in events[1].fields  # derived on read, stored once
     assert not [k for k in world.ledger_repo.entries if "decay" in str(k)]
+
+
+def test_a_session_reinforces_a_memory_once_whatever_the_messages_that_repeat_it(world: World) -> None:
+    from engram.models.intelligence import SuggestionOut
+    from engram.ports.sessions import Message
+
+    said = SuggestionOut(
+        title="Name", content="My name is Ada", memory_type="identity", suggested_tier="critical", confidence=0.9
+    )
+    intel = world.intelligence
+    made, action = intel.save_suggestion(
+        TENANT, "default", said, "sess_A", origin=Message(1, "user", "x", None, None, 1)
+    )
+    assert action == "created"
+    again = intel.save_suggestion(TENANT, "default", said, "sess_A", origin=Message(5, "user", "x", None, None, 3))
+    assert again == (made, "unchanged")
+    stored = world.memory_repo.get(TENANT, made)
+    assert stored is not None and stored.feedback_score == 0
+    assert stored.sources == (
+        {"session_id": "sess_A", "turn": 1, "message": 1},
+        {"session_id": "sess_A", "turn": 3, "message": 5},
+    )
+    assert intel.save_suggestion(TENANT, "default", said, "sess_B", origin=Message(2, "user", "x")) == (
+        made,
+        "reinforced",
+    )
+    assert world.memory_repo.get(TENANT, made).feedback_score == 1  # type: ignore[union-attr]
