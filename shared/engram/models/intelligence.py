@@ -21,6 +21,7 @@ MAX_FIRST_MESSAGE = 8_000
 class StartSession(CreateSession):
     first_message: str | None = Field(default=None, max_length=MAX_FIRST_MESSAGE)
     token_budget: int | None = Field(default=None, ge=50, le=100_000)
+    include_superseded: bool = False  # superseded memories are injected too, marked ``superseded``
 
 
 class ContextMemory(ResponseModel):
@@ -31,6 +32,7 @@ class ContextMemory(ResponseModel):
     tier: str
     namespace: str
     score: float | None = None
+    superseded: bool = False  # only with include_superseded: a newer memory replaced it
 
 
 class InjectedContext(ResponseModel):
@@ -56,6 +58,7 @@ class RecordTurn(RequestModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST)
     turn_number: int | None = Field(default=None, ge=1, le=1_000_000)
     memories_used: list[MemoryRef] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
+    include_superseded: bool = False  # a refresh injects superseded memories too, marked ``superseded``
 
 
 class TurnOut(ResponseModel):
@@ -91,6 +94,7 @@ class SuggestionOut(ResponseModel):
     suggested_tier: str
     confidence: float
     entities: list[str] = []
+    source_index: int | None = None  # the conversation message (0-based) it was read from
     memory_id: str | None = None
     action: str | None = None  # created | superseded | conflict | reinforced | unchanged, when saved
 

@@ -462,8 +462,11 @@ class FakeMemoryRepository:
             for name in ("supersedes", "sources"):
                 if name in values:
                     values[name] = tuple(copy.deepcopy(list(values[name])))
-            if values.get("session_id") == "":
-                values["session_id"] = None
+            for name in ("session_id", "slot"):
+                if values.get(name) == "":
+                    values[name] = None
+            if values.get("superseded_by") == "":
+                values["superseded_by"] = values["valid_until"] = None
             updated = replace(current, **values, version=memory.version + 1)
             self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
@@ -501,7 +504,8 @@ class FakeMemoryRepository:
                 (
                     m
                     for m in self._of(tenant_id)
-                    if all(
+                    if (m.current or not f.current_only)
+                    and all(
                         wanted is None or wanted == have
                         for wanted, have in (
                             (f.session_id, m.session_id),

@@ -596,7 +596,7 @@
     const out = await api("GET", "/v1/deletions", { query: { limit: 50, cursor: p.get("cursor") } });
     const rows = listOf(out, "data", "deletions", "receipts");
     const tally = (r) => r.counts || { "memories deleted": (r.memories_deleted || []).length, "memories kept": (r.memories_kept || []).length,
-      "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
+      "memories restored": (r.memories_restored || []).length, "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
     const counts = (r) => Object.entries(tally(r)).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
     return [h("h1", { tabindex: "-1" }, "Deletions"),
       h("p", {}, "Receipts of what was deleted: ids and counts, never the deleted text."),
