@@ -135,10 +135,10 @@ class IntelligenceService:
         session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
         budget = req.token_budget or self._settings.context_token_budget
         context, stats = self.build_context(tenant_id, req.namespace, req.first_message, budget)
-        self._sessions.record_start(tenant_id, session.id, context, stats)  # the inspector's turn 0
         injected = injected_ids(context)
         if injected:
             self._feedback().record_access(tenant_id, injected)
+        self._sessions.record_start(tenant_id, session.id, context, stats)  # turn 0 of GET …/turns: the ids
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------
