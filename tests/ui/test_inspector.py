@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from engram.testing.server import LocalServer
-from tests.ui.browser import start_chromium
-from tests.ui.page import Page, wait_for
+from tests.ui.page import Page, SeededServer, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_ui_inspector_key_0123456789abcdef"
@@ -38,20 +37,15 @@ MEMORIES = [
 # --- seeded server --------------------------------------------------------------------------------
 
 
-class Seed:
+class Seed(SeededServer):
     """What the tests seeded, by name."""
 
     def __init__(self, server: LocalServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.memories: dict[str, str] = {}
         self.sessions: dict[str, str] = {}
         self.started: dict[str, Any] = {}  # the "refresh" session's start answer
         self.turns: dict[int, dict[str, Any]] = {}  # and its turns' answers
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        reply = self.server.request(method, path, **kwargs)
-        assert reply.status_code < 300, f"{method} {path}: {reply.status_code} {reply.text}"
-        return reply.json()
 
     def memory(self, name: str, **body: Any) -> str:
         self.memories[name] = self.api("POST", "/v1/memories", json=body)["id"]
@@ -130,18 +124,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_window_size(1280, 900)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 @pytest.fixture
-def page(browser: Any, seed: Seed) -> Page:
+def page(browser: Any, seed: Seed) -> Page:  # browser: tests/ui/conftest.py
     return Page(browser, seed.server.url, KEY)
 
 

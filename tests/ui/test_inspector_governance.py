@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from engram.testing.server import LocalServer
-from tests.ui.browser import start_chromium
-from tests.ui.page import Page, wait_for
+from tests.ui.page import Page, SeededServer, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_ui_governance_key_0123456789abcd"
@@ -26,17 +25,12 @@ OLD_JOB, NEW_JOB = "I work at Acme", "I joined Globex"
 RESOLUTIONS = {"keep_new": "Keep new", "keep_old": "Keep old", "keep_both": "Keep both"}
 
 
-class Seed:
+class Seed(SeededServer):
     def __init__(self, server: LocalServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.conflicts: dict[str, dict[str, str]] = {}  # resolution -> {id, old, new}
         self.memories: dict[str, str] = {}
         self.resolved: dict[str, str] = {}  # a conflict resolved keep_new before the tests
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        reply = self.server.request(method, path, **kwargs)
-        assert reply.status_code < 300, f"{method} {path}: {reply.status_code} {reply.text}"
-        return reply.json()
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +73,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_window_size(1280, 900)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 @pytest.fixture
-def page(browser: Any, seed: Seed) -> Page:
+def page(browser: Any, seed: Seed) -> Page:  # browser: tests/ui/conftest.py
     return Page(browser, seed.server.url, KEY)
 
 

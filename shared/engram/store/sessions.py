@@ -192,6 +192,21 @@ def to_turn(item: MessageItem) -> TurnRecord:
     return TurnRecord(int(number), item.request_hash or "", item.response or {}, item.created_at)
 
 
+def _by_seq(pk: str, *, after: int, limit: int, cursor: str | None) -> Listing[MessageItem]:
+    """One page of the items under ``pk`` in ``seq`` order, after ``after`` or the cursor's ``seq``."""
+    if cursor:
+        after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
+    with storage_errors():
+        results = MessageItem.query(
+            pk, range_key_condition=MessageItem.seq > after, limit=limit + 1, consistent_read=True
+        )
+        items = list(results)
+    has_more = len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor({"seq": int(items[-1].seq)}) if has_more and items else None
+    return Listing(items, next_cursor, has_more)
+
+
 def _cancelled_by(exc: TransactWriteError, *codes: str) -> bool:
     reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
     return any(code in reasons for code in codes)
@@ -563,40 +578,14 @@ class DynamoSessionRepository:
             item.save(condition=MessageItem.pk.does_not_exist())
 
     def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
-        after = -1  # the start record is turn 0
-        if cursor:
-            after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
-        with storage_errors():
-            results = MessageItem.query(
-                turns_pk(tenant_id, session_id),
-                range_key_condition=MessageItem.seq > after,
-                limit=limit + 1,
-                consistent_read=True,
-            )
-            items = [to_turn(i) for i in results]
-        has_more = len(items) > limit
-        items = items[:limit]
-        next_cursor = encode_cursor({"seq": items[-1].turn_number}) if has_more and items else None
-        return Listing(items, next_cursor, has_more)
+        page = _by_seq(turns_pk(tenant_id, session_id), after=-1, limit=limit, cursor=cursor)  # the start is 0
+        return Listing([to_turn(i) for i in page.items], page.next_cursor, page.has_more)
 
     def messages(
         self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int
     ) -> Listing[Message]:
-        after = offset
-        if cursor:
-            after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
-        with storage_errors():
-            results = MessageItem.query(
-                session_pk(tenant_id, session_id),
-                range_key_condition=MessageItem.seq > after,
-                limit=limit + 1,
-                consistent_read=True,
-            )
-            items = [to_message(i) for i in results]
-        has_more = len(items) > limit
-        items = items[:limit]
-        next_cursor = encode_cursor({"seq": items[-1].seq}) if has_more and items else None
-        return Listing(items, next_cursor, has_more)
+        page = _by_seq(session_pk(tenant_id, session_id), after=offset, limit=limit, cursor=cursor)
+        return Listing([to_message(i) for i in page.items], page.next_cursor, page.has_more)
 
     def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[Message]:
         with storage_errors():

@@ -392,6 +392,7 @@
             h("p", { role: "status" }, `${memory.title || memory.id} was deleted. The receipt:`),
             receipt ? h("div", { class: "receipt" }, fields([["Receipt", h("code", {}, receipt.id)], ["Memories deleted", receipt.memories_deleted.join(", ") || "—"],
               ["Memories kept", receipt.memories_kept.map((k) => `${k.id} (${k.reason})`).join(", ") || "—"],
+              Array.isArray(receipt.memories_restored) ? ["Memories restored", receipt.memories_restored.join(", ") || "—"] : null,
               ["Index entries removed", String(receipt.index_entries_removed)], ["When", when(receipt.created_at)]]),
               h("p", {}, h("a", { href: link("deletions") }, "See it in the deletions log")))
               : fields(Object.entries(answer || {}).map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)])),
@@ -427,29 +428,17 @@
       page.has_more ? h("p", {}, h("a", { href: link("sessions", { ...query, cursor: page.next_cursor }) }, "Next page →")) : null];
   }
 
-  async function allMessages(id) {
-    const messages = [];
+  // Every page of a session's list (messages or turns), up to `pages` pages of 100.
+  async function allOf(id, what, pages) {
+    const items = [];
     let cursor = null;
-    for (let i = 0; i < 50; i++) { // at most 5,000 messages on one page
-      const page = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/messages`, { query: { limit: 100, cursor } });
-      messages.push(...page.data);
-      if (!page.has_more) return { messages, complete: true };
+    for (let i = 0; i < pages; i++) {
+      const page = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/${what}`, { query: { limit: 100, cursor } });
+      items.push(...page.data);
+      if (!page.has_more) return { items, complete: true };
       cursor = page.next_cursor;
     }
-    return { messages, complete: false };
-  }
-
-  // The session's turn log: its start (turn 0: what was injected) and each turn (memories used, a refresh's context).
-  async function allTurns(id) {
-    const turns = [];
-    let cursor = null;
-    for (let i = 0; i < 20; i++) { // at most 2,000 turns on one page
-      const page = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/turns`, { query: { limit: 100, cursor } });
-      turns.push(...page.data);
-      if (!page.has_more) break;
-      cursor = page.next_cursor;
-    }
-    return turns;
+    return { items, complete: false };
   }
 
   // A memory a turn named: a link with its title now, or its id marked deleted.
@@ -477,10 +466,11 @@
     const id = p.get("id");
     const spec = await features();
     const hasTurns = has(spec, "get", "/v1/sessions/{id}/turns");
-    const [session, { messages, complete }, turnLog] = await Promise.all([
-      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }), allMessages(id),
-      hasTurns ? allTurns(id) : Promise.resolve(null)]);
-    const entries = new Map((turnLog || []).map((t) => [t.turn_number, t]));
+    // the turn log: the start (turn 0: what was injected), each turn (memories used, a refresh's context)
+    const [session, { items: messages, complete }, turnLog] = await Promise.all([
+      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }),
+      allOf(id, "messages", 50), hasTurns ? allOf(id, "turns", 20) : Promise.resolve({ items: [] })]);
+    const entries = new Map(turnLog.items.map((t) => [t.turn_number, t]));
     const start = entries.get(0);
     // Messages grouped by the turn that recorded them; messages appended outside a turn stand alone.
     const groups = [];
