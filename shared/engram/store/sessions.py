@@ -192,10 +192,11 @@ def to_turn(item: MessageItem) -> TurnRecord:
     return TurnRecord(int(number), item.request_hash or "", item.response or {}, item.created_at)
 
 
-def _by_seq(pk: str, *, after: int, limit: int, cursor: str | None) -> Listing[MessageItem]:
-    """One page of the items under ``pk`` in ``seq`` order, after ``after`` or the cursor's ``seq``."""
+def _by_seq(pk: str, field: str, *, after: int, limit: int, cursor: str | None) -> Listing[MessageItem]:
+    """One page of the items under ``pk`` in ``seq`` order, after ``after`` or the cursor's position
+    (kept under ``field``, so one list's cursor is refused by the other)."""
     if cursor:
-        after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
+        after = int(decode_cursor(cursor, {field}, lambda k: isinstance(k.get(field), int))[field])
     with storage_errors():
         results = MessageItem.query(
             pk, range_key_condition=MessageItem.seq > after, limit=limit + 1, consistent_read=True
@@ -203,7 +204,7 @@ def _by_seq(pk: str, *, after: int, limit: int, cursor: str | None) -> Listing[M
         items = list(results)
     has_more = len(items) > limit
     items = items[:limit]
-    next_cursor = encode_cursor({"seq": int(items[-1].seq)}) if has_more and items else None
+    next_cursor = encode_cursor({field: int(items[-1].seq)}) if has_more and items else None
     return Listing(items, next_cursor, has_more)
 
 
@@ -578,13 +579,13 @@ class DynamoSessionRepository:
             item.save(condition=MessageItem.pk.does_not_exist())
 
     def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
-        page = _by_seq(turns_pk(tenant_id, session_id), after=-1, limit=limit, cursor=cursor)  # the start is 0
+        page = _by_seq(turns_pk(tenant_id, session_id), "turn", after=-1, limit=limit, cursor=cursor)  # start: 0
         return Listing([to_turn(i) for i in page.items], page.next_cursor, page.has_more)
 
     def messages(
         self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int
     ) -> Listing[Message]:
-        page = _by_seq(session_pk(tenant_id, session_id), after=offset, limit=limit, cursor=cursor)
+        page = _by_seq(session_pk(tenant_id, session_id), "seq", after=offset, limit=limit, cursor=cursor)
         return Listing([to_message(i) for i in page.items], page.next_cursor, page.has_more)
 
     def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[Message]:

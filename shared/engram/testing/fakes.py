@@ -308,14 +308,14 @@ class FakeSessionRepository:
     def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
         after = -1
         if cursor:
-            after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
+            after = int(decode_cursor(cursor, {"turn"}, lambda k: isinstance(k.get("turn"), int))["turn"])
         with self._lock:
             found = sorted(
                 (t for n, t in self.turn_records.get((tenant_id, session_id), {}).items() if n > after),
                 key=lambda t: t.turn_number,
             )
         page, has_more = found[:limit], len(found) > limit
-        next_cursor = encode_cursor({"seq": page[-1].turn_number}) if has_more and page else None
+        next_cursor = encode_cursor({"turn": page[-1].turn_number}) if has_more and page else None
         return Listing(_copy(page), next_cursor, has_more)
 
     def messages(
