@@ -778,6 +778,19 @@ class SummarizeOut(BaseModel):
     summary: str
 
 
+class TurnMemoryOut(BaseModel):
+    """
+    A memory a turn used or a start/refresh injected: its id as recorded, and its title now
+    (``title`` null and ``exists`` false once the memory is gone; the record never holds its text).
+    """
+
+    exists: bool | None = True
+    group: Literal["critical", "high"] | None = None
+    id: str
+    score: float | None = None
+    title: str | None = None
+
+
 class TurnOut(BaseModel):
     memories_used: list[str]
     message_count: int
@@ -1218,6 +1231,21 @@ class SearchOut(BaseModel):
     threshold: float
 
 
+class TurnEntryOut(BaseModel):
+    """
+    One entry of a session's turn log: its start (``turn_number`` 0) or a recorded turn.
+    """
+
+    created_at: str | None = None
+    injected: list[TurnMemoryOut] | None = None
+    kind: Literal["start", "turn"]
+    memories_used: list[TurnMemoryOut] | None = None
+    refresh_needed: bool | None = False
+    stats: ContextStats | None = None
+    turn_number: int
+    unknown_memories: list[str] | None = None
+
+
 class BatchCreateMemories(BaseModel):
     """
     Up to 100 memories. An item that is not a valid memory is reported in its result and the rest are written.
@@ -1277,6 +1305,13 @@ class ExplainOut(BaseModel):
     results: list[ExplainResult]
     threshold: float
     token_estimate: int
+
+
+class PageTurnEntryOut(BaseModel):
+    data: list[TurnEntryOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+    total_count: int | None = 0
 
 
 class ReplayOut(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 
 from engram.models.common import (
@@ -70,6 +72,30 @@ class TurnOut(ResponseModel):
     new_context: InjectedContext | None = None
     stats: ContextStats | None = None
     message_count: int
+
+
+class TurnMemoryOut(ResponseModel):
+    """A memory a turn used or a start/refresh injected: its id as recorded, and its title now
+    (``title`` null and ``exists`` false once the memory is gone; the record never holds its text)."""
+
+    id: str
+    group: Literal["critical", "high"] | None = None  # injected memories: which part of the context
+    score: float | None = None  # injected high-tier memories: their relevance when injected
+    title: str | None = None
+    exists: bool = True
+
+
+class TurnEntryOut(ResponseModel):
+    """One entry of a session's turn log: its start (``turn_number`` 0) or a recorded turn."""
+
+    turn_number: int
+    kind: Literal["start", "turn"]
+    created_at: str | None = None
+    refresh_needed: bool = False
+    injected: list[TurnMemoryOut] = Field(default_factory=list)  # at start, or by this turn's refresh
+    memories_used: list[TurnMemoryOut] = Field(default_factory=list)
+    unknown_memories: list[str] = Field(default_factory=list)
+    stats: ContextStats | None = None
 
 
 class ConversationMessage(RequestModel):

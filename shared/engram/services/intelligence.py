@@ -157,6 +157,7 @@ class IntelligenceService:
         injected = injected_ids(context)
         if injected:
             self._feedback().record_access(tenant_id, injected)
+        self._sessions.record_start(tenant_id, session.id, context, stats)  # turn 0 of GET …/turns: the ids
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------

@@ -422,6 +422,17 @@ class Sessions(_Resource):
             idempotency_key=idempotency_key,
         )
 
+    async def turns(
+        self, session_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> models.PageTurnEntryOut:
+        """The session's start (turn 0) and turns: memories injected at start and on refresh, used per turn."""
+        return await self._client.request(
+            "GET",
+            f"/v1/sessions/{segment(session_id)}/turns",
+            models.PageTurnEntryOut,
+            params=params_of(limit=limit, cursor=cursor),
+        )
+
     async def end(
         self,
         session_id: str,

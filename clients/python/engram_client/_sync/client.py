@@ -419,6 +419,15 @@ class Sessions(_Resource):
             idempotency_key=idempotency_key,
         )
 
+    def turns(self, session_id: str, *, limit: int | None = None, cursor: str | None = None) -> models.PageTurnEntryOut:
+        """The session's start (turn 0) and turns: memories injected at start and on refresh, used per turn."""
+        return self._client.request(
+            "GET",
+            f"/v1/sessions/{segment(session_id)}/turns",
+            models.PageTurnEntryOut,
+            params=params_of(limit=limit, cursor=cursor),
+        )
+
     def end(
         self,
         session_id: str,
