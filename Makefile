@@ -168,9 +168,11 @@ bench-hotpath: $(STAMP)
 SOAK_SECONDS ?= 180
 SOAK_AGENTS ?= 8
 SOAK_FLAGS ?=
+SOAK_OUT ?= bench/results/soak.json
 
+# SOAK_FLAGS="--mix read" (reads only, after one session per agent) writes to SOAK_OUT as well
 bench-soak: $(STAMP)
-	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) --agents $(SOAK_AGENTS) $(SOAK_FLAGS) --out bench/results/soak.json
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) --agents $(SOAK_AGENTS) $(SOAK_FLAGS) --out $(SOAK_OUT)
 
 faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults

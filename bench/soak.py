@@ -2,10 +2,12 @@
 the data it holds, then how long a SIGTERM takes.
 
     python -m bench.soak [--seconds 180] [--agents 8] [--interval 5] [--server-workers N]
-                         [--out bench/results/soak.json]
+                         [--mix mixed|read] [--out bench/results/soak.json]
 
 Agents play sessions (start, turns, appended messages of 1-30 KB, memories, searches, reads, an end
-with extraction) against ``python -m engram.local`` (hashing embedder, fresh data directory). Every
+with extraction) against ``python -m engram.local`` (hashing embedder, fresh data directory); with
+``--mix read`` each agent writes one session (a few messages and memories) and then only reads:
+the session, its messages, the memory list and searches (a search still logs its access). Every
 ``--interval`` seconds the resident memory (RSS) of the server process and of its handler processes
 is sampled, with what the server holds: items per table (DynamoDB's ``ItemCount``) and the data
 directory's size on disk. The verdict compares RSS at the end of the warm-up (the first quarter by
@@ -58,8 +60,11 @@ class Traffic:
 
 
 class Agent(threading.Thread):
-    def __init__(self, number: int, url: str, traffic: Traffic, stop: threading.Event, seed: int) -> None:
+    def __init__(
+        self, number: int, url: str, traffic: Traffic, stop: threading.Event, seed: int, mix: str = "mixed"
+    ) -> None:
         super().__init__(name=f"soak-agent-{number}", daemon=True)
+        self.mix = mix
         self.url = url
         self.traffic = traffic
         self.stop_event = stop
@@ -85,6 +90,9 @@ class Agent(threading.Thread):
         return (words * (size // len(words) + 1))[:size]
 
     def run(self) -> None:
+        if self.mix == "read":
+            self.read_only()
+            return
         while not self.stop_event.is_set():
             started = self.call("POST", "/v1/sessions/start", {"firstMessage": self.text(200)})
             if not started:
@@ -118,6 +126,32 @@ class Agent(threading.Thread):
                     self.call("GET", f"/v1/sessions/{session}/messages?limit=20")
             outcome = self.rng.choice(["success", "partial", "failure"])
             self.call("POST", f"/v1/sessions/{session}/end", {"outcome": outcome, "extractMemories": True})
+
+    def read_only(self) -> None:
+        """One session written (messages, memories), then reads of it until the end."""
+        session = None
+        while session is None:
+            if self.stop_event.is_set():
+                return
+            started = self.call("POST", "/v1/sessions/start", {"firstMessage": self.text(200)})
+            session = started["session_id"] if started else None
+            if session is None:
+                self.stop_event.wait(0.5)
+        for _ in range(4):
+            size = self.rng.randint(1000, 8000)
+            self.call("POST", f"/v1/sessions/{session}/messages", {"role": "user", "content": self.text(size)}, size)
+        for _ in range(3):
+            self.call("POST", "/v1/memories", {"text": self.text(self.rng.randint(80, 400)), "sessionId": session})
+        while not self.stop_event.is_set():
+            op = self.rng.choice(["session", "messages", "memories", "search"])
+            if op == "session":
+                self.call("GET", f"/v1/sessions/{session}")
+            elif op == "messages":
+                self.call("GET", f"/v1/sessions/{session}/messages?limit=20")
+            elif op == "memories":
+                self.call("GET", "/v1/memories?limit=20")
+            else:
+                self.call("POST", "/v1/memories/search", {"query": self.rng.choice(TOPICS)[1], "topK": 5})
 
 
 def _tables(data_dir: Path) -> tuple[Any, dict[str, str]]:
@@ -186,10 +220,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         client, tables = _tables(data_dir)
         traffic = Traffic()
         stop = threading.Event()
-        agents = [Agent(i, server.url, traffic, stop, args.seed) for i in range(args.agents)]
+        agents = [Agent(i, server.url, traffic, stop, args.seed, args.mix) for i in range(args.agents)]
         started = time.monotonic()
         samples = [{"t_s": 0.0, "requests": 0, "message_mb": 0.0, **sample(process, data_dir, client, tables)}]
-        print(f"soak: {args.agents} agents for {args.duration:.0f} s against {server.url}", flush=True)
+        print(f"soak: {args.agents} agents ({args.mix}) for {args.duration:.0f} s against {server.url}", flush=True)
         for agent in agents:
             agent.start()
         while (elapsed := time.monotonic() - started) < args.duration:
@@ -258,6 +292,7 @@ def summarize(
             "interval_s": args.interval,
             "warmup_fraction": args.warmup,
             "server_workers": args.server_workers,
+            "mix": getattr(args, "mix", "mixed"),
             "embedder": "hashing",
         },
         "elapsed_s": round(elapsed, 1),
@@ -284,7 +319,7 @@ def summarize(
 def markdown(result: dict[str, Any]) -> str:
     cfg = result["config"]
     lines = [
-        f"Soak: {cfg['agents']} agents, {result['elapsed_s']:.0f} s, {result['requests']} requests "
+        f"Soak: {cfg['agents']} agents ({cfg['mix']} load), {result['elapsed_s']:.0f} s, {result['requests']} requests "
         f"({result['throughput_rps']:.1f} req/s, p50 {result['latency_ms']['p50']:.0f} ms, p95 "
         f"{result['latency_ms']['p95']:.0f} ms, {result['errors']} errors)",
         "",
@@ -322,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples (default 5)")
     parser.add_argument("--warmup", type=float, default=0.25, help="fraction of the run that is warm-up (default 0.25)")
     parser.add_argument("--server-workers", type=int, default=None, help="handler processes (default: the server's)")
+    parser.add_argument(
+        "--mix", choices=("mixed", "read"), default="mixed", help="mixed traffic, or reads after one session each"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "soak.json"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")

@@ -3,6 +3,7 @@ grow with the table, and a write's stream records leave moto at once."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,49 @@ def test_stream_records_are_numbered_by_write_and_leave_moto(dynamo: LocalDynamo
     assert positions[1] == positions[2] - 1 and positions[1] // 100_000 == positions[0] // 100_000 + 1
     shard = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE].stream_shard
     assert shard is not None and shard.items == []
+
+
+def _live(cls: type) -> int:
+    gc.collect()
+    return sum(1 for candidate in gc.get_objects() if type(candidate) is cls)
+
+
+def test_reads_and_rewrites_leave_no_moto_objects_behind(dynamo: LocalDynamo) -> None:
+    """moto's models once kept every instance they made, for moto's dashboard: each copy a GetItem,
+    Query, Scan or UpdateItem made of the items it answered with, each overwritten item, each stream
+    record. The objects alive stay those the table holds, however much traffic it serves."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamRecord
+
+    for number in range(5):
+        _put(dynamo, f"item{number}", n=number)
+
+    def traffic(rounds: int) -> None:
+        for number in range(rounds):
+            pk = f"item{number % 5}"
+            assert _get(dynamo, pk) is not None
+            query = {"TableName": TABLE, "KeyConditionExpression": "pk = :pk"}
+            page = dynamo.call("Query", {**query, "ExpressionAttributeValues": {":pk": {"S": pk}}})
+            assert page["Count"] == 1
+            assert dynamo.call("Scan", {"TableName": TABLE})["Count"] == 5
+            dynamo.call(
+                "UpdateItem",
+                {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": pk}},
+                    "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                },
+            )
+            _put(dynamo, pk, n=number)
+
+    traffic(10)
+    items, records = _live(Item), _live(StreamRecord)
+    traffic(100)  # 100 rounds made ≈ 1,500 item copies and 200 stream records
+    assert _live(Item) <= items + 5
+    assert _live(StreamRecord) <= records + 5
+    assert dynamo.call("Scan", {"TableName": TABLE})["Count"] == 5
+    assert len(dynamo.stream_log(TABLE)) >= 200  # the writes did make their records
 
 
 def test_binary_attributes_reach_the_stream_and_the_snapshot_as_base64(tmp_path: Path) -> None:

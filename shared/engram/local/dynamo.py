@@ -20,9 +20,13 @@ of moto into :class:`~engram.local.stream_log.StreamLog`s, positioned by that nu
 the journal gives them their old positions and the consumers' checkpoints (``streams/``) stay valid
 across a ``kill -9``; records no consumer has been given yet are kept in the snapshot.
 
-Two moto behaviours would make memory and CPU grow with the data: a TransactWriteItems deep-copies
-every table it touches (to roll back), and every stream record is kept forever. Here a transaction
-backs up only the items it names, and stream records leave moto as soon as they are made.
+Three moto behaviours would make memory and CPU grow with the data or the traffic: a
+TransactWriteItems deep-copies every table it touches (to roll back), every stream record is kept
+forever, and every model object moto ever makes is appended to a list on its class (for moto's
+dashboard) — every item version, and the copies moto makes to answer reads (a GetItem, a Query page,
+an UpdateItem's before and after), so even a read-only load grew the server by tens of KB a request.
+Here a transaction backs up only the items it names, stream records leave moto as soon as they are
+made, and DynamoDB's model objects are not tracked (local mode serves no moto dashboard).
 """
 
 from __future__ import annotations
@@ -253,6 +257,7 @@ class LocalDynamo:
         # (tests, benchmarks) must not leak its tables into this one.
         self._raw("POST", "/moto-api/reset", b"", {})
         _install_item_level_transactions()
+        _untrack_model_instances()
         self._restore()
 
         class QuietHandler(MotoRequestHandler):
@@ -770,6 +775,48 @@ def _items_of(table: Any) -> Iterator[Any]:
 
 def _key_names(table: Any) -> list[str]:
     return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+
+# --------------------------------------------------------------------------------------------
+# moto's model objects, untracked
+
+TRACKED_SERVICES = ("dynamodb", "dynamodbstreams")
+
+
+def _untrack_model_instances() -> None:
+    """Stop moto keeping every DynamoDB model object it makes, and drop those it kept.
+
+    moto's ``BaseModel.__new__`` appends each instance to ``cls.instances_tracked`` and nothing
+    ever removes it (only ``/moto-api/reset`` clears the lists): each read's copies of the items it
+    returns, each overwritten or deleted item, each stream record, for the life of the process.
+    The lists feed moto's dashboard (``/moto-api/data.json``), which local mode does not serve.
+    Only DynamoDB's classes change (moto's S3 walks its list to close files at reset)."""
+    import moto.dynamodb.models
+    import moto.dynamodbstreams.models  # noqa: F401 - registers its model classes
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import model_data
+
+    def untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return super(BaseModel, cls).__new__(cls)  # type: ignore[misc] # BaseModel.__new__ without the append
+
+    untracked_new._engram_untracked = True  # type: ignore[attr-defined]
+    for service in TRACKED_SERVICES:
+        models: dict[str, Any] = dict(model_data.get(service, {}))
+        for model in models.values():
+            for cls in [model, *_subclasses(model)]:
+                if not getattr(cls.__new__, "_engram_untracked", False):
+                    cls.__new__ = staticmethod(untracked_new)
+                cls.instances_tracked = []
+
+
+def _subclasses(cls: type) -> list[type]:
+    found: list[type] = []
+    pending: list[type] = list(cls.__subclasses__())
+    while pending:
+        sub = pending.pop()
+        found.append(sub)
+        pending += sub.__subclasses__()
+    return found
 
 
 # --------------------------------------------------------------------------------------------
