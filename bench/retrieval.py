@@ -1,33 +1,70 @@
-"""Retrieval benchmark: LoCoMo evidence recall through the memory service, and local index latency.
+"""Retrieval benchmark: held-out LoCoMo evidence recall and threshold behaviour of BM25 alone,
+today's ranking (``MemoryService.search``) and the learned ranker (:mod:`engram.rank`), in one run;
+plus local index latency.
 
-    .venv/bin/python bench/retrieval.py --data ../shared/eval/locomo-dev.json \
-        [--embedders hashing,local] [--out bench/results/retrieval.json] [--store moto|memory]
+    .venv/bin/python bench/retrieval.py --data ../shared/eval/locomo-dev.json \\
+        [--embedders local,hashing] [--cache-dir bench/.cache] [--out bench/results/retrieval.json] \\
+        [--write-weights shared/engram/rank/weights.py] [--latency-sizes 10000,100000]
 
-Every dialogue turn of every conversation becomes a memory (one namespace per conversation;
-text ``"<speaker>: <text>"`` plus ``[shares a photo: <blip caption>]`` when the turn has an
-image; session dates are *not* included unless ``--with-dates``, which prefixes
-``(<session date>)``). Every question of categories 1-4 with evidence is asked through
-``MemoryService.search`` (top 50, no threshold, accesses not recorded so questions do not
-influence each other), and recall@k is the share of the question's evidence turns in the top k,
-averaged over questions — overall and per category, for each embedder (vector only and hybrid)
-and for BM25 alone.
+**Memories.** Every dialogue turn of a conversation is a memory (one namespace per conversation):
+``"<speaker>: <text>"`` plus ``[shares a photo: <blip caption>]`` when the turn has an image,
+dated by its session. Its *context* is the turn before it in the same session (none for a
+session's first turn). Evidence ids are normalised (``'D8:6; D9:17'`` split, ``'D:11:26'`` →
+``D11:26``, ``'D30:05'`` → ``D30:5``); ids naming no turn are dropped; questions of categories
+1-4 left with evidence are asked.
 
-Evidence ids are normalised: ``'D8:6; D9:17'`` is split, ``'D:11:26'`` becomes ``D11:26``,
-``'D30:05'`` becomes ``D30:5``; ids that are malformed or name no turn are dropped, and questions
-left without evidence are skipped.
+**Questions about absent people.** Each question naming a speaker is asked again with both
+speakers' names replaced by names that occur nowhere in that conversation. Two disjoint name
+pools: :data:`TRAIN_NAMES` for the questions the ranker learns from, :data:`TEST_NAMES` for the
+held-out figure (b).
 
-``--store moto`` (default) runs the service against moto's in-process DynamoDB (``mock_aws``),
-the same code path as Lambda; ``--store memory`` swaps the repository for a dict (the search
-path only needs ``put_new`` and ``batch_get``) and is ≈10x faster on this 2-core machine. Query and memory embeddings
-are computed in batches up front and cached, so the embedding time is reported apart from
-search time. Latency: the local index at 10k and 100k synthetic memories (hashing vectors of
-384 dimensions), k-NN, BM25 and both (one hybrid query), p50/p95 over 200 queries.
+**Held out.** Leave one conversation out: the ranker is fitted on five conversations and measured
+on the sixth, six times. Figures are the mean ± standard deviation over the six held-out
+conversations (each conversation's recall is the mean over its questions); "pooled" is over all
+held-out questions together, as the LoCoMo paper counts. Nothing is fitted on the conversation
+it is reported on. BM25 alone and today's ranking are fitted on nothing here (today's text weight
+was chosen on all six conversations earlier, which flatters it).
+
+**Runs.**
+
+* *BM25 only* and *today's ranking*: ``MemoryService.search`` (modes ``text`` and ``hybrid``) over
+  the memories without context (today's index), top 50, no threshold.
+* *learned ranker*, step by step (each step refitted and measured held-out, so each line says
+  what its change contributed): fusion of vector, text and coverage learned instead of hand
+  weights → the turn before indexed with each memory (embedded and BM25-searched with it) →
+  names (the memory is about someone the query names; the query names someone no candidate
+  mentions — taught with the absent-name training questions) → dates named in the query. The
+  last step is the shipped ranker. Candidates are what the service asks its index for at top
+  50: the 150 nearest vectors and the 150 best BM25 hits of the namespace, from
+  :class:`engram.index.local.LocalIndex`; a BM25-only hit gets its cosine from its stored vector.
+
+**Fit.** Logistic regression (scikit-learn, L2, C = 1) over every candidate of every training
+question, evidence turns positive, both classes weighted equally. Then one calibration number:
+the bias is moved so that the default threshold sits where, on the training conversations,
+(share of answerable questions with an evidence memory returned) + (share of absent-name
+questions with nothing returned) is largest. So a held-out conversation never influences its
+own threshold either.
+
+**Threshold figures** at the default threshold, top 10 (the search default): (a) share of
+answerable questions for which an evidence memory is returned; (b) share of absent-name
+questions for which nothing is returned; and how many memories clear the threshold per
+answerable question.
+
+``--write-weights`` refits on all six conversations and rewrites the fitted block of
+``shared/engram/rank/weights.py``. Embeddings are cached under ``--cache-dir`` (default
+``bench/.cache``, git-ignored), keyed by embedder and text, so reruns only embed what changed.
+Latency: the local index at 10k and 100k synthetic memories (k-NN, BM25, both; p50/p95 over 200
+queries), and the learned ranker's own work per query (features and scores of ≈ 250
+candidates), beside today's search latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
+import hashlib
 import json
+import math
 import random
 import re
 import statistics
@@ -35,9 +72,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +84,50 @@ KS = (5, 10, 25, 50)
 CATEGORY_NAMES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 EVIDENCE_RE = re.compile(r"^D:?(\d+):0*(\d+)$")
 TENANT = "bench"
+CANDIDATES = 150  # what MemoryService asks each index search for at top_k 50: min(300, max(50, 3·50))
+TOP_K = 10  # the search default, for the threshold figures
+THRESHOLD = 0.7
+TRAIN_NAMES = ("Zelda", "Bartholomew", "Ingrid", "Rafael", "Priya", "Oskar", "Fenella", "Tobias", "Yusuf", "Marisol")
+TEST_NAMES = (
+    "Harriet",
+    "Leopold",
+    "Svetlana",
+    "Dmitri",
+    "Anouk",
+    "Cormac",
+    "Wilhelmina",
+    "Benedikt",
+    "Ottilie",
+    "Ezekiel",
+)
+LADDER: list[tuple[str, str, tuple[str, ...], bool]] = [
+    # (label, index text, learned features, absent-name training questions)
+    ("learned fusion (vector, text, coverage)", "plain", ("vector", "text", "coverage"), False),
+    ("+ turn context indexed", "context", ("vector", "text", "coverage"), False),
+    (
+        "+ names (subject, unknown)",
+        "context",
+        ("vector", "text", "coverage", "name_subject", "name_unknown"),
+        True,
+    ),
+    (
+        "+ dates in the query",
+        "context",
+        ("vector", "text", "coverage", "name_subject", "name_unknown", "date"),
+        True,
+    ),
+]
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    dia: str
+    text: str
+    context: str
+    timestamp: float
 
 
 @dataclass
@@ -54,13 +135,20 @@ class Question:
     text: str
     category: int
     evidence: set[str]
+    absent_train: str | None = None  # the question about absent people (train / test name pools)
+    absent_test: str | None = None
 
 
 @dataclass
 class Conversation:
     sample_id: str
-    turns: list[tuple[str, str]] = field(default_factory=list)  # (dia_id, memory text)
+    speakers: tuple[str, str]
+    turns: list[Turn] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return f"locomo-{self.sample_id}"
 
 
 def normalise_evidence(raw: Sequence[str], known: set[str]) -> set[str]:
@@ -75,43 +163,79 @@ def normalise_evidence(raw: Sequence[str], known: set[str]) -> set[str]:
     return found
 
 
-def load(path: str, with_dates: bool) -> list[Conversation]:
+def session_time(text: str) -> float:
+    """``'1:56 pm on 8 May, 2023'`` read as UTC epoch seconds."""
+    return float(calendar.timegm(datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").timetuple()))
+
+
+def absent(question: str, speakers: tuple[str, str], pool: Sequence[str], i: int, text: str) -> str | None:
+    """The question with both speakers' names swapped for names absent from the conversation."""
+    a, b = speakers
+    if not re.search(rf"\b({re.escape(a)}|{re.escape(b)})\b", question):
+        return None
+    names = [n for n in pool if not re.search(rf"\b{n}\b", text, re.IGNORECASE)]
+    x, y = names[i % len(names)], names[(i + 3) % len(names)]
+    return re.sub(rf"\b{re.escape(a)}\b", x, re.sub(rf"\b{re.escape(b)}\b", y, question))
+
+
+def load(path: str) -> list[Conversation]:
     data = json.loads(Path(path).read_text())
     conversations = []
     for sample in data:
-        conv = Conversation(sample_id=str(sample.get("sample_id")))
         c = sample["conversation"]
-        for key, turns in c.items():
-            if not re.fullmatch(r"session_\d+", key) or not isinstance(turns, list):
-                continue
-            date = c.get(f"{key}_date_time", "")
-            for turn in turns:
+        conv = Conversation(str(sample.get("sample_id")), (str(c["speaker_a"]), str(c["speaker_b"])))
+        sessions = sorted(
+            (k for k, v in c.items() if re.fullmatch(r"session_\d+", k) and isinstance(v, list)),
+            key=lambda k: int(k.split("_")[1]),
+        )
+        for key in sessions:
+            when = session_time(c[f"{key}_date_time"])
+            previous = ""
+            for turn in c[key]:
                 text = f"{turn['speaker']}: {turn['text']}"
                 if turn.get("blip_caption"):
                     text += f" [shares a photo: {turn['blip_caption']}]"
-                if with_dates and date:
-                    text = f"({date}) {text}"
-                conv.turns.append((str(turn["dia_id"]), text))
-        known = {d for d, _ in conv.turns}
+                conv.turns.append(Turn(str(turn["dia_id"]), text, previous, when))
+                previous = text
+        known = {t.dia for t in conv.turns}
+        everything = "\n".join(t.text for t in conv.turns)
         for qa in sample["qa"]:
             category = int(qa.get("category", 0))
             if category not in CATEGORY_NAMES:
                 continue
             evidence = normalise_evidence(qa.get("evidence") or [], known)
             if evidence:
-                conv.questions.append(Question(str(qa["question"]), category, evidence))
+                i = len(conv.questions)
+                q = str(qa["question"])
+                conv.questions.append(
+                    Question(
+                        q,
+                        category,
+                        evidence,
+                        absent(q, conv.speakers, TRAIN_NAMES, i, everything),
+                        absent(q, conv.speakers, TEST_NAMES, i, everything),
+                    )
+                )
         conversations.append(conv)
     return conversations
 
 
-class CachedEmbedder:
-    """Wraps an embedder; texts embedded up front (timed) are served from the cache."""
+# --- embeddings -------------------------------------------------------------------------------
 
-    def __init__(self, inner: Any) -> None:
+
+class CachedEmbedder:
+    """Wraps an embedder; vectors are kept on disk (one ``.npz`` per embedder) between runs."""
+
+    def __init__(self, inner: Any, cache_dir: Path | None) -> None:
         self.inner = inner
-        self.cache: dict[str, list[float]] = {}
+        self.path = cache_dir / f"embeddings-{inner.name}-{inner.dimensions}.npz" if cache_dir else None
+        self.cache: dict[str, np.ndarray] = {}
+        if self.path is not None and self.path.exists():
+            with np.load(self.path) as stored:
+                self.cache = {k: stored[k] for k in stored.files}
         self.seconds = 0.0
         self.count = 0
+        self._dirty = False
 
     @property
     def name(self) -> str:
@@ -121,42 +245,36 @@ class CachedEmbedder:
     def dimensions(self) -> int:
         return int(self.inner.dimensions)
 
-    def load_cache(self, path: Path) -> None:
-        """Reuse vectors from an earlier run (bench only; timings then cover only new texts)."""
-        if path.exists():
-            self.cache.update(json.loads(path.read_text()))
-
-    def save_cache(self, path: Path) -> None:
-        path.write_text(json.dumps(self.cache))
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
 
     def warm(self, texts: Sequence[str], batch: int = 256) -> None:
-        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        todo = [t for t in dict.fromkeys(texts) if self.key(t) not in self.cache]
         start = time.perf_counter()
         for i in range(0, len(todo), batch):
             chunk = todo[i : i + batch]
             for text, vec in zip(chunk, self.inner.embed(chunk), strict=True):
-                self.cache[text] = vec
+                self.cache[self.key(text)] = np.asarray(vec, dtype=np.float32)
         self.seconds += time.perf_counter() - start
         self.count += len(todo)
+        self._dirty = self._dirty or bool(todo)
+
+    def save(self) -> None:
+        if self.path is not None and self._dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp.npz")
+            np.savez(tmp, **self.cache)
+            tmp.replace(self.path)
+            self._dirty = False
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        missing = [t for t in texts if t not in self.cache]
-        if missing:
-            self.warm(missing)
-        return [self.cache[t] for t in texts]
+        self.warm(texts)
+        return [self.cache[self.key(t)].tolist() for t in texts]
 
-
-class MemoryRepo:
-    """The two repository calls the search path makes, on a dict (``--store memory``)."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, Any] = {}
-
-    def put_new(self, item: Any) -> None:
-        self.items[str(item.memory_id)] = item
-
-    def batch_get(self, tenant_id: str, ids: Sequence[str]) -> dict[str, Any]:
-        return {i: self.items[i] for i in ids if i in self.items and self.items[i].tenant_id == tenant_id}
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm(texts)
+        return np.stack([self.cache[self.key(t)] for t in texts])
 
 
 def make_embedder(name: str, dims: int) -> Any:
@@ -171,14 +289,72 @@ def make_embedder(name: str, dims: int) -> Any:
     raise SystemExit(f"unknown embedder {name!r} (hashing, local; bedrock needs AWS)")
 
 
-def build_service(
-    store: str, data_dir: str, embedder: Any, stack: ExitStack, text_weight: float | None, coverage: bool = True
-) -> Any:
+# --- recall and threshold figures -------------------------------------------------------------
+
+
+def recall_row(ranked: Sequence[str], evidence: set[str]) -> list[float]:
+    return [len(evidence & set(ranked[:k])) / len(evidence) for k in KS]
+
+
+@dataclass
+class Figures:
+    """Per held-out conversation: recall rows per question (with categories) and threshold facts."""
+
+    recall: dict[str, list[tuple[int, list[float]]]] = field(default_factory=lambda: defaultdict(list))
+    answered: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))  # (a) per question
+    silent: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))  # (b) per absent question
+    cleared: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))  # memories >= threshold
+
+    def summary(self) -> dict[str, Any]:
+        convs = list(self.recall)
+        per_conv = np.asarray([np.mean([r for _, r in self.recall[c]], axis=0) for c in convs]) * 100
+        pooled = np.mean([r for c in convs for _, r in self.recall[c]], axis=0) * 100
+        out: dict[str, Any] = {
+            "all": {f"r@{k}": float(per_conv[:, i].mean()) for i, k in enumerate(KS)}
+            | {f"sd@{k}": float(per_conv[:, i].std()) for i, k in enumerate(KS)}
+            | {f"pooled@{k}": float(pooled[i]) for i, k in enumerate(KS)}
+            | {"n": sum(len(self.recall[c]) for c in convs), "conversations": len(convs)},
+            "per_conversation": {c: [round(float(x), 2) for x in row] for c, row in zip(convs, per_conv, strict=True)},
+        }
+        for cat, name in CATEGORY_NAMES.items():
+            rows = [r for c in convs for cc, r in self.recall[c] if cc == cat]
+            if rows:
+                out[name] = {f"r@{k}": 100 * float(np.mean([r[i] for r in rows])) for i, k in enumerate(KS)} | {
+                    "n": len(rows)
+                }
+        if self.answered:
+            a = [100 * float(np.mean(self.answered[c])) for c in convs]
+            b = [100 * float(np.mean(self.silent[c])) for c in convs if self.silent[c]]
+            out["threshold"] = {
+                "answered": statistics.fmean(a),
+                "answered_sd": float(np.std(a)),
+                "absent_silent": statistics.fmean(b),
+                "absent_silent_sd": float(np.std(b)),
+                "cleared_per_question": statistics.fmean(x for c in convs for x in self.cleared[c]),
+            }
+        return out
+
+
+# --- baselines through the memory service -----------------------------------------------------
+
+
+class MemoryRepo:
+    """The two repository calls the search path makes, on a dict."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Any] = {}
+
+    def put_new(self, item: Any) -> None:
+        self.items[str(item.memory_id)] = item
+
+    def batch_get(self, tenant_id: str, ids: Sequence[str]) -> dict[str, Any]:
+        return {i: self.items[i] for i in ids if i in self.items and self.items[i].tenant_id == tenant_id}
+
+
+def build_service(data_dir: str, embedder: Any) -> Any:
     from engram.config import Settings
     from engram.index.local import LocalIndex
     from engram.services.memories import MemoryService
-    from engram.services.retrieval import ScoringWeights
-    from engram.store.memories import MemoryItem, MemoryRepository, MissItem, MissRepository
 
     settings = Settings(
         embedder="hashing",
@@ -189,103 +365,243 @@ def build_service(
         region="us-east-1",
     )
     index = LocalIndex(data_dir, snapshot_every=10**9)
-    weights = (
-        ScoringWeights(text_coverage=coverage)
-        if text_weight is None
-        else ScoringWeights(text_weight=text_weight, text_coverage=coverage)
+    return MemoryService(MemoryRepo(), None, settings, index=lambda: index, embedder=lambda: embedder)  # type: ignore[arg-type]
+
+
+def service_runs(embedder: CachedEmbedder, conversations: list[Conversation]) -> tuple[dict[str, Figures], list[float]]:
+    """BM25 only and today's ranking, through MemoryService.search; and today's search latency."""
+    runs = {"BM25 only": Figures(), "today's ranking": Figures()}
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        service = build_service(tmp, embedder)
+        dia_of: dict[str, str] = {}
+        for conv in conversations:
+            for turn in conv.turns:
+                out = service.create_memory(
+                    TENANT, text=turn.text, namespace=conv.namespace, type="event", tier="normal"
+                )
+                dia_of[out.id] = turn.dia
+        for conv in conversations:
+            for label, mode in (("BM25 only", "text"), ("today's ranking", "hybrid")):
+                figures = runs[label]
+                for q in conv.questions:
+                    start = time.perf_counter()
+                    hits = service.search(
+                        TENANT,
+                        q.text,
+                        namespaces=[conv.namespace],
+                        top_k=max(KS),
+                        threshold=-1e9,
+                        mode=mode,
+                        record_access=False,
+                    )
+                    if mode == "hybrid":
+                        latencies.append(time.perf_counter() - start)
+                    ranked = [dia_of[h.id] for h in hits]
+                    figures.recall[conv.sample_id].append((q.category, recall_row(ranked, q.evidence)))
+                    if mode != "hybrid":
+                        continue
+                    threshold = service.weights.threshold
+                    top = [h for h in hits[:TOP_K] if h.score >= threshold]
+                    figures.answered[conv.sample_id].append(any(dia_of[h.id] in q.evidence for h in top))
+                    figures.cleared[conv.sample_id].append(sum(h.score >= threshold for h in hits))
+                    if q.absent_test:
+                        found = service.search(
+                            TENANT,
+                            q.absent_test,
+                            namespaces=[conv.namespace],
+                            top_k=TOP_K,
+                            threshold=threshold,
+                            mode=mode,
+                            record_access=False,
+                        )
+                        figures.silent[conv.sample_id].append(not found)
+    return runs, latencies
+
+
+# --- the learned ranker -----------------------------------------------------------------------
+
+
+@dataclass
+class Asked:
+    """One question's candidates: dia ids, labels and feature rows."""
+
+    kind: str  # "question", "absent_train", "absent_test"
+    question: Question
+    dias: list[str]
+    labels: np.ndarray
+    rows: list[dict[str, float]]
+
+
+def candidates_for(
+    embedder: CachedEmbedder, conversations: list[Conversation], variant: str
+) -> tuple[dict[str, list[Asked]], list[float]]:
+    """Every question's (and absent question's) candidates from a LocalIndex, with features."""
+    from engram.index import IndexDoc, IndexFilters
+    from engram.index.local import LocalIndex
+    from engram.rank import Candidate, features, read_query, with_context
+
+    out: dict[str, list[Asked]] = {}
+    rank_seconds: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        index = LocalIndex(tmp, snapshot_every=10**9)
+        for conv in conversations:
+            keys = [with_context(t.text, t.context) if variant == "context" else t.text for t in conv.turns]
+            vectors = embedder.vectors(keys)
+            docs = [  # memory ids are per conversation: the same dia ids recur in every conversation
+                IndexDoc(
+                    TENANT, f"{conv.sample_id}/{t.dia}", conv.namespace, "event", "normal", "", key, vec.tolist(), 1
+                )
+                for t, key, vec in zip(conv.turns, keys, vectors, strict=True)
+            ]
+            for i in range(0, len(docs), 1000):
+                index.upsert(docs[i : i + 1000])
+        for conv in conversations:
+            turns = {f"{conv.sample_id}/{t.dia}": t for t in conv.turns}
+            asked = [("question", q, q.text) for q in conv.questions]
+            asked += [("absent_train", q, q.absent_train) for q in conv.questions if q.absent_train]
+            asked += [("absent_test", q, q.absent_test) for q in conv.questions if q.absent_test]
+            qvecs = embedder.vectors([text for _, _, text in asked])
+            filters = IndexFilters(namespaces=(conv.namespace,))
+            rows: list[Asked] = []
+            for (kind, q, text), qvec in zip(asked, qvecs, strict=True):
+                cosine = {h.memory_id: h.score for h in index.knn(TENANT, qvec.tolist(), CANDIDATES, filters)}
+                bm25: dict[str, float] = {}
+                for h in index.text_search(TENANT, text, CANDIDATES, filters):
+                    bm25[h.memory_id] = h.score
+                    if h.memory_id not in cosine and h.embedding is not None:
+                        cosine[h.memory_id] = float(np.dot(qvec, np.asarray(h.embedding, dtype=np.float32)))
+                ids = list(dict.fromkeys([*cosine, *bm25]))
+                start_rank = time.perf_counter()
+                cands = [
+                    Candidate(
+                        mid,
+                        turns[mid].text,
+                        context=turns[mid].context if variant == "context" else "",
+                        cosine=cosine.get(mid),
+                        bm25=bm25.get(mid),
+                        timestamp=turns[mid].timestamp,
+                    )
+                    for mid in ids
+                ]
+                feats = features(read_query(text), cands, embedder=embedder.name)
+                if kind == "question":
+                    rank_seconds.append(time.perf_counter() - start_rank)
+                dias = [turns[mid].dia for mid in ids]
+                labels = np.asarray([kind == "question" and dia in q.evidence for dia in dias], dtype=np.int8)
+                rows.append(Asked(kind, q, dias, labels, feats))
+            out[conv.sample_id] = rows
+        index.close()
+    return out, rank_seconds
+
+
+def fit(asked: Sequence[Asked], names: Sequence[str], with_absent: bool) -> tuple[float, np.ndarray]:
+    """Logistic regression (classes weighted equally), then the bias moved to the threshold
+    that best separates answered from absent questions on these same training questions."""
+    from sklearn.linear_model import LogisticRegression
+
+    train = [a for a in asked if a.kind == "question" or (with_absent and a.kind == "absent_train")]
+    x = np.asarray([[r[n] for n in names] for a in train for r in a.rows], dtype=np.float64)
+    y = np.concatenate([a.labels for a in train])
+    share = float(y.mean())
+    weights = np.where(y == 1, 0.5 / share, 0.5 / (1.0 - share))
+    model = LogisticRegression(C=1.0, max_iter=5000)
+    model.fit(x, y, sample_weight=weights)
+    bias, coef = float(model.intercept_[0]), model.coef_[0].astype(np.float64)
+    questions = [a for a in asked if a.kind == "question"]
+    absents = [a for a in asked if a.kind == "absent_train"]
+    best_answer = np.asarray([_best_evidence_logit(a, names, bias, coef) for a in questions])
+    best_absent = np.asarray([max(_logits(a, names, bias, coef), default=-np.inf) for a in absents])
+    grid = np.arange(-6.0, 12.0, 0.01)
+    j = np.asarray([(best_answer >= t).mean() + (best_absent < t).mean() for t in grid])
+    chosen = float(np.median(grid[j >= j.max() - 1e-12]))
+    target = math.log(THRESHOLD / (1.0 - THRESHOLD))
+    return bias + (target - chosen), coef
+
+
+def _logits(a: Asked, names: Sequence[str], bias: float, coef: np.ndarray) -> np.ndarray:
+    x = np.asarray([[r[n] for n in names] for r in a.rows], dtype=np.float64)
+    return bias + x @ coef if len(x) else np.zeros(0)
+
+
+def _best_evidence_logit(a: Asked, names: Sequence[str], bias: float, coef: np.ndarray) -> float:
+    z = _logits(a, names, bias, coef)
+    top = np.argsort(-z, kind="stable")[:TOP_K]
+    found = [z[i] for i in top if a.labels[i]]
+    return max(found) if found else -np.inf
+
+
+def held_out(data: dict[str, list[Asked]], names: Sequence[str], with_absent: bool) -> Figures:
+    figures = Figures()
+    target = math.log(THRESHOLD / (1.0 - THRESHOLD))
+    for held in data:
+        training = [a for sid, rows in data.items() if sid != held for a in rows]
+        bias, coef = fit(training, names, with_absent)
+        for a in data[held]:
+            z = _logits(a, names, bias, coef)
+            if a.kind == "question":
+                order = np.argsort(-z, kind="stable")
+                figures.recall[held].append(
+                    (a.question.category, recall_row([a.dias[i] for i in order], a.question.evidence))
+                )
+                figures.answered[held].append(any(z[i] >= target and a.labels[i] for i in order[:TOP_K]))
+                figures.cleared[held].append(int((z >= target).sum()))
+            elif a.kind == "absent_test":
+                figures.silent[held].append(not bool((z >= target).any()))
+    return figures
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def recall_table(results: dict[str, dict[str, Any]]) -> str:
+    head = (
+        "| run | " + " | ".join(f"r@{k}" for k in KS) + " | pooled r@5/10/25/50 | (a) answered | (b) absent: nothing |"
     )
-    if store == "moto":
-        import os
-
-        from moto import mock_aws
-
-        for k, v in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            os.environ.setdefault(k, v)
-        stack.enter_context(mock_aws())
-        repo: Any = MemoryRepository(settings)
-        misses = MissRepository(settings)
-        MemoryItem.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
-        MissItem.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
-    else:
-        repo, misses = MemoryRepo(), None
-    return MemoryService(repo, misses, settings, index=lambda: index, embedder=lambda: embedder, weights=weights)  # type: ignore[arg-type]
+    lines = [head, "|---|" + "---:|" * (len(KS) + 3)]
+    for run, res in results.items():
+        a = res["all"]
+        cells = [f"{a[f'r@{k}']:.1f} ± {a[f'sd@{k}']:.1f}" for k in KS]
+        cells.append("/".join(f"{a[f'pooled@{k}']:.1f}" for k in KS))
+        t = res.get("threshold")
+        if t:
+            cells.append(f"{t['answered']:.1f} ± {t['answered_sd']:.1f}")
+            cells.append(f"{t['absent_silent']:.1f} ± {t['absent_silent_sd']:.1f}")
+        else:
+            cells += ["", ""]
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def store_turns(service: Any, conversations: list[Conversation]) -> dict[str, str]:
-    """Create every turn as a memory; returns memory id → dia id."""
-    dia_of: dict[str, str] = {}
-    for conv in conversations:
-        for dia, text in conv.turns:
-            out = service.create_memory(
-                TENANT,
-                text=text,
-                namespace=f"locomo-{conv.sample_id}",
-                type="event",
-                tier="normal",
-                metadata={"dia_id": dia},
-            )
-            dia_of[out.id] = dia
-    return dia_of
+def category_table(results: dict[str, dict[str, Any]]) -> str:
+    lines = ["| run | " + " | ".join(f"{c} r@10" for c in CATEGORY_NAMES.values()) + " |"]
+    lines.append("|---|" + "---:|" * len(CATEGORY_NAMES))
+    for run, res in results.items():
+        lines.append(
+            f"| {run} | "
+            + " | ".join(f"{res[c]['r@10']:.1f}" if c in res else "" for c in CATEGORY_NAMES.values())
+            + " |"
+        )
+    return "\n".join(lines)
 
 
-def evaluate(
-    service: Any, conversations: list[Conversation], dia_of: dict[str, str], mode: str
-) -> tuple[dict[str, Any], list[float]]:
-    per_cat: dict[int, list[list[float]]] = defaultdict(list)
-    latencies = []
-    for conv in conversations:
-        for q in conv.questions:
-            start = time.perf_counter()
-            hits = service.search(
-                TENANT,
-                q.text,
-                namespaces=[f"locomo-{conv.sample_id}"],
-                top_k=max(KS),
-                threshold=-1e9,
-                mode=mode,
-                record_access=False,
-            )
-            latencies.append(time.perf_counter() - start)
-            ranked = [dia_of[h.id] for h in hits]
-            per_cat[q.category].append([len(q.evidence & set(ranked[:k])) / len(q.evidence) for k in KS])
-    result: dict[str, Any] = {}
-    everything = [r for rows in per_cat.values() for r in rows]
-    result["all"] = {f"r@{k}": 100 * statistics.fmean(r[i] for r in everything) for i, k in enumerate(KS)} | {
-        "n": len(everything)
-    }
-    for cat in sorted(per_cat):
-        rows = per_cat[cat]
-        result[CATEGORY_NAMES[cat]] = {
-            f"r@{k}": 100 * statistics.fmean(r[i] for r in rows) for i, k in enumerate(KS)
-        } | {"n": len(rows)}
-    return result, latencies
+def write_weights(path: Path, fitted: dict[str, dict[str, float]], source: str) -> None:
+    text = path.read_text()
+    begin = "# --- fitted by bench/retrieval.py --write-weights: begin ---\n"
+    end = "# --- fitted by bench/retrieval.py --write-weights: end ---\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    body = ["FITTED: dict[str, dict[str, float]] = {"]
+    for embedder, weights in fitted.items():
+        body.append(f'    "{embedder}": {{')
+        body += [f'        "{name}": {value:.4f},' for name, value in weights.items()]
+        body.append("    },")
+    body.append("}")
+    body.append(f"SOURCE = {source!r}")
+    path.write_text(head + begin + "\n".join(body) + "\n" + end + tail)
 
 
-def fit_calibration(embedder: CachedEmbedder, conversations: list[Conversation]) -> dict[str, float]:
-    relevant, noise = [], []
-    for conv in conversations:
-        dias = [d for d, _ in conv.turns]
-        turns = np.asarray(embedder.embed([t for _, t in conv.turns]), dtype=np.float32)
-        for q in conv.questions:
-            sims = turns @ np.asarray(embedder.embed([q.text])[0], dtype=np.float32)
-            for dia, s in zip(dias, sims, strict=True):
-                (relevant if dia in q.evidence else noise).append(float(s))
-    from engram.embed.calibration import calibration_for
-
-    cal = calibration_for(embedder.name)
-    rel_scores = np.asarray([cal(x) for x in relevant])
-    noise_scores = np.asarray([cal(x) for x in noise])
-    return {
-        "noise_median": float(np.median(noise)),
-        "match_median": float(np.median(relevant)),
-        "noise_p99": float(np.percentile(noise, 99)),
-        "match_share_ge_0.7": float((rel_scores >= 0.7).mean()),
-        "noise_share_ge_0.7": float((noise_scores >= 0.7).mean()),
-    }
+# --- latency ----------------------------------------------------------------------------------
 
 
 def latency(sizes: Sequence[int], queries: int = 200) -> dict[str, Any]:
@@ -294,18 +610,7 @@ def latency(sizes: Sequence[int], queries: int = 200) -> dict[str, Any]:
     from engram.index.local import LocalIndex
 
     rng = random.Random(7)
-    vocab = [f"w{i}" for i in range(20_000)] + [
-        "hiking",
-        "painting",
-        "camping",
-        "guitar",
-        "pottery",
-        "sunset",
-        "beach",
-        "family",
-        "dog",
-        "adoption",
-    ]
+    vocab = [f"w{i}" for i in range(20_000)] + ["hiking", "painting", "camping", "guitar", "pottery", "sunset"]
     embedder = HashingEmbedder(384)
     out: dict[str, Any] = {}
     for size in sizes:
@@ -325,9 +630,7 @@ def latency(sizes: Sequence[int], queries: int = 200) -> dict[str, Any]:
                 )
             load_s = time.perf_counter() - start
             qtexts = [" ".join(rng.choices(vocab, k=6)) for _ in range(queries)]
-            start = time.perf_counter()
             qvecs = embedder.embed(qtexts)
-            qembed_ms = 1000 * (time.perf_counter() - start) / queries
             timings: dict[str, list[float]] = {"knn": [], "bm25": [], "hybrid": [], "knn_1ns": []}
             for qt, qv in zip(qtexts, qvecs, strict=True):
                 t0 = time.perf_counter()
@@ -344,103 +647,97 @@ def latency(sizes: Sequence[int], queries: int = 200) -> dict[str, Any]:
             out[str(size)] = {
                 name: {"p50_ms": 1000 * float(np.percentile(v, 50)), "p95_ms": 1000 * float(np.percentile(v, 95))}
                 for name, v in timings.items()
-            } | {"doc_embed_s": embed_s, "index_load_s": load_s, "query_embed_ms": qembed_ms}
+            } | {"doc_embed_s": embed_s, "index_load_s": load_s}
             index.close()
     return out
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    cats = ["all", *CATEGORY_NAMES.values()]
-    lines = [
-        "| run | "
-        + " | ".join(f"{c} r@{k}" for c in cats[:1] for k in KS)
-        + " | "
-        + " | ".join(f"{c} r@10" for c in cats[1:])
-        + " |"
-    ]
-    lines.append("|" + "---|" * (1 + len(KS) + len(cats) - 1))
-    for run, res in results.items():
-        cells = [f"{res['all'][f'r@{k}']:.1f}" for k in KS] + [f"{res[c]['r@10']:.1f}" for c in cats[1:] if c in res]
-        lines.append(f"| {run} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+# --- main -------------------------------------------------------------------------------------
+
+
+def run_embedder(
+    name: str, conversations: list[Conversation], cache_dir: Path | None, dims: int, log: Callable[[str], None]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, float]]:
+    embedder = CachedEmbedder(make_embedder(name, dims), cache_dir)
+    texts = [t.text for c in conversations for t in c.turns]
+    texts += [f"{t.context}\n{t.text}" for c in conversations for t in c.turns if t.context]
+    asked = [x for c in conversations for q in c.questions for x in (q.text, q.absent_train, q.absent_test) if x]
+    cold = time.perf_counter()
+    embedder.inner.embed(["warm up"])
+    extra: dict[str, Any] = {"load_s": round(time.perf_counter() - cold, 2)}
+    embedder.warm(texts)
+    extra |= {"docs": len(texts), "docs_s": round(embedder.seconds, 2), "embedded_now": embedder.count}
+    embedder.warm(asked)
+    embedder.save()
+    log(f"{embedder.name}: {embedder.count} texts embedded now ({embedder.seconds:.0f} s), the rest from the cache")
+
+    results: dict[str, dict[str, Any]] = {}
+    runs, latencies = service_runs(embedder, conversations)
+    for label, figures in runs.items():
+        run = label if label == "BM25 only" else f"{embedder.name} {label}"
+        results[run] = figures.summary()
+        log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
+    extra["today_search_ms"] = {
+        "p50": 1000 * float(np.percentile(latencies, 50)),
+        "p95": 1000 * float(np.percentile(latencies, 95)),
+    }
+
+    data: dict[str, dict[str, list[Asked]]] = {}
+    rank_ms: list[float] = []
+    for variant in ("plain", "context"):
+        data[variant], seconds = candidates_for(embedder, conversations, variant)
+        rank_ms += [1000 * s for s in seconds]
+    extra["ranker_features_ms"] = {"p50": float(np.percentile(rank_ms, 50)), "p95": float(np.percentile(rank_ms, 95))}
+    for label, variant, names, with_absent in LADDER:
+        run = f"{embedder.name} {label}"
+        results[run] = held_out(data[variant], names, with_absent).summary()
+        log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
+    _, variant, names, with_absent = LADDER[-1]
+    bias, coef = fit([a for rows in data[variant].values() for a in rows], names, with_absent)
+    fitted = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)}
+    return results, extra, fitted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--data", required=True)
-    parser.add_argument("--embedders", default="hashing,local")
+    parser.add_argument("--embedders", default="local,hashing")
     parser.add_argument("--out", default=None)
-    parser.add_argument("--store", choices=("moto", "memory"), default="moto")
-    parser.add_argument("--with-dates", action="store_true")
-    parser.add_argument("--fit-calibration", action="store_true")
-    parser.add_argument("--text-weights", default=None, help="comma list: sweep the hybrid text weight")
+    parser.add_argument("--cache-dir", default="bench/.cache", help="embedding cache ('' to disable)")
+    parser.add_argument("--write-weights", default=None, help="rewrite the fitted block of this weights module")
     parser.add_argument("--latency-sizes", default="10000,100000", help="comma list, empty to skip")
     parser.add_argument("--dims", type=int, default=384)
-    parser.add_argument("--cache-dir", default=None, help="keep embeddings between runs (tuning only)")
-    parser.add_argument("--no-coverage", action="store_true", help="BM25 max-normalised without the coverage factor")
     args = parser.parse_args(argv)
 
-    conversations = load(args.data, args.with_dates)
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    conversations = load(args.data)
     n_q = sum(len(c.questions) for c in conversations)
-    n_turns = sum(len(c.turns) for c in conversations)
-    print(f"{len(conversations)} conversations, {n_turns} turns, {n_q} questions (categories 1-4)", file=sys.stderr)
+    n_absent = sum(bool(q.absent_test) for c in conversations for q in c.questions)
+    log(
+        f"{len(conversations)} conversations, {sum(len(c.turns) for c in conversations)} turns, "
+        f"{n_q} questions, {n_absent} absent-name questions"
+    )
+    cache_dir = Path(args.cache_dir) if args.cache_dir else None
     results: dict[str, dict[str, Any]] = {}
-    extra: dict[str, Any] = {"embedding": {}, "search_latency_ms": {}, "calibration": {}}
-    all_texts = [t for c in conversations for _, t in c.turns]
-    all_questions = [q.text for c in conversations for q in c.questions]
-    bm25_done = False
+    extra: dict[str, Any] = {"embedding": {}, "fitted": {}}
     for name in [e for e in args.embedders.split(",") if e]:
-        embedder = CachedEmbedder(make_embedder(name, args.dims))
-        cache_file = Path(args.cache_dir) / f"embeddings-{name}-{args.dims}.json" if args.cache_dir else None
-        if cache_file is not None:
-            embedder.load_cache(cache_file)
-        cold = time.perf_counter()
-        embedder.inner.embed(["warm up"])
-        cold_s = time.perf_counter() - cold
-        embedder.warm(all_texts)
-        doc_s = embedder.seconds
-        embedder.warm(all_questions)
-        if cache_file is not None:
-            embedder.save_cache(cache_file)
-        extra["embedding"][name] = {
-            "load_s": round(cold_s, 2),
-            "docs": len(all_texts),
-            "docs_s": round(doc_s, 2),
-            "per_doc_ms": round(1000 * doc_s / max(1, len(all_texts)), 2),
-            "queries_s": round(embedder.seconds - doc_s, 2),
-        }
-        if args.fit_calibration:
-            extra["calibration"][embedder.name] = fit_calibration(embedder, conversations)
-            print(embedder.name, extra["calibration"][embedder.name], file=sys.stderr)
-        weights = [float(w) for w in args.text_weights.split(",")] if args.text_weights else [None]
-        for tw in weights:
-            with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-                service = build_service(args.store, tmp, embedder, stack, tw, not args.no_coverage)
-                start = time.perf_counter()
-                dia_of = store_turns(service, conversations)
-                extra.setdefault("store_s", {})[name] = round(time.perf_counter() - start, 1)
-                modes = [("vector", "vector"), ("hybrid", "hybrid")] if tw is None else [("hybrid", "hybrid")]
-                if not bm25_done:
-                    modes.append(("bm25", "text"))
-                for label, mode in modes:
-                    run = (
-                        "BM25 only"
-                        if mode == "text"
-                        else f"{embedder.name} {label}" + (f" tw={tw}" if tw is not None else "")
-                    )
-                    res, lat = evaluate(service, conversations, dia_of, mode)
-                    results[run] = res
-                    extra["search_latency_ms"][run] = {
-                        "p50": 1000 * float(np.percentile(lat, 50)),
-                        "p95": 1000 * float(np.percentile(lat, 95)),
-                    }
-                    print(f"{run}: all r@10 {res['all']['r@10']:.1f}", file=sys.stderr)
-                    if mode == "text":
-                        bm25_done = True
+        res, info, fitted = run_embedder(name, conversations, cache_dir, args.dims, log)
+        for run, value in res.items():
+            if run not in results:
+                results[run] = value
+        key = make_embedder(name, args.dims).name
+        extra["embedding"][key] = info
+        extra["fitted"][key] = fitted
+    if args.write_weights:
+        source = f"bench/retrieval.py on {len(conversations)} LoCoMo dev conversations ({n_q} questions)"
+        write_weights(Path(args.write_weights), extra["fitted"], source)
+        log(f"wrote {args.write_weights}")
     sizes = [int(s) for s in args.latency_sizes.split(",") if s]
     if sizes:
         extra["local_index_latency"] = latency(sizes)
-    md = table(results)
+    md = "\n\n".join([recall_table(results), category_table(results)])
     print(md)
     print(json.dumps(extra, indent=2))
     if args.out:
