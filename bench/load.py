@@ -6,7 +6,7 @@ counted (not sampled) check that every acknowledged write is stored.
 What it does:
 
 1. starts ``python -m engram.local`` in a subprocess (hashing embedder, a high rate limit, a fresh
-   temporary data directory) through ``tests/e2e/server.py``;
+   temporary data directory) through ``engram.testing.server``;
 2. runs ``--workers`` threads for ``--duration`` seconds (or ``--max-requests``). Each thread plays
    sessions: ``POST /v1/sessions/start`` (with ``firstMessage``), then a mix of turns (sequential
    ``turnNumber``, ``memoriesUsed`` from earlier search hits), appended messages, memory creates,
@@ -854,7 +854,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 @contextmanager
 def local_server(data_dir: Path, log_dir: Path) -> Iterator[Any]:
-    from tests.e2e.server import LocalServer
+    from engram.testing.server import LocalServer
 
     server = LocalServer(
         data_dir,

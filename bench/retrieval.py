@@ -338,23 +338,18 @@ class Figures:
 # --- baselines through the memory service -----------------------------------------------------
 
 
-class MemoryRepo:
-    """The two repository calls the search path makes, on a dict."""
+def build_service(data_dir: str, embedder: Any, ranker: str = "learned", index: Any = None) -> Any:
+    """The search path as the service wires it, over the in-memory repositories."""
+    from types import SimpleNamespace
 
-    def __init__(self) -> None:
-        self.items: dict[str, Any] = {}
-
-    def put_new(self, item: Any) -> None:
-        self.items[str(item.memory_id)] = item
-
-    def batch_get(self, tenant_id: str, ids: Sequence[str]) -> dict[str, Any]:
-        return {i: self.items[i] for i in ids if i in self.items and self.items[i].tenant_id == tenant_id}
-
-
-def build_service(data_dir: str, embedder: Any) -> Any:
     from engram.config import Settings
     from engram.index.local import LocalIndex
+    from engram.services.feedback import FeedbackService
     from engram.services.memories import MemoryService
+    from engram.services.memory_core import MemoryCore
+    from engram.services.misses import MissService
+    from engram.services.search import ScoringWeights, SearchService
+    from engram.testing.fakes import FakeMemoryRepository, FakeMissRepository
 
     settings = Settings(
         embedder="hashing",
@@ -364,26 +359,60 @@ def build_service(data_dir: str, embedder: Any) -> Any:
         misses_table="bench-misses",
         region="us-east-1",
     )
-    index = LocalIndex(data_dir, snapshot_every=10**9)
-    return MemoryService(MemoryRepo(), None, settings, index=lambda: index, embedder=lambda: embedder)  # type: ignore[arg-type]
+    index = index or LocalIndex(data_dir, snapshot_every=10**9)
+    repo = FakeMemoryRepository()
+    core = MemoryCore(repo, index=lambda: index, embedder=lambda: embedder)
+    weights = ScoringWeights(ranker=ranker)
+    search = SearchService(
+        core, weights, misses=MissService(FakeMissRepository(), settings), feedback=FeedbackService(core)
+    )
+    return SimpleNamespace(
+        create_memory=MemoryService(core, settings).create_memory,
+        search=search.search,
+        weights=weights,
+        repo=repo,
+        index=index,
+    )
 
 
-def service_runs(embedder: CachedEmbedder, conversations: list[Conversation]) -> tuple[dict[str, Figures], list[float]]:
-    """BM25 only and today's ranking, through MemoryService.search; and today's search latency."""
-    runs = {"BM25 only": Figures(), "today's ranking": Figures()}
-    latencies: list[float] = []
+SERVICE_RUNS = (
+    # (label, search mode, ranker)
+    ("BM25 only", "text", "linear"),
+    ("today's ranking", "hybrid", "linear"),
+    ("shipped ranker through the service (in-sample: its weights were fitted on all six)", "hybrid", "learned"),
+)
+
+
+def service_runs(
+    embedder: CachedEmbedder, conversations: list[Conversation]
+) -> tuple[dict[str, Figures], dict[str, list[float]]]:
+    """BM25 only, today's ranking and the shipped ranker, through SearchService.search (each
+    turn created as a memory dated by its session); and each hybrid run's search latency."""
+    from engram import clock
+    from engram.index.local import LocalIndex
+
+    runs = {label: Figures() for label, _, _ in SERVICE_RUNS}
+    latencies: dict[str, list[float]] = {label: [] for label, mode, _ in SERVICE_RUNS if mode == "hybrid"}
     with tempfile.TemporaryDirectory() as tmp:
-        service = build_service(tmp, embedder)
+        index = LocalIndex(tmp, snapshot_every=10**9)
+        services = {ranker: build_service(tmp, embedder, ranker, index) for _, _, ranker in SERVICE_RUNS}
+        create = services["learned"].create_memory
         dia_of: dict[str, str] = {}
+        try:
+            for conv in conversations:
+                for turn in conv.turns:
+                    clock.set_clock(lambda t=turn.timestamp: t)
+                    out = create(TENANT, text=turn.text, namespace=conv.namespace, type="event", tier="normal")
+                    dia_of[out.id] = turn.dia
+        finally:
+            clock.set_clock(None)
+        for service in services.values():  # one store: the services share the index, not the repository
+            service.repo.memories = services["learned"].repo.memories
         for conv in conversations:
-            for turn in conv.turns:
-                out = service.create_memory(
-                    TENANT, text=turn.text, namespace=conv.namespace, type="event", tier="normal"
-                )
-                dia_of[out.id] = turn.dia
-        for conv in conversations:
-            for label, mode in (("BM25 only", "text"), ("today's ranking", "hybrid")):
+            for label, mode, ranker in SERVICE_RUNS:
+                service = services[ranker]
                 figures = runs[label]
+                threshold = service.weights.threshold
                 for q in conv.questions:
                     start = time.perf_counter()
                     hits = service.search(
@@ -395,13 +424,12 @@ def service_runs(embedder: CachedEmbedder, conversations: list[Conversation]) ->
                         mode=mode,
                         record_access=False,
                     )
-                    if mode == "hybrid":
-                        latencies.append(time.perf_counter() - start)
+                    if label in latencies:
+                        latencies[label].append(time.perf_counter() - start)
                     ranked = [dia_of[h.id] for h in hits]
                     figures.recall[conv.sample_id].append((q.category, recall_row(ranked, q.evidence)))
                     if mode != "hybrid":
                         continue
-                    threshold = service.weights.threshold
                     top = [h for h in hits[:TOP_K] if h.score >= threshold]
                     figures.answered[conv.sample_id].append(any(dia_of[h.id] in q.evidence for h in top))
                     figures.cleared[conv.sample_id].append(sum(h.score >= threshold for h in hits))
@@ -416,6 +444,7 @@ def service_runs(embedder: CachedEmbedder, conversations: list[Conversation]) ->
                             record_access=False,
                         )
                         figures.silent[conv.sample_id].append(not found)
+        index.close()
     return runs, latencies
 
 
@@ -604,50 +633,52 @@ def write_weights(path: Path, fitted: dict[str, dict[str, float]], source: str) 
 # --- latency ----------------------------------------------------------------------------------
 
 
-def latency(sizes: Sequence[int], queries: int = 200) -> dict[str, Any]:
+def search_latency(sizes: Sequence[int], queries: int = 100) -> dict[str, Any]:
+    """SearchService.search (hybrid, top 10, no namespace filter) over ``size`` synthetic memories,
+    today's ranking and the learned ranker interleaved query by query (same index, same
+    repository, same machine noise): p50/p95 ms and the ratio learned / today."""
     from engram.embed.hashing import HashingEmbedder
-    from engram.index import IndexDoc, IndexFilters
+    from engram.index import IndexDoc
     from engram.index.local import LocalIndex
+    from engram.ports.memories import Memory
 
     rng = random.Random(7)
-    vocab = [f"w{i}" for i in range(20_000)] + ["hiking", "painting", "camping", "guitar", "pottery", "sunset"]
+    vocab = [f"w{i}" for i in range(20_000)]
+    zipf = [1.0 / (i + 1) for i in range(len(vocab))]
     embedder = HashingEmbedder(384)
     out: dict[str, Any] = {}
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             index = LocalIndex(tmp, snapshot_every=10**9)
-            texts = [" ".join(rng.choices(vocab, k=rng.randint(8, 30))) for _ in range(size)]
-            start = time.perf_counter()
+            services = {r: build_service(tmp, embedder, r, index) for r in ("linear", "learned")}
+            texts = [" ".join(rng.choices(vocab, zipf, k=rng.randint(6, 30))) for _ in range(size)]
             vectors = embedder.embed(texts)
-            embed_s = time.perf_counter() - start
-            start = time.perf_counter()
-            for i in range(0, size, 1000):
-                index.upsert(
-                    [
-                        IndexDoc("t1", f"mem_{j:08d}", f"ns{j % 10}", "fact", "normal", "", texts[j], vectors[j], 1)
-                        for j in range(i, min(size, i + 1000))
-                    ]
-                )
-            load_s = time.perf_counter() - start
-            qtexts = [" ".join(rng.choices(vocab, k=6)) for _ in range(queries)]
-            qvecs = embedder.embed(qtexts)
-            timings: dict[str, list[float]] = {"knn": [], "bm25": [], "hybrid": [], "knn_1ns": []}
-            for qt, qv in zip(qtexts, qvecs, strict=True):
-                t0 = time.perf_counter()
-                index.knn("t1", qv, 50)
-                t1 = time.perf_counter()
-                index.text_search("t1", qt, 50)
-                t2 = time.perf_counter()
-                index.knn("t1", qv, 50, IndexFilters(namespaces=("ns3",)))
-                t3 = time.perf_counter()
-                timings["knn"].append(t1 - t0)
-                timings["bm25"].append(t2 - t1)
-                timings["hybrid"].append(t2 - t0)
-                timings["knn_1ns"].append(t3 - t2)
-            out[str(size)] = {
-                name: {"p50_ms": 1000 * float(np.percentile(v, 50)), "p95_ms": 1000 * float(np.percentile(v, 95))}
-                for name, v in timings.items()
-            } | {"doc_embed_s": embed_s, "index_load_s": load_s}
+            store = services["linear"].repo.memories
+            for start in range(0, size, 1000):
+                docs = []
+                for j in range(start, min(size, start + 1000)):
+                    mid, ns = f"mem_{j:08d}", f"ns{j % 10}"
+                    store[(TENANT, mid)] = Memory(
+                        TENANT, mid, ns, "", texts[j], "fact", "normal", 1.7e9, 1.7e9, embedding=vectors[j]
+                    )
+                    docs.append(IndexDoc(TENANT, mid, ns, "fact", "normal", "", texts[j], vectors[j], 1))
+                index.upsert(docs)
+            services["learned"].repo.memories = store
+            asked = [" ".join(rng.choices(vocab, zipf, k=rng.randint(4, 10))) for _ in range(queries)]
+            timings: dict[str, list[float]] = {"today": [], "learned": []}
+            for i, q in enumerate(asked):
+                order = (("linear", "today"), ("learned", "learned"))
+                for ranker, label in order if i % 2 else order[::-1]:
+                    t0 = time.perf_counter()
+                    services[ranker].search(TENANT, q, top_k=10, threshold=0.0, record_access=False)
+                    timings[label].append(time.perf_counter() - t0)
+            row = {
+                label: {"p50_ms": 1000 * float(np.percentile(v, 50)), "p95_ms": 1000 * float(np.percentile(v, 95))}
+                for label, v in timings.items()
+            }
+            row["ratio_p50"] = row["learned"]["p50_ms"] / row["today"]["p50_ms"]
+            row["ratio_p95"] = row["learned"]["p95_ms"] / row["today"]["p95_ms"]
+            out[str(size)] = row
             index.close()
     return out
 
@@ -677,9 +708,9 @@ def run_embedder(
         run = label if label == "BM25 only" else f"{embedder.name} {label}"
         results[run] = figures.summary()
         log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-    extra["today_search_ms"] = {
-        "p50": 1000 * float(np.percentile(latencies, 50)),
-        "p95": 1000 * float(np.percentile(latencies, 95)),
+    extra["locomo_search_ms"] = {
+        label: {"p50": 1000 * float(np.percentile(v, 50)), "p95": 1000 * float(np.percentile(v, 95))}
+        for label, v in latencies.items()
     }
 
     data: dict[str, dict[str, list[Asked]]] = {}
@@ -705,7 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=None)
     parser.add_argument("--cache-dir", default="bench/.cache", help="embedding cache ('' to disable)")
     parser.add_argument("--write-weights", default=None, help="rewrite the fitted block of this weights module")
-    parser.add_argument("--latency-sizes", default="10000,100000", help="comma list, empty to skip")
+    parser.add_argument("--latency-sizes", default="100000", help="comma list, empty to skip")
     parser.add_argument("--dims", type=int, default=384)
     args = parser.parse_args(argv)
 
@@ -736,7 +767,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"wrote {args.write_weights}")
     sizes = [int(s) for s in args.latency_sizes.split(",") if s]
     if sizes:
-        extra["local_index_latency"] = latency(sizes)
+        extra["search_latency"] = search_latency(sizes)
+        for size, row in extra["search_latency"].items():
+            log(
+                f"search at {size} memories: today p50 {row['today']['p50_ms']:.1f} ms, learned p50 "
+                f"{row['learned']['p50_ms']:.1f} ms (x{row['ratio_p50']:.2f}; p95 x{row['ratio_p95']:.2f})"
+            )
     md = "\n\n".join([recall_table(results), category_table(results)])
     print(md)
     print(json.dumps(extra, indent=2))

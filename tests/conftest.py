@@ -31,21 +31,12 @@ def engram_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     for name, value in _ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENGRAM_DATA_DIR", str(tmp_path / "engram-data"))
-    from engram import clock
-    from engram.services import container
+    from engram import clock, container
 
     container.reset()
-    _reset_idempotency()
     yield
     clock.set_clock(None)
     container.reset()
-    _reset_idempotency()
-
-
-def _reset_idempotency() -> None:
-    from engram.api.idempotency import reset_persistence
-
-    reset_persistence()
 
 
 @pytest.fixture
@@ -61,7 +52,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     from moto import mock_aws
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from tests.support.template_tables import create_tables
+    from engram.testing.tables import create_tables
 
     lock = threading.RLock()
     original = BotocoreStubber.process_request
@@ -78,6 +69,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
 
 @pytest.fixture
 def api_key(aws: dict[str, str]) -> str:
-    from engram.services.container import api_keys
+    from engram.container import api_keys
 
     return api_keys().create(tenant_id="tenant_a", name="test").secret

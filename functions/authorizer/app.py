@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from engram.container import api_keys, rate_limiter
 from engram.observability import logger
 from engram.services.auth import authorize
-from engram.services.container import api_keys, rate_limiter
 
 
 @logger.inject_lambda_context(clear_state=True)

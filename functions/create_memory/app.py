@@ -1,8 +1,8 @@
 """POST /v1/memories — create a memory (searchable when this returns)."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import memories
 from engram.models.memories import CreateMemory, MemoryOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 

@@ -1,8 +1,8 @@
 """POST /v1/sessions — create a session."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import sessions
 from engram.models.sessions import CreateSession, SessionOut
-from engram.services.container import sessions
 
 app = make_resolver()
 

@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import memories
 from engram.models.memories import DeleteMemoryOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 

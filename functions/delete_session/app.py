@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import sessions
 from engram.models.sessions import DeleteSessionOut
-from engram.services.container import sessions
 
 app = make_resolver()
 

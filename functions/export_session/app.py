@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
-from engram.services.container import sessions
+from engram.container import sessions
 
 app = make_resolver()
 

@@ -1,8 +1,8 @@
 """POST /v1/extract — suggested memories from a conversation; `save` stores them."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import intelligence
 from engram.models.intelligence import ExtractOut, ExtractRequest
-from engram.services.container import intelligence
 
 app = make_resolver()
 

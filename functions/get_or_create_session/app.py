@@ -1,8 +1,8 @@
 """POST /v1/sessions/get-or-create — one session per key, race-free; the caller joins contributors."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import sessions
 from engram.models.sessions import GetOrCreateSession, SessionDetail
-from engram.services.container import sessions
 
 app = make_resolver()
 

@@ -5,9 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import memories
 from engram.models.common import Page
 from engram.models.memories import MemoryOut, MemoryType, Tier
-from engram.services.container_memories import memories
 
 app = make_resolver()
 

@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import misses
 from engram.models.memories import MissesOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 
@@ -17,7 +17,7 @@ def list_misses(
     since: Annotated[str | None, Query(min_length=4, max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> MissesOut:
-    return memories().list_misses(tenant_of(app), limit=limit, since=since, cursor=cursor)
+    return misses().list_misses(tenant_of(app), limit=limit, since=since, cursor=cursor)
 
 
 lambda_handler = http_handler(app)

@@ -5,15 +5,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import feedback
 from engram.models.memories import LockOut, LockTier
-from engram.services.container_memories import memories
 
 app = make_resolver()
 
 
 @app.post("/v1/memories/<id>/lock", summary="Lock a memory's tier", tags=["memory intelligence"])
 def lock_memory(id: Annotated[str, Path(min_length=1, max_length=255)], body: LockTier) -> LockOut:
-    return memories().lock(tenant_of(app), id, body.tier)
+    return feedback().lock(tenant_of(app), id, body.tier)
 
 
 lambda_handler = http_handler(app, idempotent=True)

@@ -1,15 +1,15 @@
 """POST /v1/memories/miss — log a question memory could not answer."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import misses
 from engram.models.memories import LogMiss, LogMissOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 
 
 @app.post("/v1/memories/miss", summary="Log a miss", tags=["memory intelligence"])
 def log_miss(body: LogMiss) -> tuple[LogMissOut, int]:
-    return memories().log_miss(tenant_of(app), body), 201
+    return misses().log_miss(tenant_of(app), body), 201
 
 
 lambda_handler = http_handler(app, idempotent=True)

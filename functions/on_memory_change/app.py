@@ -7,16 +7,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from engram.index import VectorIndex
+from engram.container import memory_stream
+from engram.index.ports import VectorIndex
 from engram.observability import logger
-from engram.services.container_memories import index as default_index
-from engram.services.memory_stream import MemoryStreamHandler
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def process(event: dict[str, Any], context: Any, index: VectorIndex | None = None) -> dict[str, Any]:
-    handler = MemoryStreamHandler(index or default_index())
+    handler = memory_stream(index)
     return dict(
         process_partial_response(event=event, record_handler=handler.handle, processor=processor, context=context)
     )

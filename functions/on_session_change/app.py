@@ -4,8 +4,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from engram.container import session_events
 from engram.observability import logger
-from engram.services.container import session_events
 from engram.services.session_events import SessionEventHandler
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

@@ -5,9 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import sessions
 from engram.models.common import ContextObject
 from engram.models.sessions import SessionOut
-from engram.services.container import sessions
 
 app = make_resolver()
 

@@ -1,8 +1,8 @@
 """POST /v1/sessions/start — create a session and get the memories to inject into the prompt."""
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import intelligence
 from engram.models.intelligence import StartSession, StartSessionOut
-from engram.services.container import intelligence
 
 app = make_resolver()
 

@@ -3,8 +3,8 @@
 from dataclasses import asdict
 from typing import Any
 
+from engram.container import sweeper
 from engram.observability import logger
-from engram.services.container import sweeper
 
 
 @logger.inject_lambda_context(clear_state=True)

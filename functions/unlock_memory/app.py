@@ -5,15 +5,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
+from engram.container import feedback
 from engram.models.memories import LockOut
-from engram.services.container_memories import memories
 
 app = make_resolver()
 
 
 @app.delete("/v1/memories/<id>/lock", summary="Unlock a memory's tier", tags=["memory intelligence"])
 def unlock_memory(id: Annotated[str, Path(min_length=1, max_length=255)]) -> LockOut:
-    return memories().unlock(tenant_of(app), id)
+    return feedback().unlock(tenant_of(app), id)
 
 
 lambda_handler = http_handler(app)

@@ -52,7 +52,7 @@ class Settings(BaseModel):
     opensearch_index: str = "engram-memories"
     data_dir: str = ".engram"
 
-    # Ranking (unset: the defaults documented in services/retrieval.py) and tiers (services/tiers.py).
+    # Ranking (unset: the defaults documented in services/search.py) and tiers (services/tiers.py).
     score_vector_weight: float | None = Field(default=None, ge=0, le=10)
     score_text_weight: float | None = Field(default=None, ge=0, le=10)
     score_entity_weight: float | None = Field(default=None, ge=0, le=10)

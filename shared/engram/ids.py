@@ -6,6 +6,7 @@ bits, so ids sort by creation time and never collide in practice (the ULID layou
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 
@@ -18,6 +19,13 @@ _ID_RE = re.compile(r"^[a-z]{2,5}_[0-9A-HJKMNP-TV-Z]{26}$")
 def new_id(prefix: str) -> str:
     millis = int(clock.now() * 1000)
     return _encode(prefix, (millis << 80) | int.from_bytes(os.urandom(10), "big"))
+
+
+def derived_id(prefix: str, ts: float, seed: str) -> str:
+    """A stable id for something that already has an id elsewhere (an import): the time part is
+    ``ts`` (so it sorts by the source's time) and the random part a hash of ``seed``."""
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()[:10]
+    return _encode(prefix, (max(0, int(ts * 1000)) << 80) | int.from_bytes(digest, "big"))
 
 
 def id_floor(prefix: str, ts: float) -> str:

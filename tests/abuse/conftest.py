@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 from tests.fuzz import live
 
 KEY_A = "egm_abuse_tenant_a_0123456789abcdef"

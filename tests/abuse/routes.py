@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.template_tables import ROOT, load_template
+from engram.testing.tables import ROOT, load_template
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from engram.testing.server import LocalServer
 from tests.abuse.conftest import assert_error
-from tests.e2e.server import LocalServer
 from tests.fuzz import live
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_e2e_intelligence_key_0123456789"

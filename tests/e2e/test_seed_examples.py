@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.server import LocalServer
+from engram.testing.server import LocalServer
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_e2e_seed_examples_key_012345"

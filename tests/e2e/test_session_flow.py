@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.server import ROOT, LocalServer
+from engram.testing.server import ROOT, LocalServer
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_e2e_test_key_0123456789abcdef"

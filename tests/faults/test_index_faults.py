@@ -41,7 +41,7 @@ def assert_unavailable(reply: Reply) -> None:
 
 
 def repair_from_stream(aws: dict[str, str]) -> dict[str, Any]:
-    from engram.services.container_memories import index
+    from engram.container import index
 
     records = StreamReader(aws["MemoriesTable"]).new_records()
     assert records
@@ -52,7 +52,7 @@ def repair_from_stream(aws: dict[str, str]) -> dict[str, Any]:
 def test_opensearch_unreachable_then_repaired_by_the_stream(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engram.services import container
+    from engram import container
 
     monkeypatch.setenv("ENGRAM_INDEX_BACKEND", "opensearch")
     monkeypatch.setenv("ENGRAM_OPENSEARCH_ENDPOINT", f"http://127.0.0.1:{closed_port()}")

@@ -139,7 +139,7 @@ def test_end_failure_leaves_the_session_active(faults: Faults, aws: dict[str, st
 
 
 def test_memory_create_failure_stores_nothing_and_indexes_nothing(faults: Faults, aws: dict[str, str]) -> None:
-    from engram.services.container_memories import index
+    from engram.container import index
 
     faults.fail("PutItem", "connection", table=aws["MemoriesTable"])
     reply = invoke("create_memory", http_event("POST", "/v1/memories", body={"text": "The user likes green tea"}))

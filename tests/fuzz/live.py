@@ -1,4 +1,4 @@
-"""Start ``tests/e2e/server.py``'s LocalServer robustly (shared by tests/fuzz and tests/abuse).
+"""Start ``engram.testing.server``'s LocalServer robustly (shared by tests/fuzz and tests/abuse).
 
 ``LocalServer.start`` polls ``/v1/health`` with a 1 s timeout and only retries on ConnectionError,
 so on a busy machine the first (cold) health call's ReadTimeout escapes — and leaves the server
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.server import ROOT, LocalServer
+from engram.testing.server import ROOT, LocalServer
 
 
 def start(data_dir: Path, api_key: str, env: dict[str, str] | None = None, timeout: float = 90.0) -> LocalServer:

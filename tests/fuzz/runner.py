@@ -158,6 +158,8 @@ def _json_and_error_shape(response: Any, operation: str) -> str | None:
     """Every answer is JSON; every 4xx is exactly Engram's error shape."""
     if operation == "GET /docs":
         return None
+    if response.status_code in (202, 204) and not response.content:  # accepted, no body (MCP notifications)
+        return None
     ctype = ",".join(response.headers.get("content-type", []))
     if not ctype.startswith("application/json"):
         return f"Content-Type is {ctype!r}, expected application/json"

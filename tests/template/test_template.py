@@ -30,18 +30,18 @@ EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 CONVENTIONS = ROOT / "docs" / "CONVENTIONS.md"
 
-# The 35 Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
+# The Lambdas. Listed here (not discovered) so a missing folder, event or template entry fails.
 HTTP_FUNCTIONS = [
     "create_session", "start_session", "get_or_create_session", "list_sessions", "get_session",
     "update_session", "delete_session", "replace_context", "append_messages", "list_messages",
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs",
+    "list_misses", "extract", "explain", "health", "openapi", "docs", "ui", "batch_create_memories", "mcp",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
-PUBLIC_ROUTES = {"health", "openapi", "docs"}
+PUBLIC_ROUTES = {"health", "openapi", "docs", "ui"}
 
 # Least privilege, as designed: table -> "R" (read) or "W" (read/write); OS = OpenSearch data
 # plane, BR = Bedrock embedding model, TEXT = Bedrock text model. POST handlers also get W on
@@ -64,6 +64,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "summarize_session": ({S: "W", M: "R", Y: "W"}, {"OS", "BR", "TEXT"}),
     "export_session": ({S: "R", M: "R", Y: "R"}, set()),
     "create_memory": ({Y: "W"}, {"OS", "BR"}),
+    "batch_create_memories": ({Y: "W"}, {"OS", "BR"}),
     "list_memories": ({Y: "R"}, set()),
     "get_memory": ({Y: "R"}, set()),
     "update_memory": ({Y: "W"}, {"OS", "BR"}),
@@ -76,9 +77,11 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "list_misses": ({X: "R"}, set()),
     "extract": ({Y: "W"}, {"OS", "BR", "TEXT"}),
     "explain": ({Y: "R"}, {"OS", "BR"}),
+    "mcp": ({S: "W", M: "W", Y: "W", X: "W"}, {"OS", "BR"}),
     "health": ({}, set()),
     "openapi": ({}, set()),
     "docs": ({}, set()),
+    "ui": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
     "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
     "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
@@ -266,7 +269,7 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
     for name in HTTP_FUNCTIONS:
         method, path, props = http_route(name)
         assert props["ApiId"] == {"Ref": "HttpApi"}, name
-        assert path.startswith("/v1/") or path == "/docs", name
+        assert path.startswith("/v1/") or path in {"/docs", "/ui", "/mcp"}, name
         assert (method, path) not in seen, f"{name} and {seen.get((method, path))} share {method} {path}"
         seen[(method, path)] = name
     for name in BACKGROUND_FUNCTIONS:
@@ -339,8 +342,8 @@ def test_least_privilege(name: str) -> None:
     tables, extras = access_of(name)
     expected_tables, expected_extras = ACCESS[name]
     expected = dict(expected_tables)
-    if name in HTTP_FUNCTIONS and http_route(name)[0] == "POST":
-        expected["IdempotencyTable"] = "W"  # Idempotency-Key replays
+    if name in HTTP_FUNCTIONS and http_route(name)[0] == "POST" and name != "mcp":
+        expected["IdempotencyTable"] = "W"  # Idempotency-Key replays (JSON-RPC over /mcp has its own ids)
     assert tables == expected
     assert extras == expected_extras
 
@@ -525,7 +528,7 @@ def test_layer_build_ships_engram_without_the_local_runtime() -> None:
     assert layer["Properties"]["ContentUri"] == "shared/"
     makefile = (ROOT / "shared" / "Makefile").read_text()
     assert re.search(r"^build-EngramLayer:", makefile, re.M)
-    assert 'rm -rf "$(SITE)/engram/local"' in makefile
+    assert 'rm -rf "$(SITE)/engram/local"' in makefile and '"$(SITE)/engram/testing"' in makefile
     assert "--platform $(LAMBDA_PLATFORM)" in makefile and "LAMBDA_PLATFORM := manylinux2014_x86_64" in makefile
     if shutil.which("make") is None:
         pytest.skip("make not installed")

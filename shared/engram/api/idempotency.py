@@ -23,8 +23,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from engram.api.authorizer import authorizer_context
 from engram.api.errors import error_dict
-from engram.api.resolver import authorizer_context
 from engram.config import get_settings
 from engram.errors import EngramError
 

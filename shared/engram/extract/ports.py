@@ -8,46 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MemoryType = Literal[
-    "identity",
-    "preference",
-    "decision",
-    "fact",
-    "goal",
-    "constraint",
-    "relationship",
-    "event",
-]
-Tier = Literal["critical", "high", "normal"]
+from engram.vocabulary import DEFAULT_TIERS as DEFAULT_TIERS  # re-exported: the extractors' tier table
+from engram.vocabulary import EXTRACTED_TYPES, ExtractedType, Tier
 
-MEMORY_TYPES: tuple[MemoryType, ...] = (
-    "identity",
-    "preference",
-    "decision",
-    "fact",
-    "goal",
-    "constraint",
-    "relationship",
-    "event",
-)
-
-# Why these tiers: who the user is must be in every prompt (critical); how they like things
-# done, what was decided and hard limits steer most answers (high); the rest is recalled when
-# relevant (normal).
-DEFAULT_TIERS: dict[MemoryType, Tier] = {
-    "identity": "critical",
-    "preference": "high",
-    "decision": "high",
-    "constraint": "high",
-    "fact": "normal",
-    "goal": "normal",
-    "relationship": "normal",
-    "event": "normal",
-}
+# The vocabulary is shared with the API models (engram.vocabulary): here, the types an
+# extractor may suggest and the tier each one starts at.
+MemoryType = ExtractedType
+MEMORY_TYPES: tuple[MemoryType, ...] = EXTRACTED_TYPES
 
 TITLE_MAX_CHARS = 500  # DESIGN.md: title <= 500 chars
 SUMMARY_MAX_CHARS = 50_000  # DESIGN.md: summary <= 50,000 chars

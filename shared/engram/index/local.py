@@ -26,7 +26,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +38,15 @@ B = 0.75
 MIN_LOG_BEFORE_SNAPSHOT = 2000
 
 _FIELDS = ("tenant", "namespace", "type", "tier", "session", "agent")
+
+
+class _Posting(NamedTuple):
+    rows: np.ndarray  # int64 row numbers, live only
+    tfs: np.ndarray  # float32 term frequency in each row
+    dls: np.ndarray  # float32 length (terms) of each row
+    seen: int  # how many entries of the term's posting list these arrays cover
+    avgdl: float = 0.0  # the average document length ``saturation`` was computed for
+    saturation: np.ndarray | None = None  # tf / (tf + k1 (1 - b + b dl / avgdl)), unfiltered searches
 
 
 class _Interner:
@@ -81,7 +90,7 @@ class LocalIndex:
         self._row: dict[str, int] = {}
         self._versions: dict[str, int] = {}
         self._postings: dict[str, tuple[list[int], list[int]]] = {}
-        self._post_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._post_cache: dict[str, _Posting] = {}
         self._df: dict[str, int] = {}
         self._total_len = 0.0
         self._live = 0
@@ -181,7 +190,6 @@ class LocalIndex:
             rows, tfs = self._postings.setdefault(term, ([], []))
             rows.append(row)
             tfs.append(tf)
-            self._post_cache.pop(term, None)
             self._df[term] = self._df.get(term, 0) + 1
 
     def _retire(self, row: int) -> None:
@@ -273,8 +281,12 @@ class LocalIndex:
             if query.shape[0] != self._dim:
                 raise ValueError(f"query has {query.shape[0]} dimensions; this index holds {self._dim}")
             # a large subset: one matrix product beats gathering rows first
-            full = rows.size > self._n // 4
-            sims = (self._vec[: self._n] @ query)[rows] if full else self._vec[rows] @ query
+            if rows.size == self._n:
+                sims = self._vec[: self._n] @ query
+            elif rows.size > self._n // 4:
+                sims = (self._vec[: self._n] @ query)[rows]
+            else:
+                sims = self._vec[rows] @ query
             top = _top(sims, k)
             return [self._hit(int(rows[i]), float(sims[i]), with_vector=False) for i in top]
 
@@ -284,28 +296,37 @@ class LocalIndex:
             rows = self._rows(tenant_id, filters)
             if rows.size == 0 or k <= 0:
                 return []
-            mask = np.zeros(self._n, dtype=bool)
-            mask[rows] = True
+            # every live document selected (one tenant, no filter): postings need no masking
+            mask: np.ndarray | None = None
+            if rows.size < self._live:
+                mask = np.zeros(self._n, dtype=bool)
+                mask[rows] = True
             scores = np.zeros(self._n, dtype=np.float32)
             # Statistics (N, df, average length) over the filtered set — the tenant's namespaces —
             # so a word that is rare in the whole index but everywhere in this namespace (a
             # speaker's name) does not dominate.
             n_docs = int(rows.size)
-            avgdl = float(self._dl[rows].mean()) or 1.0
+            avgdl = (float(self._dl[rows].mean()) if mask is not None else self._total_len / self._live) or 1.0
             for term in set(tokens(query)):
                 if not self._df.get(term):
                     continue
-                prows, ptfs = self._posting(term)
-                inside = mask[prows]
-                prows, ptfs = prows[inside], ptfs[inside]
+                posting = self._posting(term)
+                prows = posting.rows
+                if mask is None:  # the term's saturation is kept until a write changes the statistics
+                    saturation = posting.saturation
+                    if saturation is None or posting.avgdl != avgdl:
+                        saturation = _saturation(posting.tfs, posting.dls, avgdl)
+                        self._post_cache[term] = posting._replace(avgdl=avgdl, saturation=saturation)
+                else:
+                    inside = mask[prows]
+                    prows = prows[inside]
+                    saturation = _saturation(posting.tfs[inside], posting.dls[inside], avgdl)
                 df = int(prows.size)
                 if df == 0:
                     continue
                 idf = math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-                norm = K1 * (1.0 - B + B * self._dl[prows] / avgdl)
-                scores[prows] += idf * ptfs / (ptfs + norm)
-            scores[~mask] = 0.0
-            candidates = np.flatnonzero(scores > 0.0)
+                scores[prows] += np.float32(idf) * saturation
+            candidates = np.flatnonzero(scores)
             if candidates.size == 0:
                 return []
             top = _top(scores[candidates], k)
@@ -406,19 +427,26 @@ class LocalIndex:
         if self._log_ops > threshold:
             self.snapshot()
 
-    def _posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def _posting(self, term: str) -> _Posting:
+        """The term's live postings as arrays (rows, term frequencies, document lengths), kept
+        between queries: rows appended since the last query are added, retired rows dropped."""
+        rows, tfs = self._postings[term]
         cached = self._post_cache.get(term)
         if cached is None:
-            rows, tfs = self._postings[term]
-            arr_rows = np.asarray(rows, dtype=np.int64)
-            keep = self._alive[arr_rows]
-            cached = (arr_rows[keep], np.asarray(tfs, dtype=np.float32)[keep])
-            self._post_cache[term] = cached
-        else:
-            keep = self._alive[cached[0]]
-            if not keep.all():
-                cached = (cached[0][keep], cached[1][keep])
-                self._post_cache[term] = cached
+            cached = _Posting(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros(0, np.float32), 0)
+        if cached.seen < len(rows):
+            new_rows = np.asarray(rows[cached.seen :], dtype=np.int64)
+            new_tfs = np.asarray(tfs[cached.seen :], dtype=np.float32)
+            cached = _Posting(
+                np.concatenate([cached.rows, new_rows]),
+                np.concatenate([cached.tfs, new_tfs]),
+                np.concatenate([cached.dls, self._dl[new_rows]]),
+                len(rows),
+            )
+        keep = self._alive[cached.rows]
+        if not keep.all():
+            cached = _Posting(cached.rows[keep], cached.tfs[keep], cached.dls[keep], cached.seen)
+        self._post_cache[term] = cached
         return cached
 
     def _rows(self, tenant_id: str, filters: IndexFilters | None) -> np.ndarray:
@@ -456,8 +484,13 @@ class LocalIndex:
             score=score,
             version=int(meta.get("version", 0)),
             namespace=str(meta.get("namespace", "")),
-            embedding=[float(x) for x in self._vec[row]] if with_vector else None,
+            embedding=self._vec[row].tolist() if with_vector else None,
         )
+
+
+def _saturation(tfs: np.ndarray, dls: np.ndarray, avgdl: float) -> np.ndarray:
+    """BM25's term-frequency part: tf / (tf + k1 (1 - b + b dl / avgdl))."""
+    return tfs / (tfs + K1 * (1.0 - B + B * dls / avgdl))  # type: ignore[no-any-return]
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -105,6 +105,7 @@ def _banner(runtime: LocalRuntime) -> None:
         lines += [
             f"  API key   {secret}  (tenant local)",
             f'  try       curl -H "Authorization: Bearer {secret}" {runtime.url}/v1/sessions',
+            f"  inspector {runtime.url}/ui#key={secret}",
         ]
     else:
         lines.append("  API key   none registered (see the warning above)")

@@ -301,6 +301,7 @@ class LocalRuntime:
         if secret is None and key_file.exists():
             secret = key_file.read_text(encoding="utf-8").strip() or None
         try:
+            from engram import container
             from engram.services import auth
         except ImportError as exc:
             self.warnings.append(f"no API key was registered (engram.services.auth unavailable: {exc})")
@@ -309,7 +310,7 @@ class LocalRuntime:
             secret = getattr(auth, "SECRET_PREFIX", "egm_") + secrets.token_urlsafe(30)
             generated = True
         try:
-            created = auth.ApiKeyService().create(tenant_id=LOCAL_TENANT, name="local", secret=secret)
+            created = container.api_keys().create(tenant_id=LOCAL_TENANT, name="local", secret=secret)
         except Exception as exc:
             raise LocalRuntimeError(f"registering the local API key failed: {exc}") from exc
         if generated:
@@ -374,10 +375,8 @@ def _forget_process_caches() -> None:
     from engram.config import reset_settings
 
     reset_settings()
-    if "engram.services.container" in sys.modules:
-        reset = getattr(sys.modules["engram.services.container"], "reset", None)
-        if callable(reset):
-            reset()
+    if "engram.container" in sys.modules:
+        sys.modules["engram.container"].reset()
     models = sys.modules.get("pynamodb.models")
     if models is not None:
         pending = list(models.Model.__subclasses__())

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AliasChoices, Field, model_validator
 
-from engram.extract.ports import MemoryType as ExtractedType
-from engram.extract.ports import Tier
 from engram.models.common import Label, Metadata, RequestModel, ResponseModel, Title, _text
-
-# What the extractor can suggest, plus what only people and the summariser write.
-MemoryType = Literal[ExtractedType, "summary", "other"]
-SearchMode = Literal["hybrid", "vector", "text"]
-MEMORY_TYPES: tuple[str, ...] = get_args(MemoryType)
+from engram.vocabulary import MEMORY_TYPES, MemoryType, SearchMode, Tier
 
 # Bounds (every memory item stays far below DynamoDB's 400 KB: text 16k chars ≤ 64 KB UTF-8,
 # metadata 10 KB, embedding ≤ 4 KB, entities ≤ 50 x 128).
@@ -25,16 +19,6 @@ MAX_REASON = 1_000
 MAX_MISS_CONTEXT = 4_000
 MAX_TOP_K = 100
 MAX_NAMESPACES = 20
-
-# What a memory's tier is when the caller does not say: who the user is belongs in every prompt;
-# how they like things done, what was decided and hard limits steer most answers; the rest is
-# recalled when relevant.
-DEFAULT_TIER_BY_TYPE: dict[str, str] = {
-    "identity": "critical",
-    "preference": "high",
-    "decision": "high",
-    "constraint": "high",
-}
 
 
 def _not_blank(value: str) -> str:

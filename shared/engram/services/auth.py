@@ -8,13 +8,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
 from engram import clock, errors
-from engram.config import Settings, get_settings
+from engram.config import Settings
 from engram.ids import new_id
-from engram.store.base import bind, storage_errors
-from engram.store.models import ApiKeyItem, RateCounterItem
+from engram.ports.auth import ApiKey, ApiKeyRepository, RateCounter
 
 SECRET_PREFIX = "egm_"  # noqa: S105 - a prefix, not a secret
 _TENANT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -44,9 +41,8 @@ class KeyInfo:
 
 
 class ApiKeyService:
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or get_settings()
-        bind(ApiKeyItem, self._settings.api_keys_table, self._settings.region)
+    def __init__(self, repo: ApiKeyRepository) -> None:
+        self._repo = repo
 
     def create(self, tenant_id: str, name: str | None = None, secret: str | None = None) -> CreatedKey:
         """Create a key for a tenant. With an explicit secret that already exists for the same
@@ -56,73 +52,58 @@ class ApiKeyService:
         secret = secret or SECRET_PREFIX + secrets.token_urlsafe(30)
         if not _SECRET_RE.match(secret):
             raise errors.ValidationFailed("an API key must be 16-256 printable ASCII characters without spaces")
-        digest = hash_secret(secret)
-        item = ApiKeyItem(
-            pk=digest,
+        key = ApiKey(
+            digest=hash_secret(secret),
             key_id=new_id("key"),
             tenant_id=tenant_id,
+            created_at=clock.now(),
             name=name,
             prefix=secret[:8],
-            created_at=clock.now(),
         )
-        with storage_errors():
-            try:
-                item.save(condition=ApiKeyItem.pk.does_not_exist())
-            except PutError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                existing = ApiKeyItem.get(digest, consistent_read=True)
-                if existing.tenant_id != tenant_id or existing.revoked_at is not None:
-                    raise errors.Conflict("that key is already registered (or revoked); choose another") from exc
-                return CreatedKey(existing.key_id, tenant_id, secret, existing.name)
-        return CreatedKey(item.key_id, tenant_id, secret, name)
+        if self._repo.add(key):
+            return CreatedKey(key.key_id, tenant_id, secret, name)
+        existing = self._repo.get(key.digest, consistent=True)
+        if existing is None or existing.tenant_id != tenant_id or existing.revoked_at is not None:
+            raise errors.Conflict("that key is already registered (or revoked); choose another")
+        return CreatedKey(existing.key_id, tenant_id, secret, existing.name)
 
     def revoke(self, key_id: str) -> KeyInfo:
-        with storage_errors():
-            matches = list(ApiKeyItem.by_key_id.query(key_id, limit=1))
-            if not matches:
-                raise errors.NotFound(f"API key {key_id} not found")
-            item = ApiKeyItem.get(matches[0].pk, consistent_read=True)
-            if item.revoked_at is None:
-                item.update(actions=[ApiKeyItem.revoked_at.set(clock.now())])
-        return _info(item)
+        key = self._repo.find(key_id)
+        if key is None:
+            raise errors.NotFound(f"API key {key_id} not found")
+        if key.revoked_at is None:
+            key = self._repo.revoke(key, clock.now())
+        return _info(key)
 
     def list(self, tenant_id: str) -> list[KeyInfo]:
-        with storage_errors():
-            return [_info(i) for i in ApiKeyItem.by_tenant.query(tenant_id)]
+        return [_info(k) for k in self._repo.for_tenant(tenant_id)]
 
-    def authenticate(self, secret: str) -> ApiKeyItem | None:
+    def authenticate(self, secret: str) -> ApiKey | None:
         if not _SECRET_RE.match(secret):
             return None
-        with storage_errors():
-            try:
-                item = ApiKeyItem.get(hash_secret(secret))
-            except DoesNotExist:
-                return None
-        return None if item.revoked_at is not None else item
+        key = self._repo.get(hash_secret(secret))
+        return None if key is None or key.revoked_at is not None else key
 
 
-def _info(item: ApiKeyItem) -> KeyInfo:
+def _info(key: ApiKey) -> KeyInfo:
     return KeyInfo(
-        item.key_id, item.tenant_id, item.name, item.prefix, clock.iso(item.created_at), clock.iso(item.revoked_at)
+        key.key_id, key.tenant_id, key.name, key.prefix, clock.iso(key.created_at), clock.iso(key.revoked_at)
     )
 
 
 class RateLimiter:
-    """Fixed one-minute windows counted in DynamoDB (atomic ADD), shared by every function."""
+    """Fixed one-minute windows per scope and identity (per key, per source IP)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings or get_settings()
-        bind(RateCounterItem, self._settings.rate_limits_table, self._settings.region)
+    def __init__(self, counter: RateCounter, settings: Settings) -> None:
+        self._counter = counter
+        self._settings = settings
 
     def hit(self, scope: str, ident: str) -> int | None:
         """Count one request; returns seconds to wait when over the limit, else None."""
         now = clock.now()
         window = int(now // 60)
-        counter = RateCounterItem(pk=f"{scope}#{ident}#{window}")
-        with storage_errors():
-            counter.update(actions=[RateCounterItem.hits.add(1), RateCounterItem.expires_at.set((window + 2) * 60)])
-        if int(counter.hits) > self._settings.rate_limit_per_minute:
+        hits = self._counter.hit(f"{scope}#{ident}#{window}", expires_at=(window + 2) * 60)
+        if hits > self._settings.rate_limit_per_minute:
             return max(1, int((window + 1) * 60 - now + 0.999))
         return None
 

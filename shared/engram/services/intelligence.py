@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engram import clock, errors
 from engram.config import Settings
-from engram.extract.ports import ConversationMessage, Message
+from engram.extract.ports import ConversationMessage, Extractor, Message, Summarizer
 from engram.extract.tokens import estimate_tokens
 from engram.ids import looks_like_id
 from engram.models.intelligence import (
@@ -39,19 +37,20 @@ from engram.models.intelligence import (
     SummarizeOut,
     TurnOut,
 )
-from engram.services.lifecycle import ensure_writable, writable
-from engram.store.base import ConditionFailed
-from engram.store.models import SessionItem
-from engram.store.sessions import NewMessage, SessionRepository, TurnRecord
+from engram.models.sessions import CreateSession
+from engram.ports import StaleWrite
+from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord
+from engram.services.lifecycle import ensure_writable
+from engram.services.optimistic import optimistic
+from engram.vocabulary import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from engram.extract import Extractor, Summarizer
     from engram.models.memories import MemoryOut
+    from engram.services.feedback import FeedbackService
     from engram.services.memories import MemoryService
+    from engram.services.search import SearchService
     from engram.services.sessions import SessionService
 
-DEFAULT_NAMESPACE = "default"
-SESSION_MEMORY_NAMESPACE = "session-memory"
 RECENT_MESSAGES_FOR_REFRESH = 10
 HIGH_CANDIDATES = 20
 MAX_TURN_ATTEMPTS = 30
@@ -64,13 +63,19 @@ class IntelligenceService:
         repo: SessionRepository,
         settings: Settings,
         memories: Callable[[], MemoryService],
+        search: Callable[[], SearchService],
+        feedback: Callable[[], FeedbackService],
         extractor: Callable[[], Extractor],
         summarizer: Callable[[], Summarizer],
     ) -> None:
+        """The memory side and the adapters come as factories, built on first use: a turn that
+        uses no memory never loads the embedder or the index."""
         self._sessions = sessions
         self._repo = repo
         self._settings = settings
         self._memories = memories
+        self._search = search
+        self._feedback = feedback
         self._extractor = extractor
         self._summarizer = summarizer
 
@@ -82,11 +87,10 @@ class IntelligenceService:
         """Critical memories first (all of them while the budget lasts), then high-tier memories
         relevant to ``query`` above the threshold. Injected memories count as accesses."""
         namespaces = list(dict.fromkeys([namespace or DEFAULT_NAMESPACE, DEFAULT_NAMESPACE]))
-        service = self._memories()
-        critical = service.critical_memories(tenant_id, namespaces)
+        critical = self._memories().critical_memories(tenant_id, namespaces)
         high: Sequence[MemoryOut] = []
         if query and query.strip():
-            hits = service.search(
+            hits = self._search().search(
                 tenant_id, query, namespaces=namespaces, top_k=HIGH_CANDIDATES, tiers=["high"], record_access=False
             )
             high = [h for h in hits if h.tier == "high"]
@@ -113,7 +117,7 @@ class IntelligenceService:
                 )
         injected = [m.id for group in chosen.values() for m in group]
         if injected:
-            service.record_access(tenant_id, injected)
+            self._feedback().record_access(tenant_id, injected)
         stats = ContextStats(
             tokens_injected=used,
             critical_count=len(chosen["critical"]),
@@ -126,8 +130,6 @@ class IntelligenceService:
 
     def start(self, tenant_id: str, req: StartSession) -> StartSessionOut:
         create_fields = req.model_dump(exclude={"first_message", "token_budget"}, exclude_unset=True)
-        from engram.models.sessions import CreateSession
-
         session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
         budget = req.token_budget or self._settings.context_token_budget
         context, stats = self.build_context(tenant_id, req.namespace, req.first_message, budget)
@@ -147,23 +149,25 @@ class IntelligenceService:
         messages = [NewMessage(m.role, m.content, m.tool_call_id, m.tool_name) for m in req.messages]
         refreshes: dict[int, tuple[InjectedContext, ContextStats]] = {}
         timeout = self._settings.inactivity_timeout_seconds
-        for attempt in range(MAX_TURN_ATTEMPTS):
-            item = self._sessions.load(tenant_id, ref)
-            session_id = str(item.session_id)
+
+        def attempt(_: int) -> tuple[TurnOut, bool]:
+            """(the answer, whether it is new): a replayed turn records nothing again."""
+            session = self._sessions.load(tenant_id, ref)
+            session_id = session.session_id
             if req.turn_number is not None:
                 previous = self._repo.get_turn(tenant_id, session_id, req.turn_number)
                 if previous is not None:
                     if previous.request_hash == request_hash and previous.response:
-                        return TurnOut.model_validate(previous.response)  # a safe retry: the first answer
+                        return TurnOut.model_validate(previous.response), False  # a safe retry: the first answer
                     raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
             now = clock.now()
-            ensure_writable(item, now, timeout)
-            turn_number = req.turn_number or int(item.turn_count or 0) + 1
+            ensure_writable(session, now, timeout)
+            turn_number = req.turn_number or session.turn_count + 1
             refresh = turn_number % self._settings.refresh_every_turns == 0
             if refresh and turn_number not in refreshes:
                 query = self._recent_topic(tenant_id, session_id, req)
                 refreshes[turn_number] = self.build_context(
-                    tenant_id, item.namespace, query, self._settings.context_token_budget
+                    tenant_id, session.namespace, query, self._settings.context_token_budget
                 )
             new_context, stats = refreshes.get(turn_number, (None, None))
             response = TurnOut(
@@ -173,25 +177,24 @@ class IntelligenceService:
                 memories_used=used,
                 new_context=new_context,
                 stats=stats,
-                message_count=int(item.message_count or 0) + len(messages),
+                message_count=session.message_count + len(messages),
             )
-            extra = [SessionItem.memories_used.add(set(used))] if used else []
-            try:
-                self._repo.append(
-                    item,
-                    messages,
-                    now=now,
-                    writable=writable(now, timeout),
-                    extra_actions=extra,
-                    turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
-                )
-            except ConditionFailed:
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # lost a race: re-read and retry
-                continue
-            if used:
-                self._memories().record_access(tenant_id, used)
-            return response
-        raise errors.ServiceUnavailable("The session is busy with concurrent turns; retry")
+            self._repo.append(
+                session,
+                messages,
+                now=now,
+                inactivity_timeout=timeout,
+                memories_used=used,
+                turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
+            )
+            return response, True
+
+        response, recorded = optimistic(
+            attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry"
+        )
+        if recorded and used:
+            self._feedback().record_access(tenant_id, used)
+        return response
 
     def _recent_topic(self, tenant_id: str, session_id: str, req: RecordTurn) -> str:
         recent = self._repo.recent_messages(tenant_id, session_id, RECENT_MESSAGES_FOR_REFRESH)
@@ -238,14 +241,14 @@ class IntelligenceService:
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session already produced is left alone, so re-processing a session changes nothing."""
-        service = self._memories()
-        duplicate = service.find_duplicate(tenant_id, namespace, suggestion.content)
+        memories = self._memories()
+        duplicate = memories.find_duplicate(tenant_id, namespace, suggestion.content)
         if duplicate is not None:
             if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
                 return duplicate.id, "unchanged"
-            service.apply_outcome(tenant_id, [duplicate.id], 1)
+            self._feedback().apply_outcome(tenant_id, [duplicate.id], 1)
             return duplicate.id, "reinforced"
-        created = service.create_memory(
+        created = memories.create_memory(
             tenant_id,
             text=suggestion.content,
             title=suggestion.title,
@@ -265,31 +268,21 @@ class IntelligenceService:
         messages = list(self._repo.all_messages(tenant_id, session_id))
         memories = self._memories().for_session(tenant_id, session_id)
         summary = self._summarizer().summarize(
-            [Message(m.role or "user", m.content or "") for m in messages],
+            [Message(m.role or "user", m.content) for m in messages],
             [m.text for m in memories if m.type != "summary"],
         )
         return summary, len(memories), len(messages)
 
     def summarize(self, tenant_id: str, ref: str) -> SummarizeOut:
-        item = self._sessions.load(tenant_id, ref)
-        session_id = str(item.session_id)
+        session = self._sessions.load(tenant_id, ref)
+        session_id = session.session_id
         summary, memory_count, message_count = self.generate_summary(tenant_id, session_id)
         now = clock.now()
-        if item.expires_at is not None and item.expires_at <= now:
+        if session.expires_at is not None and session.expires_at <= now:
             raise errors.Gone(f"Session {session_id} has expired and is read-only")
-        condition = SessionItem.deleted_at.does_not_exist() & (SessionItem.status != "expired")
         try:
-            self._repo.update(
-                tenant_id,
-                session_id,
-                [
-                    SessionItem.summary.set(summary),
-                    SessionItem.summary_generated_at.set(now),
-                    SessionItem.updated_at.set(now),
-                ],
-                condition,
-            )
-        except ConditionFailed as exc:
+            self._repo.save_summary(tenant_id, session_id, summary, now=now)
+        except StaleWrite as exc:
             raise errors.Conflict(f"Session {session_id} changed while summarising; retry") from exc
         return SummarizeOut(
             session_id=session_id,

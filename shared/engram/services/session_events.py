@@ -24,19 +24,17 @@ finally sent to the dead-letter queue.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from engram.config import Settings
 from engram.extract.ports import Message
 from engram.observability import logger
-from engram.store.base import ConditionFailed
-from engram.store.models import SessionItem
-from engram.store.sessions import SessionRepository
+from engram.ports.sessions import SessionRepository
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+    from engram.services.feedback import FeedbackService
     from engram.services.intelligence import IntelligenceService
     from engram.services.memories import MemoryService
 
@@ -56,11 +54,13 @@ class SessionEventHandler:
         repo: SessionRepository,
         intelligence: Callable[[], IntelligenceService],
         memories: Callable[[], MemoryService],
+        feedback: Callable[[], FeedbackService],
     ) -> None:
         self._settings = settings
         self._repo = repo
         self._intelligence = intelligence
         self._memories = memories
+        self._feedback = feedback
 
     def handle(self, record: DynamoDBRecord) -> str:
         """Process one stream record; returns a short description of what was done."""
@@ -109,7 +109,7 @@ class SessionEventHandler:
 
     def _extract(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> int:
         intelligence = self._intelligence()
-        messages = [Message(m.role or "user", m.content or "") for m in self._repo.all_messages(tenant_id, session_id)]
+        messages = [Message(m.role or "user", m.content) for m in self._repo.all_messages(tenant_id, session_id)]
         if not messages:
             return 0
         suggestions, _ = intelligence.suggest(messages)
@@ -125,19 +125,12 @@ class SessionEventHandler:
         for memory_id in used:
             if memory_id in applied:
                 continue
-            try:  # claim first, so a redelivered record never credits twice
-                self._repo.update(
-                    tenant_id,
-                    session_id,
-                    [SessionItem.outcome_applied.add({memory_id})],
-                    ~SessionItem.outcome_applied.contains(memory_id),
-                )
-            except ConditionFailed:
-                continue
+            if not self._repo.claim_outcome(tenant_id, session_id, memory_id):
+                continue  # claimed first, so a redelivered record never credits twice
             try:
-                credited += self._memories().apply_outcome(tenant_id, [memory_id], delta)
+                credited += self._feedback().apply_outcome(tenant_id, [memory_id], delta)
             except Exception:
-                self._repo.update(tenant_id, session_id, [SessionItem.outcome_applied.delete({memory_id})], None)
+                self._repo.release_outcome(tenant_id, session_id, memory_id)
                 raise
         return credited
 
@@ -168,9 +161,5 @@ class SessionEventHandler:
             source={"session_id": session_id, "extracted": True},
         )
         if not new.get("summary"):
-            # someone may have written a summary meanwhile: theirs stands
-            with suppress(ConditionFailed):
-                self._repo.update(
-                    tenant_id, session_id, [SessionItem.summary.set(summary)], SessionItem.summary.does_not_exist()
-                )
+            self._repo.fill_summary(tenant_id, session_id, summary)  # a summary written meanwhile stands
         return "summary stored"

@@ -48,7 +48,6 @@ CRITICAL_STRENGTH = 50.0
 EXPLICIT_TIER_CREDIT = 2.0  # an explicitly chosen tier starts at this multiple of its threshold
 FEEDBACK_MULTIPLIER = 5.0
 ACCESS_INCREMENT = 1.0
-TIER_ORDER = {"normal": 0, "high": 1, "critical": 2}
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,3 @@ class TierPolicy:
 
     def after_feedback(self, strength: float, strength_at: float, now: float, value: float) -> float:
         return self.decayed(strength, strength_at, now) + self.feedback_multiplier * value
-
-
-def rank(tier: str) -> int:
-    return TIER_ORDER.get(tier, 0)

@@ -1,4 +1,4 @@
-"""MemoryRepository and MissRepository: memories and misses in DynamoDB (PynamoDB).
+"""DynamoMemoryRepository and DynamoMissRepository: memories and misses in DynamoDB (PynamoDB).
 
 Memory items: pk ``<tenant>#mem_…``; the GSI keys of docs/CONVENTIONS.md (``by_tenant``,
 ``by_namespace``, ``by_session``, ``by_tier``, ``by_content``) are written with every item.
@@ -9,147 +9,26 @@ every update (optimistic concurrency); the index orders its documents by it.
 
 from __future__ import annotations
 
+import base64
 import builtins
-import hashlib
-import re
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import (
-    BinaryAttribute,
-    BooleanAttribute,
-    JSONAttribute,
-    ListAttribute,
-    NumberAttribute,
-    UnicodeAttribute,
-)
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from engram.config import Settings
 from engram.ids import id_floor
-from engram.index import IndexDoc
-from engram.store.base import (
-    ConditionFailed,
-    bind,
-    conditional_update,
-    decode_cursor,
-    encode_cursor,
-    storage_errors,
-    take_page,
-)
-from engram.store.models import _Meta
-
-
-class _ByTenant(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_tenant"
-        projection = AllProjection()
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByNamespace(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_namespace"
-        projection = AllProjection()
-
-    tenant_ns = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _BySession(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_session"
-        projection = AllProjection()
-
-    tenant_session = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByTier(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_tier"
-        projection = AllProjection()
-
-    tenant_ns_tier = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class _ByContent(GlobalSecondaryIndex["MemoryItem"]):
-    class Meta:
-        index_name = "by_content"
-        projection = AllProjection()
-
-    tenant_ns_hash = UnicodeAttribute(hash_key=True)
-    memory_id = UnicodeAttribute(range_key=True)
-
-
-class MemoryItem(Model):
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)
-    tenant_id = UnicodeAttribute()
-    memory_id = UnicodeAttribute()
-    tenant_ns = UnicodeAttribute()
-    tenant_ns_tier = UnicodeAttribute()
-    tenant_ns_hash = UnicodeAttribute()
-    tenant_session = UnicodeAttribute(null=True)
-
-    namespace = UnicodeAttribute(default="default")
-    title = UnicodeAttribute()
-    text = UnicodeAttribute()
-    type = UnicodeAttribute(default="fact")
-    tier = UnicodeAttribute(default="normal")
-    locked = BooleanAttribute(default=False)
-    feedback_score = NumberAttribute(default=0)
-    access_count = NumberAttribute(default=0)
-    strength = NumberAttribute(default=0)  # decayed accumulator, as of strength_at (services/tiers.py)
-    strength_at = NumberAttribute(default=0)
-    entities = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
-    source = JSONAttribute(null=True)
-    agent_id = UnicodeAttribute(null=True)
-    session_id = UnicodeAttribute(null=True)
-    metadata = JSONAttribute(null=True)
-    created_at = NumberAttribute()
-    updated_at = NumberAttribute()
-    last_accessed_at = NumberAttribute(null=True)
-    version = NumberAttribute(default=1)
-    embedding = BinaryAttribute(null=True, legacy_encoding=False)
-    embedder = UnicodeAttribute(null=True)  # "<name>:<dimensions>" of the embedding
-    purge_at = NumberAttribute(null=True)
-
-    by_tenant = _ByTenant()
-    by_namespace = _ByNamespace()
-    by_session = _BySession()
-    by_tier = _ByTier()
-    by_content = _ByContent()
-
-
-class MissItem(Model):
-    class Meta(_Meta):
-        pass
-
-    pk = UnicodeAttribute(hash_key=True)  # tenant id
-    miss_id = UnicodeAttribute(range_key=True)
-    query_text = UnicodeAttribute(attr_name="query")  # not ``query``: that would hide Model.query
-    session_id = UnicodeAttribute(null=True)
-    context = UnicodeAttribute(null=True)
-    created_at = NumberAttribute()
-    purge_at = NumberAttribute(null=True)
-
+from engram.paging import decode_cursor, encode_cursor, take_page
+from engram.ports import Listing, StaleWrite
+from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
+from engram.store.base import bind, conditional_update, storage_errors
+from engram.store.models import MemoryItem, MissItem
 
 # --- keys ---------------------------------------------------------------------------------------
-
-_SPACE_RE = re.compile(r"\s+")
 
 
 def memory_pk(tenant_id: str, memory_id: str) -> str:
@@ -168,14 +47,8 @@ def tenant_session(tenant_id: str, session_id: str | None) -> str | None:
     return f"{tenant_id}#{session_id}" if session_id else None
 
 
-def content_hash(text: str) -> str:
-    """Hash of the normalised text (case, whitespace, trailing punctuation): exact-duplicate key."""
-    normal = _SPACE_RE.sub(" ", text.strip().lower()).rstrip(".!?… ")
-    return hashlib.sha256(normal.encode()).hexdigest()[:32]
-
-
 def tenant_ns_hash(tenant_id: str, namespace: str, text: str) -> str:
-    return f"{tenant_id}#{namespace}#{content_hash(text)}"
+    return f"{tenant_id}#{namespace}#{content_key(text)}"
 
 
 def pack_vector(vector: Sequence[float]) -> bytes:
@@ -195,68 +68,167 @@ def unpack_vector(raw: bytes | None) -> builtins.list[float] | None:
     return list(unpacked)
 
 
-@dataclass(frozen=True)
-class MemoryFilters:
-    namespace: str | None = None
-    type: str | None = None
-    tier: str | None = None
-    session_id: str | None = None
-    agent_id: str | None = None
+def to_memory(item: MemoryItem) -> Memory:
+    return Memory(
+        tenant_id=str(item.tenant_id),
+        memory_id=str(item.memory_id),
+        namespace=item.namespace,
+        title=item.title,
+        text=item.text,
+        type=item.type,
+        tier=str(item.tier),
+        created_at=float(item.created_at or 0),
+        updated_at=float(item.updated_at or 0),
+        locked=bool(item.locked),
+        feedback_score=int(item.feedback_score or 0),
+        access_count=int(item.access_count or 0),
+        strength=float(item.strength or 0),
+        strength_at=float(item.strength_at or 0),
+        entities=tuple(item.entities or ()),
+        source=item.source or None,
+        agent_id=item.agent_id,
+        session_id=item.session_id,
+        metadata=item.metadata or {},
+        last_accessed_at=item.last_accessed_at,
+        version=int(item.version or 0),
+        embedding=unpack_vector(item.embedding),
+        embedder=item.embedder,
+        purge_at=int(item.purge_at) if item.purge_at is not None else None,
+    )
 
 
-class MemoryRepository:
+def to_item(memory: Memory) -> MemoryItem:
+    m = memory
+    return MemoryItem(
+        pk=memory_pk(m.tenant_id, m.memory_id),
+        tenant_id=m.tenant_id,
+        memory_id=m.memory_id,
+        tenant_ns=tenant_ns(m.tenant_id, m.namespace),
+        tenant_ns_tier=tenant_ns_tier(m.tenant_id, m.namespace, m.tier),
+        tenant_ns_hash=tenant_ns_hash(m.tenant_id, m.namespace, m.text),
+        tenant_session=tenant_session(m.tenant_id, m.session_id),
+        namespace=m.namespace,
+        title=m.title,
+        text=m.text,
+        type=m.type,
+        tier=m.tier,
+        locked=m.locked,
+        feedback_score=m.feedback_score,
+        access_count=m.access_count,
+        strength=m.strength,
+        strength_at=m.strength_at,
+        entities=list(m.entities),
+        source=m.source,
+        agent_id=m.agent_id,
+        session_id=m.session_id,
+        metadata=m.metadata,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        last_accessed_at=m.last_accessed_at,
+        version=m.version,
+        embedding=pack_vector(m.embedding) if m.embedding is not None else None,
+        embedder=m.embedder,
+        purge_at=m.purge_at,
+    )
+
+
+def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
+    """The update actions for ``changes``, with the GSI keys derived from what changes."""
+    c = changes
+    actions: builtins.list[Action] = []
+    simple: builtins.list[tuple[Any, Any]] = [
+        (MemoryItem.text, c.text),
+        (MemoryItem.title, c.title),
+        (MemoryItem.embedder, c.embedder),
+        (MemoryItem.type, c.type),
+        (MemoryItem.metadata, c.metadata),
+        (MemoryItem.namespace, c.namespace),
+        (MemoryItem.tier, c.tier),
+        (MemoryItem.locked, c.locked),
+        (MemoryItem.strength, c.strength),
+        (MemoryItem.strength_at, c.strength_at),
+        (MemoryItem.feedback_score, c.feedback_score),
+        (MemoryItem.access_count, c.access_count),
+        (MemoryItem.last_accessed_at, c.last_accessed_at),
+        (MemoryItem.updated_at, c.updated_at),
+    ]
+    actions += [attribute.set(value) for attribute, value in simple if value is not None]
+    if c.embedding is not None:
+        actions.append(MemoryItem.embedding.set(pack_vector(c.embedding)))
+    if c.entities is not None:
+        actions.append(MemoryItem.entities.set(builtins.list(c.entities)))
+    tenant = memory.tenant_id
+    namespace = c.namespace or memory.namespace
+    text = c.text or memory.text
+    tier = c.tier or memory.tier
+    if c.namespace is not None:
+        actions.append(MemoryItem.tenant_ns.set(tenant_ns(tenant, namespace)))
+    if c.namespace is not None or c.text is not None:
+        actions.append(MemoryItem.tenant_ns_hash.set(tenant_ns_hash(tenant, namespace, text)))
+    if c.namespace is not None or c.tier is not None:
+        actions.append(MemoryItem.tenant_ns_tier.set(tenant_ns_tier(tenant, namespace, tier)))
+    actions.append(MemoryItem.version.set(memory.version + 1))
+    return actions
+
+
+class DynamoMemoryRepository:
     def __init__(self, settings: Settings) -> None:
         bind(MemoryItem, settings.memories_table, settings.region)
 
-    def put_new(self, item: MemoryItem) -> None:
+    def add(self, memory: Memory) -> Memory:
+        item = to_item(memory)
         with storage_errors():
             try:
                 item.save(condition=MemoryItem.pk.does_not_exist())
             except PutError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise ConditionFailed() from exc
+                    raise StaleWrite() from exc
                 raise
+        return to_memory(item)
 
-    def save(self, item: MemoryItem) -> None:
-        with storage_errors():
-            item.save()
-
-    def get(self, tenant_id: str, memory_id: str, *, consistent: bool = True) -> MemoryItem | None:
+    def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with storage_errors():
             try:
-                item = MemoryItem.get(memory_pk(tenant_id, memory_id), consistent_read=consistent)
+                item = MemoryItem.get(memory_pk(tenant_id, memory_id), consistent_read=True)
             except DoesNotExist:
                 return None
-        return item if item.tenant_id == tenant_id else None
+        return to_memory(item) if item.tenant_id == tenant_id else None
 
-    def batch_get(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, MemoryItem]:
-        keys = list(dict.fromkeys(memory_pk(tenant_id, m) for m in memory_ids))
-        found: dict[str, MemoryItem] = {}
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+        keys = builtins.list(dict.fromkeys(memory_pk(tenant_id, m) for m in memory_ids))
+        found: dict[str, Memory] = {}
         if not keys:
             return found
         with storage_errors():
             for item in MemoryItem.batch_get(keys):
                 if item.tenant_id == tenant_id:
-                    found[str(item.memory_id)] = item
+                    found[str(item.memory_id)] = to_memory(item)
         return found
 
-    def update(self, tenant_id: str, memory_id: str, actions: Sequence[Action], *, expected_version: int) -> MemoryItem:
-        """Apply actions if the item still has ``expected_version``; returns the stored item."""
-        item = MemoryItem(pk=memory_pk(tenant_id, memory_id))
-        conditional_update(item, actions, MemoryItem.pk.exists() & (MemoryItem.version == expected_version))
-        return item
+    def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
+        item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+        guard = MemoryItem.pk.exists() & (MemoryItem.version == memory.version)
+        conditional_update(item, _actions(memory, changes), guard)
+        return to_memory(item)
 
-    def delete(self, item: MemoryItem) -> bool:
+    def replace_embedding(self, memory: Memory, embedding: Sequence[float], embedder: str) -> Memory:
+        item = to_item(memory)
+        item.embedding, item.embedder = pack_vector(embedding), embedder
+        with storage_errors():
+            item.save()  # a new version arrives through the stream too: same content
+        return to_memory(item)
+
+    def delete(self, memory: Memory) -> bool:
         with storage_errors():
             try:
-                item.delete(condition=MemoryItem.pk.exists())
+                MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id)).delete(condition=MemoryItem.pk.exists())
             except DeleteError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     return False
                 raise
         return True
 
-    def list(
+    def listing(
         self,
         tenant_id: str,
         filters: MemoryFilters,
@@ -264,9 +236,9 @@ class MemoryRepository:
         limit: int,
         cursor: str | None,
         offset: int,
-        accept: Callable[[MemoryItem], bool] | None = None,
-    ) -> tuple[builtins.list[MemoryItem], str | None, bool, int]:
-        """Newest first, through the narrowest GSI the filters allow. (page, cursor, more, total)."""
+        accept: Callable[[Memory], bool] | None = None,
+    ) -> Listing[Memory]:
+        """Through the narrowest GSI the filters allow."""
         index, hash_value, index_attr, condition = self._plan(tenant_id, filters)
         start_key = None
         if cursor:
@@ -290,14 +262,20 @@ class MemoryRepository:
                 last_evaluated_key=start_key,
                 page_size=max(limit + 1, 25),
             )
-            page, has_more = take_page(results, limit, offset, accept)
+            memories = (to_memory(i) for i in results)
+            page, has_more = take_page(memories, limit, offset, accept)
         next_cursor = None
         if has_more and page:
             last = page[-1]
             next_cursor = encode_cursor(
-                {"pk": last.pk, "h": hash_value, "memory_id": last.memory_id, "ix": index.Meta.index_name}
+                {
+                    "pk": memory_pk(tenant_id, last.memory_id),
+                    "h": hash_value,
+                    "memory_id": last.memory_id,
+                    "ix": index.Meta.index_name,
+                }
             )
-        return page, next_cursor, has_more, total
+        return Listing(page, next_cursor, has_more, total)
 
     @staticmethod
     def _plan(tenant_id: str, f: MemoryFilters) -> tuple[Any, str, str, Condition | None]:
@@ -331,41 +309,53 @@ class MemoryRepository:
         assert hash_value is not None
         return index, hash_value, attr, condition
 
-    def for_session(self, tenant_id: str, session_id: str) -> Iterator[MemoryItem]:
+    def for_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
         with storage_errors():
-            yield from MemoryItem.by_session.query(tenant_session(tenant_id, session_id))
+            for item in MemoryItem.by_session.query(tenant_session(tenant_id, session_id)):
+                yield to_memory(item)
 
-    def by_tier(self, tenant_id: str, namespace: str, tier: str) -> Iterator[MemoryItem]:
+    def stored_at_tier(self, tenant_id: str, tier: str, namespaces: Sequence[str] | None = None) -> Iterator[Memory]:
         with storage_errors():
-            yield from MemoryItem.by_tier.query(tenant_ns_tier(tenant_id, namespace, tier))
-
-    def by_tier_all_namespaces(self, tenant_id: str, tier: str) -> Iterator[MemoryItem]:
-        with storage_errors():
-            yield from MemoryItem.by_tenant.query(tenant_id, filter_condition=MemoryItem.tier == tier)
-
-    def by_content(self, tenant_id: str, namespace: str, text: str) -> builtins.list[MemoryItem]:
-        with storage_errors():
-            return list(MemoryItem.by_content.query(tenant_ns_hash(tenant_id, namespace, text)))
-
-    def scan(self, tenant_id: str | None = None) -> Iterator[MemoryItem]:
-        with storage_errors():
-            if tenant_id is not None:
-                yield from MemoryItem.by_tenant.query(tenant_id)
+            if namespaces:
+                for namespace in dict.fromkeys(namespaces):
+                    for item in MemoryItem.by_tier.query(tenant_ns_tier(tenant_id, namespace, tier)):
+                        yield to_memory(item)
             else:
-                yield from MemoryItem.scan()
+                for item in MemoryItem.by_tenant.query(tenant_id, filter_condition=MemoryItem.tier == tier):
+                    yield to_memory(item)
+
+    def same_text(self, tenant_id: str, namespace: str, text: str) -> builtins.list[Memory]:
+        key = content_key(text)
+        with storage_errors():
+            found = MemoryItem.by_content.query(tenant_ns_hash(tenant_id, namespace, text))
+            return [to_memory(i) for i in found if content_key(i.text) == key]
+
+    def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
+        with storage_errors():
+            items = MemoryItem.by_tenant.query(tenant_id) if tenant_id is not None else MemoryItem.scan()
+            for item in items:
+                if item.memory_id:
+                    yield to_memory(item)
 
 
-class MissRepository:
+class DynamoMissRepository:
     def __init__(self, settings: Settings) -> None:
         bind(MissItem, settings.misses_table, settings.region)
 
-    def put(self, item: MissItem) -> None:
+    def add(self, miss: Miss) -> None:
+        item = MissItem(
+            pk=miss.tenant_id,
+            miss_id=miss.miss_id,
+            query_text=miss.query,
+            session_id=miss.session_id,
+            context=miss.context,
+            created_at=miss.created_at,
+            purge_at=miss.purge_at,
+        )
         with storage_errors():
             item.save()
 
-    def list(
-        self, tenant_id: str, *, limit: int, since: float | None, cursor: str | None
-    ) -> tuple[builtins.list[MissItem], str | None, bool]:
+    def listing(self, tenant_id: str, *, limit: int, since: float | None, cursor: str | None) -> Listing[Miss]:
         """Newest first; ``since`` bounds the time-ordered ids from below."""
         condition = MissItem.miss_id >= id_floor("miss", since) if since is not None else None
         start_key = None
@@ -380,11 +370,23 @@ class MissRepository:
                 limit=limit + 1,
                 last_evaluated_key=start_key,
             )
-            items = list(results)
+            items = builtins.list(results)
         has_more = len(items) > limit
         items = items[:limit]
         next_cursor = encode_cursor({"miss_id": items[-1].miss_id}) if has_more and items else None
-        return items, next_cursor, has_more
+        misses = [
+            Miss(
+                tenant_id=tenant_id,
+                miss_id=i.miss_id,
+                query=i.query_text,
+                created_at=float(i.created_at),
+                session_id=i.session_id,
+                context=i.context,
+                purge_at=int(i.purge_at) if i.purge_at is not None else None,
+            )
+            for i in items
+        ]
+        return Listing(misses, next_cursor, has_more)
 
     def count(self, tenant_id: str, since: float | None) -> int:
         condition = MissItem.miss_id >= id_floor("miss", since) if since is not None else None
@@ -392,21 +394,45 @@ class MissRepository:
             return MissItem.count(tenant_id, range_key_condition=condition)
 
 
-def item_doc(item: MemoryItem) -> IndexDoc:
-    """What the vector index holds of a memory (built from the stored item, never re-embedded)."""
-    vector = unpack_vector(item.embedding) or []
-    return IndexDoc(
-        tenant_id=str(item.tenant_id),
-        memory_id=str(item.memory_id),
-        namespace=item.namespace,
-        type=item.type,
-        tier=str(item.tier),
-        title=item.title,
-        text=item.text,
-        embedding=vector,
-        version=int(item.version or 0),
-        entities=tuple(item.entities or ()),
-        session_id=item.session_id,
-        agent_id=item.agent_id,
-        created_at=float(item.created_at or 0),
-    )
+# --- the memories table's stream ----------------------------------------------------------------
+
+# The attributes the index document is built from; a MODIFY that changes none of them is "unchanged".
+INDEXED = ("namespace", "type", "tier", "title", "text", "entities", "session_id", "agent_id", "embedding", "tenant_id")
+
+
+def _decode_binary(image: dict[str, Any]) -> dict[str, Any]:
+    """Lambda delivers B values base64-encoded in JSON; PynamoDB wants bytes."""
+    out: dict[str, Any] = {}
+    for name, value in image.items():
+        if isinstance(value, dict) and isinstance(value.get("B"), str):
+            out[name] = {"B": base64.b64decode(value["B"])}
+        else:
+            out[name] = value
+    return out
+
+
+def image_memory(image: dict[str, Any]) -> Memory:
+    """A memory from a stream image (DynamoDB JSON); a malformed image raises."""
+    return to_memory(MemoryItem.from_raw_data(_decode_binary(image)))
+
+
+def decode_change(raw: dict[str, Any]) -> MemoryChange:
+    """One raw stream record (``eventName`` + ``dynamodb``) as a :class:`MemoryChange`."""
+    event_name = raw.get("eventName")
+    data = raw.get("dynamodb") or {}
+    if event_name == "REMOVE":
+        old = data.get("OldImage") or data.get("Keys") or {}
+        pk = str((old.get("pk") or {}).get("S", ""))
+        tenant_id, _, memory_id = pk.rpartition("#")
+        if not memory_id.startswith("mem_"):
+            return MemoryChange("ignored")
+        version = int((old.get("version") or {}).get("N", "0"))
+        return MemoryChange("remove", tenant_id, memory_id, version)
+    new = data.get("NewImage")
+    if not new or "memory_id" not in new:
+        return MemoryChange("ignored")
+    old = data.get("OldImage")
+    if event_name == "MODIFY" and old and all(old.get(k) == new.get(k) for k in INDEXED):
+        return MemoryChange("unchanged")
+    memory = image_memory(new)
+    return MemoryChange("upsert", memory.tenant_id, memory.memory_id, memory.version, memory)

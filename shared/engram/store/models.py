@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -127,6 +126,109 @@ class MessageItem(Model):
     purge_at = NumberAttribute(null=True)
 
 
+# --- memories and misses ------------------------------------------------------------------------
+
+
+class _ByTenant(GlobalSecondaryIndex["MemoryItem"]):
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
+class _ByNamespace(GlobalSecondaryIndex["MemoryItem"]):
+    class Meta:
+        index_name = "by_namespace"
+        projection = AllProjection()
+
+    tenant_ns = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
+class _BySession(GlobalSecondaryIndex["MemoryItem"]):
+    class Meta:
+        index_name = "by_session"
+        projection = AllProjection()
+
+    tenant_session = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
+class _ByTier(GlobalSecondaryIndex["MemoryItem"]):
+    class Meta:
+        index_name = "by_tier"
+        projection = AllProjection()
+
+    tenant_ns_tier = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
+class _ByContent(GlobalSecondaryIndex["MemoryItem"]):
+    class Meta:
+        index_name = "by_content"
+        projection = AllProjection()
+
+    tenant_ns_hash = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
+class MemoryItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    memory_id = UnicodeAttribute()
+    tenant_ns = UnicodeAttribute()
+    tenant_ns_tier = UnicodeAttribute()
+    tenant_ns_hash = UnicodeAttribute()
+    tenant_session = UnicodeAttribute(null=True)
+
+    namespace = UnicodeAttribute(default="default")
+    title = UnicodeAttribute()
+    text = UnicodeAttribute()
+    type = UnicodeAttribute(default="fact")
+    tier = UnicodeAttribute(default="normal")
+    locked = BooleanAttribute(default=False)
+    feedback_score = NumberAttribute(default=0)
+    access_count = NumberAttribute(default=0)
+    strength = NumberAttribute(default=0)  # decayed accumulator, as of strength_at (services/tiers.py)
+    strength_at = NumberAttribute(default=0)
+    entities = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    source = JSONAttribute(null=True)
+    agent_id = UnicodeAttribute(null=True)
+    session_id = UnicodeAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+    last_accessed_at = NumberAttribute(null=True)
+    version = NumberAttribute(default=1)
+    embedding = BinaryAttribute(null=True, legacy_encoding=False)
+    embedder = UnicodeAttribute(null=True)  # "<name>:<dimensions>" of the embedding
+    purge_at = NumberAttribute(null=True)
+
+    by_tenant = _ByTenant()
+    by_namespace = _ByNamespace()
+    by_session = _BySession()
+    by_tier = _ByTier()
+    by_content = _ByContent()
+
+
+class MissItem(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # tenant id
+    miss_id = UnicodeAttribute(range_key=True)
+    query_text = UnicodeAttribute(attr_name="query")  # not ``query``: that would hide Model.query
+    session_id = UnicodeAttribute(null=True)
+    context = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    purge_at = NumberAttribute(null=True)
+
+
 # --- API keys and rate limits -------------------------------------------------------------------
 
 
@@ -172,10 +274,3 @@ class RateCounterItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     hits = NumberAttribute(default=0)
     expires_at = NumberAttribute(null=True)
-
-
-def plain(value: Any) -> Any:
-    """PynamoDB sets come back as ``set``; API models want lists."""
-    if isinstance(value, set):
-        return sorted(value)
-    return value

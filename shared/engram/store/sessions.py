@@ -1,10 +1,13 @@
-"""SessionRepository: sessions, key aliases, messages and turn records in DynamoDB."""
+"""DynamoSessionRepository: sessions, key aliases, messages and turn records in DynamoDB.
+
+Implements :class:`engram.ports.sessions.SessionRepository`. Every guard the port documents is a
+DynamoDB condition here, so a write that lost a race changes nothing and raises StaleWrite.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -12,17 +15,21 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from engram import errors
 from engram.config import Settings
-from engram.store.base import (
-    ConditionFailed,
-    bind,
-    conditional_update,
-    connection,
-    decode_cursor,
-    encode_cursor,
-    storage_errors,
-    take_page,
+from engram.paging import decode_cursor, encode_cursor, take_page
+from engram.ports import Listing, StaleWrite
+from engram.ports.sessions import (
+    Ending,
+    KeyTaken,
+    Message,
+    NewMessage,
+    Session,
+    SessionEdit,
+    SessionFilters,
+    TurnRecord,
 )
+from engram.store.base import bind, conditional_update, connection, storage_errors
 from engram.store.models import MessageItem, SessionItem
 
 ACTIVE_BUCKETS = 8
@@ -46,37 +53,129 @@ def active_bucket(session_id: str) -> str:
     return f"active#{shard}"
 
 
-class KeyTaken(Exception):
-    def __init__(self, session_id: str | None) -> None:
-        super().__init__("key already in use")
-        self.session_id = session_id
+def writable(now: float, inactivity_timeout: float) -> Condition:
+    """The condition every write to a session carries: active, not deleted, not idle, not expired
+    (the stored mirror of :func:`engram.services.lifecycle.ensure_writable`)."""
+    return (
+        (SessionItem.status == "active")
+        & SessionItem.deleted_at.does_not_exist()
+        & (SessionItem.last_activity_at >= now - inactivity_timeout)
+        & (SessionItem.expires_at.does_not_exist() | (SessionItem.expires_at > now))
+    )
 
 
-@dataclass(frozen=True)
-class ListFilters:
-    status: str | None = None
-    agent_id: str | None = None
-    project: str | None = None
-    namespace: str | None = None
-    key_prefix: str | None = None
+def status_condition(status: str, now: float, inactivity_timeout: float) -> Condition:
+    """A filter matching sessions whose *effective* status (services/lifecycle.py) is ``status``."""
+    cutoff = now - inactivity_timeout
+    stored_active = SessionItem.status == "active"
+    not_expired = SessionItem.expires_at.does_not_exist() | (SessionItem.expires_at > now)
+    idle_ended = stored_active & (SessionItem.last_activity_at < cutoff) & not_expired
+    if status == "active":
+        return stored_active & (SessionItem.last_activity_at >= cutoff) & not_expired
+    if status == "expired":
+        return (SessionItem.status == "expired") | (stored_active & (SessionItem.expires_at <= now))
+    if status == "ended":
+        return (SessionItem.status == "ended") | idle_ended
+    if status == "closed":
+        return SessionItem.status == "closed"
+    if status == "completed":
+        return (SessionItem.status == "ended") | (SessionItem.status == "closed") | idle_ended
+    raise errors.ValidationFailed(f"unknown status filter {status!r}")
 
 
-@dataclass(frozen=True)
-class NewMessage:
-    role: str
-    content: str
-    tool_call_id: str | None = None
-    tool_name: str | None = None
+def to_session(item: SessionItem) -> Session:
+    return Session(
+        tenant_id=str(item.tenant_id),
+        session_id=str(item.session_id),
+        status=item.status or "active",
+        key=item.key,
+        agent_id=item.agent_id,
+        contributors=tuple(str(c) for c in (item.contributors or ())),
+        namespace=item.namespace,
+        project=item.project,
+        title=item.title,
+        outcome=item.outcome,
+        summary=item.summary,
+        metadata=item.metadata or {},
+        context=item.context or {},
+        extract_memories=item.extract_memories,
+        ttl_seconds=int(item.ttl_seconds) if item.ttl_seconds else None,
+        expires_at=item.expires_at,
+        message_count=int(item.message_count or 0),
+        turn_count=int(item.turn_count or 0),
+        memory_count=int(item.memory_count or 0),
+        memories_used=frozenset(str(m) for m in (item.memories_used or ())),
+        outcome_applied=frozenset(str(m) for m in (item.outcome_applied or ())),
+        started_at=item.started_at,
+        last_activity_at=item.last_activity_at,
+        ended_at=item.ended_at,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        deleted_at=item.deleted_at,
+        cascade_memories=item.cascade_memories,
+        summary_generated_at=item.summary_generated_at,
+        purge_at=int(item.purge_at) if item.purge_at is not None else None,
+        version=int(item.version or 0),
+    )
 
 
-@dataclass(frozen=True)
-class TurnRecord:
-    turn_number: int
-    request_hash: str
-    response: dict[str, Any]
+def to_item(session: Session) -> SessionItem:
+    return SessionItem(
+        pk=session_pk(session.tenant_id, session.session_id),
+        kind="session",
+        tenant_id=session.tenant_id,
+        session_id=session.session_id,
+        key=session.key,
+        agent_id=session.agent_id,
+        contributors=list(session.contributors),
+        namespace=session.namespace,
+        project=session.project,
+        title=session.title,
+        status=session.status,
+        outcome=session.outcome,
+        summary=session.summary,
+        metadata=session.metadata,
+        context=session.context,
+        extract_memories=session.extract_memories,
+        ttl_seconds=session.ttl_seconds,
+        expires_at=session.expires_at,
+        message_count=session.message_count,
+        turn_count=session.turn_count,
+        memory_count=session.memory_count,
+        memories_used=set(session.memories_used) or None,
+        outcome_applied=set(session.outcome_applied) or None,
+        started_at=session.started_at,
+        last_activity_at=session.last_activity_at,
+        ended_at=session.ended_at,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+        deleted_at=session.deleted_at,
+        cascade_memories=session.cascade_memories,
+        summary_generated_at=session.summary_generated_at,
+        purge_at=session.purge_at,
+        active_bucket=active_bucket(session.session_id) if session.status == "active" else None,
+        version=session.version,
+    )
 
 
-class SessionRepository:
+def to_message(item: MessageItem) -> Message:
+    return Message(
+        seq=int(item.seq),
+        role=str(item.role or ""),
+        content=item.content or "",
+        tool_call_id=item.tool_call_id,
+        tool_name=item.tool_name,
+        turn_number=int(item.turn_number) if item.turn_number is not None else None,
+        created_at=item.created_at,
+    )
+
+
+def _cancelled_by(exc: TransactWriteError, *codes: str) -> bool:
+    reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+    return any(code in reasons for code in codes)
+
+
+class DynamoSessionRepository:
     def __init__(self, settings: Settings) -> None:
         self._region = settings.region
         bind(SessionItem, settings.sessions_table, settings.region)
@@ -84,30 +183,29 @@ class SessionRepository:
 
     # --- sessions ---------------------------------------------------------------------------
 
-    def create(self, item: SessionItem) -> None:
-        """Write a new session and, if it has a key, its alias, atomically."""
+    def create(self, session: Session) -> None:
+        item = to_item(session)
         with storage_errors():
-            if not item.key:
+            if not session.key:
                 item.save(condition=SessionItem.pk.does_not_exist())
                 return
-            alias = SessionItem(pk=alias_pk(str(item.tenant_id), item.key), kind="key", target_id=item.session_id)
+            alias = SessionItem(pk=alias_pk(session.tenant_id, session.key), kind="key", target_id=session.session_id)
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
                     tx.save(item, condition=SessionItem.pk.does_not_exist())
                     tx.save(alias, condition=SessionItem.pk.does_not_exist())
             except TransactWriteError as exc:
-                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-                if "ConditionalCheckFailed" in reasons:
-                    raise KeyTaken(self.resolve_key(str(item.tenant_id), item.key)) from exc
+                if _cancelled_by(exc, "ConditionalCheckFailed"):
+                    raise KeyTaken(self.resolve_key(session.tenant_id, session.key)) from exc
                 raise
 
-    def get(self, tenant_id: str, session_id: str, *, consistent: bool = True) -> SessionItem | None:
+    def get(self, tenant_id: str, session_id: str) -> Session | None:
         with storage_errors():
             try:
-                item = SessionItem.get(session_pk(tenant_id, session_id), consistent_read=consistent)
+                item = SessionItem.get(session_pk(tenant_id, session_id), consistent_read=True)
             except DoesNotExist:
                 return None
-        return item if item.kind == "session" and item.tenant_id == tenant_id else None
+        return to_session(item) if item.kind == "session" and item.tenant_id == tenant_id else None
 
     def resolve_key(self, tenant_id: str, key: str) -> str | None:
         with storage_errors():
@@ -117,37 +215,22 @@ class SessionRepository:
                 return None
         return alias.target_id
 
-    def update(
-        self, tenant_id: str, session_id: str, actions: Sequence[Action], condition: Condition | None
-    ) -> SessionItem:
-        """Apply update actions under a condition; returns the item as stored afterwards."""
-        item = SessionItem(pk=session_pk(tenant_id, session_id))
-        guard = SessionItem.pk.exists() if condition is None else (SessionItem.pk.exists() & condition)
-        conditional_update(item, actions, guard)
-        return item
-
-    def delete_alias(self, tenant_id: str, key: str) -> None:
-        with storage_errors():
-            SessionItem(pk=alias_pk(tenant_id, key)).delete()
-
-    def list_page(
+    def listing(
         self,
         tenant_id: str,
-        filters: ListFilters,
-        status_condition: Condition | None,
+        filters: SessionFilters,
         *,
+        now: float,
+        inactivity_timeout: float,
         limit: int,
         cursor: str | None,
         offset: int,
-    ) -> tuple[list[SessionItem], str | None, bool, int]:
-        """Newest first. Returns (page, next_cursor, has_more, total_count)."""
-        condition = self._filter(filters, status_condition)
+    ) -> Listing[Session]:
+        condition = self._filter(filters, now, inactivity_timeout)
         start_key = None
         if cursor:
-            start_key = decode_cursor(
-                cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id
-            )
-            start_key = {name: {"S": str(value)} for name, value in start_key.items()}
+            key = decode_cursor(cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id)
+            start_key = {name: {"S": str(value)} for name, value in key.items()}
         with storage_errors():
             total = SessionItem.by_tenant.count(tenant_id, filter_condition=condition)
             results = SessionItem.by_tenant.query(
@@ -162,13 +245,13 @@ class SessionRepository:
         if has_more and page:
             last = page[-1]
             next_cursor = encode_cursor({"pk": last.pk, "tenant_id": tenant_id, "session_id": last.session_id})
-        return page, next_cursor, has_more, total
+        return Listing([to_session(i) for i in page], next_cursor, has_more, total)
 
     @staticmethod
-    def _filter(filters: ListFilters, status_condition: Condition | None) -> Condition:
+    def _filter(filters: SessionFilters, now: float, inactivity_timeout: float) -> Condition:
         condition: Condition = SessionItem.deleted_at.does_not_exist()
-        if status_condition is not None:
-            condition &= status_condition
+        if filters.status:
+            condition &= status_condition(filters.status, now, inactivity_timeout)
         if filters.agent_id:
             condition &= SessionItem.agent_id == filters.agent_id
         if filters.project:
@@ -179,27 +262,112 @@ class SessionRepository:
             condition &= SessionItem.key.startswith(filters.key_prefix)
         return condition
 
+    def add_contributor(self, session: Session, agent_id: str) -> Session:
+        condition = SessionItem.deleted_at.does_not_exist() & ~SessionItem.contributors.contains(agent_id)
+        try:
+            return to_session(
+                self._update(
+                    session, [SessionItem.contributors.set(SessionItem.contributors.append([agent_id]))], condition
+                )
+            )
+        except StaleWrite:
+            return self.get(session.tenant_id, session.session_id) or session
+
+    def edit(self, session: Session, edit: SessionEdit, *, now: float, inactivity_timeout: float) -> Session:
+        actions: list[Action] = [SessionItem.updated_at.set(now), SessionItem.version.set(session.version + 1)]
+        if edit.title is not None:
+            actions.append(SessionItem.title.set(edit.title))
+        if edit.metadata is not None:
+            actions.append(SessionItem.metadata.set(edit.metadata))
+        if edit.context is not None:
+            actions.append(SessionItem.context.set(edit.context))
+        if edit.ttl_seconds is not None:
+            actions.append(SessionItem.ttl_seconds.set(edit.ttl_seconds))
+        if edit.expires_at is not None:
+            actions.append(SessionItem.expires_at.set(edit.expires_at))
+        if edit.purge_at is not None:
+            actions.append(SessionItem.purge_at.set(edit.purge_at))
+        if edit.touch:
+            actions.append(SessionItem.last_activity_at.set(now))
+        guard = writable(now, inactivity_timeout) & (SessionItem.version == session.version)
+        return to_session(self._update(session, actions, guard))
+
+    def finish(self, session: Session, ending: Ending, *, now: float, inactivity_timeout: float) -> Session:
+        guard = writable(now, inactivity_timeout) & (SessionItem.version == session.version)
+        return to_session(self._update(session, self._ending(session, ending, now), guard))
+
+    def finish_idle(self, session: Session, ending: Ending, *, now: float) -> bool:
+        untouched = (
+            (SessionItem.status == "active")
+            & (SessionItem.version == session.version)
+            & (SessionItem.last_activity_at == session.last_activity_at)
+        )
+        try:
+            self._update(session, self._ending(session, ending, now), untouched)
+        except StaleWrite:
+            return False
+        return True
+
+    @staticmethod
+    def _ending(session: Session, ending: Ending, now: float) -> list[Action]:
+        actions: list[Action] = [
+            SessionItem.status.set(ending.status),
+            SessionItem.ended_at.set(ending.ended_at),
+            SessionItem.updated_at.set(now),
+            SessionItem.active_bucket.remove(),
+            SessionItem.version.set(session.version + 1),
+        ]
+        if ending.outcome is not None:
+            actions.append(SessionItem.outcome.set(ending.outcome))
+        if ending.summary is not None:
+            actions.append(SessionItem.summary.set(ending.summary))
+        if ending.metadata is not None:
+            actions.append(SessionItem.metadata.set(ending.metadata))
+        if ending.extract_memories is not None:
+            actions.append(SessionItem.extract_memories.set(ending.extract_memories))
+        return actions
+
+    def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:
+        actions = [
+            SessionItem.deleted_at.set(now),
+            SessionItem.updated_at.set(now),
+            SessionItem.cascade_memories.set(cascade_memories),
+            SessionItem.purge_at.set(purge_at),
+            SessionItem.active_bucket.remove(),
+        ]
+        try:
+            self._update(session, actions, SessionItem.deleted_at.does_not_exist())
+        except StaleWrite:
+            return False
+        if session.key:  # the key can name a new session now
+            with storage_errors():
+                SessionItem(pk=alias_pk(session.tenant_id, session.key)).delete()
+        return True
+
+    def _update(self, session: Session, actions: Sequence[Action], condition: Condition | None) -> SessionItem:
+        """Apply update actions under a condition; returns the item as stored afterwards."""
+        item = SessionItem(pk=session_pk(session.tenant_id, session.session_id))
+        guard = SessionItem.pk.exists() if condition is None else (SessionItem.pk.exists() & condition)
+        conditional_update(item, actions, guard)
+        return item
+
     # --- messages -----------------------------------------------------------------------------
 
     def append(
         self,
-        session: SessionItem,
+        session: Session,
         messages: Sequence[NewMessage],
         *,
         now: float,
-        writable: Condition,
-        extra_actions: Sequence[Action] = (),
+        inactivity_timeout: float,
+        memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
-    ) -> list[MessageItem]:
-        """Append messages with seq numbers following ``session.message_count``, atomically.
-
-        The session's count is the optimistic lock: if another writer appended first, the
-        transaction fails with ConditionFailed and the caller re-reads and retries, so messages
-        never share a number and none is lost.
-        """
-        tenant_id, session_id = str(session.tenant_id), str(session.session_id)
-        base = int(session.message_count or 0)
-        purge_at = session.purge_at
+    ) -> list[Message]:
+        """The session's message count is the optimistic lock: if another writer appended first,
+        the transaction fails and the caller re-reads and retries, so messages never share a
+        number and none is lost."""
+        tenant_id, session_id = session.tenant_id, session.session_id
+        base = session.message_count
         items = [
             MessageItem(
                 pk=session_pk(tenant_id, session_id),
@@ -210,7 +378,7 @@ class SessionRepository:
                 tool_name=message.tool_name,
                 turn_number=turn.turn_number if turn else None,
                 created_at=now,
-                purge_at=purge_at,
+                purge_at=session.purge_at,
             )
             for index, message in enumerate(messages)
         ]
@@ -218,15 +386,16 @@ class SessionRepository:
             SessionItem.message_count.set(base + len(items)),
             SessionItem.last_activity_at.set(now),
             SessionItem.updated_at.set(now),
-            *extra_actions,
         ]
-        condition = writable & (SessionItem.message_count == base)
+        if memories_used:
+            actions.append(SessionItem.memories_used.add(set(memories_used)))
         if turn is not None:
-            actions.append(SessionItem.turn_count.set(max(int(session.turn_count or 0), turn.turn_number)))
+            actions.append(SessionItem.turn_count.set(max(session.turn_count, turn.turn_number)))
+        condition = writable(now, inactivity_timeout) & (SessionItem.message_count == base)
         with storage_errors():
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
-                    tx.update(SessionItem(pk=session.pk), actions=actions, condition=condition)
+                    tx.update(SessionItem(pk=session_pk(tenant_id, session_id)), actions=actions, condition=condition)
                     for item in items:
                         tx.save(item)
                     if turn is not None:
@@ -237,52 +406,57 @@ class SessionRepository:
                             request_hash=turn.request_hash,
                             response=turn.response,
                             created_at=now,
-                            purge_at=purge_at,
+                            purge_at=session.purge_at,
                         )
                         tx.save(record, condition=MessageItem.pk.does_not_exist())
             except TransactWriteError as exc:
-                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
-                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                    raise ConditionFailed() from exc
+                if _cancelled_by(exc, "ConditionalCheckFailed", "TransactionConflict"):
+                    raise StaleWrite() from exc
                 raise
-        return items
+        return [to_message(i) for i in items]
 
-    def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> MessageItem | None:
+    def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> TurnRecord | None:
         with storage_errors():
             try:
-                return MessageItem.get(turns_pk(tenant_id, session_id), turn_number, consistent_read=True)
+                item = MessageItem.get(turns_pk(tenant_id, session_id), turn_number, consistent_read=True)
             except DoesNotExist:
                 return None
+        return TurnRecord(int(item.turn_number or item.seq), item.request_hash or "", item.response or {})
 
-    def list_messages(
-        self, tenant_id: str, session_id: str, *, limit: int, after_seq: int
-    ) -> tuple[list[MessageItem], bool]:
+    def messages(
+        self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int
+    ) -> Listing[Message]:
+        after = offset
+        if cursor:
+            after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
         with storage_errors():
             results = MessageItem.query(
                 session_pk(tenant_id, session_id),
-                range_key_condition=MessageItem.seq > after_seq,
+                range_key_condition=MessageItem.seq > after,
                 limit=limit + 1,
                 consistent_read=True,
             )
-            items = list(results)
-        return items[:limit], len(items) > limit
+            items = [to_message(i) for i in results]
+        has_more = len(items) > limit
+        items = items[:limit]
+        next_cursor = encode_cursor({"seq": items[-1].seq}) if has_more and items else None
+        return Listing(items, next_cursor, has_more)
 
-    def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[MessageItem]:
-        """The last ``count`` messages, oldest first."""
+    def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[Message]:
         with storage_errors():
             newest = list(
                 MessageItem.query(
                     session_pk(tenant_id, session_id), scan_index_forward=False, limit=count, consistent_read=True
                 )
             )
-        return newest[::-1]
+        return [to_message(i) for i in newest[::-1]]
 
-    def all_messages(self, tenant_id: str, session_id: str) -> Iterable[MessageItem]:
+    def all_messages(self, tenant_id: str, session_id: str) -> Iterator[Message]:
         with storage_errors():
-            yield from MessageItem.query(session_pk(tenant_id, session_id), consistent_read=True)
+            for item in MessageItem.query(session_pk(tenant_id, session_id), consistent_read=True):
+                yield to_message(item)
 
     def purge_messages(self, tenant_id: str, session_id: str) -> int:
-        """Delete every message and turn record of a session; returns how many were removed."""
         removed = 0
         with storage_errors():
             for pk in (session_pk(tenant_id, session_id), turns_pk(tenant_id, session_id)):
@@ -292,3 +466,60 @@ class SessionRepository:
                         batch.delete(item)
                         removed += 1 if pk == session_pk(tenant_id, session_id) else 0
         return removed
+
+    # --- what the session stream and summaries write ----------------------------------------------
+
+    def claim_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> bool:
+        session = Session(tenant_id, session_id)
+        try:
+            self._update(
+                session,
+                [SessionItem.outcome_applied.add({memory_id})],
+                ~SessionItem.outcome_applied.contains(memory_id),
+            )
+        except StaleWrite:
+            return False
+        return True
+
+    def release_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> None:
+        self._update(Session(tenant_id, session_id), [SessionItem.outcome_applied.delete({memory_id})], None)
+
+    def save_summary(self, tenant_id: str, session_id: str, summary: str, *, now: float) -> None:
+        actions = [
+            SessionItem.summary.set(summary),
+            SessionItem.summary_generated_at.set(now),
+            SessionItem.updated_at.set(now),
+        ]
+        condition = SessionItem.deleted_at.does_not_exist() & (SessionItem.status != "expired")
+        self._update(Session(tenant_id, session_id), actions, condition)
+
+    def fill_summary(self, tenant_id: str, session_id: str, summary: str) -> bool:
+        try:
+            self._update(
+                Session(tenant_id, session_id), [SessionItem.summary.set(summary)], SessionItem.summary.does_not_exist()
+            )
+        except StaleWrite:
+            return False
+        return True
+
+    # --- what the sweeper reads -----------------------------------------------------------------------
+
+    def expired_active(self, now: float, limit: int) -> list[Session]:
+        return self._active(
+            lambda bucket: SessionItem.active_by_expiry.query(bucket, SessionItem.expires_at <= now, limit=limit)
+        )
+
+    def idle_active(self, cutoff: float, limit: int) -> list[Session]:
+        return self._active(
+            lambda bucket: SessionItem.active_by_activity.query(
+                bucket, SessionItem.last_activity_at < cutoff, limit=limit
+            )
+        )
+
+    @staticmethod
+    def _active(query: Any) -> list[Session]:
+        found: list[Session] = []
+        with storage_errors():
+            for shard in range(ACTIVE_BUCKETS):
+                found += [to_session(i) for i in query(f"active#{shard}")]
+        return found

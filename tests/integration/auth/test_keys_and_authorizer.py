@@ -11,7 +11,7 @@ import pytest
 
 from engram import clock
 from engram.cli import main as cli
-from engram.services.container import api_keys
+from engram.container import api_keys
 from tests.support.events import LambdaContext, function_module
 
 
@@ -52,7 +52,7 @@ def test_revoked_key_is_unauthorized(aws: dict[str, str]) -> None:
 
 def test_rate_limit_per_key_resets_next_minute(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENGRAM_RATE_LIMIT_PER_MINUTE", "3")
-    from engram.services import container
+    from engram import container
 
     container.reset()
     now = [1_800_000_010.0]
@@ -71,7 +71,7 @@ def test_cli_creates_and_revokes_keys_against_local_runtime(
     (tmp_path / "runtime.json").write_text(json.dumps({"env": {"ENGRAM_API_KEYS_TABLE": aws["ApiKeysTable"]}}))
     assert cli(["keys", "create", "--tenant", "acme", "--name", "ops", "--data-dir", str(tmp_path)]) == 0
     created = json.loads(capsys.readouterr().out)
-    assert created["tenant"] == "acme" and created["api_key"].startswith("egm_")
+    assert created["tenant_id"] == "acme" and created["api_key"].startswith("egm_")
     assert authorize(created["api_key"])["context"]["tenant_id"] == "acme"
     assert cli(["keys", "revoke", created["key_id"], "--data-dir", str(tmp_path)]) == 0
     capsys.readouterr()
@@ -94,7 +94,7 @@ def test_cli_reindex_rebuilds_a_wiped_index(
     )
     assert created.status == 201
     data_dir = os.environ["ENGRAM_DATA_DIR"]
-    from engram.services import container
+    from engram import container
 
     container.reset()
     shutil.rmtree(data_dir)  # the local index lives under the data dir: gone

@@ -118,23 +118,20 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(key, value)
-    from engram.api.idempotency import reset_persistence
+    from engram import container
     from engram.clock import set_clock
     from engram.config import get_settings
-    from engram.services import container_memories
     from engram.store.base import bind
     from engram.store.memories import MemoryItem, MissItem
 
     with mock_aws():
-        container_memories.reset()
-        get_settings.cache_clear()
-        reset_persistence()
+        container.reset()
         settings = get_settings()
         import boto3
 
         client = boto3.client("dynamodb", region_name="us-east-1")
         try:
-            from tests.support.template_tables import create_tables
+            from engram.testing.tables import create_tables
         except ImportError:
             create_tables = None
         if create_tables is not None:
@@ -154,9 +151,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         bind(MissItem, settings.misses_table, settings.region)
         yield
         set_clock(None)
-        container_memories.reset()
-        reset_persistence()
-        get_settings.cache_clear()
+        container.reset()
         MemoryItem._connection = None
         MissItem._connection = None
 
@@ -179,7 +174,7 @@ def call(aws: None) -> Call:
 
 @pytest.fixture
 def service(aws: None) -> Any:
-    from engram.services.container_memories import memories
+    from engram.container import memories
 
     return memories()
 

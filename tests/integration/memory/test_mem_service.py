@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engram import clock, errors
+from engram import clock, container, errors
 from engram.models.memories import Reinforce
 from engram.store.memories import MemoryItem, memory_pk
 
@@ -30,7 +30,7 @@ def at(aws: None) -> Any:
 def test_critical_memories_decay_and_locks(service: Any, at: Any) -> None:
     crit = service.create_memory("tenant-a", text="My name is John", type="identity")
     locked = service.create_memory("tenant-a", text="Allergic to peanuts", tier="critical")
-    service.lock("tenant-a", locked.id, "critical")
+    container.feedback().lock("tenant-a", locked.id, "critical")
     service.create_memory("tenant-a", text="Other namespace identity", type="identity", namespace="work")
     assert [m.id for m in service.critical_memories("tenant-a", ["default"])] == [crit.id, locked.id] or {
         m.id for m in service.critical_memories("tenant-a", ["default"])
@@ -42,7 +42,7 @@ def test_critical_memories_decay_and_locks(service: Any, at: Any) -> None:
     at(83)
     assert service.get("tenant-a", crit.id).tier == "normal"
     assert service.get("tenant-a", locked.id).tier == "critical"  # decay never lowers a lock
-    service.unlock("tenant-a", locked.id)
+    container.feedback().unlock("tenant-a", locked.id)
     assert service.get("tenant-a", locked.id).tier == "normal"
 
 
@@ -53,7 +53,7 @@ def test_use_keeps_a_memory_up(service: Any, at: Any) -> None:
     rarely = service.create_memory("tenant-a", text="Prefers tabs", type="preference")
     for day in range(2, 92, 2):
         at(day)
-        service.record_access("tenant-a", [often.id] + ([rarely.id] if day % 10 == 0 else []))
+        container.feedback().record_access("tenant-a", [often.id] + ([rarely.id] if day % 10 == 0 else []))
     assert service.get("tenant-a", often.id).tier == "high"
     assert service.get("tenant-a", rarely.id).tier == "normal"
     item = MemoryItem.get(memory_pk("tenant-a", often.id))
@@ -65,9 +65,9 @@ def test_reinforce_promotes_and_apply_outcome(service: Any, at: Any) -> None:
     mem = service.create_memory("tenant-a", text="Works at Acme")
     out = None
     for _ in range(3):
-        out = service.reinforce("tenant-a", mem.id, Reinforce(value=1))
+        out = container.feedback().reinforce("tenant-a", mem.id, Reinforce(value=1))
     assert out is not None and out.promoted and out.new_tier == "high" and out.strength == 15.0
-    assert service.apply_outcome("tenant-a", [mem.id, mem.id, "mem_01AAAAAAAAAAAAAAAAAAAAAAAA"], -1) == 1
+    assert container.feedback().apply_outcome("tenant-a", [mem.id, mem.id, "mem_01AAAAAAAAAAAAAAAAAAAAAAAA"], -1) == 1
     got = service.get("tenant-a", mem.id)
     assert got.feedback_score == 2 and got.tier == "normal"
     at(30)
@@ -77,12 +77,12 @@ def test_reinforce_promotes_and_apply_outcome(service: Any, at: Any) -> None:
 def test_search_api_for_sessions(service: Any) -> None:
     a = service.create_memory("tenant-a", text="The user's dog is called Rex", namespace="p1", entities=["Rex"])
     service.create_memory("tenant-a", text="The user's cat is called Tom", namespace="p2")
-    hits = service.search(
+    hits = container.search().search(
         "tenant-a", "What is the dog called? Rex", namespaces=["p1"], top_k=3, threshold=0.0, tiers=["normal"]
     )
     assert [h.id for h in hits] == [a.id]
     assert MemoryItem.get(memory_pk("tenant-a", a.id)).access_count == 1
-    assert service.search("tenant-a", "dog", namespaces=["p1"], tiers=["critical"], threshold=0.0) == []
+    assert container.search().search("tenant-a", "dog", namespaces=["p1"], tiers=["critical"], threshold=0.0) == []
 
 
 def test_find_duplicate(service: Any) -> None:
@@ -106,32 +106,28 @@ def test_index_failure_keeps_the_memory_and_reindex_repairs(service: Any) -> Non
         def upsert(self, docs: Any) -> Any:
             raise RuntimeError("down")
 
-    real = service._index_factory
-    service._index_factory = lambda: Down()
+    real = service.core._index
+    service.core._index = lambda: Down()
     mem = service.create_memory("tenant-a", text="Created while the index was down")
-    service._index_factory = real
+    service.core._index = real
     assert MemoryItem.get(memory_pk("tenant-a", mem.id)).text == "Created while the index was down"
-    assert service.index().document("tenant-a", mem.id) is None
+    assert container.index().document("tenant-a", mem.id) is None
     service.create_memory("tenant-b", text="Another tenant")
-    from engram.services.memories import reindex
 
-    assert reindex("tenant-a") == 1
-    assert service.index().document("tenant-a", mem.id) is not None
-    assert reindex() == 2
-    assert service.index().count() == 2
-    hits = service.search("tenant-a", "index was down", threshold=0.0, record_access=False)
+    assert container.reindex("tenant-a") == 1
+    assert container.index().document("tenant-a", mem.id) is not None
+    assert container.reindex() == 2
+    assert container.index().count() == 2
+    hits = container.search().search("tenant-a", "index was down", threshold=0.0, record_access=False)
     assert hits and hits[0].id == mem.id
 
 
 def test_session_memories_and_cascade(service: Any) -> None:
-    from engram.services.container_memories import session_memories
-
     a = service.create_memory("tenant-a", text="From the session", session_id="sess_1")
     service.create_memory("tenant-a", text="Elsewhere", session_id="sess_2")
-    adapter = session_memories()
-    found = adapter.for_session("tenant-a", "sess_1")
-    assert [m["id"] for m in found] == [a.id] and isinstance(found[0]["created_at"], str)
-    assert adapter.for_session("tenant-b", "sess_1") == []
-    assert adapter.delete_for_session("tenant-a", "sess_1") == 1
-    assert adapter.for_session("tenant-a", "sess_1") == []
-    assert service.index().document("tenant-a", a.id) is None
+    found = service.for_session("tenant-a", "sess_1")
+    assert [m.id for m in found] == [a.id] and isinstance(found[0].created_at, str)
+    assert service.for_session("tenant-b", "sess_1") == []
+    assert service.delete_for_session("tenant-a", "sess_1") == 1
+    assert service.for_session("tenant-a", "sess_1") == []
+    assert container.index().document("tenant-a", a.id) is None

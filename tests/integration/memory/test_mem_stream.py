@@ -67,11 +67,11 @@ def test_insert_modify_remove_keep_a_fresh_index_in_step(service: Any, tmp_path:
 
 
 def test_access_only_modifications_are_skipped(service: Any) -> None:
-    from engram.services.memory_stream import MemoryStreamHandler
+    from engram import container
 
     mem = service.create_memory("tenant-a", text="Loves sourdough bread")
     before = snapshot("tenant-a", mem.id)
-    service.record_access("tenant-a", [mem.id])
+    container.feedback().record_access("tenant-a", [mem.id])
     after = snapshot("tenant-a", mem.id)
     assert after.version == before.version + 1 and after.access_count == 1
 
@@ -82,7 +82,7 @@ def test_access_only_modifications_are_skipped(service: Any) -> None:
             Spy.calls += 1
             return {}
 
-    assert MemoryStreamHandler(Spy()).handle(record("MODIFY", "9", new=after, old=before)) == "unchanged"  # type: ignore[arg-type]
+    assert container.memory_stream(Spy()).handle(record("MODIFY", "9", new=after, old=before)) == "unchanged"  # type: ignore[arg-type]
     assert Spy.calls == 0
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from engram.ports.auth import ApiKey
 from engram.services.auth import authorize
-from engram.store.models import ApiKeyItem
 
 
 class FakeKeys:
     def __init__(self, keys: dict[str, str]) -> None:
         self.keys = keys
 
-    def authenticate(self, secret: str) -> ApiKeyItem | None:
+    def authenticate(self, secret: str) -> ApiKey | None:
         tenant = self.keys.get(secret)
-        return ApiKeyItem(pk="h", key_id=f"key_{tenant}", tenant_id=tenant, created_at=0) if tenant else None
+        return ApiKey(digest="h", key_id=f"key_{tenant}", tenant_id=tenant, created_at=0) if tenant else None
 
 
 class FakeLimiter:

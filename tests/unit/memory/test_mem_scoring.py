@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engram.embed.calibration import CALIBRATIONS, Calibration, calibration_for
-from engram.services.retrieval import HybridScorer, ScoringWeights, entities_matched, text_scores, token_estimate
+from engram.services.search import HybridScorer, ScoringWeights, entities_matched, text_scores
 
 
 def test_score_is_the_sum_of_its_terms_with_the_seed_weights() -> None:
@@ -19,7 +19,7 @@ def test_score_is_the_sum_of_its_terms_with_the_seed_weights() -> None:
     assert b.text_term == round(w.text_weight * 0.5, 6)
     assert b.entity_bonus == 0.06 and b.feedback_bonus == 0.16 and b.access_bonus == 0.08
     assert b.score == round(0.89 + w.text_weight * 0.5 + 0.06 + 0.16 + 0.08, 6)
-    assert sum(t["contribution"] for t in b.terms(w)) == pytest.approx(b.score, abs=1e-9)  # type: ignore[misc]
+    assert sum(t.contribution for t in b.terms(w)) == pytest.approx(b.score, abs=1e-9)
 
 
 def test_access_bonus_is_capped_and_feedback_can_be_negative() -> None:
@@ -73,7 +73,3 @@ def test_calibration_maps_anchors_clips_and_is_monotonic() -> None:
         assert calibration_for(name) is CALIBRATIONS[name]
         assert CALIBRATIONS[name].match > CALIBRATIONS[name].noise
     assert calibration_for("unknown")(0.77) == pytest.approx(0.77)  # identity fallback
-
-
-def test_token_estimate() -> None:
-    assert token_estimate(["abcd" * 10, "", "a"]) == 11

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engram.services.tiers import CRITICAL_STRENGTH, HALF_LIFE_DAYS, HIGH_STRENGTH, TierPolicy, rank
+from engram.services.tiers import CRITICAL_STRENGTH, HALF_LIFE_DAYS, HIGH_STRENGTH, TierPolicy
+from engram.vocabulary import tier_rank as rank
 
 DAY = 86400.0
 

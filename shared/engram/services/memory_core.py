@@ -1,0 +1,196 @@
+"""What every memory use case shares: reading a memory, the optimistic write, the tier a reader
+sees, the vector index kept in step, and the API shape of a memory.
+
+DynamoDB is the source of truth. Writes that change what the index holds (create, edit, tier
+changes) update the index synchronously too, so a memory is searchable when the call returns;
+if that index write fails, the DynamoDB write stands and the memories stream
+(``on_memory_change``) repairs the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from engram import clock, errors
+from engram.embed.ports import Embedder, EmbeddingError
+from engram.ids import looks_like_id
+from engram.index.ports import IndexDoc, VectorIndex
+from engram.models.memories import MemoryOut, SourceOut
+from engram.observability import logger
+from engram.ports.memories import Memory, MemoryChanges, MemoryRepository
+from engram.services.optimistic import optimistic
+from engram.services.tiers import TierPolicy
+
+MAX_WRITE_ATTEMPTS = 10
+TITLE_CHARS = 80
+_SPACE_RE = re.compile(r"\s+")
+
+Out = TypeVar("Out", bound=MemoryOut)
+
+
+class MemoryCore:
+    """The memory repository with the policies around it; the use-case services share one."""
+
+    def __init__(
+        self,
+        repo: MemoryRepository,
+        *,
+        index: Callable[[], VectorIndex],
+        embedder: Callable[[], Embedder],
+        policy: TierPolicy | None = None,
+    ) -> None:
+        self.repo = repo
+        self.policy = policy or TierPolicy()
+        self._index = index  # built on first use: listing memories never loads a model
+        self._embedder = embedder
+
+    # --- collaborators ----------------------------------------------------------------------
+
+    def index(self) -> VectorIndex:
+        return self._index()
+
+    def embedder(self) -> Embedder:
+        return self._embedder()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        try:
+            return self.embedder().embed(list(texts))
+        except EmbeddingError as exc:
+            raise errors.ServiceUnavailable(f"Embedding failed; retry the request ({exc})") from exc
+
+    def embedder_tag(self) -> str:
+        e = self.embedder()
+        return f"{e.name}:{e.dimensions}"
+
+    # --- read and write -------------------------------------------------------------------------
+
+    def load(self, tenant_id: str, memory_id: str) -> Memory:
+        memory = self.repo.get(tenant_id, memory_id) if looks_like_id(memory_id, "mem") else None
+        if memory is None:
+            raise errors.NotFound(f"Memory {short(memory_id)!r} not found")
+        return memory
+
+    def change(
+        self,
+        tenant_id: str,
+        memory_id: str,
+        build: Callable[[Memory, float], MemoryChanges],
+        *,
+        first: Memory | None = None,
+    ) -> Memory:
+        """Optimistic write: build the changes from the memory as read (``first``, if the caller
+        has just read it) and apply them if its version is unchanged, else re-read and rebuild."""
+
+        def attempt(n: int) -> Memory:
+            memory = first if (n == 0 and first is not None) else self.load(tenant_id, memory_id)
+            return self.repo.apply(memory, build(memory, clock.now()))
+
+        return optimistic(attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry")
+
+    # --- tiers as readers see them ----------------------------------------------------------------
+
+    def strength(self, memory: Memory, now: float) -> float:
+        return self.policy.decayed(memory.strength, memory.strength_at or memory.created_at or now, now)
+
+    def tier_of(self, memory: Memory, now: float) -> str:
+        return self.policy.effective_tier(
+            tier=memory.tier,
+            locked=memory.locked,
+            strength=memory.strength,
+            strength_at=memory.strength_at or now,
+            now=now,
+        )
+
+    def tier_after(self, memory: Memory, strength: float) -> str:
+        """The tier to store with a new strength: a lock keeps the tier, else strength decides."""
+        return memory.tier if memory.locked else self.policy.tier_for(strength)
+
+    # --- the index ------------------------------------------------------------------------------
+
+    def sync_index(self, memory: Memory) -> None:
+        try:
+            self.index().upsert([index_doc(memory)])
+        except Exception as exc:  # noqa: BLE001 - DynamoDB stands; the stream repairs the index
+            logger.warning(
+                "index write failed; the stream will repair it",
+                extra={"memory_id": memory.memory_id, "error": str(exc)},
+            )
+
+    def unindex(self, memory: Memory) -> None:
+        try:
+            self.index().delete(memory.tenant_id, [memory.memory_id], version=memory.version + 1)
+        except Exception as exc:  # noqa: BLE001 - the REMOVE stream record deletes it again
+            logger.warning(
+                "index delete failed; the stream will repair it",
+                extra={"memory_id": memory.memory_id, "error": str(exc)},
+            )
+
+    # --- the API shape ----------------------------------------------------------------------------
+
+    def render(self, memory: Memory, now: float | None = None, cls: type[Out] = MemoryOut, **extra: Any) -> Out:  # type: ignore[assignment]
+        """A memory as the API shows it (``cls`` a MemoryOut subclass, ``extra`` its own fields)."""
+        now = clock.now() if now is None else now
+        return cls(
+            id=memory.memory_id,
+            namespace=memory.namespace,
+            title=memory.title,
+            text=memory.text,
+            type=memory.type,
+            tier=self.tier_of(memory, now),
+            locked=memory.locked,
+            feedback_score=memory.feedback_score,
+            access_count=memory.access_count,
+            strength=round(self.strength(memory, now), 3),
+            entities=list(memory.entities),
+            source=SourceOut(**memory.source) if memory.source else None,
+            agent_id=memory.agent_id,
+            session_id=memory.session_id,
+            metadata=memory.metadata,
+            created_at=clock.iso(memory.created_at),
+            updated_at=clock.iso(memory.updated_at),
+            last_accessed_at=clock.iso(memory.last_accessed_at),
+            **extra,
+        )
+
+
+def index_doc(memory: Memory) -> IndexDoc:
+    """What the vector index holds of a memory (built from the stored memory, never re-embedded)."""
+    return IndexDoc(
+        tenant_id=memory.tenant_id,
+        memory_id=memory.memory_id,
+        namespace=memory.namespace,
+        type=memory.type,
+        tier=memory.tier,
+        title=memory.title,
+        text=memory.text,
+        embedding=memory.embedding or [],
+        version=memory.version,
+        entities=tuple(memory.entities),
+        session_id=memory.session_id,
+        agent_id=memory.agent_id,
+        created_at=memory.created_at,
+    )
+
+
+def derive_title(text: str) -> str:
+    """The first sentence or ~80 characters of the text, cut at a word."""
+    flat = _SPACE_RE.sub(" ", text.strip())
+    first = re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0]
+    if len(first) <= TITLE_CHARS:
+        return first
+    cut = first[:TITLE_CHARS].rsplit(" ", 1)[0] or first[:TITLE_CHARS]
+    return cut + "…"
+
+
+def embed_text(title: str, text: str) -> str:
+    """What is embedded: the text, preceded by the title when the title adds words."""
+    if not title or text.startswith(title.rstrip(". …")):
+        return text
+    return f"{title}. {text}"
+
+
+def short(ref: str, limit: int = 64) -> str:
+    """Ids echoed in errors are bounded: a hostile 10 KB path never comes back whole."""
+    return ref if len(ref) <= limit else ref[:limit] + "…"

@@ -1,0 +1,57 @@
+"""One contract per repository port, run against the in-memory fake and the PynamoDB repository
+(on moto tables built from template.yaml), so the fake the unit tier trusts cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engram.config import get_settings
+from engram.testing import fakes
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "dynamodb":
+        request.getfixturevalue("aws")
+    return str(request.param)
+
+
+def _pick(backend: str, fake: type, dynamo: Any) -> Any:
+    return fake() if backend == "fake" else dynamo(get_settings())
+
+
+@pytest.fixture
+def sessions(backend: str) -> Any:
+    from engram.store.sessions import DynamoSessionRepository
+
+    return _pick(backend, fakes.FakeSessionRepository, DynamoSessionRepository)
+
+
+@pytest.fixture
+def memories(backend: str) -> Any:
+    from engram.store.memories import DynamoMemoryRepository
+
+    return _pick(backend, fakes.FakeMemoryRepository, DynamoMemoryRepository)
+
+
+@pytest.fixture
+def misses(backend: str) -> Any:
+    from engram.store.memories import DynamoMissRepository
+
+    return _pick(backend, fakes.FakeMissRepository, DynamoMissRepository)
+
+
+@pytest.fixture
+def keys(backend: str) -> Any:
+    from engram.store.auth import DynamoApiKeyRepository
+
+    return _pick(backend, fakes.FakeApiKeyRepository, DynamoApiKeyRepository)
+
+
+@pytest.fixture
+def counter(backend: str) -> Any:
+    from engram.store.auth import DynamoRateCounter
+
+    return _pick(backend, fakes.FakeRateCounter, DynamoRateCounter)

@@ -1,0 +1,156 @@
+"""MemoryRepository and MissRepository: guards, derived lookups, listings and paging, for the fake
+and for DynamoDB."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from engram import clock, errors
+from engram.ids import new_id
+from engram.ports import StaleWrite
+from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss
+
+T0 = 1_800_000_000.0
+TENANT = "tenant_a"
+
+
+def new_memory(repo: Any, text: str = "The user lives in Paris", *, tenant: str = TENANT, **fields: Any) -> Memory:
+    values: dict[str, Any] = {
+        "namespace": "default",
+        "title": text,
+        "type": "fact",
+        "tier": "normal",
+        "created_at": T0,
+        "updated_at": T0,
+        "strength_at": T0,
+        "embedding": [0.5, -0.25, 0.125],
+        "embedder": "test:3",
+        **fields,
+    }
+    return repo.add(Memory(tenant_id=tenant, memory_id=new_id("mem"), text=text, **values))
+
+
+def listing(
+    repo: Any, limit: int = 10, cursor: str | None = None, offset: int = 0, accept: Any = None, **filters: Any
+) -> Any:
+    return repo.listing(TENANT, MemoryFilters(**filters), limit=limit, cursor=cursor, offset=offset, accept=accept)
+
+
+def test_add_get_and_tenant_isolation(memories: Any) -> None:
+    m = new_memory(memories, entities=("Paris",), source={"extracted": True}, metadata={"k": 1}, session_id="sess_1")
+    assert memories.get(TENANT, m.memory_id) == m
+    assert m.embedding == pytest.approx([0.5, -0.25, 0.125]) and m.entities == ("Paris",)
+    assert memories.get("tenant_b", m.memory_id) is None
+    other = new_memory(memories, tenant="tenant_b")
+    assert set(memories.get_many(TENANT, [m.memory_id, other.memory_id, "mem_nope"])) == {m.memory_id}
+
+
+def test_apply_bumps_the_version_and_loses_to_a_newer_write(memories: Any) -> None:
+    m = new_memory(memories)
+    changed = memories.apply(
+        m,
+        MemoryChanges(
+            text="The user lives in Lyon",
+            title="Lyon",
+            embedding=[1.0, 0.0, 0.0],
+            embedder="test:3",
+            entities=["Lyon"],
+            metadata={"a": 1},
+            namespace="home",
+            tier="high",
+            feedback_score=2,
+            access_count=3,
+            strength=30.0,
+            strength_at=T0 + 1,
+            last_accessed_at=T0 + 1,
+            updated_at=T0 + 1,
+        ),
+    )
+    assert changed.version == m.version + 1
+    assert (changed.text, changed.namespace, changed.tier, changed.entities) == (
+        "The user lives in Lyon",
+        "home",
+        "high",
+        ("Lyon",),
+    )
+    assert (changed.feedback_score, changed.access_count, changed.strength) == (2, 3, 30.0)
+    assert changed.embedding == pytest.approx([1.0, 0.0, 0.0]) and changed.metadata == {"a": 1}
+    assert memories.get(TENANT, m.memory_id) == changed
+    with pytest.raises(StaleWrite):
+        memories.apply(m, MemoryChanges(title="lost"))
+    assert memories.get(TENANT, m.memory_id).title == "Lyon"
+    locked = memories.apply(changed, MemoryChanges(locked=True))
+    assert locked.locked and locked.tier == "high" and locked.version == changed.version + 1
+    with pytest.raises(StaleWrite):
+        memories.apply(replace(m, memory_id=new_id("mem")), MemoryChanges(title="ghost"))
+
+
+def test_derived_lookups_follow_namespace_text_and_tier(memories: Any) -> None:
+    m = new_memory(memories, "The user lives in Paris.")
+    assert [x.memory_id for x in memories.same_text(TENANT, "default", "the user  lives in paris")] == [m.memory_id]
+    moved = memories.apply(m, MemoryChanges(namespace="home", tier="critical"))
+    assert memories.same_text(TENANT, "default", "The user lives in Paris") == []
+    assert [x.memory_id for x in memories.same_text(TENANT, "home", "The user lives in Paris")] == [m.memory_id]
+    assert [x.memory_id for x in memories.stored_at_tier(TENANT, "critical", ["home"])] == [m.memory_id]
+    assert [x.memory_id for x in memories.stored_at_tier(TENANT, "critical")] == [m.memory_id]
+    assert list(memories.stored_at_tier(TENANT, "critical", ["default"])) == []
+    assert [x.memory_id for x in listing(memories, namespace="home", tier="critical").items] == [m.memory_id]
+    memories.apply(moved, MemoryChanges(text="The user lives in Rome"))
+    assert [x.memory_id for x in memories.same_text(TENANT, "home", "the user lives in rome!")] == [m.memory_id]
+
+
+def test_listing_filters_pages_and_accepts(memories: Any) -> None:
+    made = [new_memory(memories, f"memory {i}", type="event" if i % 2 else "fact") for i in range(5)]
+    in_session = new_memory(memories, "from a session", session_id="sess_1", agent_id="bot")
+    everything = listing(memories, limit=3)
+    ids = sorted([m.memory_id for m in [*made, in_session]], reverse=True)
+    assert [m.memory_id for m in everything.items] == ids[:3] and everything.has_more and everything.total == 6
+    rest = listing(memories, limit=3, cursor=everything.next_cursor)
+    assert [m.memory_id for m in rest.items] == ids[3:] and not rest.has_more
+    events = listing(memories, type="event")
+    assert {m.memory_id for m in events.items} == {made[1].memory_id, made[3].memory_id} and events.total == 2
+    assert [m.memory_id for m in listing(memories, session_id="sess_1", agent_id="bot").items] == [in_session.memory_id]
+    assert [m.memory_id for m in listing(memories, offset=4).items] == ids[4:]
+    odd = listing(memories, accept=lambda m: m.text.endswith(("1", "3")))
+    assert {m.memory_id for m in odd.items} == {made[1].memory_id, made[3].memory_id}
+    with pytest.raises(errors.BadRequest):
+        listing(memories, cursor="garbage")
+    with pytest.raises(errors.BadRequest):  # a cursor of another listing
+        listing(memories, namespace="other", cursor=everything.next_cursor)
+
+
+def test_for_session_scan_replace_embedding_and_delete(memories: Any) -> None:
+    a = new_memory(memories, "a", session_id="sess_1")
+    b = new_memory(memories, "b", tenant="tenant_b")
+    assert [m.memory_id for m in memories.for_session(TENANT, "sess_1")] == [a.memory_id]
+    assert {m.memory_id for m in memories.scan()} == {a.memory_id, b.memory_id}
+    assert [m.memory_id for m in memories.scan(TENANT)] == [a.memory_id]
+    again = memories.replace_embedding(a, [0.0, 1.0, 0.0], "other:3")
+    stored = memories.get(TENANT, a.memory_id)
+    assert stored.embedder == "other:3" and stored.embedding == pytest.approx([0.0, 1.0, 0.0]) and stored == again
+    assert memories.delete(a) and not memories.delete(a)
+    assert memories.get(TENANT, a.memory_id) is None and list(memories.for_session(TENANT, "sess_1")) == []
+
+
+def test_misses_newest_first_since_and_paged(misses: Any) -> None:
+    made = []
+    for i in range(4):
+        clock.set_clock(lambda i=i: T0 + i)  # ids are time-ordered: one a second
+        miss = Miss(TENANT, new_id("miss"), f"question {i}", T0 + i, session_id="sess_1", context="ctx", purge_at=9)
+        misses.add(miss)
+        made.append(miss)
+    misses.add(Miss("tenant_b", new_id("miss"), "theirs", T0))
+    first = misses.listing(TENANT, limit=3, since=None, cursor=None)
+    assert [m.query for m in first.items] == ["question 3", "question 2", "question 1"] and first.has_more
+    assert first.items[0] == made[3]
+    rest = misses.listing(TENANT, limit=3, since=None, cursor=first.next_cursor)
+    assert [m.query for m in rest.items] == ["question 0"] and not rest.has_more
+    assert misses.count(TENANT, None) == 4 and misses.count("tenant_b", None) == 1
+    assert misses.count(TENANT, T0 + 2) == 2 and misses.count(TENANT, T0 + 9) == 0
+    recent = misses.listing(TENANT, limit=10, since=T0 + 2, cursor=None)
+    assert [m.query for m in recent.items] == ["question 3", "question 2"]
+    with pytest.raises(errors.BadRequest):
+        misses.listing(TENANT, limit=3, since=None, cursor="nope")

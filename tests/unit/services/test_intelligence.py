@@ -1,0 +1,145 @@
+"""Turns, context injection, summaries, the session stream, the sweeper and keys, on the fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from engram import errors
+from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
+from engram.models.sessions import CreateSession, EndSession
+from engram.testing.world import World
+
+from .conftest import T0, TENANT
+
+
+def turn(world: World, sid: str, n: int | None, text: str = "hello", used: list[str] | None = None) -> Any:
+    body = {"messages": [{"role": "user", "content": text}], "memories_used": used or []}
+    if n is not None:
+        body["turn_number"] = n
+    return world.intelligence.record_turn(TENANT, sid, RecordTurn.model_validate(body))
+
+
+def stream_record(name: str, new: dict[str, Any] | None = None, old: dict[str, Any] | None = None) -> Any:
+    """What the handler reads of a Powertools DynamoDBRecord: the images and the event name."""
+    return SimpleNamespace(dynamodb=SimpleNamespace(new_image=new, old_image=old), raw_event={"eventName": name})
+
+
+def test_start_injects_critical_memories_within_the_budget(world: World) -> None:
+    who = world.memories.create_memory(TENANT, text="My name is Ada", type="identity")
+    world.memories.create_memory(TENANT, text="Elsewhere", type="identity", namespace="work")
+    out = world.intelligence.start(TENANT, StartSession.model_validate({"first_message": "hi"}))
+    assert [m.id for m in out.context.critical] == [who.id] and out.stats.critical_count == 1
+    assert world.memory_repo.get(TENANT, who.id).access_count == 1  # type: ignore[union-attr]
+    tiny = world.intelligence.start(TENANT, StartSession.model_validate({"token_budget": 50}))
+    assert tiny.stats.tokens_injected <= 50
+
+
+def test_turns_are_numbered_replayed_and_refused_when_different(world: World) -> None:
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    first = turn(world, sid, None, used=[mem.id])
+    assert first.turn_number == 1 and first.message_count == 1 and not first.refresh_needed
+    replay = turn(world, sid, 2, "again")
+    assert turn(world, sid, 2, "again") == replay  # a retry answers the first answer, writes nothing
+    assert world.session_repo.get(TENANT, sid).message_count == 2  # type: ignore[union-attr]
+    with pytest.raises(errors.Conflict):
+        turn(world, sid, 2, "something else")
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.memories_used == {mem.id} and stored.turn_count == 2
+    assert world.memory_repo.get(TENANT, mem.id).access_count == 1  # type: ignore[union-attr]
+    with pytest.raises(errors.ValidationFailed):
+        turn(world, sid, None, used=["not-a-memory"])
+
+
+def test_every_fifth_turn_refreshes_context(world: World) -> None:
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    answers = [turn(world, sid, None, f"message {i}") for i in range(5)]
+    assert [a.refresh_needed for a in answers] == [False, False, False, False, True]
+    assert answers[-1].new_context is not None and answers[-1].stats is not None
+
+
+def test_extract_saves_suggestions_once_and_reinforces_duplicates(world: World) -> None:
+    conversation = [{"role": "user", "content": "My name is Grace and I prefer Python over Java."}]
+    first = world.intelligence.extract(
+        TENANT, ExtractRequest.model_validate({"conversation": conversation, "save": True})
+    )
+    assert first.saved >= 1 and {s.action for s in first.suggestions} == {"created"}
+    again = world.intelligence.extract(
+        TENANT, ExtractRequest.model_validate({"conversation": conversation, "save": True})
+    )
+    assert {s.action for s in again.suggestions} == {"reinforced"}
+    assert len(world.memory_repo.memories) == first.saved
+
+
+def test_summarize_writes_the_summary_and_refuses_expired_sessions(world: World, now: list[float]) -> None:
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    turn(world, sid, None, "We agreed to ship on Friday.")
+    out = world.intelligence.summarize(TENANT, sid)
+    assert out.message_count == 1 and out.summary
+    assert world.session_repo.get(TENANT, sid).summary == out.summary  # type: ignore[union-attr]
+    short = world.sessions.create(TENANT, CreateSession(ttl_seconds=60)).id
+    now[0] = T0 + 61
+    with pytest.raises(errors.Gone):
+        world.intelligence.summarize(TENANT, short)
+
+
+def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: World) -> None:
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession(title="Support")).id
+    turn(world, sid, None, "Dark mode please, we decided to use it", used=[mem.id])
+    before = world.session_repo.get(TENANT, sid)
+    world.sessions.end(TENANT, sid, EndSession(outcome="success"))
+    after = world.session_repo.get(TENANT, sid)
+    assert before is not None and after is not None
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    new = {**old, "status": "ended", "outcome": "success", "memories_used": set(after.memories_used)}
+    record = stream_record("MODIFY", new, old)
+    assert "outcome success applied to 1" in world.session_events.handle(record)
+    assert "applied to 0" in world.session_events.handle(record)  # redelivered: credited once
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 1  # type: ignore[union-attr]
+    closed = {**old, "status": "closed", "title": "Support"}
+    assert "summary stored" in world.session_events.handle(stream_record("MODIFY", closed, old))
+    assert "already" in world.session_events.handle(stream_record("MODIFY", closed, old))
+    summaries = [m for m in world.memory_repo.memories.values() if m.type == "summary"]
+    assert len(summaries) == 1 and summaries[0].namespace == "session-memory"
+    assert world.session_repo.get(TENANT, sid).summary  # type: ignore[union-attr]
+    removed = world.session_events.handle(stream_record("REMOVE", None, {**old, "cascade_memories": True}))
+    assert removed == "purged 1 messages, 1 memories"
+    assert [m.memory_id for m in world.memory_repo.memories.values()] == [mem.id]  # not from the session
+
+
+def test_sweeper_abandons_idle_and_expires_ttl_sessions(world: World, now: list[float]) -> None:
+    def create(**fields: Any) -> str:
+        return world.sessions.create(TENANT, CreateSession.model_validate(fields)).id
+
+    idle, expiring, busy = create(), create(ttl_seconds=600), create()
+    now[0] = T0 + 7000
+    turn(world, busy, None)
+    now[0] = T0 + 7300
+    report = world.sweeper.sweep()
+    assert (report.abandoned, report.expired, report.skipped) == (1, 1, 0)
+    stored: Callable[[str], Any] = lambda sid: world.session_repo.get(TENANT, sid)  # noqa: E731
+    assert stored(idle).status == "ended" and stored(idle).outcome == "abandoned" and stored(idle).ended_at == T0 + 7200
+    assert stored(expiring).status == "expired" and stored(busy).status == "active"
+    assert world.sweeper.sweep().abandoned == 0
+
+
+def test_keys_and_rate_limits(world: World, now: list[float]) -> None:
+    created = world.api_keys.create("acme", name="ops")
+    assert world.api_keys.authenticate(created.secret).key_id == created.key_id  # type: ignore[union-attr]
+    assert world.api_keys.create("acme", secret=created.secret).key_id == created.key_id  # re-registered
+    with pytest.raises(errors.Conflict):
+        world.api_keys.create("other", secret=created.secret)
+    assert world.api_keys.revoke(created.key_id).revoked_at is not None
+    assert world.api_keys.authenticate(created.secret) is None
+    with pytest.raises(errors.NotFound):
+        world.api_keys.revoke("key_nope")
+    limit = world.settings.rate_limit_per_minute
+    waits = [world.rate_limiter.hit("ip", "1.2.3.4") for _ in range(limit + 1)]
+    assert waits[:limit] == [None] * limit and waits[-1] is not None and waits[-1] >= 1
+    now[0] += 60
+    assert world.rate_limiter.hit("ip", "1.2.3.4") is None

@@ -1,0 +1,111 @@
+"""The memory use cases on the fakes: CRUD, search and explain, feedback and locks, misses."""
+
+from __future__ import annotations
+
+import pytest
+
+from engram import errors
+from engram.extract.tokens import estimate_tokens
+from engram.models.memories import CreateMemory, ExplainRequest, LogMiss, Reinforce, SearchMemories, UpdateMemory
+from engram.testing.world import World
+
+from .conftest import T0, TENANT
+
+DAY = 86400.0
+
+
+def test_create_defaults_the_tier_by_type_and_indexes(world: World) -> None:
+    who = world.memories.create(TENANT, CreateMemory(text="My name is Ada", type="identity"))
+    likes = world.memories.create(TENANT, CreateMemory(text="Prefers tea", type="preference"))
+    note = world.memories.create(TENANT, CreateMemory(text="A meeting happened", type="summary"))
+    assert (who.tier, likes.tier, note.tier) == ("critical", "high", "normal")
+    stored = world.memory_repo.get(TENANT, who.id)
+    assert stored is not None and stored.strength == 100.0 and stored.embedder == "hashing:384"
+    assert world.index.document(TENANT, who.id) is not None  # type: ignore[attr-defined]
+
+
+def test_update_reembeds_follows_a_derived_title_and_merges_metadata(world: World) -> None:
+    mem = world.memories.create(TENANT, CreateMemory(text="The user drinks coffee", metadata={"a": 1, "b": 2}))
+    before = world.memory_repo.get(TENANT, mem.id)
+    out = world.memories.update(
+        TENANT, mem.id, UpdateMemory(text="The user drinks green tea", metadata={"b": None, "c": 3})
+    )
+    after = world.memory_repo.get(TENANT, mem.id)
+    assert out.title == "The user drinks green tea" and out.metadata == {"a": 1, "c": 3}
+    assert before is not None and after is not None
+    assert after.version == before.version + 1 and after.embedding != before.embedding
+    assert world.index.document(TENANT, mem.id)["text"] == "The user drinks green tea"  # type: ignore[attr-defined]
+
+
+def test_delete_removes_from_repository_and_index(world: World) -> None:
+    mem = world.memories.create(TENANT, CreateMemory(text="Temporary"))
+    assert world.memories.delete(TENANT, mem.id).deleted
+    assert world.memory_repo.get(TENANT, mem.id) is None and world.index.document(TENANT, mem.id) is None  # type: ignore[attr-defined]
+    with pytest.raises(errors.NotFound):
+        world.memories.delete(TENANT, mem.id)
+
+
+def test_listing_by_tier_uses_the_effective_tier(world: World, now: list[float]) -> None:
+    fading = world.memories.create(TENANT, CreateMemory(text="Likes jazz", type="preference"))
+    world.memories.create(TENANT, CreateMemory(text="Owns a bike"))
+    assert [m.id for m in world.memories.list(TENANT, tier="high").data] == [fading.id]
+    now[0] = T0 + 31 * DAY  # one half-life and a day: 30 → under 15
+    assert world.memories.list(TENANT, tier="high").data == []
+
+
+def test_critical_memories_strongest_first_and_find_duplicate(world: World) -> None:
+    a = world.memories.create_memory(TENANT, text="My name is Ada", type="identity")
+    b = world.memories.create_memory(TENANT, text="Allergic to nuts", tier="critical")
+    world.feedback.reinforce(TENANT, b.id, Reinforce(value=1))
+    assert [m.id for m in world.memories.critical_memories(TENANT, ["default"])] == [b.id, a.id]
+    assert world.memories.find_duplicate(TENANT, "default", "my name  is ada.").id == a.id  # type: ignore[union-attr]
+    assert world.memories.find_duplicate(TENANT, "work", "My name is Ada", near_cosine=None) is None
+
+
+def test_search_counts_hits_as_accesses_and_logs_a_miss(world: World) -> None:
+    dog = world.memories.create_memory(TENANT, text="The user's dog is called Rex", entities=["Rex"])
+    world.memories.create_memory(TENANT, text="The user's cat is called Tom")
+    out = world.search.search_api(TENANT, SearchMemories(query="What is the dog called? Rex", threshold=0.5))
+    assert out.results and out.results[0].id == dog.id and out.results[0].score >= 0.5
+    assert world.memory_repo.get(TENANT, dog.id).access_count == 1  # type: ignore[union-attr]
+    missed = world.search.search_api(TENANT, SearchMemories(query="quantum chromodynamics", log_miss=True))
+    assert missed.count == 0 and missed.miss_id is not None
+    assert [m.query for m in world.misses.list_misses(TENANT).misses] == ["quantum chromodynamics"]
+
+
+def test_explain_terms_add_up_and_count_nothing(world: World) -> None:
+    mem = world.memories.create_memory(TENANT, text="User is based in Singapore", entities=["Singapore"])
+    out = world.search.explain(TENANT, ExplainRequest(query="Where is Singapore?", threshold=0.0))
+    [result] = out.results
+    assert result.memory_id == mem.id and result.rank == 1 and result.included
+    assert sum(t.contribution for t in result.terms) == pytest.approx(result.score, abs=1e-6)
+    assert out.token_estimate == estimate_tokens("User is based in Singapore")
+    assert world.memory_repo.get(TENANT, mem.id).access_count == 0  # type: ignore[union-attr]
+    with pytest.raises(errors.NotFound):
+        world.search.explain(TENANT, ExplainRequest(query="x", memory_id="mem_01AAAAAAAAAAAAAAAAAAAAAAAA"))
+
+
+def test_reinforcement_promotes_locks_pin_and_unlock_follows_strength(world: World) -> None:
+    mem = world.memories.create_memory(TENANT, text="Works at Acme")
+    out = None
+    for _ in range(3):
+        out = world.feedback.reinforce(TENANT, mem.id, Reinforce(value=1))
+    assert out is not None and out.promoted and out.new_tier == "high" and out.strength == 15.0
+    world.feedback.lock(TENANT, mem.id, "critical")
+    weakened = world.feedback.reinforce(TENANT, mem.id, Reinforce(value=-1))
+    assert weakened.new_tier == "critical" and weakened.locked and "locked" in weakened.message
+    assert world.index.document(TENANT, mem.id)["tier"] == "critical"  # type: ignore[attr-defined]
+    assert world.feedback.unlock(TENANT, mem.id).tier == "normal"  # strength 10: below high
+    assert world.feedback.apply_outcome(TENANT, [mem.id, "mem_01AAAAAAAAAAAAAAAAAAAAAAAA"], 1) == 1
+
+
+def test_misses_are_listed_newest_first_since_a_date(world: World, now: list[float]) -> None:
+    world.misses.log_miss(TENANT, LogMiss(query="old question"))
+    now[0] = T0 + 2 * DAY
+    world.misses.log_miss(TENANT, LogMiss(query="new question", session_id="sess_1"))
+    listed = world.misses.list_misses(TENANT)
+    assert [m.query for m in listed.data] == ["new question", "old question"] and listed.total_count == 2
+    since = world.misses.list_misses(TENANT, since="2027-01-16")  # T0 is 2027-01-15T08:00Z
+    assert [m.query for m in since.data] == ["new question"] and since.count == 1
+    with pytest.raises(errors.ValidationFailed):
+        world.misses.list_misses(TENANT, since="yesterday")
