@@ -125,7 +125,7 @@ bench-clients: $(MODEL_STAMP)
 	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
 
 bench-retrieval: $(STAMP)
-	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
+	$(PY) bench/retrieval.py --data $(DATA) --embedders local,hashing --out bench/results/retrieval.json
 	$(PY) -m bench.search_speed --out bench/results/search_speed.json
 
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
