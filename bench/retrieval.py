@@ -37,9 +37,10 @@ was chosen on all six conversations earlier, which flatters it).
   weights → names (the memory is about someone the query names; the query names someone no
   candidate mentions — taught with the absent-name training questions) → dates named in the
   query (the shipped ranker) → the turn before indexed with each memory (embedded and
-  BM25-searched with it; not shipped: memories carry no context field yet). Candidates are what the service asks its index for at top
-  50: the 150 nearest vectors and the 150 best BM25 hits of the namespace, from
-  :class:`engram.index.local.LocalIndex`; a BM25-only hit gets its cosine from its stored vector.
+  BM25-searched with it; not shipped: memories carry no context field yet). Candidates are
+  what the service asks its index for at top 50: the 150 nearest vectors and the 150 best BM25
+  hits of the namespace, from :class:`engram.index.local.LocalIndex`; a BM25-only hit gets its
+  cosine from its stored vector.
 
 **Fit.** Logistic regression (scikit-learn, L2, C = 1) over every candidate of every training
 question, evidence turns positive, both classes weighted equally. Then one calibration number:
