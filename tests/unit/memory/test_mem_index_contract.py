@@ -4,7 +4,6 @@ OPENSEARCH_URL is set (e.g. http://localhost:9200 with the k-NN plugin)."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +149,5 @@ def test_k_bounds(index: VectorIndex) -> None:
     assert len(index.knn("t1", vec, 3)) == 3
     assert len(index.text_search("t1", "tea", 4)) == 4
     assert index.knn("t1", vec, 0) == []
-    started = time.perf_counter()
-    index.knn("t1", vec, 100)
-    assert time.perf_counter() - started < 2
+    assert len(index.knn("t1", vec, 100)) == 7  # k above the count answers every document, once
+    assert len({hit.memory_id for hit in index.knn("t1", vec, 100)}) == 7
