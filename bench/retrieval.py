@@ -81,6 +81,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -277,7 +278,7 @@ class CachedEmbedder:
         if self.path is not None and self._dirty:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp.npz")
-            np.savez(tmp, **self.cache)
+            np.savez(tmp, **self.cache)  # type: ignore[arg-type]
             tmp.replace(self.path)
             self._dirty = False
 
@@ -353,7 +354,8 @@ def fit_calibration(embedder: CachedEmbedder, conversations: list[Conversation])
     and question ↔ other turn of the same conversation (noise)."""
     from engram.embed.calibration import calibration_for
 
-    relevant, noise = [], []
+    relevant: list[float] = []
+    noise: list[float] = []
     for conv in conversations:
         turns = embedder.vectors([t.text for t in conv.turns])
         for q in conv.questions:
@@ -438,7 +440,7 @@ def service_runs(
         try:
             for conv in conversations:
                 for turn in conv.turns:
-                    clock.set_clock(lambda t=turn.timestamp: t)
+                    clock.set_clock(partial(float, turn.timestamp))
                     out = create(TENANT, text=turn.text, namespace=conv.namespace, type="event", tier="normal")
                     dia_of[out.id] = turn.dia
         finally:
@@ -709,7 +711,7 @@ def search_latency(sizes: Sequence[int], queries: int = 100) -> dict[str, Any]:
                     t0 = time.perf_counter()
                     services[ranker].search(TENANT, q, top_k=10, threshold=0.0, record_access=False)
                     timings[label].append(time.perf_counter() - t0)
-            row = {
+            row: dict[str, Any] = {
                 label: {"p50_ms": 1000 * float(np.percentile(v, 50)), "p95_ms": 1000 * float(np.percentile(v, 95))}
                 for label, v in timings.items()
             }

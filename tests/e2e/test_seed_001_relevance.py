@@ -19,7 +19,7 @@ from engram.testing.server import LocalServer
 pytestmark = pytest.mark.e2e
 KEY = "egm_e2e_seed_001_relevance_key_0123"
 NAMESPACE = "seed-001"
-MEMORIES = [
+MEMORIES: list[dict[str, Any]] = [
     {"title": "User is based in Singapore", "text": "User is based in Singapore", "entities": ["Singapore"]},
     {"title": "User prefers morning meetings", "text": "User prefers morning meetings, usually around 9am"},
     {

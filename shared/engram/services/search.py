@@ -237,6 +237,10 @@ def _learned_explain(r: RankedCandidate, memory: Memory) -> tuple[ScoreBreakdown
     return breakdown, shown
 
 
+def _given(b: ScoreBreakdown, terms: list[ExplainTerm]) -> tuple[ScoreBreakdown, list[ExplainTerm]]:
+    return b, terms
+
+
 def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
@@ -413,7 +417,7 @@ class SearchService:
             )
             terms = b.terms(weights)
             ranked.append(
-                Ranked(memory, b.score, b.vector_score, b.text_score, b.score >= threshold, lambda b=b, t=terms: (b, t))
+                Ranked(memory, b.score, b.vector_score, b.text_score, b.score >= threshold, partial(_given, b, terms))
             )
         return ranked
 
