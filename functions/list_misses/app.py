@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from engram.api.resolver import http_handler, make_resolver, tenant_of
 from engram.container import misses
+from engram.models.common import Cursor, DateOrDateTime
 from engram.models.memories import MissesOut
 
 app = make_resolver()
@@ -14,8 +15,8 @@ app = make_resolver()
 @app.get("/v1/memories/misses", summary="List misses", tags=["memory intelligence"])
 def list_misses(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    since: Annotated[str | None, Query(min_length=4, max_length=40)] = None,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    since: Annotated[DateOrDateTime | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
 ) -> MissesOut:
     return misses().list_misses(tenant_of(app), limit=limit, since=since, cursor=cursor)
 

@@ -1,4 +1,5 @@
-"""Memories table stream → the vector index (upsert by version, delete on REMOVE).
+"""Memories table stream → the vector index (upsert by version, delete on REMOVE), and access logs
+settled into their memories (the batch's together first: services/memory_stream.py).
 
 Partial batch failures are reported (``ReportBatchItemFailures``) so only failed records retry.
 """
@@ -16,6 +17,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def process(event: dict[str, Any], context: Any, index: VectorIndex | None = None) -> dict[str, Any]:
     handler = memory_stream(index)
+    handler.settle_batch(event.get("Records") or [])  # the batch's access logs, in one write per tenant
     return dict(
         process_partial_response(event=event, record_handler=handler.handle, processor=processor, context=context)
     )

@@ -7,8 +7,9 @@ scattered through logic. Tests call :func:`reset_settings` after changing the en
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,6 +26,7 @@ class Settings(BaseModel):
     messages_table: str = "engram-messages"
     memories_table: str = "engram-memories"
     misses_table: str = "engram-misses"
+    ledger_table: str = "engram-ledger"
     api_keys_table: str = "engram-api-keys"
     rate_limits_table: str = "engram-rate-limits"
     idempotency_table: str = "engram-idempotency"
@@ -32,6 +34,11 @@ class Settings(BaseModel):
 
     # Abuse limits.
     rate_limit_per_minute: int = Field(default=60, ge=1, le=1_000_000)
+    # What counts against a source address (services/auth.py): "all" requests (the contract: per
+    # key and per source IP; two counter writes per request) or, opted into, "unverified" requests
+    # only (a key not verified within api_key_cache_seconds; one counter write per request).
+    rate_limit_address_scope: Literal["all", "unverified"] = "all"
+    api_key_cache_seconds: int = Field(default=30, ge=0, le=3600)  # how late a revocation can take effect
     idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
 
     # Session lifecycle.
@@ -51,6 +58,9 @@ class Settings(BaseModel):
     opensearch_service: Literal["aoss", "es"] = "aoss"
     opensearch_index: str = "engram-memories"
     data_dir: str = ".engram"
+    # Set by the local runtime for its handler processes: the index its main process serves.
+    local_index_address: str = ""  # host:port
+    local_index_key: str = ""  # hex
 
     # Ranking (unset: the defaults documented in services/search.py) and tiers (services/tiers.py).
     score_vector_weight: float | None = Field(default=None, ge=0, le=10)
@@ -73,13 +83,43 @@ class Settings(BaseModel):
     log_level: str = "INFO"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     values = {key[len(PREFIX) :].lower(): value for key, value in env.items() if key.startswith(PREFIX) and value != ""}
     try:
         return Settings.model_validate(values)
     except ValidationError as exc:  # a misconfigured deployment should say exactly what is wrong
-        raise EngramError(f"invalid configuration: {exc}") from exc
+        raise EngramError(f"invalid configuration: {describe_errors(exc)}") from exc
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """``ENGRAM_X=value: must be at least 60; ...``: the variable, its value and its bound."""
+    return "; ".join(_describe(error) for error in exc.errors())
+
+
+_BOUNDS = {"ge": "at least", "gt": "greater than", "le": "at most", "lt": "less than"}
+_KINDS = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+}
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    value = error.get("input")
+    context = error.get("ctx") or {}
+    kind = str(error.get("type", ""))
+    bound = next((f"must be {words} {context[key]}" for key, words in _BOUNDS.items() if key in context), None)
+    if bound is not None:
+        rule = bound
+    elif kind == "literal_error" and "expected" in context:
+        rule = f"must be one of {context['expected']}"
+    else:
+        rule = _KINDS.get(kind, str(error.get("msg", "is not valid")).lower())
+    shown = f"={value}" if isinstance(value, str | int | float) else ""
+    return f"{PREFIX}{field.upper()}{shown}: {rule}"
 
 
 @lru_cache(maxsize=1)

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from engram.services.auth import ApiKeyService, RateLimiter
     from engram.services.batch import BatchWriter
     from engram.services.feedback import FeedbackService
+    from engram.services.governance import GovernanceService
     from engram.services.intelligence import IntelligenceService
     from engram.services.memories import MemoryService
     from engram.services.memory_core import MemoryCore
     from engram.services.memory_stream import MemoryStreamHandler
+    from engram.services.miss_review import MissReview
     from engram.services.misses import MissService
     from engram.services.search import ScoringWeights, SearchService
     from engram.services.session_events import SessionEventHandler
@@ -122,6 +124,11 @@ def sessions() -> SessionService:
     return SessionService(session_repository(), get_settings(), memories=memories)
 
 
+def session_id_of(tenant_id: str, ref: str) -> str:
+    """A session's id from its id or key (NotFound if neither): Idempotency-Key's scope."""
+    return sessions().load(tenant_id, ref).session_id
+
+
 @_once
 def intelligence() -> IntelligenceService:
     from engram.services.intelligence import IntelligenceService
@@ -151,10 +158,17 @@ def sweeper() -> SweepService:
 @_once
 def memory_core() -> MemoryCore:
     from engram.services.memory_core import MemoryCore
+    from engram.store.ledger import DynamoLedgerRepository
     from engram.store.memories import DynamoMemoryRepository
 
     settings = get_settings()
-    return MemoryCore(DynamoMemoryRepository(settings), index=index, embedder=embedder, policy=tier_policy(settings))
+    return MemoryCore(
+        DynamoMemoryRepository(settings),
+        index=index,
+        embedder=embedder,
+        policy=tier_policy(settings),
+        ledger=DynamoLedgerRepository(settings),
+    )
 
 
 @_once
@@ -162,6 +176,11 @@ def memories() -> MemoryService:
     from engram.services.memories import MemoryService
 
     return MemoryService(memory_core(), get_settings())
+
+
+def governance() -> GovernanceService:
+    """Conflicts, histories and the deletions log (the memory service's own)."""
+    return memories().governance
 
 
 def batch_writer() -> BatchWriter:
@@ -193,16 +212,25 @@ def search() -> SearchService:
     return SearchService(memory_core(), scoring_weights(get_settings()), misses=misses(), feedback=feedback())
 
 
+@_once
+def miss_review() -> MissReview:
+    from engram.services.miss_review import MissReview
+
+    return MissReview(misses(), memory_core().embed, search().explain)
+
+
 def memory_stream(target: VectorIndex | None = None) -> MemoryStreamHandler:
     """The memories stream consumer, writing to ``target`` (default: the configured index)."""
     from engram.services.memory_stream import MemoryStreamHandler
     from engram.store.memories import decode_change
 
-    return MemoryStreamHandler(target if target is not None else index(), decode_change)
+    return MemoryStreamHandler(target if target is not None else index(), decode_change, feedback().settle)
 
 
 def reindex(tenant_id: str | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all)."""
+    """``engram reindex``: rebuild the vector index from DynamoDB (one tenant or all), and the
+    sessions' agent index (what ``GET /v1/sessions?agent_id=`` reads); returns the memories indexed."""
+    session_repository().reindex_agents(tenant_id)
     return memories().reindex(tenant_id, progress=progress)
 
 
@@ -214,7 +242,8 @@ def api_keys() -> ApiKeyService:
     from engram.services.auth import ApiKeyService
     from engram.store.auth import DynamoApiKeyRepository
 
-    return ApiKeyService(DynamoApiKeyRepository(get_settings()))
+    settings = get_settings()
+    return ApiKeyService(DynamoApiKeyRepository(settings), cache_seconds=settings.api_key_cache_seconds)
 
 
 @_once

@@ -38,6 +38,15 @@ class NotFound(EngramError):
     code = "not_found"
 
 
+class MethodNotAllowed(EngramError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.headers = {"Allow": ", ".join(allowed)}
+
+
 class Conflict(EngramError):
     status = 409
     code = "conflict"
@@ -51,6 +60,11 @@ class Gone(EngramError):
 class PayloadTooLarge(EngramError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(EngramError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ValidationFailed(EngramError):

@@ -62,6 +62,8 @@ def http_routes(template_path: Path | None = None) -> list[Route]:
             if event.get("Type") != "HttpApi":
                 continue
             ev = event.get("Properties") or {}
+            if "Path" not in ev:  # the $default catch-all (functions/fallback), not an endpoint
+                continue
             authorizer = ((ev.get("Auth") or {}).get("Authorizer")) or "default"
             routes.append(Route(str(ev["Method"]).upper(), str(ev["Path"]), function, authorizer != "NONE"))
     return sorted(routes, key=lambda r: (r.path, r.method))

@@ -163,6 +163,8 @@ def test_hosted_endpoint_uses_the_api_key_and_its_tenant(server: LocalServer) ->
         {"jsonrpc": "2.0"},  # neither a request nor a response
         {"jsonrpc": "2.0", "id": 3},  # a response without result or error
         {"jsonrpc": "2.0", "id": 3, "result": {}, "error": {"code": 1, "message": "x"}},  # both
+        {"jsonrpc": "2.0", "id": 3, "result": None},  # the MCP SDK answered these with a bare 400
+        {"jsonrpc": "2.0", "id": 3, "error": {"code": "x"}},
         {"jsonrpc": "1.0", "id": 1, "method": "tools/list"},
     ],
 )

@@ -95,6 +95,22 @@ def test_memories_resource_round_trip(client: Engram) -> None:
     assert caught.value.status == 404 and caught.value.code == "not_found" and caught.value.request_id
 
 
+def test_miss_clusters_and_replay(client: Engram) -> None:
+    space = ns()
+    asked = ["Which CI provider do we use?", "What CI provider do we use?"]
+    ids = [client.memories.miss(q, namespace=space).miss_id for q in asked]
+    clusters = client.memories.miss_clusters(namespace=space, examples=5)
+    ci = next(c for c in clusters.data if c.id == ids[0])
+    assert ci.count == 2 and [e.id for e in ci.examples] == ids[::-1] and ci.namespaces == [space]
+    before = client.memories.replay_misses(cluster_id=ci.id, namespace=space)
+    assert before.replayed == 2 and before.answered == 0
+    memory = client.memories.create("We use the CI provider GitHub Actions", namespace=space)
+    after = client.memories.replay_misses(cluster_id=ci.id, namespace=space)
+    assert after.answered == 2 and {r.top.memory_id for r in after.data if r.top} == {memory.id}
+    with pytest.raises(NotFound):
+        client.memories.replay_misses(cluster_id="miss_nope", namespace=space)
+
+
 def test_errors_carry_status_code_and_details(server: LocalServer, client: Engram) -> None:
     with pytest.raises(InvalidRequest) as invalid:
         client.memories.create("x", tier="bogus")  # type: ignore[arg-type]

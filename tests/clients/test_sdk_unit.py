@@ -167,3 +167,41 @@ def test_the_sdk_installs_and_imports_on_its_own(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().startswith(str(target))
+
+
+def test_governance_methods_send_their_routes_and_parse_their_answers() -> None:
+    conflict = {
+        "id": "cfl_01JBZ8Q7X4N5M6P7Q8R9S0T1V2",
+        "status": "resolved",
+        "old_memory_id": MEMORY["id"],
+        "new_memory_id": "mem_01JBZ8Q7X4N5M6P7Q8R9S0T1V3",
+        "slot": "user|residence",
+        "reason": "residence: singapore -> berlin",
+        "confidence": 0.6,
+        "why_review": "low_confidence",
+        "resolution": "keep_new",
+    }
+    client, requests = scripted(
+        [
+            httpx.Response(201, json={**MEMORY, "action": "superseded", "supersedes": ["mem_old"]}),
+            httpx.Response(200, json={"data": [conflict], "has_more": False}),
+            httpx.Response(200, json=conflict),
+            httpx.Response(
+                200, json={"memory_id": MEMORY["id"], "data": [{"at": "t", "cause": "api", "change": "created"}]}
+            ),
+            httpx.Response(200, json={"data": [{"id": "del_1", "kind": "memory", "memories_deleted": [MEMORY["id"]]}]}),
+        ]
+    )
+    assert client.memories.create("I moved to Berlin").action == "superseded"
+    assert client.memories.conflicts(status="open").data[0].slot == "user|residence"
+    assert client.memories.resolve_conflict(conflict["id"], "keep_new").resolution == "keep_new"
+    assert client.memories.history(MEMORY["id"]).data[0].cause == "api"
+    assert client.deletions(limit=5).data[0].memories_deleted == [MEMORY["id"]]
+    assert [(r.method, r.url.path) for r in requests] == [
+        ("POST", "/v1/memories"),
+        ("GET", "/v1/memories/conflicts"),
+        ("POST", f"/v1/memories/conflicts/{conflict['id']}/resolve"),
+        ("GET", f"/v1/memories/{MEMORY['id']}/history"),
+        ("GET", "/v1/deletions"),
+    ]
+    assert json.loads(requests[2].content) == {"resolution": "keep_new"} and requests[4].url.params["limit"] == "5"

@@ -52,7 +52,7 @@ def snapshot(client: Engram) -> dict[str, Any]:
         messages = [(m.role, m.content) for m in client.iter_messages(session.id)]
         sessions[session.key or session.id] = (session.status, session.title, messages)
     memories = {m.id: (m.text, m.namespace, m.type, m.tier, m.locked, m.created_at) for m in client.iter_memories()}
-    misses = sorted(m.query for m in client.iter_misses())
+    misses = sorted((m.query, tuple(m.namespaces)) for m in client.iter_misses())
     return {"sessions": sessions, "memories": memories, "misses": misses}
 
 
@@ -74,7 +74,7 @@ def test_export_then_import_into_another_tenant_reproduces_everything(server: Lo
     attendees = [{"text": f"Attendee {i} prefers vegetarian lunch", "namespace": "attendees"} for i in range(130)]
     source.memories.batch_create(attendees[:100])
     source.memories.batch_create(attendees[100:])  # 132 memories: more than one batch on import
-    source.memories.miss("Who approved the budget?", session_id=second.id)
+    source.memories.miss("Who approved the budget?", session_id=second.id, namespace="attendees")
     before = snapshot(source)
 
     out = tmp_path / "backup.ndjson"

@@ -30,10 +30,28 @@ def sessions(backend: str) -> Any:
 
 
 @pytest.fixture
-def memories(backend: str) -> Any:
+def sessions_and_memories(backend: str) -> tuple[Any, Any]:
+    """A session repository whose turns log accesses where this memory repository settles them
+    (and whose memories count in their session's ``memory_count``)."""
+    from engram.store.memories import DynamoMemoryRepository
+    from engram.store.sessions import DynamoSessionRepository
+
+    if backend == "fake":
+        memories = fakes.FakeMemoryRepository()
+        sessions = fakes.FakeSessionRepository(memories)
+        memories.sessions = sessions
+        return sessions, memories
+    return DynamoSessionRepository(get_settings()), DynamoMemoryRepository(get_settings())
+
+
+@pytest.fixture
+def memories(backend: str, sessions: Any) -> Any:
+    """On the same backend as ``sessions``: a memory counts in its session's ``memory_count``."""
     from engram.store.memories import DynamoMemoryRepository
 
-    return _pick(backend, fakes.FakeMemoryRepository, DynamoMemoryRepository)
+    if backend == "fake":
+        return fakes.FakeMemoryRepository(sessions=sessions)
+    return DynamoMemoryRepository(get_settings())
 
 
 @pytest.fixture

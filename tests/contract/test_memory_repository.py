@@ -11,7 +11,8 @@ import pytest
 from engram import clock, errors
 from engram.ids import new_id
 from engram.ports import StaleWrite
-from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss
+from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, access_logs
+from engram.ports.sessions import Session
 
 T0 = 1_800_000_000.0
 TENANT = "tenant_a"
@@ -135,17 +136,49 @@ def test_for_session_scan_replace_embedding_and_delete(memories: Any) -> None:
     assert memories.get(TENANT, a.memory_id) is None and list(memories.for_session(TENANT, "sess_1")) == []
 
 
+def test_a_memory_counts_in_its_sessions_memory_count_atomically(memories: Any, sessions: Any) -> None:
+    """add and delete keep the session's memory_count exact in the same write: a second delete of
+    the same memory, a failed add and a memory of a missing or other tenant's session change nothing."""
+    session = Session(tenant_id=TENANT, session_id=new_id("sess"), created_at=T0, last_activity_at=T0)
+    sessions.create(session)
+
+    def count() -> int:
+        return int(sessions.get(TENANT, session.session_id).memory_count)
+
+    first = new_memory(memories, session_id=session.session_id)
+    second = new_memory(memories, "The user likes tea", session_id=session.session_id)
+    new_memory(memories, "No session")
+    assert count() == 2
+    with pytest.raises(StaleWrite):  # the same id again: nothing written, nothing counted
+        memories.add(first)
+    assert count() == 2
+    assert memories.delete(first) and count() == 1
+    assert not memories.delete(first) and count() == 1  # gone already: not uncounted twice
+    orphan = new_memory(memories, "Its session never existed", session_id="sess_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert memories.get(TENANT, orphan.memory_id) == orphan
+    assert sessions.get(TENANT, "sess_01ARZ3NDEKTSV4RRFFQ69G5FAV") is None  # no session item appears
+    elsewhere = new_memory(memories, "Another tenant", tenant="tenant_b", session_id=session.session_id)
+    assert count() == 1 and memories.delete(elsewhere) and count() == 1
+    assert memories.delete(second) and count() == 0
+    early = new_memory(memories, "Written before its session was counted", session_id=new_id("sess"))
+    late = Session(tenant_id=TENANT, session_id=str(early.session_id), created_at=T0, last_activity_at=T0)
+    sessions.create(late)  # memory_count 0 while a memory names it (stored before counting began)
+    assert memories.delete(early) and memories.get(TENANT, early.memory_id) is None
+    assert sessions.get(TENANT, late.session_id).memory_count == 0  # never below zero
+
+
 def test_misses_newest_first_since_and_paged(misses: Any) -> None:
     made = []
     for i in range(4):
         clock.set_clock(lambda i=i: T0 + i)  # ids are time-ordered: one a second
-        miss = Miss(TENANT, new_id("miss"), f"question {i}", T0 + i, session_id="sess_1", context="ctx", purge_at=9)
+        spaces = ("work", "home")[: i % 3]  # none, one, two namespaces: all read back as written
+        miss = Miss(TENANT, new_id("miss"), f"question {i}", T0 + i, "sess_1", "ctx", 9, spaces)
         misses.add(miss)
         made.append(miss)
     misses.add(Miss("tenant_b", new_id("miss"), "theirs", T0))
     first = misses.listing(TENANT, limit=3, since=None, cursor=None)
     assert [m.query for m in first.items] == ["question 3", "question 2", "question 1"] and first.has_more
-    assert first.items[0] == made[3]
+    assert first.items[0] == made[3] and [m.namespaces for m in first.items] == [(), ("work", "home"), ("work",)]
     rest = misses.listing(TENANT, limit=3, since=None, cursor=first.next_cursor)
     assert [m.query for m in rest.items] == ["question 0"] and not rest.has_more
     assert misses.count(TENANT, None) == 4 and misses.count("tenant_b", None) == 1
@@ -154,3 +187,32 @@ def test_misses_newest_first_since_and_paged(misses: Any) -> None:
     assert [m.query for m in recent.items] == ["question 3", "question 2"]
     with pytest.raises(errors.BadRequest):
         misses.listing(TENANT, limit=3, since=None, cursor="nope")
+
+
+def test_access_logs_settle_with_their_memories_exactly_once(memories: Any) -> None:
+    a, b = new_memory(memories, "Likes tea"), new_memory(memories, "Likes coffee")
+    [log] = access_logs(TENANT, [a.memory_id, b.memory_id, a.memory_id], T0 + 5)
+    [other] = access_logs(TENANT, [b.memory_id], T0 + 6)
+    [third] = access_logs(TENANT, [a.memory_id], T0 + 7)
+    memories.log_accesses([log, other])
+    memories.log_accesses([third])
+    assert memories.get(TENANT, a.memory_id) == a  # logging writes no memory
+    everything = {a.memory_id, b.memory_id}  # and a pending log is no memory to any reader:
+    assert {m.memory_id for m in memories.scan()} == {m.memory_id for m in memories.scan(TENANT)} == everything
+    assert {m.memory_id for m in listing(memories).items} == everything and listing(memories).total == 2
+    assert set(memories.get_many(TENANT, [a.memory_id, log.log_id], consistent=True)) == {a.memory_id}
+    moved = memories.apply(b, MemoryChanges(feedback_score=1))
+    with pytest.raises(StaleWrite):  # b moved since it was read: nothing is written, the logs stay
+        memories.settle_accesses([log], [(a, MemoryChanges(access_count=2)), (b, MemoryChanges(access_count=1))])
+    assert memories.get(TENANT, a.memory_id) == a
+    writes = [(a, MemoryChanges(access_count=2, last_accessed_at=T0 + 5)), (moved, MemoryChanges(access_count=1))]
+    assert memories.settle_accesses([log], writes) == set()
+    assert memories.get(TENANT, a.memory_id).access_count == 2
+    assert memories.get(TENANT, b.memory_id).version == moved.version + 1
+    a2 = memories.get(TENANT, a.memory_id)
+    # a batch with a log settled before: nothing is written, and the caller learns which one
+    assert memories.settle_accesses([other, log, third], [(a2, MemoryChanges(access_count=9))]) == {log.log_id}
+    assert memories.get(TENANT, a.memory_id) == a2
+    assert memories.settle_accesses([other, third], [(a2, MemoryChanges(access_count=3))]) == set()
+    assert memories.get(TENANT, a.memory_id).access_count == 3
+    assert memories.settle_accesses([other], []) == {other.log_id}  # all settled: nothing left

@@ -10,6 +10,7 @@ import pytest
 from engram import errors
 from engram.ids import new_id
 from engram.ports import StaleWrite
+from engram.ports.memories import access_logs
 from engram.ports.sessions import (
     Ending,
     KeyTaken,
@@ -18,6 +19,7 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
 
 T0 = 1_800_000_000.0
@@ -111,6 +113,12 @@ def test_finish_and_finish_idle(sessions: Any) -> None:
     stored = sessions.get(TENANT, idle.session_id)
     assert (stored.status, stored.outcome, stored.ended_at) == ("ended", "abandoned", T0 + 4)
     assert not sessions.finish_idle(stored, Ending("expired", T0 + 5), now=T0 + 9000)
+    used = new_session(sessions, memories_used=frozenset({"mem_a"}))
+    ended = sessions.finish(
+        used, Ending("ended", T0 + 1, memories_used=frozenset({"mem_b"})), now=T0 + 1, inactivity_timeout=TIMEOUT
+    )
+    assert ended.memories_used == {"mem_a", "mem_b"} and ended.outcome is None
+    assert sessions.get(TENANT, used.session_id).memories_used == {"mem_a", "mem_b"}
 
 
 def test_delete_frees_the_key_once(sessions: Any) -> None:
@@ -145,8 +153,11 @@ def test_append_numbers_messages_under_the_count_guard(sessions: Any) -> None:
     s = sessions.get(TENANT, s.session_id)
     assert s.turn_count == 1 and s.memories_used == {"mem_a"} and s.message_count == 3
     assert sessions.get_turn(TENANT, s.session_id, 1) == turn and sessions.get_turn(TENANT, s.session_id, 2) is None
-    with pytest.raises(StaleWrite):  # the same turn twice: nothing of the second append is written
+    with pytest.raises(TurnTaken):  # the same turn twice: nothing of the second append is written
         sessions.append(s, [NewMessage("user", "again")], now=T0 + 4, inactivity_timeout=TIMEOUT, turn=turn)
+    stale = replace(s, message_count=1)
+    with pytest.raises(TurnTaken):  # the turn record is reported even when the count moved too
+        sessions.append(stale, [NewMessage("user", "again")], now=T0 + 4, inactivity_timeout=TIMEOUT, turn=turn)
     assert sessions.get(TENANT, s.session_id).message_count == 3
     assert [m.content for m in sessions.all_messages(TENANT, s.session_id)] == ["hi", "{}", "yo"]
     assert [m.seq for m in sessions.recent_messages(TENANT, s.session_id, 2)] == [2, 3]
@@ -220,6 +231,48 @@ def test_listing_pages_with_a_cursor(sessions: Any) -> None:
         listing(sessions, cursor="not-a-cursor")
 
 
+def test_listing_by_agent_finds_the_sessions_it_created_or_joined(sessions: Any) -> None:
+    """agent_id names the sessions an agent created or joined (get-or-create adds contributors),
+    newest first, with the other filters, paged, never another tenant's and never a deleted one."""
+    owned = new_session(sessions, agent_id="reviewer")  # its agent, even without a contributors list
+    joined = sessions.add_contributor(new_session(sessions, agent_id="writer", contributors=("writer",)), "reviewer")
+    written = new_session(sessions, agent_id="writer", contributors=("writer",))
+    new_session(sessions)
+    new_session(sessions, tenant="tenant_b", agent_id="reviewer", contributors=("reviewer",))
+    mine = sorted([owned.session_id, joined.session_id], reverse=True)
+
+    every = listing(sessions, agent_id="reviewer")
+    assert [s.session_id for s in every.items] == mine and every.total == 2 and not every.has_more
+    assert {s.session_id for s in every.items} == {owned.session_id, joined.session_id}
+    assert listing(sessions, agent_id="writer").total == 2
+    first = listing(sessions, agent_id="reviewer", limit=1)
+    assert [s.session_id for s in first.items] == mine[:1] and first.has_more and first.total == 2
+    second = listing(sessions, agent_id="reviewer", limit=1, cursor=first.next_cursor)
+    assert [s.session_id for s in second.items] == mine[1:] and not second.has_more
+    with pytest.raises(errors.BadRequest):  # a cursor is valid for the listing that made it
+        listing(sessions, agent_id="writer", limit=1, cursor=first.next_cursor)
+    with pytest.raises(errors.BadRequest):
+        listing(sessions, limit=1, cursor=first.next_cursor)
+
+    sessions.finish(owned, Ending("closed", T0), now=T0, inactivity_timeout=TIMEOUT)
+    active = listing(sessions, agent_id="reviewer", status="active")
+    assert [s.session_id for s in active.items] == [joined.session_id] and active.total == 1
+    assert [s.session_id for s in listing(sessions, agent_id="reviewer", status="closed").items] == [owned.session_id]
+    assert sessions.delete(joined, now=T0, cascade_memories=False, purge_at=int(T0) + 10)
+    assert [s.session_id for s in listing(sessions, agent_id="reviewer").items] == [owned.session_id]
+    assert [s.session_id for s in listing(sessions, agent_id="writer").items] == [written.session_id]
+
+    sessions.forget_contributors(TENANT, owned.session_id, ("reviewer",))  # the session item is gone (TTL)
+    assert listing(sessions, agent_id="reviewer").items == []
+    sessions.forget_contributors(TENANT, owned.session_id, ("reviewer",))  # again: nothing to do
+
+    # sessions stored before the agent index existed get their entries from reindex_agents
+    assert sessions.reindex_agents("tenant_b") == 1 and listing(sessions, agent_id="reviewer").items == []
+    assert sessions.reindex_agents() >= 3
+    assert [s.session_id for s in listing(sessions, agent_id="reviewer").items] == [owned.session_id]
+    assert [s.session_id for s in listing(sessions, agent_id="writer").items] == [written.session_id]
+
+
 def test_sweeper_queries(sessions: Any) -> None:
     idle = new_session(sessions, at=T0 - TIMEOUT - 10)
     ttl = new_session(sessions, expires_at=T0 - 1)
@@ -231,3 +284,19 @@ def test_sweeper_queries(sessions: Any) -> None:
     assert [s.session_id for s in sessions.idle_active(T0 - TIMEOUT, 100)] == [idle.session_id]
     assert fresh.session_id not in {s.session_id for s in sessions.idle_active(T0 - TIMEOUT, 100)}
     assert finished.status == "closed"
+
+
+def test_a_turn_logs_its_accesses_in_the_same_write(sessions_and_memories: tuple[Any, Any]) -> None:
+    sessions, memories = sessions_and_memories
+    s = new_session(sessions)
+    [log] = access_logs(TENANT, ["mem_a", "mem_b"], T0 + 1)
+    turn = TurnRecord(1, "hash", {"turn_number": 1})
+    sessions.append(s, [NewMessage("user", "hi")], now=T0 + 1, inactivity_timeout=TIMEOUT, turn=turn, accesses=[log])
+    [again] = access_logs(TENANT, ["mem_a"], T0 + 2)
+    with pytest.raises(TurnTaken):  # nothing of a refused turn is written: not its log either
+        sessions.append(
+            s, [NewMessage("user", "hi")], now=T0 + 2, inactivity_timeout=TIMEOUT, turn=turn, accesses=[again]
+        )
+    assert memories.settle_accesses([again], []) == {again.log_id}  # never logged
+    assert memories.settle_accesses([log], []) == set()  # logged with the turn, settled once
+    assert memories.settle_accesses([log], []) == {log.log_id}

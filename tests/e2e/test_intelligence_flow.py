@@ -86,6 +86,8 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
     extracted = wait_for(lambda: server.request("GET", "/v1/memories", params={"session_id": sid}).json()["data"])
     assert any("Dana" in m["text"] for m in extracted)
     assert wait_for(lambda: server.request("GET", f"/v1/memories/{pref_id}").json()["feedback_score"] == 1)
+    linked = server.request("GET", "/v1/memories", params={"session_id": sid}).json()["total_count"]
+    assert server.request("GET", f"/v1/sessions/{sid}").json()["memory_count"] == linked >= len(extracted)
 
     found = server.request(
         "POST",

@@ -1,4 +1,4 @@
-"""Every example request of the seed documents (002, 003, 004 and the list/end parts of 000), sent
+"""Every example request of the seed documents (002, 003, 004 and the turn/end/list parts of 000), sent
 to the local server with DESIGN.md's spellings, succeeds and returns the documented fields."""
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def test_seed_002_memoryrelay_sessions(server: LocalServer) -> None:
         json={"external_id": "northrelay-campaign-2026-03", "agent_id": "code-reviewer"},
     )
     assert again.json()["created"] is False and again.json()["contributors"] == ["my-assistant", "code-reviewer"]
+    joined = server.request("GET", "/v1/sessions", params={"agent_id": "code-reviewer"}).json()
+    assert [s["id"] for s in joined["data"]] == [goc.json()["id"]] and joined["total_count"] == 1
     listed = server.request(
         "GET", "/v1/sessions", params={"project": "northrelay", "status": "active", "limit": 20}
     ).json()
@@ -75,18 +77,34 @@ def test_seed_002_memoryrelay_sessions(server: LocalServer) -> None:
         sid
     ]
     assert server.request("GET", "/v1/sessions", params={"offset": 1, "limit": 1}).json()["total_count"] == 2
+    empty = server.request("POST", f"/v1/sessions/{sid}/summarize")  # nothing yet: said, not an empty string
+    assert empty.status_code == 409 and "nothing to summarise" in empty.json()["error"]["message"]
+    linked = [  # "Memories created with a session_id are automatically associated with that session"
+        server.request("POST", "/v1/memories", json={"text": text, "session_id": sid}).json()["id"]
+        for text in (
+            "Identified root cause: retry counter not incremented on timeout",
+            "Increased max retry attempts from 3 to 5 and added exponential backoff with jitter",
+            "Scratch note to delete",
+        )
+    ]
     got = server.request("GET", f"/v1/sessions/{sid}", params={"include_memories": "true"}).json()
-    assert got["memories"] == [] and got["memory_count"] == 0
+    assert got["memory_count"] == 3 and len(got["memories"]) == 3
+    assert server.request("DELETE", f"/v1/memories/{linked[2]}").status_code == 200
+    got = server.request("GET", f"/v1/sessions/{sid}", params={"include_memories": "true"}).json()
+    assert got["memory_count"] == 2 and sorted(m["text"] for m in got["memories"])[0].startswith("Identified")
+    row = next(s for s in server.request("GET", "/v1/sessions", params={"project": "northrelay"}).json()["data"])
+    assert row["id"] == sid and row["memory_count"] == 2
     ended = server.request(
         "POST",
         f"/v1/sessions/{sid}/end",
         json={"summary": "Fixed retry logic: increased max attempts to 5, added exponential backoff with jitter"},
     )
     assert ended.status_code == 200 and ended.json()["status"] == "ended" and ended.json()["ended_at"]
-    summarized = server.request("POST", f"/v1/sessions/{sid}/summarize")
-    assert summarized.status_code == 200 and {"session_id", "summary", "memory_count", "generated_at"} <= set(
-        summarized.json()
-    )
+    summarized = server.request("POST", f"/v1/sessions/{sid}/summarize")  # "based on its associated memories"
+    body = summarized.json()
+    assert summarized.status_code == 200 and {"session_id", "summary", "memory_count", "generated_at"} <= set(body)
+    assert body["memory_count"] == 2 and "retry" in body["summary"].lower()
+    assert server.request("GET", f"/v1/sessions/{sid}").json()["summary"] == body["summary"]
     deleted = server.request("DELETE", f"/v1/sessions/{sid}")
     assert (
         deleted.status_code == 200 and deleted.json()["deleted"] is True and deleted.json()["cascade_memories"] is False
@@ -122,7 +140,7 @@ def test_seed_003_fold_sessions(server: LocalServer) -> None:
         json={"role": "tool", "content": "42", "tool_call_id": "call_9", "tool_name": "usage"},
     )
     assert tool.status_code == 201
-    full = server.request("GET", f"/v1/sessions/{sid}", params={"include_messages": "true"}).json()
+    full = server.request("GET", f"/v1/sessions/{sid}").json()  # as the seed: messages come by default
     assert [m["content"] for m in full["messages"]] == ["What is my current usage?", "42"] and full["messages"][1][
         "tool_name"
     ] == "usage"
@@ -180,7 +198,7 @@ def test_seed_000_end_and_list(server: LocalServer) -> None:
     sid = server.request(
         "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-alpha"}
     ).json()["session_id"]
-    server.request(
+    turn = server.request(  # the seed's body as written: "mem_h1" names no memory here
         "POST",
         f"/v1/sessions/{sid}/turn",
         json={
@@ -189,8 +207,12 @@ def test_seed_000_end_and_list(server: LocalServer) -> None:
                 {"role": "user", "content": "Help me design a REST API"},
                 {"role": "assistant", "content": "Based on your preference for REST..."},
             ],
+            "memoriesUsed": ["mem_h1"],
         },
     )
+    assert turn.status_code == 200, turn.text
+    assert turn.json()["turn_number"] == 1 and turn.json()["refresh_needed"] is False
+    assert turn.json()["memories_used"] == [] and turn.json()["unknown_memories"] == ["mem_h1"]
     ended = server.request(
         "POST",
         f"/v1/sessions/{sid}/end",

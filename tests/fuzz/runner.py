@@ -1,33 +1,33 @@
-"""Schemathesis against the live local server: every operation of the served OpenAPI document.
+"""Fuzzing against the live local server: schemathesis with every check, and Engram's body classes.
 
 Shared by the bounded pytest run (``tests/fuzz/test_schemathesis.py``, inside ``make test``) and the
 long run (``make fuzz`` → ``python -m tests.fuzz.runner --examples 200``).
 
-Checks are split in two:
+1. **schemathesis**, as its CLI runs it (``st run``): every operation of the served document, all
+   four phases (examples, coverage, fuzzing, stateful: the OpenAPI links chain created ids into
+   the operations that use them), positive and negative data, ``--checks all`` (no 5xx, status
+   codes, content types, headers and bodies as documented, schema-valid data accepted and
+   schema-invalid data refused, undeclared methods answer 405, auth not ignored, deleted resources
+   gone, created ones there) plus Engram's error-shape check. Hooks and configuration:
+   ``tests/fuzz/hooks.py`` (real ids, real cursors) and ``tests/fuzz/schemathesis.toml``.
+2. **body classes** schemathesis does not send: every body operation gets media types other than
+   JSON (415), spellings of ``application/json`` and no Content-Type (read as JSON), a JSON array or
+   scalar instead of an object (422), and NaN/Infinity/overflowing numbers anywhere (400).
 
-* enforced (a failure fails the test): no 5xx (``not_a_server_error``); every response is JSON
-  (``application/json``); every 4xx is in Engram's one error shape; 2xx bodies conform to the
-  documented response schema (``response_schema_conformance`` for documented 2xx statuses).
-* advisory (reported, never fatal): ``status_code_conformance`` and ``response_schema_conformance``
-  for documented 4xx statuses. Powertools' generated document only lists 200 and 422 (with
-  Powertools' own ``HTTPValidationError`` body) for every operation, while the API answers
-  201/401/404/409/410/413/422/429 in the Engram error shape; until the spec documents those, the
-  advisory checks would fail on every honest answer.
-
-Path parameters are sometimes real ids: before fuzzing an operation a fresh session (with a key)
-and, when the memories route is served, a fresh memory are created, and ``{id}`` is drawn from
-{generated value, session id, session key, memory id}, so not every request is a 404.
+Every failure of either part fails the run, except ``TRACE``/``CONNECT``: the local gateway answers
+those itself (an HTML 501; issue 9 item 9, branch ``local``), they are reported apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import re
+import os
+import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,62 +35,18 @@ from typing import Any
 
 import hypothesis.strategies as st
 import requests
-import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
-from schemathesis.core.result import Err
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from engram.testing.server import ROOT
 from tests.fuzz import live
+from tests.fuzz.resources import Live
+from tests.fuzz.shape import error_shape_problem
 
 FUZZ_KEY = "egm_fuzz_local_key_0123456789abcdef"
-ERROR_KEYS = {"error", "request_id"}
-ERROR_INNER_KEYS = {"code", "message", "details"}
-_ENUM_REPR = re.compile(r"^[A-Za-z]+Type\.([a-z_]+)$")
-
-
-# ------------------------------------------------------------------------------------------
-# The served document, repaired where Powertools' models were stringified
-
-
-def repair_spec(spec: dict[str, Any]) -> list[str]:
-    """Fix in place what ``openapi_build`` stringified (``json.dumps(default=str)``); returns notes.
-
-    The served document has ``"in": "ParameterInType.path"`` and a ``securitySchemes.bearerAuth``
-    that is the repr of a pydantic model — both invalid OpenAPI (reported as a bug)."""
-    notes: list[str] = []
-
-    def walk(node: Any, where: str) -> Any:
-        if isinstance(node, dict):
-            return {k: walk(v, f"{where}/{k}") for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v, f"{where}/{i}") for i, v in enumerate(node)]
-        if isinstance(node, str) and (match := _ENUM_REPR.match(node)):
-            notes.append(f"{where}: {node!r} -> {match.group(1)!r}")
-            return match.group(1)
-        return node
-
-    repaired = walk(spec, "")
-    spec.clear()
-    spec.update(repaired)
-    schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
-    for name, scheme in list(schemes.items()):
-        if isinstance(scheme, str):
-            notes.append(f"/components/securitySchemes/{name}: a model repr string -> {{type: http, scheme: bearer}}")
-            schemes[name] = {"type": "http", "scheme": "bearer", "description": "An Engram API key"}
-    return notes
-
-
-def documented_statuses(spec: dict[str, Any]) -> dict[str, list[str]]:
-    return {
-        f"{method.upper()} {path}": sorted(op.get("responses", {}))
-        for path, ops in spec.get("paths", {}).items()
-        for method, op in ops.items()
-        if isinstance(op, dict)
-    }
+GATEWAY_METHODS = {"TRACE", "CONNECT"}  # answered by the local gateway itself, before any route
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
 # ------------------------------------------------------------------------------------------
@@ -99,263 +55,386 @@ def documented_statuses(spec: dict[str, Any]) -> dict[str, list[str]]:
 
 @dataclass
 class Finding:
-    check: str
-    operation: str
-    status: int
-    message: str
-    curl: str
+    part: str  # "schemathesis" or "bodies"
+    code: str
+    title: str
+    operations: list[str]
     count: int = 1
+    example: str = ""
 
 
 @dataclass
 class Report:
-    cases: Counter[str] = field(default_factory=Counter)
-    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
-    enforced: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
-    advisory: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
-    spec_notes: list[str] = field(default_factory=list)
-    operations_skipped: list[str] = field(default_factory=list)
+    schemathesis_statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    schemathesis_cases: int = 0
+    schemathesis_phases: dict[str, str] = field(default_factory=dict)
+    body_cases: Counter[str] = field(default_factory=Counter)
+    body_statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: list[Finding] = field(default_factory=list)
+    gateway_only: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
-
-    def add(self, bucket: dict[tuple[str, str, int], Finding], finding: Finding) -> None:
-        key = (finding.check, finding.operation, finding.status)
-        known = bucket.get(key)
-        if known is None:
-            bucket[key] = finding
-            return
-        known.count += 1
-        if len(finding.curl) < len(known.curl):  # keep the shortest reproduction
-            known.message, known.curl = finding.message, finding.curl
+    cli_output: str = ""
 
     @property
     def total(self) -> int:
-        return sum(self.cases.values())
+        return self.schemathesis_cases + sum(self.body_cases.values())
 
     def summary(self) -> str:
-        lines = [f"schemathesis: {self.total} cases over {len(self.cases)} operations in {self.seconds:.1f}s"]
-        for op in sorted(self.cases):
-            codes = " ".join(f"{code}x{n}" for code, n in sorted(self.statuses[op].items()))
-            lines.append(f"  {op:<45} {self.cases[op]:>5}  {codes}")
-        for title, bucket in (("ENFORCED failures", self.enforced), ("advisory (spec gaps)", self.advisory)):
-            lines.append(f"{title}: {len(bucket)}")
-            for f in sorted(bucket.values(), key=lambda f: (f.check, f.operation, f.status)):
-                lines.append(
-                    f"  [{f.check}] {f.operation} -> {f.status} (x{f.count}): {f.message.splitlines()[0][:200]}"
-                )
-                lines.append(f"      {f.curl[:600]}")
-        if self.spec_notes:
-            lines.append(f"spec repaired before loading ({len(self.spec_notes)} values), e.g. {self.spec_notes[0]}")
-        if self.operations_skipped:
-            lines.append("operations skipped: " + ", ".join(self.operations_skipped))
+        phases = ", ".join(f"{k}: {v}" for k, v in self.schemathesis_phases.items())
+        lines = [
+            f"fuzz: {self.total} cases in {self.seconds:.0f}s",
+            f"  schemathesis (--checks all, positive + negative): {self.schemathesis_cases} cases; {phases}",
+        ]
+        for op in sorted(self.schemathesis_statuses):
+            codes = " ".join(f"{c}x{n}" for c, n in sorted(self.schemathesis_statuses[op].items()))
+            lines.append(f"    {op:<60} {sum(self.schemathesis_statuses[op].values()):>5}  {codes}")
+        lines.append(f"  body classes: {sum(self.body_cases.values())} cases")
+        for label in sorted(self.body_cases):
+            codes = " ".join(f"{c}x{n}" for c, n in sorted(self.body_statuses[label].items()))
+            lines.append(f"    {label:<60} {self.body_cases[label]:>4}  {codes}")
+        for title, findings in (("FAILURES", self.failures), ("gateway-only (TRACE/CONNECT)", self.gateway_only)):
+            lines.append(f"{title}: {len(findings)}")
+            for f in findings:
+                ops = ", ".join(f.operations[:6]) + (f" … (+{len(f.operations) - 6})" if len(f.operations) > 6 else "")
+                lines.append(f"  [{f.part} {f.code}] {f.title} x{f.count}: {ops}")
+                if f.example:
+                    lines.append(f"      {f.example[:400]}")
         return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "seconds": round(self.seconds, 1),
+            "schemathesis_cases": self.schemathesis_cases,
+            "schemathesis_phases": self.schemathesis_phases,
+            "schemathesis_statuses": {op: dict(c) for op, c in self.schemathesis_statuses.items()},
+            "body_cases": dict(self.body_cases),
+            "failures": [vars(f) for f in self.failures],
+            "gateway_only": [vars(f) for f in self.gateway_only],
+        }
 
 
 # ------------------------------------------------------------------------------------------
-# Engram-specific checks
+# 1. schemathesis
 
 
-def _json_and_error_shape(response: Any, operation: str) -> str | None:
-    """Every answer is JSON; every 4xx is exactly Engram's error shape."""
-    if operation == "GET /docs":
-        return None
-    if response.status_code in (202, 204) and not response.content:  # accepted, no body (MCP notifications)
-        return None
-    ctype = ",".join(response.headers.get("content-type", []))
-    if not ctype.startswith("application/json"):
-        return f"Content-Type is {ctype!r}, expected application/json"
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return "body is not JSON"
-    if 400 <= response.status_code < 500:
-        if not isinstance(body, dict) or set(body) != ERROR_KEYS:
-            found = sorted(body) if isinstance(body, dict) else type(body).__name__
-            return f"4xx body keys {found}, expected {sorted(ERROR_KEYS)}"
-        inner = body["error"]
-        if not isinstance(inner, dict) or set(inner) != ERROR_INNER_KEYS:
-            return f"error keys {sorted(inner) if isinstance(inner, dict) else inner!r}"
-        if not (
-            isinstance(inner["code"], str) and isinstance(inner["message"], str) and isinstance(inner["details"], list)
-        ):
-            return "error.code/message must be strings and details a list"
-        if not isinstance(body["request_id"], str) or not body["request_id"]:
-            return "request_id missing"
-    return None
+def run_schemathesis(
+    base_url: str, api_key: str, examples: int, seed: int, phases: tuple[str, ...], report: Report
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="engram-st-") as tmp:
+        json_report, status_log = Path(tmp) / "run.json", Path(tmp) / "statuses.tsv"
+        command = [
+            str(Path(sys.executable).with_name("st")),
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{base_url}/v1/openapi.json",
+            "--checks",
+            "all",
+            # `all` brings a 10 s response-time limit; tests never assert on wall time (a route's first
+            # call imports its function, POST /mcp the MCP SDK, on a busy machine), so the limit is set
+            # beyond the request timeout: a request that never answers is still a failure.
+            "--max-response-time",
+            "600",
+            "--mode",
+            "all",
+            "--phases",
+            ",".join(phases),
+            "--max-examples",
+            str(examples),
+            "--seed",
+            str(seed),
+            "--workers",
+            "1",
+            "--request-timeout",
+            "120",
+            "--header",
+            f"Authorization: Bearer {api_key}",
+            "--generation-database",
+            "none",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(json_report),
+            "--no-color",
+        ]
+        env = {
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.fuzz.hooks",
+            "ENGRAM_FUZZ_URL": base_url,
+            "ENGRAM_FUZZ_KEY": api_key,
+            "ENGRAM_FUZZ_STATUS_LOG": str(status_log),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        report.cli_output = done.stdout + done.stderr
+        if not json_report.exists():
+            report.failures.append(
+                Finding("schemathesis", "run", "schemathesis did not finish", [], 1, report.cli_output[-2000:])
+            )
+            return
+        result = json.loads(json_report.read_text())
+        if status_log.exists():
+            for line in status_log.read_text().splitlines():
+                operation, _, status = line.rpartition("\t")
+                report.schemathesis_statuses[operation][int(status)] += 1
+    report.schemathesis_cases = int(result["test_cases"]["generated"])
+    report.schemathesis_phases = {name: str(phase["status"]) for name, phase in result["phases"].items()}
+    for failure in result.get("failures", []):
+        operations = [str(op) for op in failure.get("operations", [])]
+        on_gateway = [op for op in operations if op.split(" ", 1)[0] in GATEWAY_METHODS]
+        rest = [op for op in operations if op not in on_gateway]
+        title = f"{failure.get('title')}"
+        if on_gateway:
+            report.gateway_only.append(
+                Finding("schemathesis", str(failure.get("code")), title, on_gateway, len(on_gateway))
+            )
+        if rest:
+            example = _cli_example(report.cli_output, title)
+            report.failures.append(Finding("schemathesis", str(failure.get("code")), title, rest, len(rest), example))
+    for error in result.get("errors", []):
+        report.failures.append(Finding("schemathesis", "error", str(error)[:200], [], 1))
+
+
+def _cli_example(output: str, title: str) -> str:
+    """The first reproduction (curl) the CLI printed under a failure title."""
+    lines = output.splitlines()
+    for n, line in enumerate(lines):
+        if title in line:
+            for follow in lines[n : n + 60]:
+                if follow.strip().startswith("curl "):
+                    return follow.strip()
+    return ""
+
+
+# ------------------------------------------------------------------------------------------
+# 2. body classes
+
+
+NON_JSON_TYPES = st.sampled_from(
+    [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "text/html",
+        "application/xml",
+        "text/xml",
+        "application/octet-stream",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=engram",
+        "application/json-patch+json",
+        "application/jsonl",
+        "application/json; charset=latin-1",
+        "application/json; charset=utf-16",
+    ]
+) | st.from_regex(r"\A(text|image|audio|video|font|model|message)/[a-z][a-z0-9.+-]{0,14}\Z")
+JSON_TYPES = st.tuples(
+    st.sampled_from(["application/json", "application/json; charset=utf-8", "application/json;charset=UTF8"]),
+    st.lists(st.booleans(), min_size=40, max_size=40),
+).map(lambda t: "".join(c.upper() if up else c for c, up in zip(t[0], t[1], strict=False))) | st.just(None)
+NON_FINITE = st.sampled_from(["NaN", "Infinity", "-Infinity"]) | st.tuples(
+    st.sampled_from(["", "-"]), st.sampled_from(["1", "9.5", "1.0"]), st.integers(309, 5000)
+).map(lambda t: f"{t[0]}{t[1]}e{t[2]}")
+SCALARS = st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+
+
+def _insert(value: Any, marker: str, path: list[int]) -> Any:
+    """Put the marker string somewhere in a JSON value (path: choices at each level)."""
+    choice = path[0] if path else 0
+    if isinstance(value, dict):
+        keys = sorted(value)
+        if not keys or choice % (len(keys) + 1) == len(keys):
+            return {**value, f"x{choice}": marker}
+        key = keys[choice % len(keys)]
+        return {**value, key: _insert(value[key], marker, path[1:])}
+    if isinstance(value, list):
+        if not value or choice % (len(value) + 1) == len(value):
+            return [*value, marker]
+        i = choice % len(value)
+        return [*value[:i], _insert(value[i], marker, path[1:]), *value[i + 1 :]]
+    return marker
+
+
+class BodyFuzzer:
+    def __init__(self, base_url: str, api_key: str, report: Report) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {api_key}"
+        self.report = report
+        self.wrong: dict[tuple[str, str], Finding] = {}
+        self.live = Live(base_url, api_key)
+
+    def send(self, label: str, case: Any, body: bytes | None, content_type: str | None) -> requests.Response:
+        headers = {"Content-Type": content_type} if content_type is not None else {}
+        url = self.base_url + case.formatted_path
+        reply = self.http.request(case.method, url, data=body, headers=headers, timeout=60)
+        self.report.body_cases[label] += 1
+        self.report.body_statuses[label][reply.status_code] += 1
+        return reply
+
+    def expect(self, klass: str, label: str, reply: requests.Response, ok: bool, what: str, sent: str) -> None:
+        problem = error_shape_problem(reply.status_code, reply.headers.get("content-type", ""), reply.content, "")
+        if not ok or problem is not None:
+            self.flag(klass, label, problem or f"expected {what}", f"{sent} -> {reply.status_code} {reply.text[:200]}")
+
+    def flag(self, klass: str, label: str, title: str, detail: str) -> None:
+        key = (klass, label)
+        if key in self.wrong:
+            self.wrong[key].count += 1
+        else:
+            self.wrong[key] = Finding("bodies", klass, title, [label], 1, detail)
+
+    def operation(self, operation: Any, examples: int) -> None:
+        from schemathesis import GenerationMode
+
+        label = f"{operation.method.upper()} {operation.path}"
+        strategy = operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(
+            case=strategy,
+            non_json=NON_JSON_TYPES,
+            json_type=JSON_TYPES,
+            scalar=SCALARS,
+            wrap=st.booleans(),
+            number=NON_FINITE,
+            where=st.lists(st.integers(0, 50), min_size=1, max_size=6),
+            pick=st.integers(0, 20),
+        )
+        def run(
+            case: Any,
+            non_json: str,
+            json_type: str | None,
+            scalar: Any,
+            wrap: bool,
+            number: str,
+            where: list[int],
+            pick: int,
+        ) -> None:
+            if "id" in (case.path_parameters or {}):  # mostly a live id, so JSON reaches the handler
+                choices = [*self.live.choices(operation.path), case.path_parameters["id"]]
+                case.path_parameters["id"] = choices[pick % len(choices)]
+            body = case.body if isinstance(case.body, dict) else {}
+            valid = json.dumps(body).encode()
+            reply = self.send(f"non-JSON media type  {label}", case, valid, non_json)
+            self.expect("415", label, reply, reply.status_code == 415, "415", f"Content-Type {non_json!r}")
+            reply = self.send(f"JSON media type spellings  {label}", case, valid, json_type)
+            fine = reply.status_code < 500 and reply.status_code != 415
+            self.expect("json-read", label, reply, fine, "read as JSON", f"Content-Type {json_type!r}")
+            if reply.status_code < 300 and operation.path.endswith(("/end", "/close")):
+                self.live.spent(operation.path, str(case.path_parameters["id"]))
+            not_object = json.dumps([body, body] if wrap else scalar).encode()
+            reply = self.send(f"array or scalar body  {label}", case, not_object, "application/json")
+            self.expect("422", label, reply, reply.status_code == 422, "422", not_object.decode()[:100])
+            marked = json.dumps(_insert(body, "@@NUMBER@@", where)).replace('"@@NUMBER@@"', number).encode()
+            reply = self.send(f"non-finite number anywhere  {label}", case, marked, "application/json")
+            self.expect("400", label, reply, reply.status_code == 400, "400", marked.decode()[:200])
+
+        with contextlib.suppress(Unsatisfiable):
+            run()
+
+    def pages(self, examples: int) -> None:
+        """The routes the OpenAPI document leaves out (engram.api.docs.PAGES: /docs, /ui), which
+        schemathesis never sees: with any query and any body, GET answers the page and every other
+        method is a 405 with ``Allow`` in the error shape."""
+        from engram.api.docs import PAGES
+
+        for path, methods in PAGES.items():
+            self.page(path, ", ".join(sorted(m.upper() for m in methods)), examples)
+
+    def page(self, path: str, allowed: str, examples: int) -> None:
+        """One page: GET answers it; the other methods are 405 (a few cases each, pages are cheap)."""
+
+        @settings(max_examples=max(10, 5 * examples), deadline=None, database=None, derandomize=True)
+        @given(
+            method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            query=st.dictionaries(st.text(max_size=8), st.text(max_size=16), max_size=3),
+            content_type=NON_JSON_TYPES | JSON_TYPES,
+            body=st.binary(max_size=64) | st.just(b"[1, NaN]") | st.none(),
+        )
+        def run(method: str, query: dict[str, str], content_type: str | None, body: bytes | None) -> None:
+            label = f"undocumented page  {method} {path}"
+            headers = {"Content-Type": content_type} if content_type is not None else {}
+            reply = self.http.request(
+                method, self.base_url + path, params=query, data=body, headers=headers, timeout=60
+            )
+            self.report.body_cases[label] += 1
+            self.report.body_statuses[label][reply.status_code] += 1
+            sent = f"{method} {path}?{reply.request.url.partition('?')[2][:80]} {content_type!r}"
+            if method in allowed.split(", "):
+                page = reply.status_code == 200 and reply.headers.get("content-type", "").startswith("text/html")
+                if not page:
+                    self.flag("page", label, "expected the page (200, text/html)", f"{sent} -> {reply.status_code}")
+                return
+            ok = reply.status_code == 405 and reply.headers.get("Allow") == allowed
+            self.expect("405", label, reply, ok, f"405 with Allow: {allowed}", sent)
+
+        run()
+
+    def run(self, spec: dict[str, Any], examples: int) -> None:
+        import schemathesis
+
+        schema = schemathesis.openapi.from_dict(spec)
+        schema.config.update(base_url=self.base_url)
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            if operation.method.upper() in {"POST", "PUT", "PATCH"} and operation.body:
+                self.operation(operation, examples)
+        self.pages(examples)
+        self.report.failures += list(self.wrong.values())
 
 
 # ------------------------------------------------------------------------------------------
 # The run
 
 
-class Fuzzer:
-    def __init__(self, base_url: str, api_key: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {api_key}"
-        self.valid: dict[str, list[str]] = {"session": [], "memory": []}
-        self.report = Report()
-
-    # -- seeding ---------------------------------------------------------------------------
-    def seed(self, served: set[str]) -> None:
-        """A fresh session (id and key) and memory, so mutating operations always find one."""
-        suffix = uuid.uuid4().hex[:10]
-        self.valid = {"session": [], "memory": []}
-        reply = self.http.post(
-            f"{self.base_url}/v1/sessions",
-            json={"key": f"fuzz:{suffix}", "title": "fuzz", "agent_id": "fuzzer", "metadata": {"k": "v"}},
-            timeout=30,
-        )
-        if reply.status_code == 201:
-            self.valid["session"] = [reply.json()["id"], f"fuzz:{suffix}"]
-            self.http.post(
-                f"{self.base_url}/v1/sessions/{reply.json()['id']}/messages",
-                json={"role": "user", "content": "I prefer tea over coffee"},
-                timeout=30,
-            )
-        if "POST /v1/memories" in served:
-            reply = self.http.post(
-                f"{self.base_url}/v1/memories",
-                json={"text": f"The user prefers tea ({suffix})", "title": "tea", "type": "preference"},
-                timeout=30,
-            )
-            if reply.status_code == 201:
-                self.valid["memory"] = [reply.json()["id"]]
-
-    def path_parameters(self, context: Any, params: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-        if not params:
-            return st.just(params)
-        path = context.operation.path if context.operation is not None else ""
-        kind = "memory" if path.startswith("/v1/memories/") else "session"
-        choices = [params]
-        for name in params:
-            for value in self.valid[kind]:
-                choices += [{**params, name: value}] * 2  # real ids twice as likely as generated ones
-        return st.sampled_from(choices)
-
-    # -- one operation -----------------------------------------------------------------------
-    def fuzz_operation(self, operation: Any, examples: int, derandomize: bool) -> None:
-        label = f"{operation.method.upper()} {operation.path}"
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = operation.as_strategy(generation_mode=mode)
-
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=derandomize,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=strategy)
-            def run(case: Any) -> None:
-                self.one_case(label, case)
-
-            try:
-                run()
-            except Unsatisfiable:  # nothing to negate (no parameters, no body)
-                continue
-            except Exception as exc:
-                self.report.add(
-                    self.report.enforced,
-                    Finding("generation", label, 0, f"{type(exc).__name__}: {exc}"[:500], f"mode={mode.value}"),
-                )
-
-    def one_case(self, label: str, case: Any) -> None:
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        response = case.call(base_url=self.base_url, session=self.http, headers=headers, timeout=30)
-        self.report.cases[label] += 1
-        self.report.statuses[label][response.status_code] += 1
-        curl = case.as_curl_command(headers=headers, base_url=self.base_url)
-        for check, enforced in self._checks(response):
-            try:
-                case.validate_response(response, checks=[check], headers=headers)
-            except FailureGroup as group:
-                for failure in group.exceptions:
-                    bucket = self.report.enforced if enforced else self.report.advisory
-                    name = getattr(check, "__name__", str(check))
-                    self.report.add(
-                        bucket,
-                        Finding(name, label, response.status_code, failure.title + ": " + str(failure.message), curl),
-                    )
-        problem = _json_and_error_shape(response, label)
-        if problem:
-            self.report.add(
-                self.report.enforced, Finding("engram_error_shape", label, response.status_code, problem, curl)
-            )
-
-    @staticmethod
-    def _checks(response: Any) -> list[tuple[Any, bool]]:
-        checks: list[tuple[Any, bool]] = [(not_a_server_error, True), (status_code_conformance, False)]
-        checks.append((response_schema_conformance, response.status_code < 400))
-        return checks
-
-    # -- everything ----------------------------------------------------------------------------
-    def run(self, examples: int, derandomize: bool = True, operations: set[str] | None = None) -> Report:
-        started = time.monotonic()
-        spec = requests.get(f"{self.base_url}/v1/openapi.json", timeout=30).json()
-        self.report.spec_notes = repair_spec(spec)
-        schema = schemathesis.openapi.from_dict(spec)
-        schema.config.update(base_url=self.base_url)
-
-        def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
-            return self.path_parameters(context, path_parameters)
-
-        schema.hook(flatmap_path_parameters)
-        served = set(documented_statuses(spec))
-        for result in schema.get_all_operations():
-            if isinstance(result, Err):  # an operation schemathesis cannot read is a spec bug
-                err = result.err()
-                self.report.add(self.report.enforced, Finding("invalid_schema", str(err)[:120], 0, str(err), ""))
-                continue
-            operation = result.ok()
-            label = f"{operation.method.upper()} {operation.path}"
-            if operations and label not in operations:
-                continue
-            if label == "GET /docs":  # HTML, not JSON; covered by its own tests
-                self.report.operations_skipped.append(label)
-                continue
-            self.seed(served)
-            self.fuzz_operation(operation, examples, derandomize)
-        self.report.seconds = time.monotonic() - started
-        return self.report
+def run(base_url: str, api_key: str, examples: int, seed: int = 1, phases: tuple[str, ...] = ALL_PHASES) -> Report:
+    report = Report()
+    started = time.monotonic()
+    run_schemathesis(base_url, api_key, examples, seed, phases, report)
+    spec = requests.get(f"{base_url}/v1/openapi.json", timeout=30).json()
+    BodyFuzzer(base_url, api_key, report).run(spec, max(2, examples // 4))
+    report.seconds = time.monotonic() - started
+    return report
 
 
-def run_against_new_server(examples: int, derandomize: bool, operations: set[str] | None = None) -> Report:
+def run_against_new_server(examples: int, seed: int = 1, phases: tuple[str, ...] = ALL_PHASES) -> Report:
     with tempfile.TemporaryDirectory(prefix="engram-fuzz-") as tmp:
         server = live.start(
             Path(tmp) / "data", FUZZ_KEY, env={"ENGRAM_RATE_LIMIT_PER_MINUTE": "1000000", "ENGRAM_EMBEDDER": "hashing"}
         )
         try:
-            return Fuzzer(server.url, FUZZ_KEY).run(examples, derandomize, operations)
+            return run(server.url, FUZZ_KEY, examples, seed, phases)
         finally:
             server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Fuzz every operation of the served OpenAPI document.")
-    parser.add_argument("--examples", type=int, default=200, help="examples per operation and generation mode")
-    parser.add_argument("--random", action="store_true", help="random (not derandomized) generation")
-    parser.add_argument("--operation", action="append", help='only these operations, e.g. "GET /v1/sessions"')
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--examples", type=int, default=200, help="schemathesis examples per operation")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--phases", default=",".join(ALL_PHASES))
+    parser.add_argument("--url", help="fuzz this running server (its key in ENGRAM_FUZZ_KEY) instead of a new one")
     parser.add_argument("--json", type=Path, help="also write the report as JSON")
     args = parser.parse_args(argv)
-    report = run_against_new_server(args.examples, not args.random, set(args.operation or []) or None)
+    phases = tuple(p for p in args.phases.split(",") if p)
+    if args.url:
+        report = run(
+            args.url.rstrip("/"), os.environ.get("ENGRAM_FUZZ_KEY", FUZZ_KEY), args.examples, args.seed, phases
+        )
+    else:
+        report = run_against_new_server(args.examples, args.seed, phases)
     print(report.summary())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "cases": dict(report.cases),
-                    "total": report.total,
-                    "seconds": round(report.seconds, 1),
-                    "enforced": [vars(f) for f in report.enforced.values()],
-                    "advisory": [vars(f) for f in report.advisory.values()],
-                },
-                indent=2,
-            )
-        )
-    return 1 if report.enforced else 0
+        args.json.write_text(json.dumps(report.as_json(), indent=2))
+    return 1 if report.failures else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import re
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +18,7 @@ from typing import Any
 import pytest
 
 FIXTURE_TEMPLATE = Path(__file__).parent / "fixtures" / "template.yaml"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -70,3 +76,50 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class Server:
+    """``python -m engram.local`` in a subprocess, its port read from the start-up banner."""
+
+    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")},
+            "ENGRAM_EMBEDDER": "hashing",  # the fixture's functions embed nothing: no model to load
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
+                *("--data-dir", str(data_dir), "--port", "0", *extra),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.port = 0
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                match = re.search(r"running at http://127\.0\.0\.1:(\d+)", line)
+                if match:
+                    self.port = int(match.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(180) or not self.port:  # a busy machine starts slowly; that is not a failure
+            self.process.kill()
+            pytest.fail("server did not start:\n" + "".join(self.output))
+
+    def wait(self, timeout: float = 20) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail("server did not exit:\n" + "".join(self.output))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -161,7 +162,7 @@ def test_body_over_10_mb_is_413(runtime: LocalRuntime) -> None:
         assert sock.recv(200).startswith(b"HTTP/1.1 413")
 
 
-def test_concurrent_requests_are_served_in_parallel(runtime: LocalRuntime) -> None:
+def test_concurrent_requests_are_all_served(runtime: LocalRuntime) -> None:
     def put_and_get(number: int) -> tuple[int, Any]:
         put = call(runtime.port, "PUT", f"/items/c{number}", body=f'{{"n": {number}}}')
         assert put.status == 200
@@ -202,3 +203,37 @@ def test_cors_preflight_and_headers_come_from_the_api(runtime: LocalRuntime) -> 
     assert allowed.header("access-control-expose-headers") == "x-echo"
     other = call(runtime.port, "GET", "/echo/static", headers={"Origin": "https://evil.example"})
     assert other.header("access-control-allow-origin") is None
+
+
+def _raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_what_http_server_refuses_itself_is_answered_in_the_error_shape(runtime: LocalRuntime) -> None:
+    huge_header = b"X-Big: " + b"a" * 70_000 + b"\r\n"
+    cases = [
+        (b"GET /public HTTP/1.1\r\nHost: x\r\n" + huge_header + b"\r\n", 431, "request_header_fields_too_large"),
+        (b"GET /public HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 120 + b"\r\n", 431, None),
+        (b"TRACE /public HTTP/1.1\r\nHost: x\r\n\r\n", 501, "not_implemented"),
+        (b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n", 501, "not_implemented"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "request_uri_too_long"),
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    ]
+    for request, status, code in cases:
+        got, headers, body = _raw_exchange(runtime.port, request)
+        assert got == status, (request[:40], got, body[:200])
+        assert headers["content-type"] == "application/json"
+        payload = json.loads(body)
+        assert set(payload) == {"error", "request_id"}
+        assert set(payload["error"]) == {"code", "message", "details"}
+        assert payload["error"]["code"] == (code or payload["error"]["code"])
+        assert payload["request_id"] == headers["apigw-requestid"]
+        assert b"<html" not in body.lower() and b"aaaa" not in body

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from engram.local.dynamo import read_journal
 from engram.local.runtime import LocalRuntime
-from tests.local.helpers import FIXTURE_TEMPLATE, call
+from tests.local.helpers import FIXTURE_TEMPLATE, Server, call
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,50 +44,7 @@ def test_api_key_from_the_environment(tmp_path: Path, logs: dict[str, Path], mon
 def test_torn_last_journal_line_is_ignored(tmp_path: Path) -> None:
     journal = tmp_path / "journal-0.jsonl"
     journal.write_bytes(b'{"op": "PutItem", "body": "{}"}\n{"op": "PutIt')
-    assert list(read_journal(journal)) == [("PutItem", b"{}")]
-
-
-class Server:
-    """``python -m engram.local`` in a subprocess, its port read from the start-up banner."""
-
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
-                *("--data-dir", str(data_dir), "--port", "0", *extra),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self.port = 0
-        ready = threading.Event()
-
-        def read() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                self.output.append(line)
-                match = re.search(r"running at http://127\.0\.0\.1:(\d+)", line)
-                if match:
-                    self.port = int(match.group(1))
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(30) or not self.port:
-            self.process.kill()
-            pytest.fail("server did not start:\n" + "".join(self.output))
-
-    def wait(self, timeout: float = 20) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            pytest.fail("server did not exit:\n" + "".join(self.output))
+    assert [(e.operation, e.body) for e in read_journal(journal)] == [("PutItem", b"{}")]
 
 
 @pytest.mark.e2e

@@ -67,3 +67,14 @@ def ttl_remove_record(
         },
         "eventSourceARN": arn,
     }
+
+
+def settle_accesses() -> dict[str, Any]:
+    """Deliver the memories table's stream to ``on_memory_change``, as the event source mapping
+    does on AWS (and the stream pump locally): access logs written by searches, starts and turns
+    are counted into their memories. Re-reads the stream from its start: each record is idempotent."""
+    from engram.config import get_settings
+    from tests.support.events import LambdaContext, function_module
+
+    records = StreamReader(get_settings().memories_table).new_records()
+    return dict(function_module("on_memory_change").process(lambda_event(records), LambdaContext()))

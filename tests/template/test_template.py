@@ -37,61 +37,72 @@ HTTP_FUNCTIONS = [
     "record_turn", "end_session", "close_session", "summarize_session", "export_session",
     "create_memory", "list_memories", "get_memory", "update_memory", "delete_memory",
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
-    "list_misses", "extract", "explain", "health", "openapi", "docs", "ui", "batch_create_memories", "mcp",
+    "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui",
+    "batch_create_memories", "mcp", "fallback", "list_conflicts", "resolve_conflict", "memory_history",
+    "list_deletions",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
-PUBLIC_ROUTES = {"health", "openapi", "docs", "ui"}
+PUBLIC_ROUTES = {"health", "openapi", "docs", "ui", "fallback"}
 
 # Least privilege, as designed: table -> "R" (read) or "W" (read/write); OS = OpenSearch data
 # plane, BR = Bedrock embedding model, TEXT = Bedrock text model. POST handlers also get W on
 # IdempotencyTable (checked separately).
 S, M, Y, X, K, L = "SessionsTable", "MessagesTable", "MemoriesTable", "MissesTable", "ApiKeysTable", "RateLimitsTable"
+G = "LedgerTable"  # governance: whatever writes memories writes their history, conflicts and receipts
 ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "create_session": ({S: "W"}, set()),
-    "start_session": ({S: "W", Y: "W"}, {"OS", "BR"}),
+    "start_session": ({S: "W", Y: "W", G: "W"}, {"OS", "BR"}),
     "get_or_create_session": ({S: "W"}, set()),
     "list_sessions": ({S: "R"}, set()),
     "get_session": ({S: "R", M: "R", Y: "R"}, set()),
     "update_session": ({S: "W"}, set()),
-    "delete_session": ({S: "W", M: "W", Y: "W"}, {"OS"}),
+    "delete_session": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS"}),
     "replace_context": ({S: "W"}, set()),
     "append_messages": ({S: "W", M: "W"}, set()),
     "list_messages": ({S: "R", M: "R"}, set()),
-    "record_turn": ({S: "W", M: "W", Y: "W"}, {"OS", "BR"}),
-    "end_session": ({S: "W"}, set()),
+    "record_turn": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR"}),
+    "end_session": ({S: "W", Y: "R"}, set()),
     "close_session": ({S: "W"}, set()),
-    "summarize_session": ({S: "W", M: "R", Y: "W"}, {"OS", "BR", "TEXT"}),
+    "summarize_session": ({S: "W", M: "R", Y: "W", G: "W"}, {"OS", "BR", "TEXT"}),
     "export_session": ({S: "R", M: "R", Y: "R"}, set()),
-    "create_memory": ({Y: "W"}, {"OS", "BR"}),
-    "batch_create_memories": ({Y: "W"}, {"OS", "BR"}),
+    "create_memory": ({Y: "W", S: "W", G: "W"}, {"OS", "BR"}),
+    "batch_create_memories": ({Y: "W", S: "W", G: "W"}, {"OS", "BR"}),
     "list_memories": ({Y: "R"}, set()),
     "get_memory": ({Y: "R"}, set()),
-    "update_memory": ({Y: "W"}, {"OS", "BR"}),
-    "delete_memory": ({Y: "W"}, {"OS"}),
-    "search_memories": ({Y: "W", X: "W"}, {"OS", "BR"}),
-    "reinforce_memory": ({Y: "W"}, set()),
-    "lock_memory": ({Y: "W"}, set()),
-    "unlock_memory": ({Y: "W"}, set()),
+    "update_memory": ({Y: "W", G: "W"}, {"OS", "BR"}),
+    "delete_memory": ({Y: "W", S: "W", G: "W"}, {"OS"}),
+    "search_memories": ({Y: "W", X: "W", G: "W"}, {"OS", "BR"}),
+    "reinforce_memory": ({Y: "W", G: "W"}, set()),
+    "lock_memory": ({Y: "W", G: "W"}, set()),
+    "unlock_memory": ({Y: "W", G: "W"}, set()),
     "log_miss": ({X: "W"}, set()),
     "list_misses": ({X: "R"}, set()),
-    "extract": ({Y: "W"}, {"OS", "BR", "TEXT"}),
+    "miss_clusters": ({X: "R"}, {"BR"}),
+    "replay_misses": ({X: "R", Y: "R"}, {"OS", "BR"}),
+    "extract": ({Y: "W", S: "W", G: "W"}, {"OS", "BR", "TEXT"}),
     "explain": ({Y: "R"}, {"OS", "BR"}),
-    "mcp": ({S: "W", M: "W", Y: "W", X: "W"}, {"OS", "BR"}),
+    "mcp": ({S: "W", M: "W", Y: "W", X: "W", G: "W"}, {"OS", "BR"}),
     "health": ({}, set()),
     "openapi": ({}, set()),
     "docs": ({}, set()),
     "ui": ({}, set()),
+    "fallback": ({}, set()),
     "authorizer": ({K: "R", L: "W"}, set()),
-    "on_session_change": ({S: "W", M: "W", Y: "W"}, {"OS", "BR", "TEXT"}),
-    "on_memory_change": ({Y: "R"}, {"OS", "BR"}),
+    "on_session_change": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR", "TEXT"}),
+    "on_memory_change": ({Y: "W"}, {"OS", "BR"}),  # settles access logs into their memories
     "sweep_sessions": ({S: "W"}, set()),
+    "list_conflicts": ({G: "R", Y: "R"}, set()),
+    "resolve_conflict": ({G: "W", Y: "W"}, {"OS"}),
+    "memory_history": ({G: "R", Y: "R"}, set()),
+    "list_deletions": ({G: "R"}, set()),
 }
 MANAGED = {"OpenSearchDataAccessPolicy": "OS", "BedrockEmbeddingPolicy": "BR", "BedrockTextPolicy": "TEXT"}
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 
 SESSION_ID = re.compile(r"^sess_[0-9A-HJKMNP-TV-Z]{26}$")
 MEMORY_ID = re.compile(r"^mem_[0-9A-HJKMNP-TV-Z]{26}$")
+CONFLICT_ID = re.compile(r"^cfl_[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -118,7 +129,8 @@ def http_route(name: str) -> tuple[str, str, dict[str, Any]]:
     events = function(name)["Properties"].get("Events", {})
     apis = [e["Properties"] for e in events.values() if e["Type"] == "HttpApi"]
     assert len(apis) == 1, f"{name}: expected exactly one HttpApi event, got {len(apis)}"
-    return apis[0]["Method"].upper(), apis[0]["Path"], apis[0]
+    # SAM: an HttpApi event with neither Path nor Method is the API's $default route
+    return apis[0].get("Method", "ANY").upper(), apis[0].get("Path", "$default"), apis[0]
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -170,6 +182,9 @@ def test_handler_declares_the_template_route(name: str) -> None:
     if not routes:
         pytest.skip(f"functions/{name}/app.py declares its route some other way")
     method, path, _ = http_route(name)
+    if path == "$default":  # the catch-all serves GET / itself and answers 404/405 for the rest
+        assert [(m.upper(), p) for m, p in routes] == [("GET", "/")]
+        return
 
     def shape(p: str) -> str:
         return re.sub(r"<\w+>|\{\w+\}", "{}", p)
@@ -198,7 +213,7 @@ def conventions_tables() -> dict[str, dict[str, Any]]:
             "stream": None if stream in {"—", "-", ""} else stream,
             "ttl": None if ttl in {"—", "-", ""} else ttl.strip("`"),
         }
-    assert len(tables) == 7, f"could not parse the tables of {CONVENTIONS}: {sorted(tables)}"
+    assert len(tables) == 8, f"could not parse the tables of {CONVENTIONS}: {sorted(tables)}"
     return tables
 
 
@@ -269,12 +284,22 @@ def test_http_routes_are_unique_and_on_the_api() -> None:
     for name in HTTP_FUNCTIONS:
         method, path, props = http_route(name)
         assert props["ApiId"] == {"Ref": "HttpApi"}, name
-        assert path.startswith("/v1/") or path in {"/docs", "/ui", "/mcp"}, name
+        assert path.startswith("/v1/") or path in {"/docs", "/ui", "/mcp", "$default"}, name
         assert (method, path) not in seen, f"{name} and {seen.get((method, path))} share {method} {path}"
         seen[(method, path)] = name
     for name in BACKGROUND_FUNCTIONS:
         events = function(name)["Properties"].get("Events", {})
         assert all(e["Type"] != "HttpApi" for e in events.values()), name
+
+
+def test_every_route_is_in_the_openapi_document_or_a_page() -> None:
+    """The fallback's 405 (with ``Allow``) knows the documented operations and the pages (docs.PAGES)."""
+    from engram.api.docs import PAGES
+
+    spec = json.loads((ROOT / "shared" / "engram" / "api" / "openapi.json").read_text())
+    documented = {(method.upper(), path) for path, operations in spec["paths"].items() for method in operations}
+    routes = {(http_route(n)[0].upper(), http_route(n)[1]) for n in HTTP_FUNCTIONS if http_route(n)[1] != "$default"}
+    assert routes - documented == {(method.upper(), path) for path, methods in PAGES.items() for method in methods}
 
 
 def test_only_public_routes_skip_the_authorizer() -> None:
@@ -389,20 +414,21 @@ def test_http_event_matches_its_route(name: str) -> None:
     method, path, _ = http_route(name)
     event = load_event(name)
     assert event["version"] == "2.0"
-    assert event["routeKey"] == f"{method} {path}"
+    assert event["routeKey"] == (path if path == "$default" else f"{method} {path}")
     ctx = event["requestContext"]
     assert ctx["routeKey"] == event["routeKey"]
-    assert ctx["http"]["method"] == method
+    assert ctx["http"]["method"] == method or method == "ANY"
     assert ctx["http"]["path"] == event["rawPath"]
     assert ctx["stage"] == "$default"
 
     placeholders = re.findall(r"\{(\w+)\}", path)
     params = event.get("pathParameters", {})
     assert sorted(params) == sorted(placeholders)
-    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"
+    pattern = "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$" if path != "$default" else "^/"
     assert re.match(pattern, event["rawPath"]), event["rawPath"]
     for value in params.values():
-        assert SESSION_ID.match(value) if "/sessions/" in path else MEMORY_ID.match(value), value
+        kind = SESSION_ID if "/sessions/" in path else CONFLICT_ID if "/conflicts/" in path else MEMORY_ID
+        assert kind.match(value), value
         assert value in event["rawPath"]
 
     headers = event["headers"]
@@ -505,6 +531,10 @@ def test_sam_transform_disables_authorizer_caching(monkeypatch: pytest.MonkeyPat
     assert spec["identitySource"] == []
     assert spec["enableSimpleResponses"] is True
     assert "HttpApiEngramAuthorizerAuthorizerPermission" in out["Resources"]
+    # The catch-all: API Gateway's $default route, any method, no authorizer, to functions/fallback.
+    default = body["paths"]["/$default"]["x-amazon-apigateway-any-method"]
+    assert default["isDefaultRoute"] is True and default["security"] == [{"NONE": []}]
+    assert "FallbackFunction.Arn" in str(default["x-amazon-apigateway-integration"]["uri"])
 
 
 def test_opensearch_client_does_not_need_grpc() -> None:

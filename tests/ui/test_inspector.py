@@ -103,6 +103,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
             "id"
         ]
         s.api("POST", "/v1/memories/miss", json={"query": "Which CI provider does the team use?", "session_id": sid})
+        for query in ("What CI provider does the team use?", "What port does the staging database listen on?"):
+            s.api("POST", "/v1/memories/miss", json={"query": query, "namespace": "project-alpha"})
         yield s
     finally:
         server.stop()
@@ -346,6 +348,58 @@ def test_session_page_timeline_context_and_extracted_memories(page: Page, seed: 
 def test_misses_list(page: Page) -> None:
     page.open("view=misses")
     page.wait_text("Which CI provider does the team use?")
+
+
+def _cluster_rows(page: Page) -> dict[str, Any]:
+    """The miss clusters table's rows, by their representative query."""
+    from selenium.webdriver.common.by import By
+
+    rows = {}
+    for tr in page.css("section[aria-labelledby=clusters-title] tbody tr"):
+        cells = {td.get_attribute("data-label"): td for td in tr.find_elements(By.CSS_SELECTOR, "td")}
+        if "Representative query" in cells:  # not the replay's table below it
+            rows[cells["Representative query"].text] = cells
+    return rows
+
+
+def test_miss_clusters_with_counts_and_replay(page: Page, seed: Seed) -> None:
+    page.open("view=review")
+    page.wait_text("What port does the staging database listen on?", "section[aria-labelledby=clusters-title]")
+    rows = _cluster_rows(page)
+    ci = next(cells for query, cells in rows.items() if "CI provider" in query)
+    port = rows["What port does the staging database listen on?"]
+    assert ci["Misses"].text == "2" and port["Misses"].text == "1"
+    assert "Which CI provider does the team use?" in ci["Examples"].text
+    assert "What CI provider does the team use?" in ci["Examples"].text
+
+    # what the server answers for that cluster (whether the ranker answers a CI question is not this test's business)
+    clusters = seed.api("GET", "/v1/memories/misses/clusters")["data"]
+    ci_id = next(c["id"] for c in clusters if "CI provider" in c["representative"])
+    expected = seed.api("POST", "/v1/memories/misses/replay", json={"cluster_id": ci_id})
+    ci["Replay"].find_element("css selector", "button").click()
+    page.wait_text(f"{expected['answered']} of 2 now answered", ".action-result")
+    shown = page.one(".action-result tbody").text
+    assert all(r["query"] in shown for r in expected["data"]) and shown.count("yes") == expected["answered"]
+
+    _cluster_rows(page)["What port does the staging database listen on?"]["Replay"].find_element(
+        "css selector", "button"
+    ).click()
+    page.wait_text("1 of 1 now answered", ".action-result")
+    result = page.one(".action-result tbody").text
+    assert "yes" in result and "The staging database listens on port 5433" in result and "≥" in result
+    page.shot("review")
+    link = page.one(".action-result tbody a").get_attribute("href")
+    assert link.endswith(f"#view=memory&id={seed.memories['port']}")
+
+
+def test_miss_clusters_filter_by_namespace(page: Page) -> None:
+    page.open("view=review&namespace=user-dana")
+    page.wait_text("Which CI provider does the team use?", "section[aria-labelledby=clusters-title]")
+    rows = _cluster_rows(page)
+    assert [cells["Misses"].text for cells in rows.values()] == ["1"]  # the project-alpha misses are not shown
+    assert page.one("#f-namespace").get_attribute("value") == "user-dana"
+    page.button("Replay the misses of user-dana").click()
+    page.wait_text("of 1 now answered", ".action-result")  # the one miss asked in every namespace
 
 
 def _paths(seed: Seed) -> dict[str, Any]:

@@ -6,9 +6,18 @@ when this file no longer matches ``shared/engram/api/openapi.json``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+
+
+class ApiIndex(BaseModel):
+    docs: str
+    health: str
+    name: str
+    openapi: str
+    version: str
 
 
 class BatchItemError(BaseModel):
@@ -26,7 +35,14 @@ class BatchItemResult(BaseModel):
 
 
 class Entity(RootModel[str]):
-    root: Annotated[str, Field(max_length=128, min_length=1)]
+    root: Annotated[
+        str,
+        Field(
+            max_length=128,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
 
 
 class BatchOut(BaseModel):
@@ -72,28 +88,30 @@ class ConversationMessage(BaseModel):
 class CreateSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
-    key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+    key: Annotated[
+        str | None,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
-class DeleteMemoryOut(BaseModel):
-    deleted: bool | None = True
-    id: str
-
-
-class DeleteSessionOut(BaseModel):
-    cascade_memories: bool
-    deleted: bool
-    deleted_at: str | None
-    id: str
-    purged_messages: int
+class MemoriesUsedItem(RootModel[str]):
+    root: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class EndSession(BaseModel):
@@ -101,8 +119,9 @@ class EndSession(BaseModel):
         extra="forbid",
     )
     extract_memories: bool | None = None
+    memories_used: Annotated[list[MemoriesUsedItem] | None, Field(max_length=100)] = None
     metadata: dict[str, Any] | None = None
-    outcome: Literal["success", "partial", "failure", "abandoned"] | None = "success"
+    outcome: Literal["success", "partial", "failure", "abandoned"] | None = None
     summary: Annotated[str | None, Field(max_length=50000)] = None
 
 
@@ -136,6 +155,7 @@ class EndSessionOut(BaseModel):
     title: str | None = None
     ttl_seconds: int | None = None
     turn_count: int | None = 0
+    unknown_memories: list[str] | None = []
     updated_at: str | None = None
 
 
@@ -163,20 +183,27 @@ class ExplainBreakdown(BaseModel):
 
 
 class Namespace(RootModel[str]):
-    root: Annotated[str, Field(max_length=128, min_length=1)]
+    root: Annotated[str, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")]
 
 
 class ExplainRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    memory_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    memory_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
     tier: Literal["critical", "high", "normal"] | None = None
     tiers: Annotated[list[Literal["critical", "high", "normal"]] | None, Field(max_length=3)] = None
@@ -229,22 +256,36 @@ class ExtractRequest(BaseModel):
     )
     conversation: Annotated[list[ConversationMessage], Field(max_length=200, min_length=1)]
     min_confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = 0.0
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     save: bool | None = False
-    session_id: Annotated[str | None, Field(max_length=64)] = None
+    session_id: Annotated[
+        str | None,
+        Field(max_length=31, min_length=31, pattern="^sess_[0-9A-HJKMNP-TV-Z]{26}$"),
+    ] = None
 
 
 class GetOrCreateSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
-    key: Annotated[str, Field(max_length=255, min_length=1)]
+    key: Annotated[
+        str,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ]
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
 
@@ -254,25 +295,116 @@ class Health(BaseModel):
     version: str
 
 
+class HistoryEventOut(BaseModel):
+    """
+    One change of a memory: which fields, their values after it (text is named, never copied),
+    when, why.
+    """
+
+    at: str
+    cause: Literal["api", "extraction", "outcome", "decay", "conflict"]
+    change: str
+    fields: dict[str, Any] | None = None
+    note: str | None = None
+    version: int | None = None
+
+
+class HistoryOut(BaseModel):
+    data: list[HistoryEventOut]
+    has_more: bool | None = False
+    memory_id: str
+    next_cursor: str | None = None
+
+
 class InjectedContext(BaseModel):
     critical: list[ContextMemory]
     high: list[ContextMemory]
 
 
-class JsonRpcMessage(BaseModel):
+class JsonRpcError(BaseModel):
     """
-    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
-    resolver checks the envelope, so a body that is not one answers in the API's error shape; the
-    MCP SDK reads the rest.
+    The ``error`` of a JSON-RPC error response.
     """
 
     model_config = ConfigDict(
         extra="allow",
     )
+    code: int
+    message: str
+
+
+class JsonRpcMessage1(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
     id: int | str | None = None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str, Field(max_length=256)]
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage2(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None = None
+    id: int | str | None
     jsonrpc: Literal["2.0"]
     method: Annotated[str | None, Field(max_length=256)] = None
     params: dict[str, Any] | None = None
+    result: dict[str, Any]
+
+
+class JsonRpcMessage3(BaseModel):
+    """
+    One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+    )
+    error: JsonRpcError | None
+    id: int | str | None
+    jsonrpc: Literal["2.0"]
+    method: Annotated[str | None, Field(max_length=256)] = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+class JsonRpcMessage(RootModel[JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3]):
+    root: Annotated[
+        JsonRpcMessage1 | JsonRpcMessage2 | JsonRpcMessage3,
+        Field(
+            description="One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The\nresolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the\nAPI's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest.",
+            title="JsonRpcMessage",
+        ),
+    ]
+
+
+class KeptMemoryOut(BaseModel):
+    id: str
+    reason: str
+
+
+class LineageOut(BaseModel):
+    session_id: str
+    turn: int | None = None
 
 
 class LockOut(BaseModel):
@@ -294,8 +426,17 @@ class LogMiss(BaseModel):
         extra="forbid",
     )
     context: Annotated[str | None, Field(max_length=4000)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
 
 
 class LogMissOut(BaseModel):
@@ -309,7 +450,7 @@ class MemorySource(BaseModel):
     )
     confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     extracted: bool | None = False
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     turn: Annotated[int | None, Field(ge=0, le=1000000)] = None
 
 
@@ -319,8 +460,8 @@ class MessageIn(BaseModel):
     )
     content: Annotated[str, Field(max_length=32000)]
     role: Literal["user", "assistant", "system", "tool"]
-    tool_call_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    tool_name: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    tool_call_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    tool_name: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
 
 
 class MessageOut(BaseModel):
@@ -337,6 +478,7 @@ class MissOut(BaseModel):
     context: str | None = None
     created_at: str | None = None
     id: str
+    namespaces: list[str] | None = None
     query: str
     session_id: str | None = None
 
@@ -365,7 +507,7 @@ class RecordTurn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    memories_used: Annotated[list[str] | None, Field(max_length=100)] = None
+    memories_used: Annotated[list[MemoriesUsedItem] | None, Field(max_length=100)] = None
     messages: Annotated[list[MessageIn], Field(max_length=50, min_length=1)]
     turn_number: Annotated[int | None, Field(ge=1, le=1000000)] = None
 
@@ -391,18 +533,68 @@ class ReinforceOut(BaseModel):
     strength: float
 
 
+class Since(RootModel[AwareDatetime | None]):
+    root: AwareDatetime | None
+
+
+class Since1(RootModel[date | None]):
+    root: date | None
+
+
+class Until(RootModel[AwareDatetime | None]):
+    root: AwareDatetime | None
+
+
+class Until1(RootModel[date | None]):
+    root: date | None
+
+
+class ReplayMisses(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    cluster_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    limit: Annotated[int | None, Field(ge=1, le=100)] = 50
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    similarity: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    since: Since | Since1 | None = None
+    threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
+    until: Until | Until1 | None = None
+
+
+class ReplayTop(BaseModel):
+    memory_id: str
+    score: float
+    title: str
+
+
+class ResolveConflict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    resolution: Literal["keep_new", "keep_old", "keep_both"]
+
+
 class SearchMemories(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    include_superseded: bool | None = False
     log_miss: bool | None = False
     mode: Literal["hybrid", "vector", "text"] | None = "hybrid"
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     namespaces: Annotated[list[Namespace] | None, Field(max_length=20)] = None
-    query: Annotated[str, Field(max_length=2000, min_length=1)]
+    query: Annotated[
+        str,
+        Field(
+            max_length=2000,
+            min_length=1,
+            pattern="[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]",
+        ),
+    ]
     session_context: Annotated[str | None, Field(max_length=4000)] = None
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     threshold: Annotated[float | None, Field(ge=0.0, le=10.0)] = None
     tier: Literal["critical", "high", "normal"] | None = None
     tiers: Annotated[list[Literal["critical", "high", "normal"]] | None, Field(max_length=3)] = None
@@ -461,6 +653,8 @@ class SessionDetail(BaseModel):
     memory_count: int | None = 0
     message_count: int | None = 0
     messages: list[MessageOut] | None = None
+    messages_has_more: bool | None = None
+    messages_next_cursor: str | None = None
     metadata: dict[str, Any] | None = {}
     name: str | None = None
     namespace: str | None = None
@@ -515,15 +709,26 @@ class SourceOut(BaseModel):
 class StartSession(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        regex_engine="python-re",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
     first_message: Annotated[str | None, Field(max_length=8000)] = None
-    key: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+    key: Annotated[
+        str | None,
+        Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
+    ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    project: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    project: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     token_budget: Annotated[int | None, Field(ge=50, le=100000)] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
 
@@ -562,6 +767,7 @@ class TurnOut(BaseModel):
     session_id: str
     stats: ContextStats | None = None
     turn_number: int
+    unknown_memories: list[str] | None = []
 
 
 class UpdateMemory(BaseModel):
@@ -570,10 +776,24 @@ class UpdateMemory(BaseModel):
     )
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-    text: Annotated[str | None, Field(max_length=16000, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    text: Annotated[
+        str | None,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",
@@ -596,8 +816,50 @@ class UpdateSession(BaseModel):
         extra="forbid",
     )
     metadata: dict[str, Any] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     ttl_seconds: Annotated[int | None, Field(ge=1, le=31536000)] = None
+
+
+class WrittenMemoryOut(BaseModel):
+    """
+    A create's answer: the memory, and what the write did (``created``; ``duplicate`` when the
+    namespace already had the text: that memory comes back; ``superseded`` when it replaced a
+    memory, named in ``supersedes``; ``conflict`` when it contradicts one that needs review).
+    """
+
+    access_count: int
+    action: Literal["created", "duplicate", "superseded", "conflict"] | None = "created"
+    agent_id: str | None = None
+    conflict_id: str | None = None
+    created_at: str | None = None
+    entities: list[str]
+    feedback_score: int
+    id: str
+    last_accessed_at: str | None = None
+    locked: bool
+    metadata: dict[str, Any] | None = None
+    namespace: str
+    session_id: str | None = None
+    source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
+    strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
+    text: str
+    tier: str
+    title: str
+    type: str
+    updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
 
 
 class AppendMessages(BaseModel):
@@ -625,7 +887,7 @@ class BatchMemory(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     created_at: Annotated[
         AwareDatetime | None,
         Field(
@@ -642,12 +904,26 @@ class BatchMemory(BaseModel):
         ),
     ] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = "default"
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = "default"
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     source: MemorySource | None = None
-    text: Annotated[str, Field(max_length=16000, min_length=1)]
+    text: Annotated[
+        str,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ]
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",
@@ -669,15 +945,29 @@ class CreateMemory(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    agent_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
-    namespace: Annotated[str | None, Field(max_length=128, min_length=1)] = "default"
-    session_id: Annotated[str | None, Field(max_length=128, min_length=1)] = None
+    namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = "default"
+    session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     source: MemorySource | None = None
-    text: Annotated[str, Field(max_length=16000, min_length=1)]
+    text: Annotated[
+        str,
+        Field(
+            max_length=16000,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*[^\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ]
     tier: Literal["critical", "high", "normal"] | None = None
-    title: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    title: Annotated[
+        str | None,
+        Field(
+            max_length=500,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     type: (
         Literal[
             "identity",
@@ -693,6 +983,27 @@ class CreateMemory(BaseModel):
         ]
         | None
     ) = "fact"
+
+
+class DeletionReceiptOut(BaseModel):
+    """
+    What a deletion removed: ids and counts, never the deleted text.
+    """
+
+    created_at: str | None = None
+    id: str
+    index_entries_removed: int | None = 0
+    kind: Literal["memory", "session"]
+    memories_deleted: list[str] | None = None
+    memories_kept: list[KeptMemoryOut] | None = None
+    messages_purged: int | None = 0
+    session_id: str | None = None
+
+
+class DeletionsOut(BaseModel):
+    data: list[DeletionReceiptOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
 
 
 class ExplainResult(BaseModel):
@@ -735,12 +1046,42 @@ class MemoryOut(BaseModel):
     namespace: str
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+class MissCluster(BaseModel):
+    """
+    Misses asking the same thing: ``id`` is its first miss's id (stable as newer misses join).
+    """
+
+    count: int
+    examples: list[MissOut]
+    first_seen: str | None
+    id: str
+    last_seen: str | None
+    namespaces: list[str]
+    representative: str
+
+
+class MissClustersOut(BaseModel):
+    data: list[MissCluster]
+    has_more: bool | None = False
+    misses_considered: int
+    next_cursor: str | None = None
+    similarity: float
+    total_count: int | None = 0
+    truncated: bool
 
 
 class PageMemoryOut(BaseModel):
@@ -757,6 +1098,31 @@ class PageSessionOut(BaseModel):
     total_count: int | None = 0
 
 
+class ReplayResult(BaseModel):
+    answered: bool
+    created_at: str | None
+    miss_id: str
+    namespaces: list[str]
+    query: str
+    top: ReplayTop | None = None
+
+
+class ResolveConflictOut(BaseModel):
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
 class SearchHit(BaseModel):
     access_count: int
     agent_id: str | None = None
@@ -771,13 +1137,19 @@ class SearchHit(BaseModel):
     score: float
     session_id: str | None = None
     source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
     strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
     text: str
     text_score: float
     tier: str
     title: str
     type: str
     updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
     vector_score: float
 
 
@@ -800,6 +1172,47 @@ class BatchCreateMemories(BaseModel):
     memories: Annotated[list[BatchMemory | Any], Field(max_length=100, min_length=1)]
 
 
+class ConflictOut(BaseModel):
+    """
+    A new memory that may contradict a current one about the same subject and attribute.
+    """
+
+    confidence: float
+    created_at: str | None = None
+    id: str
+    new_memory: MemoryOut | None = None
+    new_memory_id: str
+    old_memory: MemoryOut | None = None
+    old_memory_id: str
+    reason: str
+    resolution: Literal["keep_new", "keep_old", "keep_both"] | None = None
+    resolved_at: str | None = None
+    slot: str
+    status: Literal["open", "resolved"]
+    why_review: Literal["low_confidence", "locked"]
+
+
+class ConflictsOut(BaseModel):
+    data: list[ConflictOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+
+
+class DeleteMemoryOut(BaseModel):
+    deleted: bool | None = True
+    id: str
+    receipt: DeletionReceiptOut | None = None
+
+
+class DeleteSessionOut(BaseModel):
+    cascade_memories: bool
+    deleted: bool
+    deleted_at: str | None
+    id: str
+    purged_messages: int
+    receipt: DeletionReceiptOut | None = None
+
+
 class ExplainOut(BaseModel):
     breakdown: ExplainBreakdown
     mode: str
@@ -807,3 +1220,12 @@ class ExplainOut(BaseModel):
     results: list[ExplainResult]
     threshold: float
     token_estimate: int
+
+
+class ReplayOut(BaseModel):
+    answered: int
+    data: list[ReplayResult]
+    more_misses: bool
+    replayed: int
+    threshold: float | None = None
+    unanswered: int

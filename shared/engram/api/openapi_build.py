@@ -45,6 +45,7 @@ def build(functions_dir: Path) -> dict[str, Any]:
         spec: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     _mark_public(spec)
     _document_answers(spec)
+    _document_links(spec)
     return spec
 
 
@@ -58,13 +59,15 @@ CREATED = {
     ("post", "/v1/memories/miss"),
 }
 ERROR_ANSWERS = {
-    "400": "The body is not valid JSON, or a cursor/parameter is malformed",
+    "400": "The body is not valid JSON (or carries NaN, Infinity or a number beyond a 64-bit float), "
+    "or the cursor was not issued as-is",
     "401": "Missing, malformed, unknown or revoked API key",
     "404": "No such resource for this tenant",
     "409": "Conflict: the session is no longer active, a key is taken, or a request is in progress",
     "410": "The session has expired and is read-only",
     "413": "The request body or a field is too large",
-    "422": "The request is well-formed JSON but invalid (details list each field)",
+    "415": "The body is not JSON: send Content-Type: application/json",
+    "422": "The request is well-formed JSON but invalid, or the body is not one JSON object (details list each field)",
     "429": "Rate limit exceeded; see the Retry-After header",
     "503": "A dependency is busy or unavailable; retry (see Retry-After)",
 }
@@ -104,11 +107,61 @@ def _document_answers(spec: dict[str, Any]) -> None:
             for status, description in ERROR_ANSWERS.items():
                 if public and status in {"401", "404", "409", "410"}:
                     continue
+                if status == "415" and method not in {"post", "put", "patch"}:
+                    continue
                 responses[status] = {"description": description, **error_ref}
 
 
+# What a created or returned resource's id can be passed to (OpenAPI links: generated clients and
+# schemathesis' stateful phase follow them). Source: (method, path, status, id field of the answer).
+_SESSION_USES = [
+    ("get", "/v1/sessions/{id}"),
+    ("patch", "/v1/sessions/{id}"),
+    ("delete", "/v1/sessions/{id}"),
+    ("put", "/v1/sessions/{id}/context"),
+    ("post", "/v1/sessions/{id}/messages"),
+    ("get", "/v1/sessions/{id}/messages"),
+    ("post", "/v1/sessions/{id}/turn"),
+    ("post", "/v1/sessions/{id}/end"),
+    ("post", "/v1/sessions/{id}/close"),
+    ("post", "/v1/sessions/{id}/summarize"),
+    ("get", "/v1/sessions/{id}/export"),
+]
+_MEMORY_USES = [
+    ("get", "/v1/memories/{id}"),
+    ("patch", "/v1/memories/{id}"),
+    ("delete", "/v1/memories/{id}"),
+    ("post", "/v1/memories/{id}/reinforce"),
+    ("post", "/v1/memories/{id}/lock"),
+    ("delete", "/v1/memories/{id}/lock"),
+]
+LINKS = [
+    (("post", "/v1/sessions", "201", "id"), _SESSION_USES),
+    (("post", "/v1/sessions/get-or-create", "201", "id"), _SESSION_USES),
+    (("post", "/v1/sessions/get-or-create", "200", "id"), _SESSION_USES),
+    (("post", "/v1/sessions/start", "201", "session_id"), _SESSION_USES),
+    (("post", "/v1/memories", "201", "id"), _MEMORY_USES),
+]
+
+
+def _document_links(spec: dict[str, Any]) -> None:
+    paths = spec.get("paths", {})
+    for (method, path, status, field), uses in LINKS:
+        response = ((paths.get(path) or {}).get(method) or {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for use_method, use_path in uses:
+            target = (paths.get(use_path) or {}).get(use_method)
+            if target is not None:
+                links[target["operationId"]] = {
+                    "operationId": target["operationId"],
+                    "parameters": {"path.id": f"$response.body#/{field}"},
+                }
+
+
 def _mark_public(spec: dict[str, Any]) -> None:
-    for path in ("/v1/health", "/v1/openapi.json", "/docs"):
+    for path in ("/", "/v1/health", "/v1/openapi.json", "/docs"):
         for operation in (spec.get("paths", {}).get(path) or {}).values():
             if isinstance(operation, dict):
                 operation["security"] = []

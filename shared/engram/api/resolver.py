@@ -13,6 +13,7 @@ A function file does::
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from engram import errors
 from engram.api.authorizer import authorizer_context
+from engram.api.body import json_request
 from engram.api.errors import error_dict, error_response, sanitize_validation_errors
 from engram.errors import map_storage_error
 from engram.observability import logger
@@ -38,8 +40,31 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _INVOKE_LOCK = threading.RLock()
 
 
-def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+class EngramResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, with the request gates of :func:`http_handler` as attributes.
+
+    A path parameter matches any non-empty value. API Gateway has already chosen this function's
+    route from the encoded path, and hands over ``rawPath`` decoded, so a key such as ``a%2Fb`` or
+    ``a%22b`` arrives as ``a/b`` or ``a"b``. Powertools' own pattern (URL-safe characters only)
+    then failed to match and the answer was "No such route" instead of the resource's own 404.
+    """
+
+    def __init__(self, *, auth: bool, json_body: bool) -> None:
+        super().__init__(enable_validation=True)
+        self.auth = auth
+        self.json_body = json_body
+
+    @staticmethod
+    def _compile_regex(rule: str, base_regex: str = "^{}$") -> re.Pattern[str]:
+        parts = re.split(r"<(\w+)>", rule)  # literal, name, literal, name, ..., literal
+        pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+)" for i, part in enumerate(parts))
+        return re.compile(base_regex.format(pattern), re.DOTALL)
+
+
+def make_resolver(*, auth: bool = True, json_body: bool = True) -> EngramResolver:
+    """``auth``: the route needs an API key; ``json_body``: a body, if any, must be a JSON object
+    (see :mod:`engram.api.body`). Only the catch-all route reads no body."""
+    app = EngramResolver(auth=auth, json_body=json_body)
 
     def request_id() -> str | None:
         try:
@@ -63,7 +88,7 @@ def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:
-        return error_response(404, "not_found", "No such route", request_id=request_id())
+        return _domain(unmatched(app.current_event.http_method, app.current_event.path))
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -75,12 +100,7 @@ def make_resolver(*, auth: bool = True) -> APIGatewayHttpResolver:
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "Internal server error", request_id=request_id())
 
-    _AUTH_REQUIRED[id(app)] = auth
     return app
-
-
-# Whether a resolver's routes need an API key (health, openapi.json and docs do not).
-_AUTH_REQUIRED: dict[int, bool] = {}
 
 
 def precheck(event: dict[str, Any], *, auth: bool) -> dict[str, Any] | None:
@@ -107,6 +127,18 @@ def precheck(event: dict[str, Any], *, auth: bool) -> dict[str, Any] | None:
     return None
 
 
+def unmatched(method: str, path: str) -> errors.EngramError:
+    """No route answers ``method path``: 405 (with ``Allow``) when the path exists with other
+    methods, else 404. On AWS the catch-all ``$default`` route lands here (functions/fallback)."""
+    from engram.api.docs import allowed_methods  # reads the committed OpenAPI document, only when needed
+
+    allowed = allowed_methods(path)
+    if allowed:
+        use = ", ".join(allowed)
+        return errors.MethodNotAllowed(f"{method.upper()[:10]} is not allowed here; use {use}", allowed=allowed)
+    return errors.NotFound("No such route; the routes are listed at /v1/openapi.json and browsable at /docs")
+
+
 def tenant_of(app: APIGatewayHttpResolver) -> str:
     """The caller's tenant, put on the request by the authorizer (checked by :func:`precheck`)."""
     tenant = authorizer_context(app.current_event.raw_event).get("tenant_id")
@@ -115,23 +147,31 @@ def tenant_of(app: APIGatewayHttpResolver) -> str:
     return str(tenant)
 
 
-def http_handler(app: APIGatewayHttpResolver, *, idempotent: bool = False) -> Handler:
-    """The Lambda entry point for a resolver: logging context and, for POSTs, idempotency."""
+def http_handler(
+    app: EngramResolver, *, idempotent: bool = False, canonical: Callable[[str, str], str] | None = None
+) -> Handler:
+    """The Lambda entry point for a resolver: the gates (auth, size, JSON body), logging context
+    and, for POSTs, idempotency. A refused request is answered before the resolver runs, so it is
+    never stored under an Idempotency-Key. ``canonical`` names the path's resource by one name
+    (a session's key becomes its id), so the key is scoped to the resource, not the spelling."""
 
     @logger.inject_lambda_context(clear_state=True)
     def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if idempotent:
             from engram.api.idempotency import run_idempotent
 
-            return run_idempotent(app, event, context)
+            return run_idempotent(app, event, context, canonical)
         return app.resolve(event, context)
 
-    auth = _AUTH_REQUIRED.get(id(app), True)
-
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        refused = precheck(event, auth=auth)
+        refused = precheck(event, auth=app.auth)
         if refused is not None:
             return refused
+        if app.json_body:
+            try:
+                event = json_request(event)
+            except errors.EngramError as exc:
+                return error_dict(exc, (event.get("requestContext") or {}).get("requestId"))
         with _INVOKE_LOCK:
             return resolve(event, context)
 

@@ -207,12 +207,16 @@ class BedrockSummarizer:
         self._fallback = fallback or ExtractiveSummarizer()
 
     def summarize(self, messages: Sequence[ConversationMessage], memories: Sequence[str] = ()) -> str:
-        if not any((m.content or "").strip() for m in messages):
+        talked = any((m.content or "").strip() for m in messages)
+        if not talked and not memories:
             return ""
-        prompt = transcript(messages)
-        if memories:
-            known = "\n".join(f"- {m}" for m in memories[:50])
-            prompt = f"Known memories about the user:\n{known}\n\nConversation:\n{prompt}"
+        known = "\n".join(f"- {m}" for m in memories[:50])
+        if not talked:  # a session may have memories and no messages: summarise what was learned
+            prompt = f"Known memories about the user:\n{known}"
+        elif memories:
+            prompt = f"Known memories about the user:\n{known}\n\nConversation:\n{transcript(messages)}"
+        else:
+            prompt = transcript(messages)
         answer = self._bedrock.converse(SUMMARY_SYSTEM_PROMPT, prompt, max_tokens=1_024).strip()
         if not answer:
             logger.warning("Bedrock returned an empty summary, using the extractive summariser")

@@ -4,11 +4,13 @@ How it works, and why:
 
 1. Every sentence of every conversational message (system and tool messages are skipped: they
    are instructions and payloads, not what was discussed) becomes a candidate, remembered with
-   its speaker.
+   its speaker. So does every sentence of the session's memories: what was learned is part of
+   what happened, and a session may have memories and no messages at all (seed 002 summarises a
+   session "based on its associated memories").
 2. Each candidate is scored by TF-IDF centrality: the cosine between its content-word vector
    and the conversation's centroid (IDF over the conversation's sentences), i.e. how much it
-   talks about what the whole conversation talks about. Memories already extracted are extra
-   signal: a sentence sharing content words with them gains up to ``memory_weight``. Very short
+   talks about what the whole conversation talks about. Memories are extra signal too: a
+   conversation sentence sharing content words with them gains up to ``memory_weight``. Very short
    sentences ("Sure.", "Thanks!") are damped, questions slightly damped (the answer usually
    carries the fact), and the first sentences get a small bonus (openings state the purpose).
 3. The best sentences are taken greedily, skipping near-repeats of one already taken, until
@@ -17,7 +19,9 @@ How it works, and why:
    to Paris" said by the user becomes "User is going to Paris", "you" becomes the other
    speaker when there are exactly two. Summaries are read later, out of context, by someone
    who was not in the conversation, and first-person fragments lose who said what. It is a
-   small table of rules (pronouns, a few verb forms), so it is deterministic and cheap.
+   small table of rules (pronouns, a few verb forms), so it is deterministic and cheap. A memory
+   in the first person is the user's own words (that is what extraction keeps), so it is reported
+   as the user's; its leading words are kept ("No deploys on Fridays" keeps its "No").
 
 Speaker names come from ``speaker_labels`` by role (``user`` -> ``User``); a role that is
 not in the table (e.g. ``#Person1#`` in DialogSum) is used as the name itself.
@@ -30,6 +34,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from engram.extract.person import third_person
 from engram.extract.ports import SUMMARY_MAX_CHARS, ConversationMessage
 from engram.extract.text import content_terms, normalize, split_sentences
 
@@ -45,23 +50,6 @@ _LEADING_FILLER = re.compile(
     r"listen|now|then|actually|anyway|of course|certainly|thanks|thank you)\b[\s,!.-]*)+",
     re.IGNORECASE,
 )
-# Present-tense verbs that take -s after a third-person subject; the rest stay as they are.
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "am": "is", "are": "is", "was": "was"}
-_VERB_TEXT = """
-    want need think like love hate know feel hope get take make see work live play prefer
-    enjoy wonder guess believe mean plan try agree remember forget understand suggest say
-    tell ask look come buy pay own study teach read write call leave keep find give use
-    expect promise worry miss wish seem start stop eat drink watch run walk drive travel
-    usually always often never also really just still
-"""
-_VERBS = frozenset(_VERB_TEXT.split())
-_ADVERBS = frozenset({"usually", "always", "often", "never", "also", "really", "just", "still"})
-_PRONOUN = re.compile(
-    r"\b(?:(I|you)(?:'m|'re|'ve|'ll|'d)?|my|mine|myself|me|your|yours|yourself)\b"
-    r"(?:\s+([a-z]+(?:'[a-z]+)?))?",
-    re.IGNORECASE,
-)
-_NEGATIONS = {"don't": "doesn't", "do": "does", "haven't": "hasn't", "aren't": "isn't"}
 
 
 class ExtractiveSummarizer:
@@ -83,7 +71,7 @@ class ExtractiveSummarizer:
         self._labels = dict(DEFAULT_SPEAKER_LABELS if speaker_labels is None else speaker_labels)
 
     def summarize(self, messages: Sequence[ConversationMessage], memories: Sequence[str] = ()) -> str:
-        candidates: list[tuple[str, str]] = []  # (speaker, sentence)
+        candidates: list[tuple[str | None, str]] = []  # (speaker, sentence); no speaker: a memory
         speakers: list[str] = []
         for message in messages:
             role = (message.role or "").strip()
@@ -94,20 +82,27 @@ class ExtractiveSummarizer:
                 speakers.append(speaker)
             for sentence in split_sentences(normalize(message.content)):
                 candidates.append((speaker, " ".join(sentence.split())))
+        for memory in memories:
+            for sentence in split_sentences(normalize(memory)):
+                candidates.append((None, " ".join(sentence.split())))
         if not candidates:
             return ""
         chosen = self._select(candidates, memories)
         parts: list[str] = []
         used = 0
         for i in chosen:
-            speaker, sentence = candidates[i]
-            if self._third_person:
-                others = [s for s in speakers if s != speaker]
-                text = third_person(sentence, speaker, others[0] if len(others) == 1 else None)
-                if speaker not in text:  # keep who said it: "#Person1#: Let's meet at 3."
-                    text = f"{speaker}: {text}"
+            said_by, sentence = candidates[i]
+            if said_by is None:  # a memory: reported as the user's, its opening kept
+                owner = self._labels.get("user", "User")
+                text = third_person(sentence, owner, None) if self._third_person else sentence
+            elif self._third_person:
+                others = [s for s in speakers if s != said_by]
+                plain = _LEADING_FILLER.sub("", sentence).strip() or sentence
+                text = third_person(plain, said_by, others[0] if len(others) == 1 else None)
+                if said_by not in text:  # keep who said it: "#Person1#: Let's meet at 3."
+                    text = f"{said_by}: {text}"
             else:
-                text = f"{speaker}: {sentence}"
+                text = f"{said_by}: {sentence}"
             if used and used + 1 + len(text) > self._max_chars:
                 break
             parts.append(text)
@@ -117,7 +112,7 @@ class ExtractiveSummarizer:
             summary = summary[: self._max_chars - 1].rsplit(" ", 1)[0] + "…"
         return summary
 
-    def _select(self, candidates: Sequence[tuple[str, str]], memories: Sequence[str]) -> list[int]:
+    def _select(self, candidates: Sequence[tuple[str | None, str]], memories: Sequence[str]) -> list[int]:
         """Indices of the chosen sentences, in conversation order."""
         bags = [Counter(content_terms(sentence)) for _, sentence in candidates]
         df: Counter[str] = Counter()
@@ -131,9 +126,9 @@ class ExtractiveSummarizer:
             centroid.update(vector)
         memory_terms = {t for memory in memories for t in content_terms(memory)}
         scores: list[float] = []
-        for i, ((_, sentence), vector) in enumerate(zip(candidates, vectors, strict=True)):
+        for i, ((speaker, sentence), vector) in enumerate(zip(candidates, vectors, strict=True)):
             score = _cosine(vector, centroid)
-            if memory_terms and vector:
+            if memory_terms and vector and speaker is not None:  # a memory gets no bonus for itself
                 shared = sum(1 for t in vector if t in memory_terms)
                 score += self._memory_weight * shared / len(vector)
             if len(vector) < SHORT_SENTENCE_TERMS:
@@ -170,70 +165,3 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
         return 0.0
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     return dot / norm
-
-
-def third_person(sentence: str, speaker: str, listener: str | None) -> str:
-    """Report a sentence as the speaker's: first person -> speaker, "you" -> listener.
-
-    Without a single listener, second-person pronouns are left alone. The result starts with
-    a capital (or a ``#``-tag) and ends with punctuation.
-    """
-    text = _LEADING_FILLER.sub("", sentence).strip() or sentence.strip()
-
-    def replace(found: re.Match[str]) -> str:
-        whole = found.group(0)
-        subject, follower = found.group(1), found.group(2)
-        word = whole.split()[0]
-        lower = word.lower()
-        if subject is None:  # possessive or object pronoun
-            if lower in ("my", "mine"):
-                return f"{speaker}'s" + whole[len(word) :]
-            if lower in ("me", "myself"):
-                return speaker + whole[len(word) :]
-            if listener is None:
-                return whole
-            if lower in ("your", "yours"):
-                return f"{listener}'s" + whole[len(word) :]
-            return listener + whole[len(word) :]
-        if subject.lower() == "you" and listener is None:
-            return whole
-        name = speaker if subject.lower() == "i" else listener
-        assert name is not None
-        contraction = lower[len(subject) :]
-        if contraction in ("'m", "'re"):
-            verb = "is"
-        elif contraction == "'ve":
-            verb = "has"
-        elif contraction == "'ll":
-            verb = "will"
-        elif contraction == "'d":
-            verb = "would"
-        else:
-            verb = ""
-        rest = f" {follower}" if follower else ""
-        if not verb and follower:
-            rest = " " + _conjugate(follower)
-        return f"{name} {verb}{rest}".replace("  ", " ") if verb else f"{name}{rest}"
-
-    text = _PRONOUN.sub(replace, text)
-    if text and text[0].islower():
-        text = text[0].upper() + text[1:]
-    if text and text[-1] not in ".!?":
-        text += "."
-    return text
-
-
-def _conjugate(verb: str) -> str:
-    """Third-person singular of a common present-tense verb; anything else unchanged."""
-    lower = verb.lower()
-    if lower in _NEGATIONS:
-        return _NEGATIONS[lower]
-    if lower in _IRREGULAR:
-        return _IRREGULAR[lower]
-    if lower not in _VERBS or lower in _ADVERBS:
-        return verb
-    if lower.endswith(("s", "sh", "ch", "x", "o")):
-        return verb + "es"
-    if lower.endswith("y") and lower[-2:-1] not in ("a", "e", "i", "o", "u"):
-        return verb[:-1] + "ies"
-    return verb + "s"

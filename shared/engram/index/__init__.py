@@ -27,16 +27,23 @@ _cache: dict[tuple[str, ...], VectorIndex] = {}
 
 
 def get_index(settings: Settings) -> VectorIndex:
-    """One index client per configuration per process (the local index is shared by every
-    handler environment of the local runtime, which all live in one process)."""
-    if settings.index_backend == "local":
-        key: tuple[str, ...] = ("local", settings.data_dir)
+    """One index client per configuration per process. The local index lives in one process: the
+    local runtime's handler processes (and ``engram reindex`` beside it) reach it through
+    :class:`~engram.index.remote.RemoteIndex` when ``ENGRAM_LOCAL_INDEX_ADDRESS`` is set."""
+    if settings.index_backend == "local" and settings.local_index_address:
+        key: tuple[str, ...] = ("remote", settings.local_index_address)
+    elif settings.index_backend == "local":
+        key = ("local", settings.data_dir)
     else:
         key = ("opensearch", settings.opensearch_endpoint, settings.opensearch_index, settings.opensearch_service)
     with _lock:
         found = _cache.get(key)
         if found is None:
-            if settings.index_backend == "local":
+            if key[0] == "remote":
+                from engram.index.remote import RemoteIndex
+
+                found = RemoteIndex(settings.local_index_address, settings.local_index_key)
+            elif settings.index_backend == "local":
                 from engram.index.local import LocalIndex
 
                 found = LocalIndex(settings.data_dir)

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from engram.local.runtime import LocalRuntime, LocalRuntimeError
+from engram.local.workers import MAX_WORKERS, default_size
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--template", default=None, help="the SAM template (default $ENGRAM_TEMPLATE, else template.yaml)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="handler processes, each running one event at a time as a Lambda container does "
+        f"(default $ENGRAM_LOCAL_WORKERS, else {default_size()} here; 0 runs handlers in the server process)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log a line per request")
     return parser
 
@@ -49,6 +57,22 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"PORT must be a number, not {os.environ['PORT']!r}")
     if not 0 <= port <= 65535:
         parser.error(f"port {port} is out of range")
+    workers = args.workers
+    if workers is None:
+        raw = os.environ.get("ENGRAM_LOCAL_WORKERS") or str(default_size())
+        try:
+            workers = int(raw)
+        except ValueError:
+            workers = -1
+        if not 0 <= workers <= MAX_WORKERS:
+            print(
+                f"engram.local: invalid configuration: ENGRAM_LOCAL_WORKERS={raw}: "
+                f"must be a whole number from 0 to {MAX_WORKERS}",
+                file=sys.stderr,
+            )
+            return 1
+    elif not 0 <= workers <= MAX_WORKERS:
+        parser.error(f"--workers must be from 0 to {MAX_WORKERS}")
     data_dir = Path(args.data_dir or os.environ.get("ENGRAM_DATA_DIR") or ".engram")
     template = Path(args.template or os.environ.get("ENGRAM_TEMPLATE") or "template.yaml")
     if not template.is_file():
@@ -62,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     # notices have their own handler (see runtime._own_log_handler).
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
 
-    runtime = LocalRuntime(template, data_dir, port=port, host=args.host, quiet=args.quiet)
+    runtime = LocalRuntime(
+        template, data_dir, port=port, host=args.host, quiet=args.quiet, workers=workers, warm_up=True, progress=True
+    )
     stop = threading.Event()
     signals_seen = 0
 
@@ -99,6 +125,12 @@ def _banner(runtime: LocalRuntime) -> None:
         f"  template  {template.path} ({len(template.functions)} functions, {len(template.routes)} routes, "
         f"{len(template.streams)} streams, {len(template.schedules)} schedules)",
         f"  data dir  {runtime.data_dir}",
+        "  handlers  "
+        + (
+            f"{runtime.workers} processes, one event at a time each (--workers to change)"
+            if runtime.workers
+            else "in the server process, one event at a time"
+        ),
     ]
     if runtime.api_key is not None:
         secret = runtime.api_key.secret

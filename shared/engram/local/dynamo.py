@@ -15,12 +15,19 @@ A snapshot is written to a temporary file and renamed into place, and the journa
 is deleted only afterwards; a journal numbered below the snapshot's is stale and never replayed,
 so a crash at any point neither loses nor double-applies a write.
 
-Streams are not journaled: after a restore the pump starts from LATEST, as a new consumer of
-a live table would.
+Every journal entry carries its *write number*. The stream records a write causes are moved out
+of moto into :class:`~engram.local.stream_log.StreamLog`s, positioned by that number, so replaying
+the journal gives them their old positions and the consumers' checkpoints (``streams/``) stay valid
+across a ``kill -9``; records no consumer has been given yet are kept in the snapshot.
+
+Two moto behaviours would make memory and CPU grow with the data: a TransactWriteItems deep-copies
+every table it touches (to roll back), and every stream record is kept forever. Here a transaction
+backs up only the items it names, and stream records leave moto as soon as they are made.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -28,9 +35,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engram.local.stream_log import TTL_USER_IDENTITY, StreamLog, after_write, lambda_record
 from engram.local.template import ACCOUNT_ID, TableSpec
 
 if TYPE_CHECKING:
@@ -64,8 +73,10 @@ MUTATING = frozenset(
 )
 
 SNAPSHOT_FORMAT = "engram-local-snapshot"
-SNAPSHOT_VERSION = 1
-# Compact when the journal grows past this, so a restart never replays more than a few seconds.
+SNAPSHOT_VERSION = 2  # 2: write numbers and undelivered stream records; 1 is still read
+# Compact when the journal grows past this or past the snapshot, whichever is larger: a restart
+# never replays more than it loads, and rewriting the snapshot costs a constant share of each write
+# however large the data grows (a fixed threshold would rewrite a large snapshot ever more often).
 JOURNAL_COMPACT_BYTES = 32 * 1024 * 1024
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -110,6 +121,15 @@ class ChangeFeed:
             self._cond.notify_all()
 
 
+@dataclass(frozen=True)
+class JournalEntry:
+    operation: str
+    body: bytes
+    number: int | None  # the write number (absent in journals written before version 2)
+    created: float | None  # when the write was acknowledged
+    ttl: bool = False  # a deletion made by the TTL reaper (its REMOVE record says so)
+
+
 class Journal:
     """An append-only file of requests; every append is one ``write(2)`` before returning."""
 
@@ -119,8 +139,11 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.size = os.fstat(self._fd).st_size
 
-    def append(self, operation: str, body: bytes) -> None:
-        line = json.dumps({"op": operation, "body": body.decode("utf-8")}) + "\n"
+    def append(self, operation: str, body: bytes, number: int, created: float, ttl: bool = False) -> None:
+        entry: dict[str, Any] = {"op": operation, "body": body.decode("utf-8"), "n": number, "t": round(created, 3)}
+        if ttl:
+            entry["ttl"] = True
+        line = json.dumps(entry) + "\n"
         data = line.encode("utf-8")
         view = memoryview(data)
         while view:  # a short write is possible for very large items
@@ -134,7 +157,7 @@ class Journal:
         os.close(self._fd)
 
 
-def read_journal(path: Path) -> Iterator[tuple[str, bytes]]:
+def read_journal(path: Path) -> Iterator[JournalEntry]:
     """Entries of a journal; a torn last line (the process died mid-write) is skipped."""
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -146,7 +169,14 @@ def read_journal(path: Path) -> Iterator[tuple[str, bytes]]:
             except ValueError:
                 log.warning("journal %s: skipping unreadable line %d", path, number)
                 continue
-            yield str(entry["op"]), str(entry["body"]).encode("utf-8")
+            number, created = entry.get("n"), entry.get("t")
+            yield JournalEntry(
+                str(entry["op"]),
+                str(entry["body"]).encode("utf-8"),
+                None if number is None else int(number),
+                None if created is None else float(created),
+                bool(entry.get("ttl")),
+            )
 
 
 class LocalDynamo:
@@ -174,7 +204,10 @@ class LocalDynamo:
         self._journal_number = 0
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._stats = {"snapshot_items": 0, "replayed": 0, "replay_failures": 0}
+        self._stats = {"snapshot_items": 0, "replayed": 0, "replay_failures": 0, "restored_records": 0}
+        self._writes = 0  # the number of the last journaled write
+        self._snapshot_bytes = 0
+        self.streams: dict[str, StreamLog] = {}
 
     # ---- lifecycle --------------------------------------------------------------------------
 
@@ -185,6 +218,25 @@ class LocalDynamo:
     @property
     def stats(self) -> dict[str, int]:
         return dict(self._stats)
+
+    def stream_log(self, table_name: str) -> StreamLog:
+        with self._lock:
+            log = self.streams.get(table_name)
+            if log is None:
+                log = self.streams[table_name] = StreamLog(table_name)
+            return log
+
+    def latest_position(self) -> int:
+        """The stream position just past every record written so far (a LATEST iterator)."""
+        with self._lock:
+            return after_write(self._writes)
+
+    def close_subscriptions(self) -> None:
+        """Every stream consumer has subscribed: records of tables nobody reads are dropped."""
+        with self._lock:
+            logs = list(self.streams.values())
+        for log in logs:
+            log.close_subscriptions()
 
     def start(self) -> None:
         """Restore state, then serve moto on ``host:port`` (0 picks a free port)."""
@@ -200,6 +252,7 @@ class LocalDynamo:
         # moto's backends are process-wide; a runtime started earlier in this process
         # (tests, benchmarks) must not leak its tables into this one.
         self._raw("POST", "/moto-api/reset", b"", {})
+        _install_item_level_transactions()
         self._restore()
 
         class QuietHandler(MotoRequestHandler):
@@ -234,10 +287,13 @@ class LocalDynamo:
 
     # ---- calls made by the runtime ----------------------------------------------------------
 
-    def call(self, operation: str, body: dict[str, Any], streams: bool = False) -> dict[str, Any]:
-        """One DynamoDB (or Streams) API call, in-process, journaled like any other client's."""
+    def call(self, operation: str, body: dict[str, Any], streams: bool = False, ttl: bool = False) -> dict[str, Any]:
+        """One DynamoDB (or Streams) API call, in-process, journaled like any other client's.
+
+        ``ttl=True`` marks a deletion as the TTL service's: its REMOVE record carries DynamoDB's
+        TTL identity (also when the journal is replayed)."""
         prefix = STREAMS_PREFIX if streams else DYNAMODB_PREFIX
-        status, data = self._request(prefix + operation, json.dumps(body).encode("utf-8"))
+        status, data = self._request(prefix + operation, json.dumps(body).encode("utf-8"), ttl=ttl)
         result: dict[str, Any] = json.loads(data) if data else {}
         if status != 200:
             raise DynamoError(operation, status, result)
@@ -284,40 +340,79 @@ class LocalDynamo:
         start_response(status, headers)
         return [data]
 
-    def _request(self, target: str, body: bytes) -> tuple[int, bytes]:
+    def _request(self, target: str, body: bytes, ttl: bool = False) -> tuple[int, bytes]:
         environ = self._environ("POST", "/", body, {"X-Amz-Target": target})
-        status, _, data = self._dispatch(environ, target, body)
+        status, _, data = self._dispatch(environ, target, body, ttl=ttl)
         return int(status.split(" ", 1)[0]), data
 
-    def _dispatch(self, environ: dict[str, Any], target: str, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    def _dispatch(
+        self, environ: dict[str, Any], target: str, body: bytes, ttl: bool = False
+    ) -> tuple[str, list[tuple[str, str]], bytes]:
         operation = target.rpartition(".")[2]
         mutating = target.startswith(DYNAMODB_PREFIX) and operation in MUTATING
         with self._lock:
             if self._app is None:
                 return "503 Service Unavailable", [("Content-Length", "0")], b""
             status, headers, data = _invoke(self._app, environ)
-            if status.startswith("200"):
-                if mutating and self._journal is not None:
-                    self._journal.append(operation, body)
-                    if self._journal.size > JOURNAL_COMPACT_BYTES:
+            if mutating:
+                if status.startswith("200") and self._journal is not None:
+                    self._writes += 1
+                    created = time.time()
+                    self._journal.append(operation, body, self._writes, created, ttl)
+                    self._capture(self._writes, created, ttl)
+                    if self._journal.size > max(JOURNAL_COMPACT_BYTES, self._snapshot_bytes):
                         self._compact_locked()
-                elif operation == "GetRecords" and target.startswith(STREAMS_PREFIX):
-                    self._forget_iterator(body)
+                else:
+                    self._capture(None, 0.0, False)  # a failed write leaves no record
         if mutating and status.startswith("200"):
             self.changes.bump()
         return status, headers, data
 
-    def _forget_iterator(self, body: bytes) -> None:
-        # moto keeps every shard iterator it ever issued; a polling consumer would grow that
-        # map forever. A consumed iterator is replaced by NextShardIterator, so drop it.
-        try:
-            from moto.dynamodbstreams.models import dynamodbstreams_backends
+    def _backend(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
 
-            iterator = json.loads(body).get("ShardIterator")
-            backend = dynamodbstreams_backends[ACCOUNT_ID][self.region]
-            backend.shard_iterators.pop(iterator, None)
-        except Exception:
-            log.debug("could not prune a moto shard iterator", exc_info=True)
+        return dynamodb_backends[ACCOUNT_ID][self.region]
+
+    def _capture(self, number: int | None, created: float, ttl: bool) -> None:
+        """Move the stream records write ``number`` made out of moto into the stream logs
+        (``None``: discard them). Caller holds the lock."""
+        for table in list(self._backend().tables.values()):
+            shard = table.stream_shard
+            if shard is None or not shard.items:
+                continue
+            records, shard.items = shard.items, []
+            if number is None:
+                continue
+            converted = []
+            for index, record in enumerate(records):
+                raw = _plain_json(record.to_json())
+                item = lambda_record(table.name, self.region, raw, number * 100_000 + index, created)
+                if ttl and item["eventName"] == "REMOVE":
+                    item["userIdentity"] = dict(TTL_USER_IDENTITY)
+                converted.append(item)
+            self.stream_log(table.name).append(converted)
+
+    def expired_keys(self, table_name: str, attribute: str, now: float) -> list[dict[str, Any]]:
+        """Keys of the items whose TTL attribute (epoch seconds) is before ``now``.
+
+        Read from moto's memory rather than with a Scan: moto sorts the whole table for every
+        Scan page, which a reaper running every few seconds over a large table cannot afford."""
+        with self._lock:
+            table = self._backend().tables.get(table_name)
+            if table is None:
+                return []
+            keys: list[dict[str, Any]] = []
+            for item in _items_of(table):
+                value = item.attrs.get(attribute)
+                if value is None or value.type != "N":
+                    continue
+                try:
+                    expired = float(value.value) < now
+                except ValueError:
+                    continue
+                if expired:
+                    keys.append({name: item.attrs[name].to_json() for name in _key_names(table)})
+            return keys
 
     def _environ(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         from werkzeug.test import EnvironBuilder
@@ -366,18 +461,26 @@ class LocalDynamo:
     def _restore(self) -> None:
         with self._lock:
             number = self._load_snapshot() if self._snapshot_path.exists() else 0
+            if number:
+                self._snapshot_bytes = self._snapshot_path.stat().st_size
             journal = self._journal_path(number)
             replayed = 0
             if journal.exists():
-                for operation, body in read_journal(journal):
+                for entry in read_journal(journal):
                     replayed += 1
-                    environ = self._environ("POST", "/", body, {"X-Amz-Target": DYNAMODB_PREFIX + operation})
+                    target = DYNAMODB_PREFIX + entry.operation
+                    environ = self._environ("POST", "/", entry.body, {"X-Amz-Target": target})
                     assert self._app is not None
                     status, _, data = _invoke(self._app, environ)
                     if not status.startswith("200"):
                         # It succeeded when journaled; say so loudly rather than stop.
                         self._stats["replay_failures"] += 1
-                        log.warning("journal replay: %s failed again: %s", operation, data[:300])
+                        log.warning("journal replay: %s failed again: %s", entry.operation, data[:300])
+                        self._capture(None, 0.0, False)
+                        continue
+                    self._writes = entry.number if entry.number is not None else self._writes + 1
+                    # The records get the positions they had before the restart.
+                    self._capture(self._writes, entry.created or time.time(), entry.ttl)
             self._stats["replayed"] = replayed
             self._journal_number = number
             for stale in self.data_dir.glob("journal-*.jsonl"):
@@ -415,6 +518,9 @@ class LocalDynamo:
                     if len(batch) == 25:
                         self._write_batch(batch)
                         batch = []
+                elif "record" in entry:
+                    self.stream_log(entry["stream"]).append([entry["record"]])
+                    self._stats["restored_records"] += 1
                 elif entry.get("end"):
                     complete = True
             self._write_batch(batch)
@@ -422,6 +528,7 @@ class LocalDynamo:
             raise DynamoError("restore", 0, {"message": f"{path} is incomplete"})
         for table_name, spec in streams.items():
             self._raw_call("UpdateTable", {"TableName": table_name, "StreamSpecification": spec})
+        self._writes = int(header.get("last_write", 0))
         return int(header["next_journal"])
 
     def _write_batch(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
@@ -442,10 +549,12 @@ class LocalDynamo:
                 "format": SNAPSHOT_FORMAT,
                 "version": SNAPSHOT_VERSION,
                 "next_journal": next_number,
+                "last_write": self._writes,
                 "written_at": time.time(),
             }
             handle.write(json.dumps(header) + "\n")
-            tables = items = 0
+            tables = items = records = 0
+            backend = self._backend()
             for table_name in self._list_tables(raw=True):
                 description = self._raw_call("DescribeTable", {"TableName": table_name})["Table"]
                 ttl = self._raw_call("DescribeTimeToLive", {"TableName": table_name})
@@ -457,14 +566,20 @@ class LocalDynamo:
                 entry = {"table": request, "stream": request.get("StreamSpecification"), "ttl": ttl_spec}
                 handle.write(json.dumps(entry) + "\n")
                 tables += 1
-                for item in self._scan_all(table_name):
-                    handle.write(json.dumps({"put": table_name, "item": item}) + "\n")
+                # Straight from moto's memory: paging with Scan sorts the whole table per page.
+                for item in _items_of(backend.tables[table_name]):
+                    handle.write(_dump({"put": table_name, "item": item.to_json()["Attributes"]}) + "\n")
                     items += 1
-            handle.write(json.dumps({"end": True, "tables": tables, "items": items}) + "\n")
+            for table_name, stream in self.streams.items():
+                for record in stream.pending():
+                    handle.write(json.dumps({"stream": table_name, "record": record}) + "\n")
+                    records += 1
+            handle.write(json.dumps({"end": True, "tables": tables, "items": items, "records": records}) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self._snapshot_path)
         _fsync_directory(self.data_dir)
+        self._snapshot_bytes = self._snapshot_path.stat().st_size
         # Only now is the old journal redundant.
         old = self._journal
         self._journal = Journal(self._journal_path(next_number), self._fsync)
@@ -483,15 +598,6 @@ class LocalDynamo:
             if not page.get("LastEvaluatedTableName"):
                 return names
             request = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
-
-    def _scan_all(self, table_name: str) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {"TableName": table_name, "ConsistentRead": True}
-        while True:
-            page = self._raw_call("Scan", request)
-            yield from page.get("Items", [])
-            if not page.get("LastEvaluatedKey"):
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _enable_ttl(self, table_name: str, attribute: str) -> None:
         self.call(
@@ -639,3 +745,110 @@ def _fsync_directory(path: Path) -> None:
         pass  # not every filesystem supports it; the rename is still atomic
     finally:
         os.close(fd)
+
+
+def _dump(value: Any) -> str:
+    """JSON of moto's in-memory values (binary attributes as base64, as the API sends them)."""
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    return str(dynamo_json_dump(value))
+
+
+def _plain_json(value: Any) -> Any:
+    """A detached, JSON-ready copy (moto updates items in place; a record must not follow)."""
+    return json.loads(_dump(value))
+
+
+def _items_of(table: Any) -> Iterator[Any]:
+    """Every item of a moto table, unsorted (moto's ``all_items`` sorts)."""
+    for entry in list(table.items.values()):
+        if table.range_key_attr:
+            yield from list(entry.values())
+        else:
+            yield entry
+
+
+def _key_names(table: Any) -> list[str]:
+    return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+
+# --------------------------------------------------------------------------------------------
+# moto's TransactWriteItems, with an item-level rollback
+
+_light_copies = threading.local()
+
+
+def _install_item_level_transactions() -> None:
+    """moto backs a transaction up by deep-copying every table it touches, so each transaction
+    costs time and memory in proportion to the whole table (an append of a message copies every
+    message ever stored). Back up the items the transaction names instead, and make moto's own
+    table copies (needed only to roll back) the tables themselves while it runs."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend.transact_write_items, "_engram_item_level", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+
+    def table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if getattr(_light_copies, "active", False):
+            return self
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        for name, value in self.__dict__.items():
+            result.__dict__[name] = copy.deepcopy(value, memo)
+        return result
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups: list[tuple[Any, Any, Any, Any]] = []
+        shards: dict[str, tuple[Any, int]] = {}
+        for entry in transact_items:
+            found = _transaction_target(self, entry)
+            if found is None:
+                continue
+            table, hash_key, range_key = found
+            backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+            if table.stream_shard is not None:
+                shards.setdefault(table.name, (table.stream_shard, len(table.stream_shard.items)))
+        _light_copies.active = True
+        try:
+            original(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, item in reversed(backups):
+                _put_back(table, hash_key, range_key, item)
+            for shard, length in shards.values():
+                del shard.items[length:]
+            raise
+        finally:
+            _light_copies.active = False
+
+    transact_write_items._engram_item_level = True  # type: ignore[attr-defined]
+    Table.__deepcopy__ = table_deepcopy  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _transaction_target(backend: Any, entry: dict[str, Any]) -> tuple[Any, Any, Any] | None:
+    """(table, hash key, range key) of one transaction item, or None if moto will refuse it."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        ((kind, operation),) = entry.items()
+        table = backend.tables[operation["TableName"]]
+        key = operation["Item"] if kind == "Put" else operation["Key"]
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return table, hash_key, range_key
+
+
+def _put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is not None:
+        if item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+    elif item is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = item

@@ -1,11 +1,11 @@
-"""Running the template's Lambda handlers in this process, the way Lambda would.
+"""Running the template's Lambda handlers in a process, the way one Lambda container would.
 
-Each function gets a pool of *execution environments*: a separately imported copy of its
-``app.py``. Lambda never runs two invocations in one environment at once, and handler modules
-rely on that (Powertools resolvers keep the current event on a module-level object), so a
-concurrent request takes an idle environment or imports a fresh one (a cold start) rather
-than sharing. Every handler file is called ``app.py``, so each copy is imported from its path
-under a unique module name.
+A process is one *execution environment* per function: its own copy of the function's ``app.py``
+(every handler file is called ``app.py``, so each is imported from its path under a unique module
+name), invoked **one event at a time**. Lambda never runs two invocations in one container at once,
+and handler code relies on it: Powertools keeps the current event on module-level objects and the
+logger's Lambda context (function name, request id) is process-wide. Concurrency comes from more
+processes (:mod:`engram.local.workers`), as on Lambda from more containers.
 """
 
 from __future__ import annotations
@@ -16,25 +16,54 @@ import json
 import sys
 import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from engram.local.template import ACCOUNT_ID, FunctionSpec
-
-# How many environments one function may have at once (Lambda's concurrency, scaled to a laptop).
-MAX_ENVIRONMENTS = 8
 
 _runtime_ids = itertools.count(1)
 
 Handler = Callable[[Any, Any], Any]
 
 
+class Invokable(Protocol):
+    """What the gateway, the stream pumps and the scheduler invoke: a function, wherever it runs."""
+
+    spec: FunctionSpec
+
+    @property
+    def arn(self) -> str: ...
+
+    def invoke(self, event: Any) -> Any: ...
+
+
 class HandlerLoadError(Exception):
     """The handler file is missing, fails to import, or lacks the handler function."""
+
+
+class InvocationError(Exception):
+    """A handler failed in another process: its exception's type name, message and traceback."""
+
+    def __init__(self, kind: str, message: str, remote_traceback: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.remote_traceback = remote_traceback
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``Type: message`` of a handler's failure, wherever the handler ran."""
+    kind = exc.kind if isinstance(exc, InvocationError) else exc.__class__.__name__
+    return f"{kind}: {exc}"
+
+
+def failure_traceback(exc: BaseException) -> str:
+    if isinstance(exc, InvocationError):
+        return exc.remote_traceback.rstrip()
+    return "".join(traceback.format_exception(exc)).rstrip()
 
 
 @dataclass
@@ -65,15 +94,17 @@ class _Environment:
 
 
 class LambdaFunction:
-    """One template function: imports its handler lazily and invokes it."""
+    """One template function in this process: imports its handler once, lazily, and invokes it.
 
-    def __init__(self, spec: FunctionSpec, region: str, namespace: str) -> None:
+    ``lock`` is shared by every function of the process: one invocation at a time.
+    """
+
+    def __init__(self, spec: FunctionSpec, region: str, namespace: str, lock: threading.Lock | None = None) -> None:
         self.spec = spec
         self.region = region
         self._namespace = namespace
-        self._idle: list[_Environment] = []
-        self._count = 0
-        self._cond = threading.Condition()
+        self._lock = lock or threading.Lock()
+        self._environment: _Environment | None = None
         self._module_names: list[str] = []
 
     @property
@@ -87,23 +118,22 @@ class LambdaFunction:
         trip, so a response Lambda could not serialise fails here as it would on AWS.
         """
         payload = json.loads(json.dumps(event))
-        with self._environment() as environment:
-            context = self._context(environment)
-            result = environment.handler(payload, context)
+        with self._lock:
+            environment = self._load()
+            result = environment.handler(payload, self._context(environment))
         return json.loads(json.dumps(result))
 
     def warm(self) -> None:
         """Import the handler now (so a broken handler is reported at start-up)."""
-        with self._environment():
-            pass
+        with self._lock:
+            self._load()
 
     def unload(self) -> None:
-        with self._cond:
+        with self._lock:
             for name in self._module_names:
                 sys.modules.pop(name, None)
             self._module_names.clear()
-            self._idle.clear()
-            self._count = 0
+            self._environment = None
 
     def _context(self, environment: _Environment) -> LambdaContext:
         name = self.spec.function_name
@@ -118,32 +148,10 @@ class LambdaFunction:
             deadline_epoch=time.time() + self.spec.timeout_seconds,
         )
 
-    @contextmanager
-    def _environment(self) -> Iterator[_Environment]:
-        environment = self._acquire()
-        try:
-            yield environment
-        finally:
-            with self._cond:
-                self._idle.append(environment)
-                self._cond.notify()
-
-    def _acquire(self) -> _Environment:
-        with self._cond:
-            while not self._idle and self._count >= MAX_ENVIRONMENTS:
-                self._cond.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
-        try:
-            return self._load()
-        except BaseException:
-            with self._cond:
-                self._count -= 1
-                self._cond.notify()
-            raise
-
     def _load(self) -> _Environment:
+        """The function's environment, imported on first use (a cold start). Caller holds the lock."""
+        if self._environment is not None:
+            return self._environment
         path = self.spec.handler_file
         if not path.is_file():
             raise HandlerLoadError(f"{self.spec.logical_id}: handler file {path} does not exist")
@@ -163,9 +171,9 @@ class LambdaFunction:
         if not callable(handler):
             sys.modules.pop(module_name, None)
             raise HandlerLoadError(f"{self.spec.logical_id}: {path} has no function {self.spec.handler_attribute}")
-        with self._cond:
-            self._module_names.append(module_name)
-        return _Environment(module, handler)
+        self._module_names.append(module_name)
+        self._environment = _Environment(module, handler)
+        return self._environment
 
 
 def new_namespace() -> str:

@@ -1,9 +1,13 @@
 """LocalRuntime: the whole service on one machine, from ``template.yaml``.
 
-Start order matters: the HTTP port is bound first (a busy port fails before any work), then
-DynamoDB is restored and the template's tables created, then the environment every handler
-reads is put in place, then the stream pumps attach (before any request can write), and only
-then does the API start answering.
+Start order matters: settings are validated first, then the HTTP port is bound (a busy port fails
+before any work), then DynamoDB is restored and the template's tables created, then the
+environment every handler reads is put in place, the handler processes started (with the index
+server they share), then the stream pumps attach (before any request can write), and only then
+does the API start answering.
+
+``workers=0`` runs every handler in this process, one event at a time (tests, benchmarks that
+count calls in-process); ``workers=N`` runs them in N handler processes (``make run``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +26,18 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from engram.local.dynamo import LocalDynamo
-from engram.local.lambdas import LambdaFunction, new_namespace
+from engram.local.lambdas import Invokable, LambdaFunction, new_namespace
 from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
 from engram.local.server import Gateway, GatewayHTTPServer
-from engram.local.streams import StreamPump, TtlDeletions
+from engram.local.streams import StreamPump
 from engram.local.template import DEFAULT_REGION, SamTemplate, parse_template
+from engram.local.workers import PooledFunction, WorkerPool, WorkerStartError, warm_up_embedder
 
 log = logging.getLogger("engram.local")
 
 LOCAL_TENANT = "local"
+MIN_SCHEDULE_SECONDS, MAX_SCHEDULE_SECONDS = 0.05, 86400.0
+STOP_DRAIN_SECONDS = 5.0  # stream records still owed after this are delivered at the next start
 API_KEY_FILE = "api-key"
 RUNTIME_FILE = "runtime.json"  # read by `engram keys` and `engram reindex`
 
@@ -39,6 +47,9 @@ LOCAL_DEFAULTS = {
     "ENGRAM_INDEX_BACKEND": "local",
     "ENGRAM_EMBEDDER": "local",
 }
+# Libraries that draw progress bars on the terminal (model loading) would draw them among the
+# request log lines; a value set in the server's environment wins.
+QUIET_LIBRARIES = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TQDM_DISABLE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 class LocalRuntimeError(Exception):
@@ -61,6 +72,9 @@ class LocalRuntime:
     ``port=0`` picks a free port (see :attr:`port` after :meth:`start`). ``environ`` is the
     server's own environment (defaults to ``os.environ`` at start); its values win over the
     template's. ``schedule_seconds`` overrides every schedule interval and the TTL reaper's.
+    ``workers`` is the number of handler processes (0: handlers run in this process, one event
+    at a time). ``warm_up`` loads the embedding model before the API answers; ``progress``
+    prints a line per start-up step.
     """
 
     def __init__(
@@ -75,6 +89,9 @@ class LocalRuntime:
         environ: Mapping[str, str] | None = None,
         schedule_seconds: float | None = None,
         fsync: bool = False,
+        workers: int = 0,
+        warm_up: bool = False,
+        progress: bool = False,
     ) -> None:
         self.template_path = Path(template_path)
         self.data_dir = Path(data_dir).resolve()
@@ -85,8 +102,13 @@ class LocalRuntime:
         self._environ = environ
         self._schedule_seconds = schedule_seconds
         self._fsync = fsync
+        self.workers = workers
+        self._warm_up = warm_up
+        self._progress = progress
         self.template: SamTemplate | None = None
-        self.functions: dict[str, LambdaFunction] = {}
+        self.functions: dict[str, Invokable] = {}
+        self.pool: WorkerPool | None = None
+        self.index_server: Any = None
         self.dynamo: LocalDynamo | None = None
         self.pump: StreamPump | None = None
         self.scheduler: Scheduler | None = None
@@ -96,6 +118,7 @@ class LocalRuntime:
         self._http: GatewayHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._schedule_override: float | None = None
         self._output_lock = threading.Lock()
         self._started = False
 
@@ -116,8 +139,15 @@ class LocalRuntime:
         except Exception as exc:
             raise LocalRuntimeError(str(exc)) from exc
         self.template = template
-        namespace = new_namespace()
-        self.functions = {fid: LambdaFunction(spec, region, namespace) for fid, spec in template.functions.items()}
+        self._schedule_override = self._check_settings(template, environ)
+        if self.workers:
+            self.pool = WorkerPool(self.workers, template.functions, {}, progress=self._step)
+            self.functions = {fid: PooledFunction(spec, region, self.pool) for fid, spec in template.functions.items()}
+        else:
+            namespace, one_at_a_time = new_namespace(), threading.Lock()
+            self.functions = {
+                fid: LambdaFunction(spec, region, namespace, one_at_a_time) for fid, spec in template.functions.items()
+            }
         self._bind_http(template)
         self._started = True
         try:
@@ -133,11 +163,19 @@ class LocalRuntime:
         return self
 
     def stop(self, snapshot: bool = True) -> None:
-        """Stop accepting requests, finish in-flight ones, deliver pending stream records,
-        snapshot DynamoDB, and restore the process environment."""
+        """Stop accepting requests, finish in-flight ones, deliver pending stream records (for a
+        few seconds: what is left stays checkpointed for the next start), stop the handler
+        processes, snapshot DynamoDB, and restore the process environment."""
         if not self._started:
             return
         self._started = False
+        clock = time.monotonic()
+
+        def done(what: str) -> None:
+            nonlocal clock
+            self._step(f"{what} ({time.monotonic() - clock:.1f}s)")
+            clock = time.monotonic()
+
         if self._http is not None:
             if self._http_thread is not None:
                 self._http.drain()
@@ -145,16 +183,27 @@ class LocalRuntime:
             else:
                 self._http.server_close()
             self._http = None
+            done("requests finished")
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.pump is not None:
-            self.pump.drain(timeout=5.0)
+            delivered = self.pump.drain(timeout=STOP_DRAIN_SECONDS)
             self.pump.stop()
+            done("stream records delivered" if delivered else "stream delivery stopped; the rest resumes at next start")
+        if self.pool is not None:
+            self.pool.stop()
+            done("handler processes stopped")
+        if self.index_server is not None:
+            self.index_server.stop()
         if self.dynamo is not None:
             self.dynamo.stop(snapshot=snapshot)
+            if snapshot:
+                done("DynamoDB snapshot written")
         (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
         for function in self.functions.values():
-            function.unload()
+            unload = getattr(function, "unload", None)
+            if callable(unload):
+                unload()
         self._restore_environment()
 
     def reap_ttl(self) -> int:
@@ -204,10 +253,16 @@ class LocalRuntime:
         )
         dynamo = LocalDynamo(self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync)
         self.dynamo = dynamo
+        self._step(f"restoring DynamoDB from {self.data_dir / 'dynamodb'}")
         try:
             dynamo.start()
         except OSError as exc:
             raise LocalRuntimeError(f"cannot use the data directory {self.data_dir}: {exc}") from exc
+        stats = dynamo.stats
+        self._step(
+            f"DynamoDB ready: {stats['snapshot_items']} items from the snapshot, {stats['replayed']} journal "
+            "entries replayed"
+        )
         self._set_environment(
             {
                 # Local mode must never reach a real DynamoDB, whatever the environment says.
@@ -223,39 +278,34 @@ class LocalRuntime:
                 if arn:
                     template.stream_arns[table.logical_id] = str(arn)
 
-        variables, warnings = template.environment()
+        variables, warnings = self._function_environment(template, environ)
         self.warnings += warnings
-        for name, value in LOCAL_DEFAULTS.items():
-            variables[name] = value
-        for name in list(variables):
-            if name in environ:  # the server's own environment wins
-                variables[name] = environ[name]
-        variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
+        for name, value in QUIET_LIBRARIES.items():
+            variables.setdefault(name, environ.get(name, value))
         self._set_environment(variables)
         _forget_process_caches()
-        self._write_runtime_file(variables, dynamo.endpoint)
 
         if "ENGRAM_API_KEYS_TABLE" in variables:
             self.api_key = self._ensure_api_key(environ)
         else:
             self.warnings.append("the template sets no ENGRAM_API_KEYS_TABLE; no API key was registered")
 
-        ttl = TtlDeletions()
-        self.pump = StreamPump(dynamo, self.data_dir / "dlq", ttl)
+        shared = self._start_handlers(variables)
+        self._write_runtime_file({**variables, **shared}, dynamo.endpoint)
+
+        self.pump = StreamPump(dynamo, self.data_dir, fsync=self._fsync)
         for subscription in template.streams:
             if subscription.enabled:
                 table = template.tables[subscription.table_id]
                 self.pump.subscribe(subscription, self.functions[subscription.function_id], table.table_name)
         self.pump.start()
+        owed = self.pump.backlog()
+        if owed:
+            self._step(f"stream consumers resume from their checkpoints: {owed} records still to deliver")
 
-        self.reaper = TtlReaper(dynamo, ttl)
+        self.reaper = TtlReaper(dynamo)
         self.scheduler = Scheduler()
-        override = self._schedule_seconds
-        if override is None and environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS"):
-            try:
-                override = float(environ["ENGRAM_LOCAL_SCHEDULE_SECONDS"])
-            except ValueError as exc:
-                raise LocalRuntimeError("ENGRAM_LOCAL_SCHEDULE_SECONDS must be a number of seconds") from exc
+        override = self._schedule_override
         for schedule in template.schedules:
             seconds = override or schedule.interval_seconds
             if not schedule.enabled:
@@ -272,6 +322,83 @@ class LocalRuntime:
         self.scheduler.start()
         for warning in self.warnings:
             self._error(f"warning: {warning}")
+
+    def _start_handlers(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """Serve the local index to other processes, then start the handler processes (or warm
+        this one). Returns what another process needs to reach the index: the handler processes,
+        and ``engram reindex`` run beside the server (through ``runtime.json``), so the index is
+        only ever written by this process."""
+        from engram.config import get_settings
+
+        shared: dict[str, str] = {}
+        settings = get_settings()
+        if settings.index_backend == "local":
+            from engram.index import get_index
+            from engram.local.shared_index import IndexServer
+
+            key = secrets.token_hex(32)
+            self.index_server = IndexServer(get_index(settings), bytes.fromhex(key))
+            self.index_server.start()
+            shared = {"ENGRAM_LOCAL_INDEX_ADDRESS": self.index_server.address, "ENGRAM_LOCAL_INDEX_KEY": key}
+        if self.pool is None:
+            if self._warm_up:
+                self._step("loading the embedding model")
+                warm_up_embedder(self._error)
+            return shared
+        self._step(
+            f"starting {self.pool.size} handler processes"
+            + (" (each imports the handlers and loads the embedding model)" if self._warm_up else "")
+        )
+        self.pool.configure(environ={**os.environ, **shared}, warm_up=self._warm_up)
+        try:
+            self.pool.start()
+        except WorkerStartError as exc:
+            raise LocalRuntimeError(str(exc)) from exc
+        return shared
+
+    def _function_environment(
+        self, template: SamTemplate, environ: Mapping[str, str]
+    ) -> tuple[dict[str, str], list[str]]:
+        """What the handlers' environment will be: the template's, local mode's defaults, then the
+        server's own environment (which wins)."""
+        variables, warnings = template.environment()
+        for name, value in LOCAL_DEFAULTS.items():
+            variables[name] = value
+        for name in list(variables):
+            if name in environ:
+                variables[name] = environ[name]
+        variables["ENGRAM_DATA_DIR"] = str(self.data_dir)
+        return variables, warnings
+
+    def _check_settings(self, template: SamTemplate, environ: Mapping[str, str]) -> float | None:
+        """Validate every setting once, before anything starts, naming the variable, its value and
+        its bound (a bad one would otherwise fail later, far from its cause). Returns the schedule
+        interval override, if any."""
+        from engram.config import load_settings
+        from engram.errors import EngramError
+
+        variables, _ = self._function_environment(template, environ)
+        settings = {name: value for name, value in variables.items() if name.startswith("ENGRAM_")}
+        settings.update({name: value for name, value in environ.items() if name.startswith("ENGRAM_")})
+        try:
+            load_settings(settings)
+        except EngramError as exc:
+            raise LocalRuntimeError(f"{exc}; change it in the environment (or template.yaml) and start again") from exc
+        if self._schedule_seconds is not None:
+            return self._schedule_seconds
+        raw = environ.get("ENGRAM_LOCAL_SCHEDULE_SECONDS")
+        if not raw:
+            return None
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = float("nan")
+        if not MIN_SCHEDULE_SECONDS <= seconds <= MAX_SCHEDULE_SECONDS:
+            raise LocalRuntimeError(
+                f"invalid configuration: ENGRAM_LOCAL_SCHEDULE_SECONDS={raw}: must be a number of seconds "
+                f"from {MIN_SCHEDULE_SECONDS:g} to {MAX_SCHEDULE_SECONDS:g}"
+            )
+        return seconds
 
     def _write_runtime_file(self, variables: Mapping[str, str], endpoint: str) -> None:
         """Tell `engram keys …` / `engram reindex` (run in another shell) how to reach this server's
@@ -336,6 +463,12 @@ class LocalRuntime:
         _forget_process_caches()
 
     # ---- output -----------------------------------------------------------------------------
+
+    def _step(self, message: str) -> None:
+        if self._progress:
+            with self._output_lock:
+                self._out.write(f"engram.local: {message}\n")
+                self._out.flush()
 
     def _log_request(self, method: str, path: str, status: int, elapsed_ms: float) -> None:
         with self._output_lock:

@@ -5,9 +5,9 @@ thread does the same at each function's ``rate(...)`` (``ENGRAM_LOCAL_SCHEDULE_S
 overrides every interval, for development and tests).
 
 moto never expires items, so the same thread runs a TTL reaper: every table with TTL enabled
-is scanned for items whose TTL attribute (a number, epoch seconds) is in the past, and each
-is deleted conditionally (an item whose TTL was just extended survives). The stream pump marks
-the REMOVE records these deletions cause as DynamoDB's TTL service does.
+is searched for items whose TTL attribute (a number, epoch seconds) is in the past, and each
+is deleted conditionally (an item whose TTL was just extended survives). The REMOVE records these
+deletions cause carry DynamoDB's TTL identity, as the TTL service's do.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import json
 import logging
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from engram.local.dynamo import DynamoError, LocalDynamo
-from engram.local.lambdas import LambdaFunction
-from engram.local.streams import TtlDeletions
+from engram.local.lambdas import Invokable, describe_failure, failure_traceback
 from engram.local.template import ACCOUNT_ID, STACK_NAME, ScheduleSpec
 
 log = logging.getLogger("engram.local.schedule")
@@ -56,9 +54,8 @@ def scheduled_event(schedule: ScheduleSpec, region: str) -> Any:
 class TtlReaper:
     """Deletes expired items from every table whose TTL is enabled."""
 
-    def __init__(self, dynamo: LocalDynamo, ttl: TtlDeletions) -> None:
+    def __init__(self, dynamo: LocalDynamo) -> None:
         self._dynamo = dynamo
-        self._ttl = ttl
 
     def reap(self, now: float | None = None) -> int:
         """Delete what has expired at ``now``; return how many items were deleted."""
@@ -73,40 +70,27 @@ class TtlReaper:
         return deleted
 
     def _reap_table(self, table_name: str, attribute: str, moment: float) -> int:
-        key_names = [k["AttributeName"] for k in self._dynamo.describe(table_name)["KeySchema"]]
         names = {"#ttl": attribute}
         values = {":now": {"N": str(int(moment))}}
-        request: dict[str, Any] = {
-            "TableName": table_name,
-            "FilterExpression": "#ttl < :now",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
         deleted = 0
-        while True:
-            page = self._dynamo.call("Scan", request)
-            for item in page.get("Items", []):
-                keys = {name: item[name] for name in key_names}
-                self._ttl.expect(table_name, keys)
-                try:
-                    self._dynamo.call(
-                        "DeleteItem",
-                        {
-                            "TableName": table_name,
-                            "Key": keys,
-                            "ConditionExpression": "#ttl < :now",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": values,
-                        },
-                    )
-                    deleted += 1
-                except DynamoError as exc:
-                    self._ttl.cancel(table_name, keys)
-                    if exc.code != "ConditionalCheckFailedException":
-                        raise
-            if not page.get("LastEvaluatedKey"):
-                return deleted
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for keys in self._dynamo.expired_keys(table_name, attribute, int(moment)):
+            try:
+                self._dynamo.call(
+                    "DeleteItem",
+                    {
+                        "TableName": table_name,
+                        "Key": keys,
+                        "ConditionExpression": "#ttl < :now",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    },
+                    ttl=True,
+                )
+                deleted += 1
+            except DynamoError as exc:
+                if exc.code != "ConditionalCheckFailedException":
+                    raise
+        return deleted
 
 
 class Scheduler:
@@ -120,7 +104,7 @@ class Scheduler:
     def every(self, name: str, seconds: float, job: Callable[[], None]) -> None:
         self._jobs.append((name, max(0.05, seconds), job))
 
-    def add_function(self, schedule: ScheduleSpec, function: LambdaFunction, seconds: float, region: str) -> None:
+    def add_function(self, schedule: ScheduleSpec, function: Invokable, seconds: float, region: str) -> None:
         def invoke() -> None:
             function.invoke(scheduled_event(schedule, region))
 
@@ -161,12 +145,7 @@ class Scheduler:
             try:
                 job()
             except Exception as exc:  # noqa: BLE001 - a failing run must not stop the schedule
-                log.error(
-                    "schedule %s failed: %s\n%s",
-                    name,
-                    exc,
-                    "".join(traceback.format_exception(exc)).rstrip(),
-                )
+                log.error("schedule %s failed: %s\n%s", name, describe_failure(exc), failure_traceback(exc))
             # Like EventBridge, the next run keeps the cadence instead of drifting after a
             # slow one; runs that were missed entirely are skipped, not bunched up.
             next_due = due + interval

@@ -18,16 +18,16 @@ import socket
 import sys
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from engram.local.lambdas import LambdaFunction
+from engram.local.lambdas import Invokable, failure_traceback
 from engram.local.template import (
     ACCOUNT_ID,
     API_ID,
@@ -316,7 +316,7 @@ class Gateway:
     def __init__(
         self,
         template: SamTemplate,
-        functions: dict[str, LambdaFunction],
+        functions: Mapping[str, Invokable],
         log_error: Callable[[str], None],
     ) -> None:
         self.template = template
@@ -350,10 +350,7 @@ class Gateway:
             result = function.invoke(event)
             response = lambda_response(result, request_id)
         except Exception as exc:  # noqa: BLE001 - Lambda reports it; API Gateway answers 500
-            self._log_error(
-                f"{match.route.function_id} failed on {match.route.route_key}:\n"
-                + "".join(traceback.format_exception(exc)).rstrip()
-            )
+            self._log_error(f"{match.route.function_id} failed on {match.route.route_key}:\n" + failure_traceback(exc))
             return _with_cors(gateway_error(500, "Internal Server Error", request_id), request, api)
         elapsed = time.monotonic() - started
         if elapsed > function.spec.timeout_seconds:
@@ -386,7 +383,7 @@ class Gateway:
         try:
             result = self.functions[spec.function_id].invoke(event)
         except Exception as exc:
-            self._log_error(f"authorizer {spec.name} failed:\n" + "".join(traceback.format_exception(exc)).rstrip())
+            self._log_error(f"authorizer {spec.name} failed:\n" + failure_traceback(exc))
             raise AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id)) from exc
         allowed, context = _authorizer_verdict(spec, result)
         if allowed is None:
@@ -599,6 +596,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server answers itself (a header or request line too long, a method it has no
+        handler for, a malformed request) in the service's one error shape instead of an HTML page.
+        The stdlib's message may quote the request, so only the status is described."""
+        status = HTTPStatus(code)
+        request_id = new_request_id()
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        self.request_version = self.protocol_version  # an unparsable request line reads as HTTP/0.9: no status line
+        error = {"code": status.phrase.lower().replace(" ", "_").replace("-", "_"), "message": status.phrase}
+        body = json.dumps({"error": {**error, "details": []}, "request_id": request_id}).encode()
+        self.send_response_only(code)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Type", "application/json")
+        self.send_header("apigw-requestid", request_id)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         sys.stderr.write("engram.local: " + (format % args) + "\n")

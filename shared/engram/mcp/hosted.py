@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from mangum import Mangum
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from engram import __version__
 from engram.mcp.tools import Backend, build_server
@@ -37,30 +37,59 @@ ANSWERS: dict[int, OpenAPIResponse] = {
 }
 
 
-class JsonRpcMessage(BaseModel):
-    """One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
-    resolver checks the envelope, so a body that is not one answers in the API's error shape; the
-    MCP SDK reads the rest."""
+class JsonRpcError(BaseModel):
+    """The ``error`` of a JSON-RPC error response."""
 
     model_config = ConfigDict(extra="allow")
+
+    code: int
+    message: str
+
+
+# The envelope's kinds, declared in the OpenAPI document as the resolver checks them (so a
+# schema-valid body is never refused, issue 9 item 10): a request or notification names a method;
+# a response carries an id and a result object; an error response an id (null if unknown) and an
+# error object; a response carries one of result and error, not both.
+_KINDS: list[JsonValue] = [
+    {"required": ["method"], "properties": {"method": {"type": "string"}}},
+    {
+        "required": ["id", "result"],
+        "properties": {"id": {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "result": {"type": "object"}},
+        "not": {"required": ["error"]},
+    },
+    {
+        "required": ["id", "error"],
+        "properties": {"error": {"type": "object"}},
+        "not": {"required": ["result"]},
+    },
+]
+
+
+class JsonRpcMessage(BaseModel):
+    """One JSON-RPC 2.0 message of the MCP protocol (a request, notification or response). The
+    resolver checks the envelope as the MCP SDK reads it, so a body that is not one answers in the
+    API's error shape (the SDK would answer a bare JSON-RPC error); the MCP SDK reads the rest."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"anyOf": _KINDS})
 
     jsonrpc: Literal["2.0"]
     id: int | str | None = None
     method: str | None = Field(default=None, max_length=256)
     params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: JsonRpcError | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> JsonRpcMessage:
-        # What the MCP SDK would refuse with a bare JSON-RPC error is refused here, in the API's
-        # error shape: a request or notification names a method; a response carries an id and
-        # exactly one of result and error.
         if self.method is not None:
             return self
-        extra = self.model_extra or {}
-        if self.id is None or ("result" in extra) == ("error" in extra):
+        sent = self.model_fields_set
+        response = self.result is not None and self.id is not None and "error" not in sent
+        error = self.error is not None and "id" in sent and "result" not in sent
+        if not (response or error):
             raise ValueError(
                 "not a JSON-RPC message: a request needs 'method' (and 'id'), a notification 'method', "
-                "a response 'id' and exactly one of 'result' or 'error'"
+                "a response 'id' and a 'result' object, an error response 'id' and an 'error' object"
             )
         return self
 

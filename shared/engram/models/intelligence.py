@@ -10,10 +10,10 @@ from engram.models.common import (
     Label,
     RequestModel,
     ResponseModel,
+    SessionId,
 )
-from engram.models.sessions import CreateSession, MessageIn, SessionOut
+from engram.models.sessions import MAX_MEMORIES_USED, CreateSession, MemoryRef, MessageIn, SessionOut
 
-MAX_MEMORIES_USED = 100
 MAX_EXTRACT_MESSAGES = 200
 MAX_FIRST_MESSAGE = 8_000
 
@@ -55,14 +55,15 @@ class StartSessionOut(ResponseModel):
 class RecordTurn(RequestModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST)
     turn_number: int | None = Field(default=None, ge=1, le=1_000_000)
-    memories_used: list[str] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
+    memories_used: list[MemoryRef] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
 
 
 class TurnOut(ResponseModel):
     session_id: str
     turn_number: int
     refresh_needed: bool
-    memories_used: list[str]
+    memories_used: list[str]  # the memories credited: those of memories_used this tenant has
+    unknown_memories: list[str] = []  # the rest, so the caller can see an id did not count
     new_context: InjectedContext | None = None
     stats: ContextStats | None = None
     message_count: int
@@ -78,7 +79,7 @@ class ExtractRequest(RequestModel):
         min_length=1, max_length=MAX_EXTRACT_MESSAGES, validation_alias=AliasChoices("conversation", "messages")
     )
     namespace: Label | None = None
-    session_id: str | None = Field(default=None, max_length=64)
+    session_id: SessionId | None = None
     save: bool = False
     min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
@@ -91,7 +92,7 @@ class SuggestionOut(ResponseModel):
     confidence: float
     entities: list[str] = []
     memory_id: str | None = None
-    action: str | None = None  # created | reinforced, when saved
+    action: str | None = None  # created | superseded | conflict | reinforced | unchanged, when saved
 
 
 class ExtractOut(ResponseModel):

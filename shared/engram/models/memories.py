@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AliasChoices, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_validator
 
-from engram.models.common import Label, Metadata, RequestModel, ResponseModel, Title, _text
+from engram.models.common import (
+    NOT_BLANK_PATTERN,
+    TEXT_PATTERN,
+    DateOrDateTime,
+    Label,
+    Metadata,
+    RequestModel,
+    ResponseModel,
+    Title,
+    _not_blank,
+    _text,
+    declared,
+)
 from engram.vocabulary import MEMORY_TYPES, MemoryType, SearchMode, Tier
 
 # Bounds (every memory item stays far below DynamoDB's 400 KB: text 16k chars ≤ 64 KB UTF-8,
@@ -21,17 +33,19 @@ MAX_TOP_K = 100
 MAX_NAMESPACES = 20
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
 MemoryText = Annotated[
-    str, Field(min_length=1, max_length=MAX_MEMORY_TEXT), AfterValidator(_text), AfterValidator(_not_blank)
+    str,
+    Field(min_length=1, max_length=MAX_MEMORY_TEXT),
+    declared(TEXT_PATTERN),
+    AfterValidator(_text),
+    AfterValidator(_not_blank),
 ]
-QueryText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY), AfterValidator(_not_blank)]
-Entity = Annotated[str, Field(min_length=1, max_length=MAX_ENTITY), AfterValidator(_not_blank)]
+QueryText = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUERY), declared(NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+]
+Entity = Annotated[
+    str, Field(min_length=1, max_length=MAX_ENTITY), declared(NOT_BLANK_PATTERN), AfterValidator(_not_blank)
+]
 
 
 class MemorySource(RequestModel):
@@ -63,10 +77,11 @@ class UpdateMemory(RequestModel):
     entities: list[Entity] | None = Field(default=None, max_length=MAX_ENTITIES)
     metadata: Metadata | None = None
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     @model_validator(mode="after")
-    def _not_empty(self) -> UpdateMemory:
-        sent = {k for k in self.model_fields_set if getattr(self, k) is not None}
-        if not sent:
+    def _not_empty(self) -> UpdateMemory:  # a field sent as null is left as it is
+        if not self.model_fields_set:
             raise ValueError("nothing to update: send title, text, type, tier, entities, metadata or namespace")
         return self
 
@@ -76,6 +91,11 @@ class SourceOut(ResponseModel):
     turn: int | None = None
     extracted: bool = False
     confidence: float | None = None
+
+
+class LineageOut(ResponseModel):
+    session_id: str
+    turn: int | None = None
 
 
 class MemoryOut(ResponseModel):
@@ -97,11 +117,45 @@ class MemoryOut(ResponseModel):
     created_at: str | None = None
     updated_at: str | None = None
     last_accessed_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    supersedes: list[str] = Field(default_factory=list)
+    superseded_by: str | None = None
+    superseded: bool = False  # true once a newer memory replaced it (it leaves search by default)
+    sources: list[LineageOut] = Field(default_factory=list)
+
+
+class WrittenMemoryOut(MemoryOut):
+    """A create's answer: the memory, and what the write did (``created``; ``duplicate`` when the
+    namespace already had the text: that memory comes back; ``superseded`` when it replaced a
+    memory, named in ``supersedes``; ``conflict`` when it contradicts one that needs review)."""
+
+    action: Literal["created", "duplicate", "superseded", "conflict"] = "created"
+    conflict_id: str | None = None
+
+
+class KeptMemoryOut(ResponseModel):
+    id: str
+    reason: str
+
+
+class DeletionReceiptOut(ResponseModel):
+    """What a deletion removed: ids and counts, never the deleted text."""
+
+    id: str
+    kind: Literal["memory", "session"]
+    session_id: str | None = None
+    memories_deleted: list[str] = Field(default_factory=list)
+    memories_kept: list[KeptMemoryOut] = Field(default_factory=list)
+    messages_purged: int = 0
+    index_entries_removed: int = 0
+    created_at: str | None = None
 
 
 class DeleteMemoryOut(ResponseModel):
     id: str
     deleted: bool = True
+    receipt: DeletionReceiptOut | None = None
 
 
 class _Filters(RequestModel):
@@ -133,6 +187,7 @@ class SearchMemories(_Filters):
     threshold: float | None = Field(default=None, ge=0.0, le=10.0)
     mode: SearchMode = "hybrid"
     log_miss: bool = False
+    include_superseded: bool = False  # superseded memories come back too, marked ``superseded``
     session_context: str | None = Field(default=None, max_length=MAX_MISS_CONTEXT)  # kept with a logged miss
 
 
@@ -252,6 +307,12 @@ class LogMiss(RequestModel):
     query: QueryText
     session_id: Label | None = None
     context: str | None = Field(default=None, max_length=MAX_MISS_CONTEXT)
+    # The namespace(s) the question was asked in: replay asks again there, clusters filter by it.
+    namespace: Label | None = None
+    namespaces: list[Label] | None = Field(default=None, max_length=MAX_NAMESPACES)
+
+    def namespace_list(self) -> list[str]:
+        return sorted({*(self.namespaces or []), *([self.namespace] if self.namespace else [])})
 
 
 class LogMissOut(ResponseModel):
@@ -264,6 +325,7 @@ class MissOut(ResponseModel):
     query: str
     session_id: str | None = None
     context: str | None = None
+    namespaces: list[str] = Field(default_factory=list)  # where it was asked; empty: every namespace
     created_at: str | None = None
 
 
@@ -276,3 +338,59 @@ class MissesOut(ResponseModel):
     total_count: int = 0
     misses: list[MissOut]
     count: int
+
+
+class MissCluster(ResponseModel):
+    """Misses asking the same thing: ``id`` is its first miss's id (stable as newer misses join)."""
+
+    id: str
+    count: int
+    representative: str  # the member query closest to the cluster's mean meaning
+    examples: list[MissOut]  # newest first, at most ``examples`` of the request
+    namespaces: list[str]
+    first_seen: str | None
+    last_seen: str | None
+
+
+class MissClustersOut(ResponseModel):
+    data: list[MissCluster]
+    next_cursor: str | None = None
+    has_more: bool = False
+    total_count: int = 0  # clusters over the misses considered
+    misses_considered: int
+    truncated: bool  # more misses matched than one clustering considers (the newest were kept)
+    similarity: float  # the cosine a miss needed with a cluster's first miss to join it
+
+
+class ReplayMisses(RequestModel):
+    namespace: Label | None = None
+    cluster_id: Label | None = None  # a cluster id from GET /v1/memories/misses/clusters (same filters)
+    since: DateOrDateTime | None = None
+    until: DateOrDateTime | None = None
+    limit: int = Field(default=50, ge=1, le=100)
+    threshold: float | None = Field(default=None, ge=0.0, le=10.0)
+    similarity: float | None = Field(default=None, ge=0.0, le=1.0)  # with cluster_id: as the clusters call
+
+
+class ReplayTop(ResponseModel):
+    memory_id: str
+    title: str
+    score: float
+
+
+class ReplayResult(ResponseModel):
+    miss_id: str
+    query: str
+    namespaces: list[str]
+    created_at: str | None
+    answered: bool  # the best memory now scores at or above the threshold
+    top: ReplayTop | None = None  # the best memory, answered or not; None when nothing matches at all
+
+
+class ReplayOut(ResponseModel):
+    data: list[ReplayResult]
+    threshold: float | None = None  # the threshold applied (None when nothing was replayed and none was asked)
+    replayed: int
+    answered: int
+    unanswered: int
+    more_misses: bool  # more misses matched than ``limit`` (the newest were replayed)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_validator
 
 from engram.models.common import (
+    MAX_KEY,
     MAX_MESSAGE_CONTENT,
     MAX_MESSAGES_PER_REQUEST,
     ContextObject,
@@ -18,7 +19,16 @@ from engram.models.common import (
     Summary,
     Title,
     TtlSeconds,
+    _text,
 )
+from engram.models.memories import DeletionReceiptOut
+
+MAX_MEMORIES_USED = 100
+MESSAGES_PAGE = 100  # messages GET /v1/sessions/{id} returns before a cursor (the list maximum)
+
+# A memory id as a caller reports it used: any short string, so the seeds' ids (``mem_h1``) work;
+# ids that name no memory of the tenant are answered as ``unknown_memories`` and credit nothing.
+MemoryRef = Annotated[str, Field(min_length=1, max_length=MAX_KEY), AfterValidator(_text)]
 
 Status = Literal["active", "ended", "closed", "expired"]
 StatusFilter = Literal["active", "ended", "closed", "expired", "completed"]
@@ -46,8 +56,10 @@ class UpdateSession(RequestModel):
     metadata: Metadata | None = None
     ttl_seconds: TtlSeconds | None = Field(default=None, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
 
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     @model_validator(mode="after")
-    def _not_empty(self) -> UpdateSession:
+    def _not_empty(self) -> UpdateSession:  # a field sent as null is left as it is
         if not self.model_fields_set:
             raise ValueError("nothing to update: send title, metadata or ttl_seconds")
         return self
@@ -74,10 +86,13 @@ class AppendMessages(RequestModel):
 
 
 class EndSession(RequestModel):
-    outcome: Outcome = "success"
+    # optional, as in the seeds: without one nothing is learned (no memory is credited or debited)
+    outcome: Outcome | None = None
     summary: Summary | None = None
     metadata: Metadata | None = None
     extract_memories: bool | None = None
+    # memories used in the session that its turns did not report; credited with the outcome
+    memories_used: list[MemoryRef] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
 
 
 class CloseSession(RequestModel):
@@ -127,7 +142,11 @@ class MessageOut(ResponseModel):
 
 class SessionDetail(SessionOut):
     created: bool | None = None
+    # GET returns the first page of messages (``include_messages=false`` skips them); the rest
+    # follow from GET /v1/sessions/{id}/messages?cursor=<messages_next_cursor>
     messages: list[MessageOut] | None = None
+    messages_next_cursor: str | None = None
+    messages_has_more: bool | None = None
     memories: list[dict[str, Any]] | None = None
 
 
@@ -141,6 +160,7 @@ class EndSessionOut(SessionOut):
     session_id: str
     ended: bool
     duration: float
+    unknown_memories: list[str] = []  # ids of memories_used that name no memory of this tenant
 
 
 class DeleteSessionOut(ResponseModel):
@@ -149,3 +169,4 @@ class DeleteSessionOut(ResponseModel):
     deleted_at: str | None
     cascade_memories: bool
     purged_messages: int
+    receipt: DeletionReceiptOut | None = None  # with cascade_memories: what was deleted and kept

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from engram.ids import new_id
 from engram.ports import Listing
 
 _SPACE_RE = re.compile(r"\s+")
+ATOMIC_WRITE_ITEMS = 100  # the most items one atomic write may touch (a DynamoDB transaction)
+ACCESSES_PER_LOG = ATOMIC_WRITE_ITEMS - 1  # a log settles with its memories in one transaction
 
 
 def content_key(text: str) -> str:
@@ -50,6 +53,23 @@ class Memory:
     embedding: list[float] | None = field(default=None, repr=False)
     embedder: str | None = None  # "<name>:<dimensions>" of the embedding
     purge_at: int | None = None
+    # validity and lineage (engram.services.governance)
+    slot: str | None = None  # "subject|attribute" of engram.extract.slots, for finding conflicts
+    valid_from: float | None = None
+    valid_until: float | None = None
+    supersedes: tuple[str, ...] = ()
+    superseded_by: str | None = None
+    sources: tuple[dict[str, Any], ...] = ()  # {"session_id", "turn"}: where it was extracted or reinforced from
+
+    @property
+    def current(self) -> bool:
+        """Not superseded by a newer memory."""
+        return self.superseded_by is None
+
+    def source_sessions(self) -> set[str]:
+        """Every session this memory derives from (its sources, and the session it was made in)."""
+        found = {str(s["session_id"]) for s in self.sources if s.get("session_id")}
+        return found | ({self.session_id} if self.session_id else set())
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,34 @@ class MemoryChanges:
     access_count: int | None = None
     last_accessed_at: float | None = None
     updated_at: float | None = None
+    valid_until: float | None = None
+    superseded_by: str | None = None
+    supersedes: Sequence[str] | None = None
+    sources: Sequence[dict[str, Any]] | None = None
+    session_id: str | None = None  # "" clears it (a session unlinked by a cascade)
+
+
+@dataclass(frozen=True)
+class Accesses:
+    """Memories used at one moment: a search's hits, the memories a turn used, the context a
+    session start or refresh injected. Logged with one write (:meth:`MemoryRepository.log_accesses`,
+    or inside the turn's transaction) so that reads never wait on a write per memory; the memories
+    stream consumer later counts them into each memory, exactly once
+    (:meth:`MemoryRepository.settle_accesses`). A memory listed twice is counted twice."""
+
+    tenant_id: str
+    log_id: str  # acc_…, time-ordered
+    memory_ids: tuple[str, ...]
+    at: float  # when the memories were used: strength decays from then
+
+
+def access_logs(tenant_id: str, memory_ids: Sequence[str], at: float) -> list[Accesses]:
+    """The logs for these uses (one per :data:`ACCESSES_PER_LOG` memories; none for no memory)."""
+    ids = list(memory_ids)
+    return [
+        Accesses(tenant_id, new_id("acc"), tuple(ids[i : i + ACCESSES_PER_LOG]), at)
+        for i in range(0, len(ids), ACCESSES_PER_LOG)
+    ]
 
 
 @dataclass(frozen=True)
@@ -86,31 +134,48 @@ class MemoryFilters:
 
 @dataclass(frozen=True)
 class MemoryChange:
-    """One record of the memories table's change stream, decoded for the index.
+    """One record of the memories table's change stream, decoded.
 
     ``upsert`` carries the memory as written; ``remove`` the key and last version of a deleted
-    memory; ``unchanged`` is a modification of nothing the index holds; ``ignored`` is a record
-    that is not about a memory."""
+    memory; ``unchanged`` is a modification of nothing the index holds; ``accesses`` a new access
+    log to settle; ``ignored`` is any other record (a settled log's removal, say)."""
 
-    kind: Literal["upsert", "remove", "unchanged", "ignored"]
+    kind: Literal["upsert", "remove", "unchanged", "accesses", "ignored"]
     tenant_id: str = ""
     memory_id: str = ""
     version: int = 0
     memory: Memory | None = None
+    accesses: Accesses | None = None
 
 
 class MemoryRepository(Protocol):
     """Memories of every tenant. :meth:`apply` is the one guarded write (optimistic: it raises
-    :class:`engram.ports.StaleWrite` when the memory is no longer at the version read)."""
+    :class:`engram.ports.StaleWrite` when the memory is no longer at the version read).
+
+    A memory with a ``session_id`` counts in that session's ``memory_count`` (the session of the
+    same tenant, when there is one): :meth:`add` and :meth:`delete` change the count in the same
+    atomic write as the memory, so it is exact at once, a repeated delete uncounts nothing, and
+    the count never goes below zero. Every path that stores or removes memories goes through them."""
 
     def add(self, memory: Memory) -> Memory:
-        """Store a new memory; returns it as stored."""
+        """Store a new memory (StaleWrite if its id exists) and count it in its session."""
         ...
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None: ...
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         """The memories of this tenant among ``memory_ids`` (missing ones are left out)."""
+        ...
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        """Store access logs (one write) for the memories stream to settle."""
+        ...
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        """Atomically: apply each change if its memory is still at the version read, and delete the
+        logs (at most :data:`ATOMIC_WRITE_ITEMS` items in all). Returns the ids of the logs that were
+        gone (settled before): if any, nothing was written. StaleWrite if a memory moved (re-read
+        and rebuild the changes)."""
         ...
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
@@ -122,7 +187,7 @@ class MemoryRepository(Protocol):
         ...
 
     def delete(self, memory: Memory) -> bool:
-        """False if it was gone already."""
+        """Delete it and uncount it from its session; False (nothing changed) if it was gone already."""
         ...
 
     def listing(
@@ -148,6 +213,14 @@ class MemoryRepository(Protocol):
         """Memories of the namespace with the same :func:`content_key` as ``text``."""
         ...
 
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> list[Memory]:
+        """Current (not superseded) memories of the namespace that fill ``slot``."""
+        ...
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        """Memories made in the session or with it among their sources."""
+        ...
+
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         """Every memory of a tenant, or of every tenant."""
         ...
@@ -164,6 +237,7 @@ class Miss:
     session_id: str | None = None
     context: str | None = None
     purge_at: int | None = None
+    namespaces: tuple[str, ...] = ()  # where it was asked; empty: every namespace
 
 
 class MissRepository(Protocol):

@@ -6,7 +6,11 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engram import errors
 from engram.ports import Listing
+from engram.ports.memories import Accesses
+
+STATUS_FILTERS = ("active", "expired", "ended", "closed", "completed")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ class Session:
     purge_at: int | None = None
     version: int = 0
 
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agents that created or joined it: what ``agent_id`` filters a listing by."""
+        return tuple(dict.fromkeys([*([self.agent_id] if self.agent_id else []), *self.contributors]))
+
 
 @dataclass(frozen=True)
 class NewMessage:
@@ -81,10 +90,42 @@ class TurnRecord:
 @dataclass(frozen=True)
 class SessionFilters:
     status: str | None = None  # the *effective* status (or "completed": ended or closed)
-    agent_id: str | None = None
+    agent_id: str | None = None  # an agent that created or joined the session (Session.agents)
     project: str | None = None
     namespace: str | None = None
     key_prefix: str | None = None
+
+    def admits(self, session: Session, *, now: float, inactivity_timeout: float) -> bool:
+        """Whether a stored session passes these filters, ``agent_id`` aside: repositories answer
+        that one from their agent index (the sessions an agent created or joined)."""
+        s = session
+        return (
+            (not self.status or has_status(s, self.status, now, inactivity_timeout))
+            and (not self.project or s.project == self.project)
+            and (not self.namespace or s.namespace == self.namespace)
+            and (not self.key_prefix or (s.key or "").startswith(self.key_prefix))
+        )
+
+
+def has_status(s: Session, status: str, now: float, inactivity_timeout: float) -> bool:
+    """The effective-status filter (:func:`engram.services.lifecycle.effective`) on a stored session,
+    as the DynamoDB repository's filter condition evaluates it."""
+    cutoff = now - inactivity_timeout
+    stored_active = s.status == "active"
+    not_expired = s.expires_at is None or s.expires_at > now
+    last = s.last_activity_at
+    idle_ended = stored_active and last is not None and last < cutoff and not_expired
+    if status == "active":
+        return stored_active and last is not None and last >= cutoff and not_expired
+    if status == "expired":
+        return s.status == "expired" or (stored_active and s.expires_at is not None and s.expires_at <= now)
+    if status == "ended":
+        return s.status == "ended" or idle_ended
+    if status == "closed":
+        return s.status == "closed"
+    if status == "completed":
+        return s.status in ("ended", "closed") or idle_ended
+    raise errors.ValidationFailed(f"unknown status filter {status!r}")
 
 
 @dataclass(frozen=True)
@@ -110,6 +151,7 @@ class Ending:
     summary: str | None = None
     metadata: dict[str, Any] | None = None
     extract_memories: bool | None = None
+    memories_used: frozenset[str] = frozenset()  # added to the session's memories used
 
 
 class KeyTaken(Exception):
@@ -120,6 +162,11 @@ class KeyTaken(Exception):
         self.session_id = session_id
 
 
+class TurnTaken(Exception):
+    """A turn record with this number exists already: nothing was written (read it with
+    :meth:`SessionRepository.get_turn` to replay or refuse)."""
+
+
 class SessionRepository(Protocol):
     """Sessions, key aliases, messages and turn records.
 
@@ -128,7 +175,8 @@ class SessionRepository(Protocol):
     :class:`engram.ports.StaleWrite` when the guard fails, and write nothing."""
 
     def create(self, session: Session) -> None:
-        """Store a new session and its key alias atomically; :class:`KeyTaken` if the key is in use."""
+        """Store a new session, its key alias and its agents' index entries atomically;
+        :class:`KeyTaken` if the key is in use."""
         ...
 
     def get(self, tenant_id: str, session_id: str) -> Session | None:
@@ -150,12 +198,15 @@ class SessionRepository(Protocol):
         cursor: str | None,
         offset: int,
     ) -> Listing[Session]:
-        """Sessions that are not deleted, newest first, with the total count of matches."""
+        """Sessions that are not deleted, newest first, with the total count of matches. With
+        ``filters.agent_id``: the sessions that agent created or joined (its index entries), each
+        read once, so the cost follows the agent's sessions, not the tenant's. A cursor is valid
+        for the listing (tenant, agent or not) that minted it."""
         ...
 
     def add_contributor(self, session: Session, agent_id: str) -> Session:
-        """Add an agent to ``contributors`` unless it is there or the session is deleted; returns
-        the session as stored afterwards."""
+        """Add an agent to ``contributors`` (and its index entry) unless it is there or the session
+        is deleted; returns the session as stored afterwards."""
         ...
 
     def edit(self, session: Session, edit: SessionEdit, *, now: float, inactivity_timeout: float) -> Session:
@@ -172,7 +223,17 @@ class SessionRepository(Protocol):
         ...
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:
-        """Soft-delete and free its key for a new session. False if it was already deleted."""
+        """Soft-delete, free its key for a new session and drop its agents' index entries. False if
+        it was already deleted."""
+        ...
+
+    def forget_contributors(self, tenant_id: str, session_id: str, agents: Sequence[str]) -> None:
+        """Drop the agents' index entries of a session whose item is gone (DynamoDB TTL purged it)."""
+        ...
+
+    def reindex_agents(self, tenant_id: str | None = None) -> int:
+        """Write the agent index entries of every session that is not deleted (of one tenant, or
+        all), e.g. of sessions stored before the index existed; returns how many were written."""
         ...
 
     def append(
@@ -184,9 +245,12 @@ class SessionRepository(Protocol):
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         """Guarded (writable and still at ``session.message_count``): append the messages
-        numbered after that count, with the turn record and memories used, atomically."""
+        numbered after that count, with the turn record, the memories used and the access logs
+        of the turn (:class:`engram.ports.memories.Accesses`), atomically. :class:`TurnTaken` if
+        the turn record exists (checked with the write: a new turn needs no read of it)."""
         ...
 
     def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> TurnRecord | None: ...

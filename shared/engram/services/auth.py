@@ -1,12 +1,38 @@
-"""API keys (stored hashed), the authorizer's verdict, and rate limits per key and per source IP."""
+"""API keys (stored hashed), the authorizer's verdict, and rate limits per key and per source IP.
+
+**Key cache.** The authorizer resolves a key from DynamoDB once, then from an in-process cache for
+``ENGRAM_API_KEY_CACHE_SECONDS`` (30 s): most requests make no key read. A key revoked elsewhere
+(``engram keys revoke``, another container) therefore stops working within that bound; revoked in
+this process, at once. Only valid keys are cached, so a new key works at once.
+
+**Rate limits.** Fixed one-minute windows, each counted with one atomic ADD (exact under
+concurrency). Every authenticated request counts against its key. What counts against the source
+address is ``ENGRAM_RATE_LIMIT_ADDRESS_SCOPE``:
+
+- ``all`` (default): every request, as the contract says (DESIGN.md: "Rate limits per API key and
+  per source IP"; the seed API: "Per-IP: 60 requests/min, Per-token: 60 requests/min"). The
+  address is counted *before* the key is looked up, so guessing keys is slowed to the limit per
+  address. Two counter writes per request: exactness across keys for an address and across
+  addresses for a key cannot come from one write to per-key or per-address items (a request would
+  have to update the one item both share, i.e. one item for every key and address), and a
+  transaction over both items costs twice the write units and conflicts under concurrency.
+- ``unverified`` (opt-in, a departure from the contract): only requests whose key the authorizer
+  has not verified within the cache bound count against the address: missing, malformed, unknown
+  and revoked keys (and a valid key's first use per container and bound). Key guessing is still
+  slowed per address; a fleet of agents behind one NAT address is limited per key, not per
+  address. One counter write per request.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import TTLCache
 
 from engram import clock, errors
 from engram.config import Settings
@@ -41,8 +67,14 @@ class KeyInfo:
 
 
 class ApiKeyService:
-    def __init__(self, repo: ApiKeyRepository) -> None:
+    def __init__(self, repo: ApiKeyRepository, *, cache_seconds: float = 30.0, cache_size: int = 4096) -> None:
         self._repo = repo
+        self._lock = threading.Lock()
+        # digest → the valid key as last read; expires cache_seconds after the read (clock.now, so
+        # tests move time instead of sleeping)
+        self._verified: TTLCache[str, ApiKey] | None = (
+            TTLCache(maxsize=cache_size, ttl=cache_seconds, timer=lambda: clock.now()) if cache_seconds > 0 else None
+        )
 
     def create(self, tenant_id: str, name: str | None = None, secret: str | None = None) -> CreatedKey:
         """Create a key for a tenant. With an explicit secret that already exists for the same
@@ -73,16 +105,33 @@ class ApiKeyService:
             raise errors.NotFound(f"API key {key_id} not found")
         if key.revoked_at is None:
             key = self._repo.revoke(key, clock.now())
+        if self._verified is not None:
+            with self._lock:
+                self._verified.pop(key.digest, None)  # in this process, at once
         return _info(key)
 
     def list(self, tenant_id: str) -> list[KeyInfo]:
         return [_info(k) for k in self._repo.for_tenant(tenant_id)]
 
-    def authenticate(self, secret: str) -> ApiKey | None:
-        if not _SECRET_RE.match(secret):
+    def verified(self, secret: str) -> ApiKey | None:
+        """The key if this process verified it within the cache bound (no storage call)."""
+        if self._verified is None or not _SECRET_RE.match(secret):
             return None
+        with self._lock:
+            return self._verified.get(hash_secret(secret))
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        """The valid key for ``secret`` (from the cache, else one read), or None."""
+        cached = self.verified(secret)
+        if cached is not None or not _SECRET_RE.match(secret):
+            return cached
         key = self._repo.get(hash_secret(secret))
-        return None if key is None or key.revoked_at is not None else key
+        if key is None or key.revoked_at is not None:
+            return None
+        if self._verified is not None:
+            with self._lock:
+                self._verified[key.digest] = key
+        return key
 
 
 def _info(key: ApiKey) -> KeyInfo:
@@ -97,6 +146,7 @@ class RateLimiter:
     def __init__(self, counter: RateCounter, settings: Settings) -> None:
         self._counter = counter
         self._settings = settings
+        self.every_request_per_address = settings.rate_limit_address_scope == "all"
 
     def hit(self, scope: str, ident: str) -> int | None:
         """Count one request; returns seconds to wait when over the limit, else None."""
@@ -118,20 +168,24 @@ def authorize(event: dict[str, Any], keys: ApiKeyService, limiter: RateLimiter) 
     def verdict(context: dict[str, Any]) -> dict[str, Any]:
         return {"isAuthorized": True, "context": context}
 
-    wait = limiter.hit("ip", source_ip)
-    if wait is not None:
-        return verdict(
-            {"error": "rate_limited", "message": "Too many requests from this address", "retry_after": str(wait)}
-        )
     header = headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
-    if not header:
-        return verdict({"error": "unauthorized", "message": "Missing Authorization header (Bearer <api key>)"})
-    if scheme.lower() != "bearer" or not secret.strip():
-        return verdict({"error": "unauthorized", "message": "Authorization must be 'Bearer <api key>'"})
-    item = keys.authenticate(secret.strip())
+    bearer = scheme.lower() == "bearer" and bool(secret.strip())
+    item = keys.verified(secret.strip()) if bearer else None
+    if item is None or limiter.every_request_per_address:
+        wait = limiter.hit("ip", source_ip)
+        if wait is not None:
+            return verdict(
+                {"error": "rate_limited", "message": "Too many requests from this address", "retry_after": str(wait)}
+            )
     if item is None:
-        return verdict({"error": "unauthorized", "message": "Invalid or revoked API key"})
+        if not header:
+            return verdict({"error": "unauthorized", "message": "Missing Authorization header (Bearer <api key>)"})
+        if not bearer:
+            return verdict({"error": "unauthorized", "message": "Authorization must be 'Bearer <api key>'"})
+        item = keys.authenticate(secret.strip())
+        if item is None:
+            return verdict({"error": "unauthorized", "message": "Invalid or revoked API key"})
     wait = limiter.hit("key", item.key_id)
     if wait is not None:
         return verdict(

@@ -79,6 +79,8 @@ class BatchWriter:
             return BatchItemResult(index=index, status="exists", id=memory_id, external_id=item.external_id)
         except errors.EngramError as exc:  # one item's storage failure does not fail the others
             return _failed(index, item, exc)
+        if out.action == "duplicate":  # the namespace already has the same text: that memory answers
+            return BatchItemResult(index=index, status="exists", id=out.id, external_id=item.external_id)
         return BatchItemResult(index=index, status="created", id=out.id, external_id=item.external_id)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:

@@ -1,15 +1,27 @@
 """FeedbackService: what moves a memory's strength and tier — reinforcement, outcomes, accesses,
-and the locks that pin a tier. The rules are :mod:`engram.services.tiers`'."""
+and the locks that pin a tier. The rules are :mod:`engram.services.tiers`'.
+
+**Accesses are counted off the read path.** A search, a session start or a turn that uses
+memories writes one access log (:class:`engram.ports.memories.Accesses`; a turn inside its own
+transaction), not one conditional update per memory. The memories stream delivers the log to
+``on_memory_change``, which :meth:`FeedbackService.settle` s it: each memory's ``access_count``,
+``last_accessed_at``, strength and tier move as one access at the logged time would have moved
+them, in one transaction that also deletes the log — so a redelivered log counts nothing twice
+and counts stay exact. Until then (milliseconds locally, typically under a second on AWS) a
+memory reads with its previous count.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from engram import clock, errors
 from engram.models.memories import LockOut, Reinforce, ReinforceOut
-from engram.observability import logger
-from engram.ports.memories import Memory, MemoryChanges
-from engram.services.memory_core import MemoryCore
+from engram.ports import StaleWrite
+from engram.ports.memories import ATOMIC_WRITE_ITEMS, Accesses, Memory, MemoryChanges, access_logs
+from engram.services.memory_core import MAX_WRITE_ATTEMPTS, MemoryCore
+from engram.services.optimistic import optimistic
 from engram.vocabulary import tier_rank
 
 
@@ -50,13 +62,15 @@ class FeedbackService:
         updated = 0
         for memory_id in dict.fromkeys(memory_ids):
             try:
-                self._feedback(tenant_id, memory_id, int(delta_feedback))
+                self._feedback(tenant_id, memory_id, int(delta_feedback), cause="outcome")
                 updated += 1
             except errors.NotFound:
                 continue
         return updated
 
-    def _feedback(self, tenant_id: str, memory_id: str, value: int, first: Memory | None = None) -> Memory:
+    def _feedback(
+        self, tenant_id: str, memory_id: str, value: int, first: Memory | None = None, *, cause: str = "api"
+    ) -> Memory:
         old_tier: dict[str, str] = {}
 
         def build(memory: Memory, now: float) -> MemoryChanges:
@@ -70,40 +84,64 @@ class FeedbackService:
                 tier=self.core.tier_after(memory, strength),
             )
 
-        memory = self.core.change(tenant_id, memory_id, build, first=first)
+        memory = self.core.change(tenant_id, memory_id, build, first=first, cause=cause)
         if memory.tier != old_tier.get("tier"):
             self.core.sync_index(memory)
         return memory
 
-    def record_access(self, tenant_id: str, memory_ids: Iterable[str]) -> int:
-        """Count memories as used (a turn used them, a session start injected them)."""
-        found = self.core.repo.get_many(tenant_id, dict.fromkeys(memory_ids))
-        return self.record(list(found.values()))
+    def record_access(self, tenant_id: str, memory_ids: Iterable[str]) -> list[Accesses]:
+        """Count memories as used (search hits, context injected at start): one log write, settled
+        into each memory by the memories stream (:meth:`settle`). Returns the logs written."""
+        logs = access_logs(tenant_id, list(memory_ids), clock.now())
+        self.log_accesses(logs)
+        return logs
 
-    def record(self, memories: Sequence[Memory]) -> int:
-        """Count memories just read (search hits) as accesses; returns how many were counted."""
-        done = 0
-        for known in memories:
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        if logs:
+            self.core.repo.log_accesses(logs)
 
-            def build(memory: Memory, now: float) -> MemoryChanges:
-                strength = self.core.policy.after_access(memory.strength, memory.strength_at or now, now)
-                return MemoryChanges(
-                    access_count=memory.access_count + 1,
-                    last_accessed_at=now,
-                    strength=strength,
-                    strength_at=now,
-                    tier=self.core.tier_after(memory, strength),
-                )
+    def settle(self, logs: Sequence[Accesses]) -> int:
+        """Count logged uses into their memories (those that still exist), exactly once: the memories
+        and the logs' deletion are one transaction per tenant and up to 100 items, so the logs of one
+        stream batch that name the same memory write it once. Returns how many uses were counted now
+        (a log settled before counts nothing)."""
+        return sum(self._settle_group(group) for group in _groups(logs))
 
-            try:
-                memory = self.core.change(known.tenant_id, known.memory_id, build, first=known)
-            except (errors.NotFound, errors.ServiceUnavailable) as exc:
-                logger.warning("access not recorded", extra={"memory_id": known.memory_id, "error": str(exc)})
-                continue
-            done += 1
-            if memory.tier != known.tier:
-                self.core.sync_index(memory)
-        return done
+    def _settle_group(self, logs: list[Accesses]) -> int:
+        pending = list(logs)
+
+        def attempt(_: int) -> int:
+            nonlocal pending
+            times: dict[str, list[float]] = defaultdict(list)
+            for log in pending:
+                for memory_id in log.memory_ids:
+                    times[memory_id].append(log.at)
+            found = self.core.repo.get_many(pending[0].tenant_id, times, consistent=True)
+            writes = [(m, self._accessed(m, times[m.memory_id])) for m in found.values()]
+            gone = self.core.repo.settle_accesses(pending, writes)
+            if not gone:
+                return sum(len(times[m.memory_id]) for m in found.values())
+            pending = [log for log in pending if log.log_id not in gone]  # settled before: drop them
+            if pending:
+                raise StaleWrite()  # and write the rest
+            return 0
+
+        return optimistic(attempt, attempts=MAX_WRITE_ATTEMPTS, busy="Memories busy with concurrent writes; retry")
+
+    def _accessed(self, memory: Memory, times: list[float]) -> MemoryChanges:
+        """The change of uses at ``times``, each as it happened: strength decays to each use and
+        gains one (a later write may have come first: a use before it adds without decay)."""
+        strength, since = memory.strength, memory.strength_at or min(times)
+        for at in sorted(times):
+            strength = self.core.policy.after_access(strength, since, at)
+            since = max(since, at)
+        return MemoryChanges(
+            access_count=memory.access_count + len(times),
+            last_accessed_at=max(memory.last_accessed_at or 0.0, *times),
+            strength=strength,
+            strength_at=since,
+            tier=self.core.tier_after(memory, strength),
+        )
 
     def lock(self, tenant_id: str, memory_id: str, tier: str) -> LockOut:
         def build(memory: Memory, now: float) -> MemoryChanges:
@@ -125,3 +163,18 @@ class FeedbackService:
             locked=False,
             message=f"Memory unlocked; its tier follows strength ({memory.tier})",
         )
+
+
+def _groups(logs: Sequence[Accesses]) -> list[list[Accesses]]:
+    """Logs in settle groups: one tenant each, at most ATOMIC_WRITE_ITEMS memories + logs."""
+    groups: list[list[Accesses]] = []
+    open_groups: dict[str, tuple[list[Accesses], set[str]]] = {}
+    for log in logs:
+        group, ids = open_groups.get(log.tenant_id, ([], set()))
+        if group and len(group) + 1 + len(ids | set(log.memory_ids)) > ATOMIC_WRITE_ITEMS:
+            group, ids = [], set()
+        if not group:
+            groups.append(group)
+        group.append(log)
+        open_groups[log.tenant_id] = (group, ids | set(log.memory_ids))
+    return groups

@@ -5,8 +5,10 @@
   critical first, within a token budget.
 - **turn** appends the turn's messages and numbers turns atomically (the session's message count
   is the optimistic lock, the turn record is written in the same transaction with the answer it
-  produced, so re-sending a turn number replays that answer). Every Nth turn answers
-  ``refresh_needed`` with ``new_context`` for the recent messages.
+  produced, so re-sending a turn number replays that answer; the turn record is read only when
+  that write finds it there). Every Nth turn answers ``refresh_needed`` with ``new_context`` for
+  the recent messages. The memories the turn used (and a refresh injected) are counted as accesses
+  by an access log written in the same transaction (services/feedback.py).
 - **extract** runs the configured extractor; with ``save`` each suggestion becomes a memory, or
   reinforces the memory it duplicates.
 - **summarize** writes a generated summary onto the session now.
@@ -39,13 +41,15 @@ from engram.models.intelligence import (
 )
 from engram.models.sessions import CreateSession
 from engram.ports import StaleWrite
-from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord
+from engram.ports.memories import ATOMIC_WRITE_ITEMS, access_logs
+from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord, TurnTaken
 from engram.services.lifecycle import ensure_writable
+from engram.services.memories import NEAR_DUPLICATE_COSINE
 from engram.services.optimistic import optimistic
 from engram.vocabulary import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from engram.models.memories import MemoryOut
+    from engram.models.memories import CreateMemory, MemoryOut
     from engram.services.feedback import FeedbackService
     from engram.services.memories import MemoryService
     from engram.services.search import SearchService
@@ -85,7 +89,8 @@ class IntelligenceService:
         self, tenant_id: str, namespace: str | None, query: str | None, budget: int
     ) -> tuple[InjectedContext, ContextStats]:
         """Critical memories first (all of them while the budget lasts), then high-tier memories
-        relevant to ``query`` above the threshold. Injected memories count as accesses."""
+        relevant to ``query`` above the threshold. Injected memories count as accesses: the caller
+        logs them (:func:`injected_ids`) with its own write."""
         namespaces = list(dict.fromkeys([namespace or DEFAULT_NAMESPACE, DEFAULT_NAMESPACE]))
         critical = self._memories().critical_memories(tenant_id, namespaces)
         high: Sequence[MemoryOut] = []
@@ -115,9 +120,6 @@ class IntelligenceService:
                         score=getattr(memory, "score", None),
                     )
                 )
-        injected = [m.id for group in chosen.values() for m in group]
-        if injected:
-            self._feedback().record_access(tenant_id, injected)
         stats = ContextStats(
             tokens_injected=used,
             critical_count=len(chosen["critical"]),
@@ -133,35 +135,34 @@ class IntelligenceService:
         session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
         budget = req.token_budget or self._settings.context_token_budget
         context, stats = self.build_context(tenant_id, req.namespace, req.first_message, budget)
+        injected = injected_ids(context)
+        if injected:
+            self._feedback().record_access(tenant_id, injected)
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------
 
     def record_turn(self, tenant_id: str, ref: str, req: RecordTurn) -> TurnOut:
-        bad = [m for m in req.memories_used if not looks_like_id(m, "mem")]
-        if bad:
-            raise errors.ValidationFailed(
-                "memories_used must hold memory ids (mem_…)",
-                details=[{"field": "memories_used", "message": f"not a memory id: {bad[0]!r}"}],
-            )
-        used = list(dict.fromkeys(req.memories_used))
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._memories().lookup(tenant_id, reported)  # credit only this tenant's memories
+        used = [m for m in reported if m in known]
+        unknown = [m for m in reported if m not in known]
         request_hash = _turn_hash(req)
         messages = [NewMessage(m.role, m.content, m.tool_call_id, m.tool_name) for m in req.messages]
         refreshes: dict[int, tuple[InjectedContext, ContextStats]] = {}
         timeout = self._settings.inactivity_timeout_seconds
 
-        def attempt(_: int) -> tuple[TurnOut, bool]:
-            """(the answer, whether it is new): a replayed turn records nothing again."""
+        def attempt(_: int) -> TurnOut:
             session = self._sessions.load(tenant_id, ref)
             session_id = session.session_id
-            if req.turn_number is not None:
-                previous = self._repo.get_turn(tenant_id, session_id, req.turn_number)
-                if previous is not None:
-                    if previous.request_hash == request_hash and previous.response:
-                        return TurnOut.model_validate(previous.response), False  # a safe retry: the first answer
-                    raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
             now = clock.now()
-            ensure_writable(session, now, timeout)
+            try:
+                ensure_writable(session, now, timeout)
+            except (errors.Conflict, errors.Gone):
+                replayed = self._replay(tenant_id, session_id, req, request_hash)  # a retry stays safe
+                if replayed is None:
+                    raise
+                return replayed
             turn_number = req.turn_number or session.turn_count + 1
             refresh = turn_number % self._settings.refresh_every_turns == 0
             if refresh and turn_number not in refreshes:
@@ -175,26 +176,46 @@ class IntelligenceService:
                 turn_number=turn_number,
                 refresh_needed=refresh,
                 memories_used=used,
+                unknown_memories=unknown,
                 new_context=new_context,
                 stats=stats,
                 message_count=session.message_count + len(messages),
             )
-            self._repo.append(
-                session,
-                messages,
-                now=now,
-                inactivity_timeout=timeout,
-                memories_used=used,
-                turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
-            )
-            return response, True
+            logs = access_logs(tenant_id, used + (injected_ids(new_context) if new_context else []), now)
+            # the turn record, the messages, the logs and the session in one transaction when they fit
+            inline = logs if len(logs) + len(messages) + 2 <= ATOMIC_WRITE_ITEMS else []
+            try:
+                self._repo.append(
+                    session,
+                    messages,
+                    now=now,
+                    inactivity_timeout=timeout,
+                    memories_used=used,
+                    turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
+                    accesses=inline,
+                )
+            except TurnTaken:
+                replayed = self._replay(tenant_id, session_id, req, request_hash)
+                if replayed is None:  # an unnumbered turn lost its number to another: renumber
+                    raise StaleWrite() from None
+                return replayed
+            if logs and not inline:  # hundreds of memories injected: logged right after
+                self._feedback().log_accesses(logs)
+            return response
 
-        response, recorded = optimistic(
-            attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry"
-        )
-        if recorded and used:
-            self._feedback().record_access(tenant_id, used)
-        return response
+        return optimistic(attempt, attempts=MAX_TURN_ATTEMPTS, busy="The session is busy with concurrent turns; retry")
+
+    def _replay(self, tenant_id: str, session_id: str, req: RecordTurn, request_hash: str) -> TurnOut | None:
+        """The first answer to a re-sent numbered turn (same content); 409 for other content under
+        that number; None if the turn was never recorded."""
+        if req.turn_number is None:
+            return None
+        previous = self._repo.get_turn(tenant_id, session_id, req.turn_number)
+        if previous is None:
+            return None
+        if previous.request_hash == request_hash and previous.response:
+            return TurnOut.model_validate(previous.response)  # a safe retry: the first answer
+        raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
 
     def _recent_topic(self, tenant_id: str, session_id: str, req: RecordTurn) -> str:
         recent = self._repo.recent_messages(tenant_id, session_id, RECENT_MESSAGES_FOR_REFRESH)
@@ -213,12 +234,40 @@ class IntelligenceService:
         saved = 0
         if req.save:
             namespace = req.namespace or DEFAULT_NAMESPACE
-            for suggestion in out:
+            requests = self._validated(namespace, out, req.session_id)  # all or nothing: refuse before writing
+            for suggestion, request in zip(out, requests, strict=True):
                 suggestion.memory_id, suggestion.action = self.save_suggestion(
-                    tenant_id, namespace, suggestion, req.session_id
+                    tenant_id, namespace, suggestion, req.session_id, request=request
                 )
                 saved += 1
         return ExtractOut(suggestions=out, tokens_analyzed=tokens, saved=saved)
+
+    def _validated(
+        self, namespace: str, suggestions: Sequence[SuggestionOut], session_id: str | None
+    ) -> list[CreateMemory]:
+        requests, details = [], []
+        for n, suggestion in enumerate(suggestions):
+            try:
+                requests.append(self._memory_request(namespace, suggestion, session_id))
+            except errors.ValidationFailed as exc:
+                details += [{**d, "field": f"suggestions.{n}.{d['field']}"} for d in exc.details]
+        if details:
+            raise errors.ValidationFailed(
+                "Some suggestions cannot be saved as memories; nothing was saved", details=details
+            )
+        return requests
+
+    def _memory_request(self, namespace: str, suggestion: SuggestionOut, session_id: str | None) -> CreateMemory:
+        return self._memories().memory_request(
+            text=suggestion.content,
+            title=suggestion.title,
+            namespace=namespace,
+            type=suggestion.memory_type,
+            tier=suggestion.suggested_tier,
+            entities=suggestion.entities[:20],
+            session_id=session_id,
+            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
+        )
 
     def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
         """The extractor's suggestions as API models, and the tokens it analysed."""
@@ -237,34 +286,31 @@ class IntelligenceService:
         return out, result.tokens_analyzed
 
     def save_suggestion(
-        self, tenant_id: str, namespace: str, suggestion: SuggestionOut, session_id: str | None
+        self,
+        tenant_id: str,
+        namespace: str,
+        suggestion: SuggestionOut,
+        session_id: str | None,
+        *,
+        request: CreateMemory | None = None,
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session already produced is left alone, so re-processing a session changes nothing."""
         memories = self._memories()
-        duplicate = memories.find_duplicate(tenant_id, namespace, suggestion.content)
-        if duplicate is not None:
-            if session_id and duplicate.session_id == session_id and duplicate.source and duplicate.source.extracted:
-                return duplicate.id, "unchanged"
-            self._feedback().apply_outcome(tenant_id, [duplicate.id], 1)
-            return duplicate.id, "reinforced"
-        created = memories.create_memory(
-            tenant_id,
-            text=suggestion.content,
-            title=suggestion.title,
-            namespace=namespace,
-            type=suggestion.memory_type,
-            tier=suggestion.suggested_tier,
-            entities=suggestion.entities[:20],
-            session_id=session_id,
-            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
-        )
-        return created.id, "created"
+        request = request or self._memory_request(namespace, suggestion, session_id)
+        written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
+        if written.action != "duplicate":
+            return written.id, written.action
+        if not changed and session_id:
+            return written.id, "unchanged"
+        self._feedback().apply_outcome(tenant_id, [written.id], 1)
+        return written.id, "reinforced"
 
     # --- summaries ----------------------------------------------------------------------------------
 
     def generate_summary(self, tenant_id: str, session_id: str) -> tuple[str, int, int]:
-        """(summary, memory_count, message_count) from the session's messages and memories."""
+        """(summary, memory_count, message_count) from the session's messages and memories (a
+        summary memory of the session is not summarised again)."""
         messages = list(self._repo.all_messages(tenant_id, session_id))
         memories = self._memories().for_session(tenant_id, session_id)
         summary = self._summarizer().summarize(
@@ -274,12 +320,24 @@ class IntelligenceService:
         return summary, len(memories), len(messages)
 
     def summarize(self, tenant_id: str, ref: str) -> SummarizeOut:
+        """Summarise the session now from its memories and messages and save the summary. A session
+        with nothing to summarise is a 409 that says why, never a silent empty summary."""
         session = self._sessions.load(tenant_id, ref)
         session_id = session.session_id
         summary, memory_count, message_count = self.generate_summary(tenant_id, session_id)
         now = clock.now()
         if session.expires_at is not None and session.expires_at <= now:
             raise errors.Gone(f"Session {session_id} has expired and is read-only")
+        if not summary.strip():
+            if not message_count and not memory_count:
+                raise errors.Conflict(
+                    f"Session {session_id} has no messages and no memories yet, so there is nothing to summarise;"
+                    " append messages or create memories with its session_id first"
+                )
+            raise errors.Conflict(
+                f"Session {session_id} has nothing to summarise: its {message_count} messages and"
+                f" {memory_count} memories hold no conversation (only system or tool messages, or summaries)"
+            )
         try:
             self._repo.save_summary(tenant_id, session_id, summary, now=now)
         except StaleWrite as exc:
@@ -291,6 +349,11 @@ class IntelligenceService:
             message_count=message_count,
             generated_at=clock.iso(now),
         )
+
+
+def injected_ids(context: InjectedContext) -> list[str]:
+    """The memories a context injects (each counts as one access)."""
+    return [m.id for group in (context.critical, context.high) for m in group]
 
 
 def _turn_hash(req: RecordTurn) -> str:

@@ -16,23 +16,36 @@ from pydantic import ValidationError
 
 from engram import clock, errors
 from engram.config import Settings
+from engram.extract.slots import Verdict, compare, read_slot
 from engram.ids import new_id
 from engram.index.ports import IndexDoc, IndexFilters, IndexUnavailable
 from engram.models.common import Page
-from engram.models.memories import CreateMemory, DeleteMemoryOut, MemoryOut, UpdateMemory
+from engram.models.memories import (
+    CreateMemory,
+    DeleteMemoryOut,
+    DeletionReceiptOut,
+    KeptMemoryOut,
+    MemoryOut,
+    UpdateMemory,
+    WrittenMemoryOut,
+)
 from engram.ports import StaleWrite
 from engram.ports.memories import Memory, MemoryChanges, MemoryFilters
+from engram.services.governance import GovernanceService
 from engram.services.memory_core import MemoryCore, derive_title, embed_text, index_doc, short
 from engram.services.metadata import merge_metadata
 from engram.vocabulary import default_tier
 
 NEAR_DUPLICATE_COSINE = 0.92
+# Memories of these types record what happened, not what holds now: they never supersede.
+UNSLOTTED_TYPES = frozenset({"event", "summary"})
 
 
 class MemoryService:
     def __init__(self, core: MemoryCore, settings: Settings) -> None:
         self.core = core
         self._settings = settings
+        self.governance = GovernanceService(core)
 
     # --- create -------------------------------------------------------------------------------
 
@@ -44,10 +57,72 @@ class MemoryService:
         memory_id: str | None = None,
         vector: Sequence[float] | None = None,
         created_at: float | None = None,
-    ) -> MemoryOut:
-        """Store a memory. Batch writes and imports pass ``memory_id`` (kept: a Conflict if the tenant
-        already has it), ``vector`` (the embedding of :func:`embed_text`, computed for the whole
-        batch at once) and ``created_at`` (the source's time)."""
+        cause: str = "api",
+    ) -> WrittenMemoryOut:
+        """Store a memory through the one write path: dedupe -> supersede -> create.
+
+        A memory with the same normalised text in the namespace is a duplicate: it comes back
+        (with this write's session added to its sources) instead of a copy. A memory that
+        contradicts a current one about the same subject and attribute supersedes it, or opens a
+        conflict for review when the rule is unsure or the old memory is locked. Batch writes
+        and imports pass ``memory_id`` (kept: a Conflict if the tenant already has it; an import
+        restores memories as they were, so it skips dedupe and supersede), ``vector`` (the
+        embedding of :func:`embed_text`, computed for the whole batch at once) and
+        ``created_at`` (the source's time)."""
+        return self.write(tenant_id, req, memory_id=memory_id, vector=vector, created_at=created_at, cause=cause)[0]
+
+    def write(
+        self,
+        tenant_id: str,
+        req: CreateMemory,
+        *,
+        memory_id: str | None = None,
+        vector: Sequence[float] | None = None,
+        created_at: float | None = None,
+        cause: str = "api",
+        near_cosine: float | None = None,
+    ) -> tuple[WrittenMemoryOut, bool]:
+        """:meth:`create`, also saying whether this write added anything (False: a duplicate
+        that already had this write's source, e.g. a redelivered stream record)."""
+        source = _lineage(req)
+        if memory_id is None:
+            duplicate = self._duplicate_of(tenant_id, req, source, near_cosine)
+            if duplicate is not None:
+                return self._reinforce(duplicate, source, cause)
+        slot = read_slot(req.text) if memory_id is None and req.type not in UNSLOTTED_TYPES else None
+        rivals: builtins.list[tuple[Memory, Verdict]] = []
+        if slot is not None:
+            for old in self.core.repo.in_slot(tenant_id, req.namespace, slot.key):
+                verdict = compare(old.text, slot)
+                if verdict.relation == "same":
+                    return self._reinforce(old, source, cause)
+                if verdict.relation == "supersedes":
+                    rivals.append((old, verdict))
+        memory = self._add(tenant_id, req, memory_id, vector, created_at, slot.key if slot else None, source, cause)
+        action: str = "created"
+        conflict_id = None
+        for old, verdict in rivals:
+            if verdict.automatic and not old.locked:
+                memory = self.governance.supersede(old, memory, cause=cause, note=verdict.reason)
+                self.core.sync_index(self.core.load(tenant_id, old.memory_id))
+                action = "superseded"
+            else:
+                conflict_id = self.governance.open_conflict(old, memory, slot.key if slot else "", verdict)
+                action = "conflict" if action == "created" else action
+        out = self.core.render(memory, cls=WrittenMemoryOut, action=action, conflict_id=conflict_id)
+        return out, True
+
+    def _add(
+        self,
+        tenant_id: str,
+        req: CreateMemory,
+        memory_id: str | None,
+        vector: Sequence[float] | None,
+        created_at: float | None,
+        slot: str | None,
+        source: dict[str, Any] | None,
+        cause: str,
+    ) -> Memory:
         now = clock.now()
         title = req.title or derive_title(req.text)
         tier = req.tier or default_tier(req.type)
@@ -72,13 +147,45 @@ class MemoryService:
             metadata=req.metadata or {},
             embedding=list(vector),
             embedder=self.core.embedder_tag(),
+            slot=slot,
+            valid_from=now if created_at is None else created_at,
+            sources=(source,) if source else (),
         )
         try:
             memory = self.core.repo.add(memory)
         except StaleWrite as exc:  # only a kept id (an import) can already be there
             raise errors.Conflict(f"Memory {memory.memory_id!r} already exists") from exc
         self.core.sync_index(memory)
-        return self.core.render(memory)
+        self.core.record_change(None, memory, cause)
+        return memory
+
+    def _duplicate_of(
+        self, tenant_id: str, req: CreateMemory, source: dict[str, Any] | None, near_cosine: float | None
+    ) -> Memory | None:
+        """A current memory with the same text (or, with ``near_cosine``, nearly the same), or a
+        superseded one this very source already wrote (a redelivery, not a fact come back)."""
+        for memory in self.core.repo.same_text(tenant_id, req.namespace, req.text):
+            if memory.current or (source is not None and source in memory.sources):
+                return memory
+        if near_cosine is None:
+            return None
+        near = self.find_duplicate(tenant_id, req.namespace, req.text, near_cosine=near_cosine)
+        if near is None or near.superseded:
+            return None
+        return self.core.repo.get(tenant_id, near.id)
+
+    def _reinforce(self, memory: Memory, source: dict[str, Any] | None, cause: str) -> tuple[WrittenMemoryOut, bool]:
+        """A duplicate: its sources gain this write's (at most once per session and turn)."""
+        if source is None or source in memory.sources:
+            return self.core.render(memory, cls=WrittenMemoryOut, action="duplicate"), False
+
+        def build(m: Memory, now: float) -> MemoryChanges:
+            if source in m.sources:
+                return MemoryChanges()
+            return MemoryChanges(sources=[*m.sources, source], updated_at=now)
+
+        memory = self.core.change(memory.tenant_id, memory.memory_id, build, first=memory, cause=cause)
+        return self.core.render(memory, cls=WrittenMemoryOut, action="duplicate"), True
 
     def create_memory(
         self,
@@ -94,10 +201,40 @@ class MemoryService:
         session_id: str | None = None,
         agent_id: str | None = None,
         source: dict[str, Any] | None = None,
-    ) -> MemoryOut:
-        """Programmatic create (extraction, summaries): the same bounds as the API."""
+        cause: str = "extraction",
+    ) -> WrittenMemoryOut:
+        """Programmatic write (extraction, summaries): the same bounds and the same write path as the API."""
+        request = self.memory_request(
+            text=text,
+            title=title,
+            namespace=namespace,
+            type=type,
+            tier=tier,
+            entities=entities,
+            metadata=metadata,
+            session_id=session_id,
+            agent_id=agent_id,
+            source=source,
+        )
+        return self.write(tenant_id, request, cause=cause)[0]
+
+    @staticmethod
+    def memory_request(
+        *,
+        text: str,
+        title: str | None = None,
+        namespace: str = "default",
+        type: str = "fact",  # noqa: A002 - the API's field name
+        tier: str | None = None,
+        entities: Sequence[str] = (),
+        metadata: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        agent_id: str | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> CreateMemory:
+        """A memory validated as the API would (422 otherwise), not yet written."""
         try:
-            req = CreateMemory.model_validate(
+            return CreateMemory.model_validate(
                 {
                     "text": text,
                     "title": title,
@@ -114,7 +251,6 @@ class MemoryService:
         except ValidationError as exc:
             details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
             raise errors.ValidationFailed("Invalid memory", details=details) from exc
-        return self.create(tenant_id, req)
 
     # --- read ---------------------------------------------------------------------------------
 
@@ -134,12 +270,20 @@ class MemoryService:
         tier: str | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
+        include_superseded: bool = False,
         limit: int = 20,
         cursor: str | None = None,
         offset: int = 0,
     ) -> Page[MemoryOut]:
+        """Newest first; superseded memories only with ``include_superseded`` (marked ``superseded``)."""
         now = clock.now()
-        accept = (lambda m: self.core.tier_of(m, now) == tier) if tier else None
+
+        def wanted(m: Memory) -> bool:
+            if tier and self.core.tier_of(m, now) != tier:
+                return False
+            return include_superseded or m.current
+
+        accept = wanted
         found = self.core.repo.listing(
             tenant_id,
             MemoryFilters(namespace, type, tier, session_id, agent_id),
@@ -196,18 +340,24 @@ class MemoryService:
         memory = self.core.load(tenant_id, memory_id)
         if not self.core.repo.delete(memory):
             raise errors.NotFound(f"Memory {short(memory_id)!r} not found")
-        self.core.unindex(memory)
-        return DeleteMemoryOut(id=memory_id, deleted=True)
+        removed = self.core.unindex(memory)
+        self.governance.forget_history(tenant_id, memory.memory_id)
+        receipt = DeletionReceiptOut(
+            id="", kind="memory", memories_deleted=[memory.memory_id], index_entries_removed=int(removed)
+        )
+        return DeleteMemoryOut(id=memory_id, deleted=True, receipt=self.governance.log_deletion(tenant_id, receipt))
 
     # --- for the session side -----------------------------------------------------------------
 
-    def critical_memories(self, tenant_id: str, namespaces: Sequence[str] | None = None) -> builtins.list[MemoryOut]:
-        """Every memory whose effective tier is critical (locked or strong enough), strongest first."""
+    def critical_memories(
+        self, tenant_id: str, namespaces: Sequence[str] | None = None, *, include_superseded: bool = False
+    ) -> builtins.list[MemoryOut]:
+        """Every current memory whose effective tier is critical (locked or strong enough), strongest first."""
         now = clock.now()
         found = {
             m.memory_id: m
             for m in self.core.repo.stored_at_tier(tenant_id, "critical", namespaces or None)
-            if self.core.tier_of(m, now) == "critical"
+            if self.core.tier_of(m, now) == "critical" and (include_superseded or m.current)
         }
         ordered = sorted(found.values(), key=lambda m: (-self.core.strength(m, now), m.memory_id))
         return [self.core.render(m, now) for m in ordered]
@@ -232,17 +382,61 @@ class MemoryService:
                 return self.core.render(near)
         return None
 
+    def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> dict[str, Memory]:
+        """The memories of this tenant among ``memory_ids`` (any strings: callers report ids they
+        were given, so unknown and other tenants' ids are simply absent), in one batched read."""
+        return self.core.repo.get_many(tenant_id, memory_ids) if memory_ids else {}
+
     def for_session(self, tenant_id: str, session_id: str) -> builtins.list[MemoryOut]:
         now = clock.now()
         return [self.core.render(m, now) for m in self.core.repo.for_session(tenant_id, session_id)]
 
-    def delete_for_session(self, tenant_id: str, session_id: str) -> int:
-        removed = 0
-        for memory in builtins.list(self.core.repo.for_session(tenant_id, session_id)):
-            if self.core.repo.delete(memory):
-                self.core.unindex(memory)
-                removed += 1
-        return removed
+    def delete_for_session(
+        self, tenant_id: str, session_id: str, *, messages_purged: int = 0, log: bool = True
+    ) -> DeletionReceiptOut:
+        """A session's cascade: memories whose every source is the session are deleted; those
+        that other sessions (or the API) also gave are kept and unlinked from it. The receipt
+        goes to the deletions log (``log`` False: only if something was removed or unlinked)."""
+        deleted: builtins.list[str] = []
+        kept: builtins.list[KeptMemoryOut] = []
+        unindexed = 0
+        for memory in builtins.list(self.core.repo.from_session(tenant_id, session_id)):
+            others = memory.source_sessions() - {session_id}
+            if not others:
+                if self.core.repo.delete(memory):
+                    unindexed += self.core.unindex(memory)
+                    self.governance.forget_history(tenant_id, memory.memory_id)
+                    deleted.append(memory.memory_id)
+                continue
+            self._unlink(memory, session_id)
+            kept.append(KeptMemoryOut(id=memory.memory_id, reason="also from " + ", ".join(sorted(others))))
+        receipt = DeletionReceiptOut(
+            id="",
+            kind="session",
+            session_id=session_id,
+            memories_deleted=deleted,
+            memories_kept=kept,
+            messages_purged=messages_purged,
+            index_entries_removed=unindexed,
+        )
+        if log or deleted or kept or messages_purged:
+            return self.governance.log_deletion(tenant_id, receipt)
+        return receipt
+
+    def _unlink(self, memory: Memory, session_id: str) -> None:
+        def build(m: Memory, now: float) -> MemoryChanges:
+            return MemoryChanges(
+                sources=[s for s in m.sources if s.get("session_id") != session_id],
+                session_id="" if m.session_id == session_id else None,
+                updated_at=now,
+            )
+
+        try:
+            self.core.change(
+                memory.tenant_id, memory.memory_id, build, first=memory, cause="api", note="session deleted"
+            )
+        except errors.NotFound:
+            return
 
     # --- reindex --------------------------------------------------------------------------------
 
@@ -277,6 +471,14 @@ class MemoryService:
             if progress is not None:
                 progress(len(batch))
         return total
+
+
+def _lineage(req: CreateMemory) -> dict[str, Any] | None:
+    """The source this write records: its session and turn (None: not from a session)."""
+    session_id = req.session_id or (req.source.session_id if req.source else None)
+    if not session_id:
+        return None
+    return {"session_id": session_id, "turn": req.source.turn if req.source else None}
 
 
 def _next_title(memory: Memory, title: str | None, text: str | None) -> str:

@@ -17,13 +17,27 @@ from engram import clock, errors
 from engram.embed.ports import Embedder, EmbeddingError
 from engram.ids import looks_like_id
 from engram.index.ports import IndexDoc, VectorIndex
-from engram.models.memories import MemoryOut, SourceOut
+from engram.models.memories import LineageOut, MemoryOut, SourceOut
 from engram.observability import logger
+from engram.ports.ledger import LedgerEntry, LedgerRepository
 from engram.ports.memories import Memory, MemoryChanges, MemoryRepository
 from engram.services.optimistic import optimistic
 from engram.services.tiers import TierPolicy
 
 MAX_WRITE_ATTEMPTS = 10
+# What a memory's history follows with values (access counts and strength move on every read:
+# not history; text and title changes are recorded as changed, without the words).
+HISTORY_FIELDS = (
+    "namespace",
+    "type",
+    "tier",
+    "locked",
+    "feedback_score",
+    "valid_until",
+    "superseded_by",
+    "supersedes",
+    "session_id",
+)
 TITLE_CHARS = 80
 _SPACE_RE = re.compile(r"\s+")
 
@@ -40,8 +54,10 @@ class MemoryCore:
         index: Callable[[], VectorIndex],
         embedder: Callable[[], Embedder],
         policy: TierPolicy | None = None,
+        ledger: LedgerRepository | None = None,
     ) -> None:
         self.repo = repo
+        self.ledger = ledger  # histories, conflicts and receipts (None: not kept)
         self.policy = policy or TierPolicy()
         self._index = index  # built on first use: listing memories never loads a model
         self._embedder = embedder
@@ -79,15 +95,58 @@ class MemoryCore:
         build: Callable[[Memory, float], MemoryChanges],
         *,
         first: Memory | None = None,
+        cause: str = "api",
+        note: str | None = None,
     ) -> Memory:
         """Optimistic write: build the changes from the memory as read (``first``, if the caller
-        has just read it) and apply them if its version is unchanged, else re-read and rebuild."""
+        has just read it) and apply them if its version is unchanged, else re-read and rebuild.
+        What changed of :data:`HISTORY_FIELDS` (and the text) goes to the memory's history."""
+        before: dict[str, Memory] = {}
 
         def attempt(n: int) -> Memory:
             memory = first if (n == 0 and first is not None) else self.load(tenant_id, memory_id)
+            before["memory"] = memory
             return self.repo.apply(memory, build(memory, clock.now()))
 
-        return optimistic(attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry")
+        after = optimistic(
+            attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry"
+        )
+        self.record_change(before["memory"], after, cause, note)
+        return after
+
+    # --- history --------------------------------------------------------------------------------
+
+    def record_change(self, before: Memory | None, after: Memory, cause: str, note: str | None = None) -> None:
+        """A history event for what changed between two versions (``before`` None: created)."""
+        if before is None:
+            fields = {"tier": after.tier, "type": after.type, "namespace": after.namespace, "locked": after.locked}
+            self.record(after, cause, "created", fields, note)
+            return
+        fields = {
+            name: _plain(getattr(after, name))
+            for name in HISTORY_FIELDS
+            if getattr(before, name) != getattr(after, name)
+        }
+        for name in ("text", "title"):  # named, never copied
+            if getattr(before, name) != getattr(after, name):
+                fields[name] = f"changed ({len(getattr(before, name))} -> {len(getattr(after, name))} characters)"
+        if before.sources != after.sources:
+            fields["sources"] = sorted({str(s.get("session_id")) for s in after.sources})
+        if fields:
+            self.record(after, cause, _change_name(fields), fields, note)
+
+    def record(self, memory: Memory, cause: str, change: str, fields: dict[str, Any], note: str | None = None) -> None:
+        if self.ledger is None:
+            return
+        body = {"cause": cause, "change": change, "version": memory.version, "fields": fields, "note": note}
+        # keyed by the memory's version: ordered even within a millisecond, and written once
+        entry = LedgerEntry(
+            memory.tenant_id, history_stream(memory.memory_id), f"v{memory.version:010d}", clock.now(), body
+        )
+        try:
+            self.ledger.append(entry)
+        except Exception as exc:  # noqa: BLE001 - the memory write stands; history is best effort
+            logger.warning("history not recorded", extra={"memory_id": memory.memory_id, "error": str(exc)})
 
     # --- tiers as readers see them ----------------------------------------------------------------
 
@@ -118,7 +177,8 @@ class MemoryCore:
                 extra={"memory_id": memory.memory_id, "error": str(exc)},
             )
 
-    def unindex(self, memory: Memory) -> None:
+    def unindex(self, memory: Memory) -> bool:
+        """Remove a deleted memory from the index; False if that failed (the stream repairs it)."""
         try:
             self.index().delete(memory.tenant_id, [memory.memory_id], version=memory.version + 1)
         except Exception as exc:  # noqa: BLE001 - the REMOVE stream record deletes it again
@@ -126,6 +186,8 @@ class MemoryCore:
                 "index delete failed; the stream will repair it",
                 extra={"memory_id": memory.memory_id, "error": str(exc)},
             )
+            return False
+        return True
 
     # --- the API shape ----------------------------------------------------------------------------
 
@@ -151,6 +213,12 @@ class MemoryCore:
             created_at=clock.iso(memory.created_at),
             updated_at=clock.iso(memory.updated_at),
             last_accessed_at=clock.iso(memory.last_accessed_at),
+            valid_from=clock.iso(memory.valid_from),
+            valid_until=clock.iso(memory.valid_until),
+            supersedes=list(memory.supersedes),
+            superseded_by=memory.superseded_by,
+            superseded=not memory.current,
+            sources=[LineageOut(session_id=str(s["session_id"]), turn=s.get("turn")) for s in memory.sources],
             **extra,
         )
 
@@ -172,6 +240,31 @@ def index_doc(memory: Memory) -> IndexDoc:
         agent_id=memory.agent_id,
         created_at=memory.created_at,
     )
+
+
+def history_stream(memory_id: str) -> str:
+    return f"history:{memory_id}"
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _change_name(fields: dict[str, Any]) -> str:
+    """The headline of a change, from the fields it touched (the most telling first)."""
+    for name, change in (
+        ("superseded_by", "superseded"),
+        ("supersedes", "supersedes"),
+        ("text", "edited"),
+        ("locked", "locked" if fields.get("locked") else "unlocked"),
+        ("feedback_score", "feedback"),
+        ("tier", "tier"),
+        ("sources", "lineage"),
+        ("session_id", "lineage"),
+    ):
+        if name in fields:
+            return change
+    return "edited"
 
 
 def derive_title(text: str) -> str:

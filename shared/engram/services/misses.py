@@ -26,6 +26,7 @@ class MissService:
             session_id=req.session_id,
             context=req.context,
             purge_at=int(now + retention) if retention else None,
+            namespaces=tuple(req.namespace_list()),
         )
         self._repo.add(miss)
         return LogMissOut(logged=True, miss_id=miss.miss_id)
@@ -33,23 +34,9 @@ class MissService:
     def list_misses(
         self, tenant_id: str, *, limit: int = 20, since: str | None = None, cursor: str | None = None
     ) -> MissesOut:
-        since_ts = None
-        if since:
-            try:
-                since_ts = clock.parse_iso(since)
-            except ValueError as exc:
-                raise errors.ValidationFailed("since must be an ISO-8601 date or datetime") from exc
+        since_ts = parse_time("since", since)
         found = self._repo.listing(tenant_id, limit=limit, since=since_ts, cursor=cursor)
-        data = [
-            MissOut(
-                id=m.miss_id,
-                query=m.query,
-                session_id=m.session_id,
-                context=m.context,
-                created_at=clock.iso(m.created_at),
-            )
-            for m in found.items
-        ]
+        data = [miss_out(m) for m in found.items]
         total = self._repo.count(tenant_id, since_ts)
         return MissesOut(
             data=data,
@@ -59,3 +46,44 @@ class MissService:
             misses=data,
             count=len(data),
         )
+
+    def window(
+        self, tenant_id: str, *, namespace: str | None, since: float | None, until: float | None, cap: int
+    ) -> tuple[list[Miss], bool]:
+        """The newest ``cap`` misses created in [since, until] and asked in ``namespace`` (a miss
+        asked in every namespace counts for each), newest first; and whether more matched."""
+        found: list[Miss] = []
+        cursor: str | None = None
+        while True:
+            page = self._repo.listing(tenant_id, limit=100, since=since, cursor=cursor)
+            for m in page.items:
+                if until is not None and m.created_at > until:
+                    continue
+                if namespace and m.namespaces and namespace not in m.namespaces:
+                    continue
+                if len(found) == cap:
+                    return found, True
+                found.append(m)
+            if not page.has_more or page.next_cursor is None:
+                return found, False
+            cursor = page.next_cursor
+
+
+def parse_time(name: str, value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return clock.parse_iso(value)
+    except ValueError as exc:
+        raise errors.ValidationFailed(f"{name} must be an ISO-8601 date or datetime") from exc
+
+
+def miss_out(m: Miss) -> MissOut:
+    return MissOut(
+        id=m.miss_id,
+        query=m.query,
+        session_id=m.session_id,
+        context=m.context,
+        namespaces=list(m.namespaces),
+        created_at=clock.iso(m.created_at),
+    )

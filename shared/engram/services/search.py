@@ -3,7 +3,8 @@
 A query enters :meth:`SearchService.rank` once: the index offers candidates (k-NN + BM25), the
 repository gives their current state (deleted or edited memories are never served stale), and
 each candidate is scored into one :class:`Ranked` — which becomes a search hit or an explain
-result, nothing in between. Search hits count as accesses (services/feedback.py).
+result, nothing in between. Search hits count as accesses: one access-log write per search,
+settled into the memories by the memories stream (services/feedback.py).
 
 **Hybrid mode** (the default; session start and refresh use it) ranks with the learned fusion
 of :mod:`engram.rank`: features from each hit's raw cosine, its raw BM25 and the stored memory,
@@ -201,6 +202,7 @@ class Query:
     session_id: str | None = None
     agent_id: str | None = None
     mode: str = "hybrid"
+    include_superseded: bool = False
 
     def index_filters(self, ids: tuple[str, ...] | None = None) -> IndexFilters:
         # Tiers are checked on the effective (decayed) tier after reading DynamoDB; the index
@@ -267,10 +269,17 @@ class SearchService:
             session_id=req.session_id,
             agent_id=req.agent_id,
             mode=req.mode,
+            include_superseded=req.include_superseded,
         )
         miss_id = None
         if req.log_miss and not hits:
-            logged = LogMiss(query=req.query, session_id=req.session_id, context=req.session_context)
+            logged = LogMiss(  # the namespaces as asked: the same bounds as the search request's
+                query=req.query,
+                session_id=req.session_id,
+                context=req.session_context,
+                namespace=req.namespace,
+                namespaces=req.namespaces,
+            )
             miss_id = self._misses.log_miss(tenant_id, logged).miss_id
         return SearchOut(query=req.query, threshold=threshold, results=hits, count=len(hits), miss_id=miss_id)
 
@@ -288,15 +297,18 @@ class SearchService:
         agent_id: str | None = None,
         mode: str = "hybrid",
         record_access: bool = True,
+        include_superseded: bool = False,
     ) -> list[SearchHit]:
         """Ranked memories scoring ≥ threshold (best first, at most ``top_k``); hits count as accesses."""
         threshold = self.weights.threshold if threshold is None else threshold
-        q = Query(query, _tuple(namespaces), _tuple(types), _tuple(tiers), session_id, agent_id, mode)
+        q = Query(
+            query, _tuple(namespaces), _tuple(types), _tuple(tiers), session_id, agent_id, mode, include_superseded
+        )
         chosen = [r for r in self.rank(tenant_id, q, top_k=top_k, threshold=threshold) if r.included][:top_k]
         now = clock.now()
         hits = [self._hit(r, now) for r in chosen]
         if record_access and chosen:
-            self._feedback.record([r.memory for r in chosen])
+            self._feedback.record_access(tenant_id, [r.memory.memory_id for r in chosen])  # one log write
         return hits
 
     def _hit(self, r: Ranked, now: float) -> SearchHit:
@@ -429,6 +441,8 @@ class SearchService:
         return self.weights
 
     def _matches(self, memory: Memory, q: Query, now: float) -> bool:
+        if not (q.include_superseded or memory.current):
+            return False
         if q.namespaces and memory.namespace not in q.namespaces:
             return False
         if q.types and memory.type not in q.types:

@@ -7,12 +7,13 @@ When a session leaves ``active`` (ended, closed, expired, or abandoned by the sw
    the session, or reinforces (+1 feedback) the memory it duplicates.
 2. **Outcome learning** — every memory used in the session's turns is credited or debited by the
    outcome: ``success`` +1 feedback, ``failure`` -1, ``partial`` and ``abandoned`` 0 (one outcome
-   weighs as much as one explicit reinforcement, i.e. five passive accesses).
+   weighs as much as one explicit reinforcement, i.e. five passive accesses). A session ended
+   without an outcome (it is optional) credits nothing.
 3. **Close** — a generated summary is written into memory namespace ``session-memory`` (type
    ``summary``) and onto the session when it has none.
 
-When DynamoDB TTL (or anything else) removes a session, what remains of its messages is deleted, and
-its memories too if it was deleted with ``cascade_memories``.
+When DynamoDB TTL (or anything else) removes a session, what remains of its messages and of its agent
+index entries is deleted, and its memories too if it was deleted with ``cascade_memories``.
 
 Every step is idempotent, so a record delivered twice changes nothing the second time: extraction
 skips suggestions this session already produced, each memory's credit is claimed on the session
@@ -86,9 +87,12 @@ class SessionEventHandler:
 
     def _removed(self, tenant_id: str, session_id: str, old: dict[str, Any]) -> str:
         purged = self._repo.purge_messages(tenant_id, session_id)
+        agents = [str(a) for a in [old.get("agent_id"), *(old.get("contributors") or ())] if a]
+        self._repo.forget_contributors(tenant_id, session_id, agents)
         removed = 0
-        if old.get("cascade_memories"):
-            removed = self._memories().delete_for_session(tenant_id, session_id)
+        if old.get("cascade_memories"):  # a redelivery finds nothing left: no second receipt
+            receipt = self._memories().delete_for_session(tenant_id, session_id, messages_purged=purged, log=False)
+            removed = len(receipt.memories_deleted)
         return f"purged {purged} messages, {removed} memories"
 
     def _finished(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> str:

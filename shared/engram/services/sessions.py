@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from engram import clock, errors
 from engram.config import Settings
 from engram.ids import looks_like_id, new_id
 from engram.models.common import Page
 from engram.models.sessions import (
+    MESSAGES_PAGE,
     AppendMessages,
     AppendMessagesOut,
     CloseSession,
@@ -38,7 +40,8 @@ from engram.services.metadata import merge_metadata
 from engram.services.optimistic import optimistic
 
 if TYPE_CHECKING:
-    from engram.models.memories import MemoryOut  # only the memory side builds them
+    from engram.models.memories import DeletionReceiptOut, MemoryOut  # only the memory side builds them
+    from engram.ports.memories import Memory
 
 T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 30
@@ -49,7 +52,11 @@ class SessionMemories(Protocol):
 
     def for_session(self, tenant_id: str, session_id: str) -> Sequence[MemoryOut]: ...
 
-    def delete_for_session(self, tenant_id: str, session_id: str) -> int: ...
+    def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> Mapping[str, Memory]: ...
+
+    def delete_for_session(
+        self, tenant_id: str, session_id: str, *, messages_purged: int = 0, log: bool = True
+    ) -> DeletionReceiptOut: ...
 
 
 class SessionService:
@@ -101,10 +108,22 @@ class SessionService:
             found = self._repo.get(tenant_id, existing_id)
             if found is None:
                 continue
+            self._refuse_expired(found, req.key)
             if req.agent_id and req.agent_id not in found.contributors:
                 found = self._repo.add_contributor(found, req.agent_id)
             return SessionDetail(**self.render(found).model_dump(), created=False)
         raise errors.ServiceUnavailable("Could not settle get-or-create under contention; retry")
+
+    def _refuse_expired(self, session: Session, key: str) -> None:
+        """An expired session is read-only: handing it back would make every later write a 410.
+        Say so now, and how to go on (the key is freed by deleting the session)."""
+        state = effective(session, clock.now(), self._timeout)
+        if state.status == "expired":
+            raise errors.Gone(
+                f"Session {session.session_id} for key {key!r} expired at {clock.iso(state.ended_at)} and is read-only;"
+                f" read it by id, or DELETE /v1/sessions/{quote(key, safe='')} to free the key for a new session",
+                details=[{"field": "key", "in": "body", "message": "the session for this key has expired"}],
+            )
 
     def _new(self, tenant_id: str, req: CreateSession) -> Session:
         now = clock.now()
@@ -133,12 +152,22 @@ class SessionService:
     # --- read ---------------------------------------------------------------------------------
 
     def get(
-        self, tenant_id: str, ref: str, *, include_messages: bool = False, include_memories: bool = False
+        self,
+        tenant_id: str,
+        ref: str,
+        *,
+        include_messages: bool = True,
+        include_memories: bool = False,
+        messages_limit: int = MESSAGES_PAGE,
     ) -> SessionDetail:
+        """The session with its first page of messages (seed 003: "the session metadata plus all
+        messages in order"; paged, so a long session stays one bounded read)."""
         session = self.load(tenant_id, ref)
         detail = SessionDetail(**self.render(session).model_dump())
         if include_messages:
-            detail.messages = [self._message(m) for m in self._repo.all_messages(tenant_id, session.session_id)]
+            page = self._repo.messages(tenant_id, session.session_id, limit=messages_limit, cursor=None, offset=0)
+            detail.messages = [self._message(m) for m in page.items]
+            detail.messages_next_cursor, detail.messages_has_more = page.next_cursor, page.has_more
         if include_memories:
             detail.memories = self._memories_of(tenant_id, session.session_id)
         return detail
@@ -239,14 +268,22 @@ class SessionService:
 
     def end(self, tenant_id: str, ref: str, req: EndSession) -> EndSessionOut:
         extract = req.extract_memories if req.extract_memories is not None else self._settings.extract_on_end
+        reported = list(dict.fromkeys(req.memories_used))
+        known = self._session_memories().lookup(tenant_id, reported) if reported else {}
 
         def finish(session: Session, now: float) -> Session:
             ending = self._ending(session, now, "ended", req.summary, req.metadata)
-            ending = replace(ending, outcome=req.outcome, extract_memories=extract)
+            ending = replace(ending, outcome=req.outcome, extract_memories=extract, memories_used=frozenset(known))
             return self._repo.finish(session, ending, now=now, inactivity_timeout=self._timeout)
 
         out = self.render(self._write(tenant_id, ref, finish))
-        return EndSessionOut(**out.model_dump(), session_id=out.id, ended=True, duration=out.duration_seconds)
+        return EndSessionOut(
+            **out.model_dump(),
+            session_id=out.id,
+            ended=True,
+            duration=out.duration_seconds,
+            unknown_memories=[m for m in reported if m not in known],
+        )
 
     def close(self, tenant_id: str, ref: str, req: CloseSession) -> SessionOut:
         def finish(session: Session, now: float) -> Session:
@@ -271,14 +308,16 @@ class SessionService:
         if not self._repo.delete(session, now=now, cascade_memories=cascade_memories, purge_at=purge_at):
             raise errors.NotFound(f"Session {ref!r} not found")
         purged = self._repo.purge_messages(tenant_id, session.session_id) if purge else 0
+        receipt = None
         if cascade_memories and self._memories is not None:
-            self._session_memories().delete_for_session(tenant_id, session.session_id)
+            receipt = self._session_memories().delete_for_session(tenant_id, session.session_id, messages_purged=purged)
         return DeleteSessionOut(
             id=session.session_id,
             deleted=True,
             deleted_at=clock.iso(now),
             cascade_memories=cascade_memories,
             purged_messages=purged,
+            receipt=receipt,
         )
 
     # --- helpers ------------------------------------------------------------------------------

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
-from engram.errors import map_storage_error
+from engram.errors import ServiceUnavailable, map_storage_error
 from engram.ports import StaleWrite
+
+TRANSACTION_ATTEMPTS = 5
 
 
 def conditional_update(item: Model, actions: Sequence[Action], condition: Condition) -> None:
@@ -25,6 +30,13 @@ def conditional_update(item: Model, actions: Sequence[Action], condition: Condit
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 raise StaleWrite() from exc
             raise
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    """Why each item of a cancelled transaction failed (``None``: not that one), in the order
+    PynamoDB sends the items: condition checks, then deletes, puts and updates, each kind in the
+    order it was added to the ``TransactWrite``."""
+    return [getattr(r, "code", None) if r is not None else None for r in (exc.cancellation_reasons or [])]
 
 
 def bind(model: type[Model], table_name: str, region: str) -> None:
@@ -41,6 +53,26 @@ def connection(region: str) -> Connection:
     """One PynamoDB connection per region for transactions: building one builds a botocore client
     (re-reading the service model), which cost ~140 ms per transactional write when done each time."""
     return Connection(region=region)
+
+
+def transact(region: str, write: Callable[[TransactWrite], object]) -> list[str | None]:
+    """One all-or-nothing write of the items ``write`` adds. ``[]`` when it committed; else, when a
+    condition failed, nothing was written and the answer is each item's reason code, in order
+    (``"ConditionalCheckFailed"``, or None for the items that were fine). A collision with a
+    concurrent transaction on the same items is tried again after a short random pause."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            with TransactWrite(connection=connection(region)) as tx:
+                write(tx)
+            return []
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons:
+                return reasons
+            if "TransactionConflict" not in reasons:
+                raise
+        time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # spread out writers that keep colliding
+    raise ServiceUnavailable("The item is busy with concurrent writes; retry")
 
 
 @contextmanager

@@ -16,23 +16,47 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
-from engram.ports.memories import Memory, MemoryChange, MemoryChanges, MemoryFilters, Miss, content_key
-from engram.store.base import bind, conditional_update, storage_errors
-from engram.store.models import MemoryItem, MissItem
+from engram.ports.memories import (
+    Accesses,
+    Memory,
+    MemoryChange,
+    MemoryChanges,
+    MemoryFilters,
+    Miss,
+    content_key,
+)
+from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors, transact
+from engram.store.models import AccessLogItem, MemoryItem, MissItem, SessionItem, session_pk
+
+ACCESS_LOG_RETENTION_SECONDS = 14 * 86400  # as long as the dead-letter queue keeps a failed record
 
 # --- keys ---------------------------------------------------------------------------------------
 
 
 def memory_pk(tenant_id: str, memory_id: str) -> str:
     return f"{tenant_id}#{memory_id}"
+
+
+def access_log_pk(tenant_id: str, log_id: str) -> str:
+    return f"{tenant_id}#{log_id}"
+
+
+def access_log_item(log: Accesses) -> AccessLogItem:
+    return AccessLogItem(
+        pk=access_log_pk(log.tenant_id, log.log_id),
+        memory_ids=builtins.list(log.memory_ids),
+        accessed_at=log.at,
+        purge_at=int(log.at + ACCESS_LOG_RETENTION_SECONDS),
+    )
 
 
 def tenant_ns(tenant_id: str, namespace: str) -> str:
@@ -49,6 +73,16 @@ def tenant_session(tenant_id: str, session_id: str | None) -> str | None:
 
 def tenant_ns_hash(tenant_id: str, namespace: str, text: str) -> str:
     return f"{tenant_id}#{namespace}#{content_key(text)}"
+
+
+def tenant_ns_slot(tenant_id: str, namespace: str, slot: str | None, current: bool = True) -> str | None:
+    """The sparse ``by_slot`` key: only a current memory with a slot has one."""
+    return f"{tenant_id}#{namespace}#{slot}" if slot and current else None
+
+
+def source_sessions(sources: Sequence[dict[str, Any]]) -> set[str] | None:
+    found = {str(s["session_id"]) for s in sources if s.get("session_id")}
+    return found or None  # DynamoDB has no empty sets
 
 
 def pack_vector(vector: Sequence[float]) -> bytes:
@@ -94,6 +128,12 @@ def to_memory(item: MemoryItem) -> Memory:
         embedding=unpack_vector(item.embedding),
         embedder=item.embedder,
         purge_at=int(item.purge_at) if item.purge_at is not None else None,
+        slot=item.slot,
+        valid_from=item.valid_from,
+        valid_until=item.valid_until,
+        supersedes=tuple(item.supersedes or ()),
+        superseded_by=item.superseded_by,
+        sources=tuple(item.sources or ()),
     )
 
 
@@ -129,6 +169,14 @@ def to_item(memory: Memory) -> MemoryItem:
         embedding=pack_vector(m.embedding) if m.embedding is not None else None,
         embedder=m.embedder,
         purge_at=m.purge_at,
+        slot=m.slot,
+        tenant_ns_slot=tenant_ns_slot(m.tenant_id, m.namespace, m.slot, m.current),
+        valid_from=m.valid_from,
+        valid_until=m.valid_until,
+        supersedes=list(m.supersedes) or None,
+        superseded_by=m.superseded_by,
+        sources=list(m.sources) or None,
+        source_sessions=source_sessions(m.sources),
     )
 
 
@@ -151,6 +199,8 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         (MemoryItem.access_count, c.access_count),
         (MemoryItem.last_accessed_at, c.last_accessed_at),
         (MemoryItem.updated_at, c.updated_at),
+        (MemoryItem.valid_until, c.valid_until),
+        (MemoryItem.superseded_by, c.superseded_by),
     ]
     actions += [attribute.set(value) for attribute, value in simple if value is not None]
     if c.embedding is not None:
@@ -167,24 +217,72 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         actions.append(MemoryItem.tenant_ns_hash.set(tenant_ns_hash(tenant, namespace, text)))
     if c.namespace is not None or c.tier is not None:
         actions.append(MemoryItem.tenant_ns_tier.set(tenant_ns_tier(tenant, namespace, tier)))
+    if c.supersedes is not None:
+        actions.append(MemoryItem.supersedes.set(builtins.list(c.supersedes)))
+    if c.sources is not None:
+        sessions = source_sessions(c.sources)
+        actions.append(MemoryItem.sources.set(builtins.list(c.sources)))
+        actions.append(MemoryItem.source_sessions.set(sessions) if sessions else MemoryItem.source_sessions.remove())
+    if c.session_id is not None:
+        if c.session_id:
+            actions.append(MemoryItem.session_id.set(c.session_id))
+            actions.append(MemoryItem.tenant_session.set(f"{tenant}#{c.session_id}"))
+        else:
+            actions += [MemoryItem.session_id.remove(), MemoryItem.tenant_session.remove()]
+    if memory.slot and (c.namespace is not None or c.superseded_by is not None):
+        slot_key = tenant_ns_slot(tenant, namespace, memory.slot, c.superseded_by is None and memory.current)
+        actions.append(MemoryItem.tenant_ns_slot.set(slot_key) if slot_key else MemoryItem.tenant_ns_slot.remove())
     actions.append(MemoryItem.version.set(memory.version + 1))
     return actions
 
 
 class DynamoMemoryRepository:
+    """Memories, and the ``memory_count`` of their sessions (an attribute of the session item,
+    changed in one transaction with the memory: see :class:`engram.ports.memories.MemoryRepository`)."""
+
     def __init__(self, settings: Settings) -> None:
+        self._region = settings.region
         bind(MemoryItem, settings.memories_table, settings.region)
+        bind(AccessLogItem, settings.memories_table, settings.region)
+        bind(SessionItem, settings.sessions_table, settings.region)
 
     def add(self, memory: Memory) -> Memory:
         item = to_item(memory)
+        is_new = MemoryItem.pk.does_not_exist()
         with storage_errors():
-            try:
-                item.save(condition=MemoryItem.pk.does_not_exist())
-            except PutError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise StaleWrite() from exc
-                raise
+            counted = self._counted(memory, lambda tx: tx.save(item, condition=is_new), +1)
+            if counted is False:
+                raise StaleWrite()
+            if counted is None:  # no session of this tenant to count in
+                try:
+                    item.save(condition=is_new)
+                except PutError as exc:
+                    if exc.cause_response_code == "ConditionalCheckFailedException":
+                        raise StaleWrite() from exc
+                    raise
         return to_memory(item)
+
+    def _counted(self, memory: Memory, write: Callable[[TransactWrite], Any], delta: int) -> bool | None:
+        """``write`` (the memory's own conditional put or delete) and ``memory_count += delta`` on
+        its session, in one transaction. True: both done; False: the memory's condition failed
+        (nothing written); None: the memory has no session of this tenant to count in (or, for
+        ``delta < 0``, a count already at zero), so nothing was written and the caller writes
+        the memory alone."""
+        if not memory.session_id:
+            return None
+        session = SessionItem(pk=session_pk(memory.tenant_id, memory.session_id))
+        guard = SessionItem.pk.exists() & (SessionItem.kind == "session")
+        if delta < 0:
+            guard &= SessionItem.memory_count > 0
+
+        def both(tx: TransactWrite) -> None:
+            write(tx)
+            tx.update(session, actions=[SessionItem.memory_count.add(delta)], condition=guard)
+
+        reasons = transact(self._region, both)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            return False
+        return None if reasons else True
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with storage_errors():
@@ -194,16 +292,46 @@ class DynamoMemoryRepository:
                 return None
         return to_memory(item) if item.tenant_id == tenant_id else None
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         keys = builtins.list(dict.fromkeys(memory_pk(tenant_id, m) for m in memory_ids))
         found: dict[str, Memory] = {}
         if not keys:
             return found
         with storage_errors():
-            for item in MemoryItem.batch_get(keys):
-                if item.tenant_id == tenant_id:
+            for item in MemoryItem.batch_get(keys, consistent_read=consistent):
+                if item.tenant_id == tenant_id and item.memory_id:
                     found[str(item.memory_id)] = to_memory(item)
         return found
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        items = [access_log_item(log) for log in logs]
+        with storage_errors():
+            if len(items) == 1:
+                items[0].save()
+            elif items:
+                with AccessLogItem.batch_write() as batch:
+                    for item in items:
+                        batch.save(item)
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        with storage_errors():
+            try:
+                with TransactWrite(connection=connection(self._region)) as tx:
+                    for memory, changes in writes:
+                        guard = MemoryItem.pk.exists() & (MemoryItem.version == memory.version)
+                        item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+                        tx.update(item, actions=_actions(memory, changes), condition=guard)
+                    for log in logs:
+                        tx.delete(AccessLogItem(pk=access_log_pk(log.tenant_id, log.log_id)), AccessLogItem.pk.exists())
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                gone = {log.log_id for log, code in zip(logs, codes, strict=False) if code == "ConditionalCheckFailed"}
+                if gone:  # the deletes go first: these logs were settled before
+                    return gone
+                if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
+                    raise StaleWrite() from exc
+                raise
+        return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
@@ -219,9 +347,14 @@ class DynamoMemoryRepository:
         return to_memory(item)
 
     def delete(self, memory: Memory) -> bool:
+        key = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
+        exists = MemoryItem.pk.exists()
         with storage_errors():
+            counted = self._counted(memory, lambda tx: tx.delete(key, condition=exists), -1)
+            if counted is not None:
+                return counted
             try:
-                MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id)).delete(condition=MemoryItem.pk.exists())
+                key.delete(condition=exists)
             except DeleteError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     return False
@@ -330,6 +463,18 @@ class DynamoMemoryRepository:
             found = MemoryItem.by_content.query(tenant_ns_hash(tenant_id, namespace, text))
             return [to_memory(i) for i in found if content_key(i.text) == key]
 
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> builtins.list[Memory]:
+        with storage_errors():
+            found = MemoryItem.by_slot.query(tenant_ns_slot(tenant_id, namespace, slot))
+            return [m for m in (to_memory(i) for i in found) if m.current and m.slot == slot]
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        """A filtered read of the tenant's memories: sources are not keyed (a cascade is rare)."""
+        condition = (MemoryItem.session_id == session_id) | MemoryItem.source_sessions.contains(session_id)
+        with storage_errors():
+            for item in MemoryItem.by_tenant.query(tenant_id, filter_condition=condition):
+                yield to_memory(item)
+
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         with storage_errors():
             items = MemoryItem.by_tenant.query(tenant_id) if tenant_id is not None else MemoryItem.scan()
@@ -351,6 +496,7 @@ class DynamoMissRepository:
             context=miss.context,
             created_at=miss.created_at,
             purge_at=miss.purge_at,
+            namespaces=list(miss.namespaces) or None,
         )
         with storage_errors():
             item.save()
@@ -383,6 +529,7 @@ class DynamoMissRepository:
                 session_id=i.session_id,
                 context=i.context,
                 purge_at=int(i.purge_at) if i.purge_at is not None else None,
+                namespaces=tuple(i.namespaces or ()),
             )
             for i in items
         ]
@@ -420,6 +567,11 @@ def decode_change(raw: dict[str, Any]) -> MemoryChange:
     """One raw stream record (``eventName`` + ``dynamodb``) as a :class:`MemoryChange`."""
     event_name = raw.get("eventName")
     data = raw.get("dynamodb") or {}
+    if event_name == "INSERT" and "accessed_at" in (data.get("NewImage") or {}):
+        log = AccessLogItem.from_raw_data(data["NewImage"])
+        tenant_id, _, log_id = str(log.pk).rpartition("#")
+        accesses = Accesses(tenant_id, log_id, tuple(log.memory_ids or ()), float(log.accessed_at))
+        return MemoryChange("accesses", tenant_id, accesses=accesses)
     if event_name == "REMOVE":
         old = data.get("OldImage") or data.get("Keys") or {}
         pk = str((old.get("pk") or {}).get("S", ""))

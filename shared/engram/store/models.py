@@ -15,6 +15,11 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 
+def session_pk(tenant_id: str, session_id: str) -> str:
+    """The partition key of a session (and of its messages)."""
+    return f"{tenant_id}#{session_id}"
+
+
 class _Meta:
     table_name = "unbound"
     region = "us-east-1"
@@ -32,6 +37,17 @@ class SessionsByTenant(GlobalSecondaryIndex["SessionItem"]):
         projection = AllProjection()
 
     tenant_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+
+
+class SessionsByAgent(GlobalSecondaryIndex["SessionItem"]):
+    """The agent index: one small item per (session, agent that created or joined it)."""
+
+    class Meta:
+        index_name = "by_agent"
+        projection = AllProjection()
+
+    agent_key = UnicodeAttribute(hash_key=True)
     session_id = UnicodeAttribute(range_key=True)
 
 
@@ -54,9 +70,13 @@ class ActiveByExpiry(GlobalSecondaryIndex["SessionItem"]):
 
 
 class SessionItem(Model):
-    """A session (``kind=session``, pk ``tenant#sess_…``) or a key alias (``kind=key``,
-    pk ``tenant#key#<key>``, pointing at the session). The alias is written in the same
-    transaction as the session, which is what makes keys unique and get-or-create race-free."""
+    """A session (``kind=session``, pk ``tenant#sess_…``), a key alias (``kind=key``,
+    pk ``tenant#key#<key>``, pointing at the session) or an agent index entry (``kind=agent``,
+    pk ``tenant#sess_…#agent#<agent>``, ``agent_key`` ``tenant#<agent>``: the session in
+    ``by_agent``). The alias is written in the same transaction as the session, which is what
+    makes keys unique and get-or-create race-free; so are the agent entries, with the session
+    and with each contributor added. Only sessions carry ``tenant_id``, so only they are in
+    ``by_tenant``; only agent entries carry ``agent_key``."""
 
     class Meta(_Meta):
         pass
@@ -66,6 +86,7 @@ class SessionItem(Model):
     tenant_id = UnicodeAttribute(null=True)
     session_id = UnicodeAttribute(null=True)
     target_id = UnicodeAttribute(null=True)  # alias → session id
+    agent_key = UnicodeAttribute(null=True)  # agent entry → "<tenant>#<agent>"
 
     key = UnicodeAttribute(null=True)
     agent_id = UnicodeAttribute(null=True)
@@ -99,6 +120,7 @@ class SessionItem(Model):
     version = NumberAttribute(default=0)
 
     by_tenant = SessionsByTenant()
+    by_agent = SessionsByAgent()
     active_by_activity = ActiveByActivity()
     active_by_expiry = ActiveByExpiry()
 
@@ -174,6 +196,17 @@ class _ByContent(GlobalSecondaryIndex["MemoryItem"]):
     memory_id = UnicodeAttribute(range_key=True)
 
 
+class _BySlot(GlobalSecondaryIndex["MemoryItem"]):
+    """Sparse: only current memories that fill a fact slot (where a contradiction is looked for)."""
+
+    class Meta:
+        index_name = "by_slot"
+        projection = AllProjection()
+
+    tenant_ns_slot = UnicodeAttribute(hash_key=True)
+    memory_id = UnicodeAttribute(range_key=True)
+
+
 class MemoryItem(Model):
     class Meta(_Meta):
         pass
@@ -208,12 +241,35 @@ class MemoryItem(Model):
     embedding = BinaryAttribute(null=True, legacy_encoding=False)
     embedder = UnicodeAttribute(null=True)  # "<name>:<dimensions>" of the embedding
     purge_at = NumberAttribute(null=True)
+    slot = UnicodeAttribute(null=True)
+    tenant_ns_slot = UnicodeAttribute(null=True)  # set while the memory is current
+    valid_from = NumberAttribute(null=True)
+    valid_until = NumberAttribute(null=True)
+    supersedes = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+    superseded_by = UnicodeAttribute(null=True)
+    sources = JSONAttribute(null=True)
+    source_sessions = UnicodeSetAttribute(null=True)  # the sessions of ``sources``, for a filter
 
     by_tenant = _ByTenant()
     by_namespace = _ByNamespace()
     by_session = _BySession()
     by_tier = _ByTier()
     by_content = _ByContent()
+    by_slot = _BySlot()
+
+
+class AccessLogItem(Model):
+    """An access log (:class:`engram.ports.memories.Accesses`) in the memories table, pk
+    ``<tenant>#acc_…``. It has no ``memory_id``, so it is in no GSI and no memory listing; its
+    INSERT on the memories stream is what settles it, its deletion what marks it settled."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    memory_ids = ListAttribute[str](of=UnicodeAttribute)  # type: ignore[arg-type]
+    accessed_at = NumberAttribute()
+    purge_at = NumberAttribute(null=True)  # an unsettled log (its stream record dead-lettered) expires
 
 
 class MissItem(Model):
@@ -227,6 +283,24 @@ class MissItem(Model):
     context = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     purge_at = NumberAttribute(null=True)
+    namespaces = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
+
+
+class LedgerItem(Model):
+    """Governance entries: pk ``tenant#stream`` (conflicts, deletions, history:mem_…), sk a
+    time-ordered id."""
+
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute()
+    stream = UnicodeAttribute()
+    created_at = NumberAttribute()
+    body = JSONAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
 
 
 # --- API keys and rate limits -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from engram import errors
 from engram.config import Settings
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
+from engram.ports.memories import Accesses
 from engram.ports.sessions import (
     Ending,
     KeyTaken,
@@ -28,15 +29,13 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
-from engram.store.base import bind, conditional_update, connection, storage_errors
-from engram.store.models import MessageItem, SessionItem
+from engram.store.base import bind, cancellation_codes, conditional_update, connection, storage_errors, transact
+from engram.store.memories import access_log_item
+from engram.store.models import AccessLogItem, MessageItem, SessionItem, session_pk
 
 ACTIVE_BUCKETS = 8
-
-
-def session_pk(tenant_id: str, session_id: str) -> str:
-    return f"{tenant_id}#{session_id}"
 
 
 def alias_pk(tenant_id: str, key: str) -> str:
@@ -45,6 +44,24 @@ def alias_pk(tenant_id: str, key: str) -> str:
 
 def turns_pk(tenant_id: str, session_id: str) -> str:
     return f"{tenant_id}#{session_id}#turn"
+
+
+def agent_pk(tenant_id: str, session_id: str, agent_id: str) -> str:
+    return f"{tenant_id}#{session_id}#agent#{agent_id}"
+
+
+def agent_key(tenant_id: str, agent_id: str) -> str:
+    return f"{tenant_id}#{agent_id}"
+
+
+def agent_entry(tenant_id: str, session_id: str, agent_id: str) -> SessionItem:
+    """The session's entry in ``by_agent`` for one agent that created or joined it."""
+    return SessionItem(
+        pk=agent_pk(tenant_id, session_id, agent_id),
+        kind="agent",
+        agent_key=agent_key(tenant_id, agent_id),
+        session_id=session_id,
+    )
 
 
 def active_bucket(session_id: str) -> str:
@@ -180,24 +197,34 @@ class DynamoSessionRepository:
         self._region = settings.region
         bind(SessionItem, settings.sessions_table, settings.region)
         bind(MessageItem, settings.messages_table, settings.region)
+        bind(AccessLogItem, settings.memories_table, settings.region)  # a turn's access logs
 
     # --- sessions ---------------------------------------------------------------------------
 
     def create(self, session: Session) -> None:
         item = to_item(session)
+        new = SessionItem.pk.does_not_exist()
+        entries = [agent_entry(session.tenant_id, session.session_id, a) for a in session.agents]
         with storage_errors():
-            if not session.key:
-                item.save(condition=SessionItem.pk.does_not_exist())
+            if not session.key and not entries:
+                item.save(condition=new)
                 return
-            alias = SessionItem(pk=alias_pk(session.tenant_id, session.key), kind="key", target_id=session.session_id)
-            try:
-                with TransactWrite(connection=connection(self._region)) as tx:
-                    tx.save(item, condition=SessionItem.pk.does_not_exist())
-                    tx.save(alias, condition=SessionItem.pk.does_not_exist())
-            except TransactWriteError as exc:
-                if _cancelled_by(exc, "ConditionalCheckFailed"):
-                    raise KeyTaken(self.resolve_key(session.tenant_id, session.key)) from exc
-                raise
+            alias = None
+            if session.key:
+                pk = alias_pk(session.tenant_id, session.key)
+                alias = SessionItem(pk=pk, kind="key", target_id=session.session_id)
+
+            def write(tx: TransactWrite) -> None:
+                tx.save(item, condition=new)
+                if alias is not None:
+                    tx.save(alias, condition=new)
+                for entry in entries:
+                    tx.save(entry)
+
+            if transact(self._region, write):
+                if session.key:
+                    raise KeyTaken(self.resolve_key(session.tenant_id, session.key))
+                raise StaleWrite()  # the id exists (ids are minted fresh: never in practice)
 
     def get(self, tenant_id: str, session_id: str) -> Session | None:
         with storage_errors():
@@ -226,6 +253,8 @@ class DynamoSessionRepository:
         cursor: str | None,
         offset: int,
     ) -> Listing[Session]:
+        if filters.agent_id:
+            return self._by_agent(tenant_id, filters, now, inactivity_timeout, limit, cursor, offset)
         condition = self._filter(filters, now, inactivity_timeout)
         start_key = None
         if cursor:
@@ -247,13 +276,62 @@ class DynamoSessionRepository:
             next_cursor = encode_cursor({"pk": last.pk, "tenant_id": tenant_id, "session_id": last.session_id})
         return Listing([to_session(i) for i in page], next_cursor, has_more, total)
 
+    def _by_agent(
+        self,
+        tenant_id: str,
+        filters: SessionFilters,
+        now: float,
+        inactivity_timeout: float,
+        limit: int,
+        cursor: str | None,
+        offset: int,
+    ) -> Listing[Session]:
+        """The sessions an agent created or joined: its entries in ``by_agent`` (small items,
+        newest first), then those sessions read in batches and filtered like the tenant listing.
+        Every entry is read, for ``total_count``: the cost is the agent's sessions, not the tenant's."""
+        agent = str(filters.agent_id)
+        if filters.status:
+            status_condition(filters.status, now, inactivity_timeout)  # an unknown status is a 422
+        after = None
+        if cursor:
+            key = decode_cursor(
+                cursor,
+                {"agent", "tenant_id", "session_id"},
+                lambda k: k.get("tenant_id") == tenant_id and k.get("agent") == agent,
+            )
+            after = str(key["session_id"])
+        with storage_errors():
+            entries = SessionItem.by_agent.query(agent_key(tenant_id, agent), scan_index_forward=False)
+            ids = [str(e.session_id) for e in entries]
+            stored = self._sessions(tenant_id, ids)
+        visible = (s for s in (stored.get(i) for i in ids) if s is not None and s.deleted_at is None)
+        found = [s for s in visible if filters.admits(s, now=now, inactivity_timeout=inactivity_timeout)]
+        total = len(found)
+        if after is not None:
+            found = [s for s in found if s.session_id < after]
+        page, has_more = take_page(found, limit, offset)
+        next_cursor = None
+        if has_more and page:
+            next_cursor = encode_cursor({"agent": agent, "tenant_id": tenant_id, "session_id": page[-1].session_id})
+        return Listing(page, next_cursor, has_more, total)
+
+    @staticmethod
+    def _sessions(tenant_id: str, session_ids: Sequence[str]) -> dict[str, Session]:
+        keys = list(dict.fromkeys(session_pk(tenant_id, i) for i in session_ids))
+        if not keys:
+            return {}
+        return {
+            str(item.session_id): to_session(item)
+            for item in SessionItem.batch_get(keys, consistent_read=True)
+            if item.kind == "session" and item.tenant_id == tenant_id
+        }
+
     @staticmethod
     def _filter(filters: SessionFilters, now: float, inactivity_timeout: float) -> Condition:
+        """The tenant listing's filter (``agent_id`` is answered from ``by_agent`` instead)."""
         condition: Condition = SessionItem.deleted_at.does_not_exist()
         if filters.status:
             condition &= status_condition(filters.status, now, inactivity_timeout)
-        if filters.agent_id:
-            condition &= SessionItem.agent_id == filters.agent_id
         if filters.project:
             condition &= SessionItem.project == filters.project
         if filters.namespace:
@@ -263,15 +341,26 @@ class DynamoSessionRepository:
         return condition
 
     def add_contributor(self, session: Session, agent_id: str) -> Session:
-        condition = SessionItem.deleted_at.does_not_exist() & ~SessionItem.contributors.contains(agent_id)
-        try:
-            return to_session(
-                self._update(
-                    session, [SessionItem.contributors.set(SessionItem.contributors.append([agent_id]))], condition
-                )
+        """The contributor and its agent entry in one transaction; a session that has it already or
+        is deleted is left as it is."""
+        tenant_id, session_id = session.tenant_id, session.session_id
+        condition = (
+            SessionItem.pk.exists()
+            & SessionItem.deleted_at.does_not_exist()
+            & ~SessionItem.contributors.contains(agent_id)
+        )
+
+        def write(tx: TransactWrite) -> None:
+            tx.update(
+                SessionItem(pk=session_pk(tenant_id, session_id)),
+                actions=[SessionItem.contributors.set(SessionItem.contributors.append([agent_id]))],
+                condition=condition,
             )
-        except StaleWrite:
-            return self.get(session.tenant_id, session.session_id) or session
+            tx.save(agent_entry(tenant_id, session_id, agent_id))
+
+        with storage_errors():
+            transact(self._region, write)
+        return self.get(tenant_id, session_id) or session
 
     def edit(self, session: Session, edit: SessionEdit, *, now: float, inactivity_timeout: float) -> Session:
         actions: list[Action] = [SessionItem.updated_at.set(now), SessionItem.version.set(session.version + 1)]
@@ -325,6 +414,8 @@ class DynamoSessionRepository:
             actions.append(SessionItem.metadata.set(ending.metadata))
         if ending.extract_memories is not None:
             actions.append(SessionItem.extract_memories.set(ending.extract_memories))
+        if ending.memories_used:
+            actions.append(SessionItem.memories_used.add(set(ending.memories_used)))
         return actions
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:
@@ -336,13 +427,37 @@ class DynamoSessionRepository:
             SessionItem.active_bucket.remove(),
         ]
         try:
-            self._update(session, actions, SessionItem.deleted_at.does_not_exist())
+            stored = to_session(self._update(session, actions, SessionItem.deleted_at.does_not_exist()))
         except StaleWrite:
             return False
         if session.key:  # the key can name a new session now
             with storage_errors():
                 SessionItem(pk=alias_pk(session.tenant_id, session.key)).delete()
+        # a deleted session is never listed again: its agent entries go (the listing checks too)
+        self.forget_contributors(session.tenant_id, session.session_id, stored.agents)
         return True
+
+    def forget_contributors(self, tenant_id: str, session_id: str, agents: Sequence[str]) -> None:
+        with storage_errors(), SessionItem.batch_write() as batch:
+            for agent in dict.fromkeys(agents):
+                batch.delete(SessionItem(pk=agent_pk(tenant_id, session_id, agent)))
+
+    def reindex_agents(self, tenant_id: str | None = None) -> int:
+        written = 0
+        with storage_errors():
+            if tenant_id is not None:
+                items = SessionItem.by_tenant.query(tenant_id)
+            else:
+                items = SessionItem.scan(filter_condition=SessionItem.kind == "session")
+            with SessionItem.batch_write() as batch:
+                for item in items:
+                    session = to_session(item)
+                    if item.kind != "session" or session.deleted_at is not None:
+                        continue
+                    for agent in session.agents:
+                        batch.save(agent_entry(session.tenant_id, session.session_id, agent))
+                        written += 1
+        return written
 
     def _update(self, session: Session, actions: Sequence[Action], condition: Condition | None) -> SessionItem:
         """Apply update actions under a condition; returns the item as stored afterwards."""
@@ -362,10 +477,11 @@ class DynamoSessionRepository:
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         """The session's message count is the optimistic lock: if another writer appended first,
         the transaction fails and the caller re-reads and retries, so messages never share a
-        number and none is lost."""
+        number and none is lost. The turn record is written only if absent (TurnTaken)."""
         tenant_id, session_id = session.tenant_id, session.session_id
         base = session.message_count
         items = [
@@ -395,10 +511,7 @@ class DynamoSessionRepository:
         with storage_errors():
             try:
                 with TransactWrite(connection=connection(self._region)) as tx:
-                    tx.update(SessionItem(pk=session_pk(tenant_id, session_id)), actions=actions, condition=condition)
-                    for item in items:
-                        tx.save(item)
-                    if turn is not None:
+                    if turn is not None:  # the first put: its cancellation reason comes first
                         record = MessageItem(
                             pk=turns_pk(tenant_id, session_id),
                             seq=turn.turn_number,
@@ -409,8 +522,16 @@ class DynamoSessionRepository:
                             purge_at=session.purge_at,
                         )
                         tx.save(record, condition=MessageItem.pk.does_not_exist())
+                    for item in items:
+                        tx.save(item)
+                    for log in accesses:
+                        tx.save(access_log_item(log))
+                    tx.update(SessionItem(pk=session_pk(tenant_id, session_id)), actions=actions, condition=condition)
             except TransactWriteError as exc:
-                if _cancelled_by(exc, "ConditionalCheckFailed", "TransactionConflict"):
+                codes = cancellation_codes(exc)
+                if turn is not None and codes and codes[0] == "ConditionalCheckFailed":
+                    raise TurnTaken() from exc
+                if {"ConditionalCheckFailed", "TransactionConflict"} & set(codes):
                     raise StaleWrite() from exc
                 raise
         return [to_message(i) for i in items]

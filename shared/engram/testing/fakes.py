@@ -20,8 +20,10 @@ from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
 from engram.ports import Listing, StaleWrite
 from engram.ports.auth import ApiKey
-from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, content_key
+from engram.ports.ledger import LedgerEntry
+from engram.ports.memories import Accesses, Memory, MemoryChanges, MemoryFilters, Miss, content_key
 from engram.ports.sessions import (
+    STATUS_FILTERS,
     Ending,
     KeyTaken,
     Message,
@@ -30,10 +32,10 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     TurnRecord,
+    TurnTaken,
 )
 
 T = TypeVar("T")
-STATUS_FILTERS = ("active", "expired", "ended", "closed", "completed")
 
 
 def _copy(value: T) -> T:
@@ -53,33 +55,18 @@ def _writable(s: Session, now: float, inactivity_timeout: float) -> bool:
     )
 
 
-def _has_status(s: Session, status: str, now: float, inactivity_timeout: float) -> bool:
-    """The effective-status filter, as the store's DynamoDB condition evaluates it."""
-    cutoff = now - inactivity_timeout
-    stored_active = s.status == "active"
-    not_expired = s.expires_at is None or s.expires_at > now
-    last = s.last_activity_at
-    idle_ended = stored_active and last is not None and last < cutoff and not_expired
-    if status == "active":
-        return stored_active and last is not None and last >= cutoff and not_expired
-    if status == "expired":
-        return s.status == "expired" or (stored_active and s.expires_at is not None and s.expires_at <= now)
-    if status == "ended":
-        return s.status == "ended" or idle_ended
-    if status == "closed":
-        return s.status == "closed"
-    return s.status in ("ended", "closed") or idle_ended  # "completed"
-
-
 class FakeSessionRepository:
-    """:class:`engram.ports.sessions.SessionRepository` in memory."""
+    """:class:`engram.ports.sessions.SessionRepository` in memory. A turn's access logs go to
+    ``memories`` (the memories table, in DynamoDB), in the same step as the turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, memories: FakeMemoryRepository | None = None) -> None:
+        self._memories = memories
         self._lock = threading.RLock()
         self.sessions: dict[tuple[str, str], Session] = {}
         self.aliases: dict[tuple[str, str], str] = {}
         self.messages_by_session: dict[tuple[str, str], list[Message]] = {}
         self.turns: dict[tuple[str, str], dict[int, TurnRecord]] = {}
+        self.agent_index: dict[tuple[str, str], set[str]] = {}  # (tenant, agent) -> session ids
 
     def _current(self, session: Session) -> Session | None:
         return self.sessions.get((session.tenant_id, session.session_id))
@@ -97,6 +84,8 @@ class FakeSessionRepository:
                 if taken is not None:
                     raise KeyTaken(taken)
                 self.aliases[(session.tenant_id, session.key)] = session.session_id
+            for agent in session.agents:
+                self.agent_index.setdefault((session.tenant_id, agent), set()).add(session.session_id)
             self._store(session)
 
     def get(self, tenant_id: str, session_id: str) -> Session | None:
@@ -119,26 +108,28 @@ class FakeSessionRepository:
         cursor: str | None,
         offset: int,
     ) -> Listing[Session]:
-        def match(s: Session) -> bool:
-            return (
-                s.deleted_at is None
-                and (not filters.status or _has_status(s, filters.status, now, inactivity_timeout))
-                and (not filters.agent_id or s.agent_id == filters.agent_id)
-                and (not filters.project or s.project == filters.project)
-                and (not filters.namespace or s.namespace == filters.namespace)
-                and (not filters.key_prefix or (s.key or "").startswith(filters.key_prefix))
-            )
-
         if filters.status and filters.status not in STATUS_FILTERS:
             raise errors.ValidationFailed(f"unknown status filter {filters.status!r}")
+        agent = filters.agent_id
+        scope: dict[str, str] = {"tenant_id": tenant_id, **({"agent": agent} if agent else {})}
         with self._lock:
             after = None
             if cursor:
-                after = decode_cursor(
-                    cursor, {"pk", "tenant_id", "session_id"}, lambda k: k.get("tenant_id") == tenant_id
-                )["session_id"]
+                required = {"agent", "tenant_id", "session_id"} if agent else {"pk", "tenant_id", "session_id"}
+                after = decode_cursor(cursor, required, lambda k: all(k.get(n) == v for n, v in scope.items()))[
+                    "session_id"
+                ]
+            if agent:  # as in DynamoDB, from the agent's index entries
+                ids = self.agent_index.get((tenant_id, agent), set())
+                pool = [self.sessions[(tenant_id, i)] for i in ids if (tenant_id, i) in self.sessions]
+            else:
+                pool = [s for (t, _), s in self.sessions.items() if t == tenant_id]
             found = sorted(
-                (s for (t, _), s in self.sessions.items() if t == tenant_id and match(s)),
+                (
+                    s
+                    for s in pool
+                    if s.deleted_at is None and filters.admits(s, now=now, inactivity_timeout=inactivity_timeout)
+                ),
                 key=lambda s: s.session_id,
                 reverse=True,
             )
@@ -148,9 +139,13 @@ class FakeSessionRepository:
             page, has_more = take_page(found, limit, offset)
             next_cursor = None
             if has_more and page:
-                last = page[-1]
-                pk = f"{tenant_id}#{last.session_id}"
-                next_cursor = encode_cursor({"pk": pk, "tenant_id": tenant_id, "session_id": last.session_id})
+                last = page[-1].session_id
+                key = (
+                    {**scope, "session_id": last}
+                    if agent
+                    else {**scope, "pk": f"{tenant_id}#{last}", "session_id": last}
+                )
+                next_cursor = encode_cursor(key)
             return Listing([_copy(s) for s in page], next_cursor, has_more, total)
 
     def add_contributor(self, session: Session, agent_id: str) -> Session:
@@ -160,6 +155,7 @@ class FakeSessionRepository:
                 return session
             if current.deleted_at is not None or agent_id in current.contributors:
                 return _copy(current)
+            self.agent_index.setdefault((session.tenant_id, agent_id), set()).add(session.session_id)
             return self._store(replace(current, contributors=(*current.contributors, agent_id)))
 
     def _guarded(self, session: Session, check: Callable[[Session], bool]) -> Session:
@@ -217,6 +213,8 @@ class FakeSessionRepository:
             value = getattr(ending, name)
             if value is not None:
                 changes[name] = value
+        if ending.memories_used:
+            changes["memories_used"] = current.memories_used | ending.memories_used
         return replace(current, **changes)
 
     def delete(self, session: Session, *, now: float, cascade_memories: bool, purge_at: int) -> bool:
@@ -229,7 +227,23 @@ class FakeSessionRepository:
             )
             if session.key:
                 self.aliases.pop((session.tenant_id, session.key), None)
+            self.forget_contributors(session.tenant_id, session.session_id, current.agents)
             return True
+
+    def forget_contributors(self, tenant_id: str, session_id: str, agents: Sequence[str]) -> None:
+        with self._lock:
+            for agent in agents:
+                self.agent_index.get((tenant_id, agent), set()).discard(session_id)
+
+    def reindex_agents(self, tenant_id: str | None = None) -> int:
+        written = 0
+        with self._lock:
+            for (tenant, session_id), session in self.sessions.items():
+                if (tenant_id is None or tenant == tenant_id) and session.deleted_at is None:
+                    for agent in session.agents:
+                        self.agent_index.setdefault((tenant, agent), set()).add(session_id)
+                        written += 1
+        return written
 
     def append(
         self,
@@ -240,15 +254,18 @@ class FakeSessionRepository:
         inactivity_timeout: float,
         memories_used: Collection[str] = (),
         turn: TurnRecord | None = None,
+        accesses: Sequence[Accesses] = (),
     ) -> list[Message]:
         key = (session.tenant_id, session.session_id)
+        if accesses and self._memories is None:
+            raise ValueError("this FakeSessionRepository has no memories repository for access logs")
         with self._lock:
             base = session.message_count
+            if turn is not None and turn.turn_number in self.turns.get(key, {}):
+                raise TurnTaken()  # the transaction is all or nothing
             current = self._guarded(
                 session, lambda c: _writable(c, now, inactivity_timeout) and c.message_count == base
             )
-            if turn is not None and turn.turn_number in self.turns.get(key, {}):
-                raise StaleWrite()  # the transaction is all or nothing
             stored = [
                 Message(
                     seq=base + i + 1,
@@ -271,6 +288,8 @@ class FakeSessionRepository:
             if turn is not None:
                 changes["turn_count"] = max(session.turn_count, turn.turn_number)
                 self.turns.setdefault(key, {})[turn.turn_number] = _copy(turn)
+            if accesses and self._memories is not None:
+                self._memories.log_accesses(accesses)
             self._store(replace(current, **changes))
             return _copy(stored)
 
@@ -336,6 +355,16 @@ class FakeSessionRepository:
             self._store(replace(current, summary=summary))
             return True
 
+    def count_memory(self, tenant_id: str, session_id: str, delta: int) -> bool:
+        """What a memory write does to its session (FakeMemoryRepository calls it): False, and
+        nothing changes, when there is no such session or the count would go below zero."""
+        with self._lock:
+            current = self.sessions.get((tenant_id, session_id))
+            if current is None or current.memory_count + delta < 0:
+                return False
+            self._store(replace(current, memory_count=current.memory_count + delta))
+            return True
+
     def _active(self, match: Callable[[Session], bool], limit: int) -> list[Session]:
         with self._lock:
             found = [s for s in self.sessions.values() if s.status == "active" and s.deleted_at is None and match(s)]
@@ -355,11 +384,18 @@ class FakeMemoryRepository:
     """:class:`engram.ports.memories.MemoryRepository` in memory.
 
     Memories are frozen values, stored and returned as they are (not copied): a search reads
-    hundreds of them, embeddings included, and services never mutate what they read."""
+    hundreds of them, embeddings included, and services never mutate what they read. With
+    ``sessions``, a memory counts in its session's ``memory_count`` as in DynamoDB."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: FakeSessionRepository | None = None) -> None:
         self._lock = threading.RLock()
         self.memories: dict[tuple[str, str], Memory] = {}
+        self.access_logs: dict[tuple[str, str], Accesses] = {}  # (tenant, log id): not yet settled
+        self.sessions = sessions
+
+    def _count(self, memory: Memory, delta: int) -> None:
+        if self.sessions is not None and memory.session_id:
+            self.sessions.count_memory(memory.tenant_id, memory.session_id, delta)
 
     def _of(self, tenant_id: str) -> list[Memory]:
         return [m for (t, _), m in self.memories.items() if t == tenant_id]
@@ -369,19 +405,45 @@ class FakeMemoryRepository:
             if (memory.tenant_id, memory.memory_id) in self.memories:
                 raise StaleWrite()
             self.memories[(memory.tenant_id, memory.memory_id)] = memory
+            self._count(memory, +1)
             return memory
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None:
         with self._lock:
             return self.memories.get((tenant_id, memory_id))
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str]) -> dict[str, Memory]:
+    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
         with self._lock:
             return {
                 mid: self.memories[(tenant_id, mid)]
                 for mid in dict.fromkeys(memory_ids)
                 if (tenant_id, mid) in self.memories
             }
+
+    def log_accesses(self, logs: Sequence[Accesses]) -> None:
+        with self._lock:
+            for log in logs:
+                self.access_logs[(log.tenant_id, log.log_id)] = log
+
+    def pending_accesses(self) -> list[Accesses]:
+        """The logs not settled yet, in the order they were written (as the memories stream delivers)."""
+        with self._lock:
+            return list(self.access_logs.values())
+
+    def settle_accesses(self, logs: Sequence[Accesses], writes: Sequence[tuple[Memory, MemoryChanges]]) -> set[str]:
+        with self._lock:
+            gone = {log.log_id for log in logs if (log.tenant_id, log.log_id) not in self.access_logs}
+            if gone:
+                return gone
+            for memory, _ in writes:
+                current = self.memories.get((memory.tenant_id, memory.memory_id))
+                if current is None or current.version != memory.version:
+                    raise StaleWrite()
+            for memory, changes in writes:
+                self.apply(memory, changes)
+            for log in logs:
+                del self.access_logs[(log.tenant_id, log.log_id)]
+            return set()
 
     def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
         with self._lock:
@@ -397,6 +459,11 @@ class FakeMemoryRepository:
                 values["embedding"] = list(values["embedding"])
             if "entities" in values:
                 values["entities"] = tuple(values["entities"])
+            for name in ("supersedes", "sources"):
+                if name in values:
+                    values[name] = tuple(copy.deepcopy(list(values[name])))
+            if values.get("session_id") == "":
+                values["session_id"] = None
             updated = replace(current, **values, version=memory.version + 1)
             self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
@@ -409,7 +476,10 @@ class FakeMemoryRepository:
 
     def delete(self, memory: Memory) -> bool:
         with self._lock:
-            return self.memories.pop((memory.tenant_id, memory.memory_id), None) is not None
+            if self.memories.pop((memory.tenant_id, memory.memory_id), None) is None:
+                return False
+            self._count(memory, -1)
+            return True
 
     def listing(
         self,
@@ -478,6 +548,15 @@ class FakeMemoryRepository:
         with self._lock:
             return [m for m in self._of(tenant_id) if m.namespace == namespace and content_key(m.text) == key]
 
+    def in_slot(self, tenant_id: str, namespace: str, slot: str) -> list[Memory]:
+        with self._lock:
+            return [m for m in self._of(tenant_id) if m.namespace == namespace and m.slot == slot and m.current]
+
+    def from_session(self, tenant_id: str, session_id: str) -> Iterator[Memory]:
+        with self._lock:
+            found = [m for m in self._of(tenant_id) if session_id in m.source_sessions()]
+        yield from found
+
     def scan(self, tenant_id: str | None = None) -> Iterator[Memory]:
         with self._lock:
             found = [m for (t, _), m in self.memories.items() if tenant_id is None or t == tenant_id]
@@ -516,6 +595,67 @@ class FakeMissRepository:
 
 
 # --- keys and rate limits ------------------------------------------------------------------------
+
+
+class FakeLedgerRepository:
+    """:class:`engram.ports.ledger.LedgerRepository` in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.entries: dict[tuple[str, str, str], LedgerEntry] = {}
+
+    def append(self, entry: LedgerEntry) -> bool:
+        key = (entry.tenant_id, entry.stream, entry.entry_id)
+        with self._lock:
+            if key in self.entries:
+                return False
+            self.entries[key] = _copy(entry)
+            return True
+
+    def get(self, tenant_id: str, stream: str, entry_id: str) -> LedgerEntry | None:
+        with self._lock:
+            found = self.entries.get((tenant_id, stream, entry_id))
+            return _copy(found) if found is not None else None
+
+    def settle(self, entry: LedgerEntry, status: str, body: dict[str, Any]) -> LedgerEntry:
+        key = (entry.tenant_id, entry.stream, entry.entry_id)
+        with self._lock:
+            current = self.entries.get(key)
+            if current is None or current.version != entry.version:
+                raise StaleWrite()
+            settled = replace(current, status=status, body=copy.deepcopy(body), version=entry.version + 1)
+            self.entries[key] = settled
+            return _copy(settled)
+
+    def listing(
+        self, tenant_id: str, stream: str, *, limit: int, cursor: str | None, status: str | None = None
+    ) -> Listing[LedgerEntry]:
+        after = None
+        if cursor:
+            after = decode_cursor(cursor, {"entry_id", "stream"}, lambda k: k.get("stream") == stream)["entry_id"]
+        with self._lock:
+            found = sorted(
+                (
+                    e
+                    for (t, s, _), e in self.entries.items()
+                    if t == tenant_id and s == stream and (status is None or e.status == status)
+                ),
+                key=lambda e: e.entry_id,
+                reverse=True,
+            )
+        if after is not None:
+            found = [e for e in found if e.entry_id < after]
+        page = [_copy(e) for e in found[:limit]]
+        has_more = len(found) > limit
+        next_cursor = encode_cursor({"stream": stream, "entry_id": page[-1].entry_id}) if has_more and page else None
+        return Listing(page, next_cursor, has_more)
+
+    def drop(self, tenant_id: str, stream: str) -> int:
+        with self._lock:
+            keys = [k for k in self.entries if k[0] == tenant_id and k[1] == stream]
+            for key in keys:
+                del self.entries[key]
+            return len(keys)
 
 
 class FakeApiKeyRepository:

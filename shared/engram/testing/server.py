@@ -23,8 +23,22 @@ def free_port() -> int:
 
 
 class LocalServer:
-    def __init__(self, data_dir: Path, api_key: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        api_key: str,
+        env: dict[str, str] | None = None,
+        root: Path | None = None,
+        *,
+        quiet: bool = True,
+        args: list[str] | None = None,
+    ) -> None:
+        """``root``: the working directory (another checkout's, with its package on PYTHONPATH);
+        ``args``: more options for ``engram.local`` (e.g. ``--workers 2``)."""
+        self.root = root or ROOT
         self.data_dir = data_dir
+        self.quiet = quiet  # False: a line per request in the log ("GET /v1/health 200 3ms")
+        self.args = list(args or [])
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,11 +63,12 @@ class LocalServer:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
-            "--quiet",
+            *(["--quiet"] if self.quiet else []),
+            *self.args,
         ]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -216,7 +216,8 @@ class Importer:
         if identity in self._known_misses:
             self.report.counts["miss existing"] += 1
             return
-        self.client.memories.miss(data["query"], session_id=session, context=data.get("context"))
+        namespaces = [n for n in data.get("namespaces") or [] if isinstance(n, str)] or None
+        self.client.memories.miss(data["query"], session_id=session, context=data.get("context"), namespaces=namespaces)
         self._known_misses.add(identity)
         self.report.counts["miss created"] += 1
 

@@ -100,3 +100,28 @@ def test_concurrent_reinforcements_of_one_memory_all_count(aws: dict[str, str]) 
     assert all(r.status == 200 for r in replies), [r for r in replies if r.status != 200]
     final = invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": mid})).json
     assert final["feedback_score"] == 12 - 4
+
+
+def test_memory_count_stays_exact_under_concurrent_creates_deletes_and_turns(aws: dict[str, str]) -> None:
+    sid = invoke("create_session", http_event("POST", "/v1/sessions", body={})).json["id"]
+
+    def create_or_turn(i: int) -> Any:
+        if i % 3 == 2:  # turns write the same session item while memories are counted on it
+            body = {"messages": [{"role": "user", "content": f"turn {i}"}]}
+            return invoke(
+                "record_turn", http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": sid}, body=body)
+            )
+        body = {"text": f"Fact number {i} about the session", "session_id": sid}
+        return invoke("create_memory", http_event("POST", "/v1/memories", body=body))
+
+    replies = parallel(create_or_turn, 18)
+    assert all(r.status in (200, 201) for r in replies), [r for r in replies if r.status not in (200, 201)]
+    created = [r.json["id"] for r in replies if r.status == 201]
+    doomed = created[:4] * 2  # every delete sent twice: the second finds nothing and uncounts nothing
+    deletes = parallel(
+        lambda i: invoke("delete_memory", http_event("DELETE", "/v1/memories/{id}", path_params={"id": doomed[i]})),
+        len(doomed),
+    )
+    assert sorted(r.status for r in deletes) == [200] * 4 + [404] * 4
+    session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert len(created) == 12 and session["memory_count"] == 8 and session["turn_count"] == 6

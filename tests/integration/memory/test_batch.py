@@ -137,3 +137,28 @@ def test_idempotency_key_replays_the_first_answer(call: Any) -> None:
 def test_auth_is_required(call: Any) -> None:
     status, body, _ = batch(call, [{"text": "x"}], tenant=None)
     assert status == 401 and body["error"]["code"] == "unauthorized"
+
+
+def test_a_batch_counts_its_memories_on_their_session(call: Any) -> None:
+    """Issue 8 defect 1 through the batch route: memory_count is kept with each memory written."""
+    status, session, _ = call("create_session", "POST", "/v1/sessions", body={"title": "batch"}, tenant="tenant-a")
+    assert status == 201, session
+    sid = session["id"]
+    status, body, _ = batch(
+        call,
+        [
+            {"text": "The user lives in Lisbon", "session_id": sid},
+            {"text": "Deploys happen on Thursdays", "source": {"session_id": sid}},
+            {"text": "The user prefers tea"},
+        ],
+    )
+    assert status == 200 and body["created"] == 3, body
+    status, got, _ = call(
+        "get_session",
+        "GET",
+        f"/v1/sessions/{sid}",
+        route="/v1/sessions/{id}",
+        path_params={"id": sid},
+        tenant="tenant-a",
+    )
+    assert status == 200 and got["memory_count"] == 2, got

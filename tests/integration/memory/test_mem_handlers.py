@@ -10,6 +10,7 @@ import pytest
 from engram import container, rank
 from engram.models.memories import Reinforce
 from engram.store.memories import MemoryItem, MissItem, memory_pk, unpack_vector
+from tests.support.streams import settle_accesses
 
 MEM = "/v1/memories/{id}"
 
@@ -116,6 +117,8 @@ def test_create_is_idempotent_with_a_key(call: Any) -> None:
 
 def test_get_and_tenant_isolation(call: Any) -> None:
     mem = create(call)
+    written = {"action": mem.pop("action"), "conflict_id": mem.pop("conflict_id")}
+    assert written == {"action": "created", "conflict_id": None}  # what the write did, on the write only
     status, body, _ = call("get_memory", "GET", f"/v1/memories/{mem['id']}", route=MEM)
     assert status == 200 and body == mem
     for tenant, path in (
@@ -248,7 +251,9 @@ def test_delete_removes_from_table_and_index(call: Any, service: Any) -> None:
     status, _, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM, tenant="tenant-b")
     assert status == 404 and indexed(service, "tenant-a", mem["id"]) is not None
     status, body, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM)
+    receipt = body.pop("receipt")
     assert status == 200 and body == {"id": mem["id"], "deleted": True}
+    assert receipt["memories_deleted"] == [mem["id"]] and receipt["index_entries_removed"] == 1
     assert list(MemoryItem.scan()) == [] and indexed(service, "tenant-a", mem["id"]) is None
     status, _, _ = call("delete_memory", "DELETE", f"/v1/memories/{mem['id']}", route=MEM)
     assert status == 404
@@ -271,8 +276,12 @@ def test_search_ranks_counts_accesses_and_isolates_tenants(call: Any) -> None:
     assert body["results"][0]["id"] == target["id"] and body["count"] == len(body["results"])
     assert all(r["id"] != "" and "Tenant B" not in r["text"] for r in body["results"])
     assert body["results"][0]["score"] >= body["results"][-1]["score"]
+    assert stored("tenant-a", target["id"]).access_count == 0  # the search logged its hits, wrote no memory
+    assert settle_accesses() == {"batchItemFailures": []}  # the memories stream counts them
     item = stored("tenant-a", target["id"])
     assert item.access_count == 1 and item.last_accessed_at is not None and item.strength == 1.0
+    settle_accesses()  # a redelivered stream counts nothing twice
+    assert stored("tenant-a", target["id"]).access_count == 1
 
 
 def test_search_threshold_filters_and_logs_miss(call: Any) -> None:
@@ -496,6 +505,7 @@ def test_log_and_list_misses(call: Any) -> None:
         "query": "What is the users favorite restaurant?",
         "session_id": "sess_xyz",
         "context": "dinner plans",
+        "namespaces": [],
         "created_at": "2026-03-17T10:00:00Z",
     }
     assert body["data"] == body["misses"]

@@ -71,7 +71,8 @@ def test_access_only_modifications_are_skipped(service: Any) -> None:
 
     mem = service.create_memory("tenant-a", text="Loves sourdough bread")
     before = snapshot("tenant-a", mem.id)
-    container.feedback().record_access("tenant-a", [mem.id])
+    [log] = container.feedback().record_access("tenant-a", [mem.id])
+    assert container.feedback().settle([log]) == 1
     after = snapshot("tenant-a", mem.id)
     assert after.version == before.version + 1 and after.access_count == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 from engram import clock
@@ -58,9 +59,17 @@ def test_messages_keep_order_and_carry_tool_fields(aws: dict[str, str]) -> None:
     assert [m["content"] for m in rest.json["data"]] == ["You used 42 units."] and rest.json["has_more"] is False
     by_offset = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, offset=2, limit=5)
     assert [m["seq"] for m in by_offset.json["data"]] == [3, 4]
-    detail = call("get_session", "GET", "/v1/sessions/{id}", sid, include_messages=True)
+    detail = call("get_session", "GET", "/v1/sessions/{id}", sid)  # messages by default (seed 003)
     assert [m["role"] for m in detail.json["messages"]] == ["user", "assistant", "tool", "assistant"]
-    assert detail.json["message_count"] == 4
+    assert detail.json["message_count"] == 4 and detail.json["messages_has_more"] is False
+    assert detail.json["messages_next_cursor"] is None
+    first = call("get_session", "GET", "/v1/sessions/{id}", sid, messages_limit=3)
+    assert [m["seq"] for m in first.json["messages"]] == [1, 2, 3] and first.json["messages_has_more"] is True
+    more = call("list_messages", "GET", "/v1/sessions/{id}/messages", sid, cursor=first.json["messages_next_cursor"])
+    assert [m["seq"] for m in more.json["data"]] == [4]
+    bare = call("get_session", "GET", "/v1/sessions/{id}", sid, include_messages="false")
+    assert bare.status == 200 and bare.json["messages"] is None and bare.json["message_count"] == 4
+    assert call("get_session", "GET", "/v1/sessions/{id}", sid, messages_limit=101).status == 422
 
 
 def test_message_validation_rejects_without_storing(aws: dict[str, str]) -> None:
@@ -192,8 +201,6 @@ def test_delete_hides_purges_and_frees_the_key(aws: dict[str, str]) -> None:
     assert call("get_session", "GET", "/v1/sessions/{id}", sid).status == 404
     assert call("list_messages", "GET", "/v1/sessions/{id}/messages", sid).status == 404
     assert call("delete_session", "DELETE", "/v1/sessions/{id}", sid).status == 404
-    import boto3
-
     items = boto3.client("dynamodb").query(
         TableName=aws["MessagesTable"],
         KeyConditionExpression="pk = :pk",
@@ -235,6 +242,45 @@ def test_list_filters_paging_and_total_count(aws: dict[str, str], frozen: list[f
     assert prefix["total_count"] == 7
     for bad in ({"limit": 0}, {"limit": 101}, {"status": "sleeping"}, {"offset": -1}):
         assert invoke("list_sessions", http_event("GET", "/v1/sessions", query=bad)).status == 422, bad
+
+
+def test_agent_filter_finds_sessions_joined_with_get_or_create(aws: dict[str, str], frozen: list[float]) -> None:
+    def goc(key: str, agent: str) -> dict[str, Any]:
+        body = {"external_id": key, "agent_id": agent}
+        return invoke("get_or_create_session", http_event("POST", "/v1/sessions/get-or-create", body=body)).json
+
+    def listed(**query: Any) -> dict[str, Any]:
+        reply = invoke("list_sessions", http_event("GET", "/v1/sessions", query=query))
+        assert reply.status == 200, reply
+        return reply.json
+
+    joined = goc("northrelay-campaign-2026-03", "my-assistant")["id"]
+    assert goc("northrelay-campaign-2026-03", "code-reviewer")["contributors"] == ["my-assistant", "code-reviewer"]
+    frozen[0] += 1
+    owned = create({"agent_id": "code-reviewer", "project": "p"})["id"]
+    frozen[0] += 1
+    create({"agent_id": "my-assistant"})
+    every = listed(agent_id="code-reviewer")
+    assert [s["id"] for s in every["data"]] == [owned, joined] and every["total_count"] == 2
+    first = listed(agent_id="code-reviewer", limit=1)
+    assert [s["id"] for s in first["data"]] == [owned] and first["has_more"] is True
+    rest = listed(agent_id="code-reviewer", limit=1, cursor=first["next_cursor"])
+    assert [s["id"] for s in rest["data"]] == [joined] and rest["has_more"] is False
+    assert [s["id"] for s in listed(agent_id="code-reviewer", project="p")["data"]] == [owned]
+    assert listed(agent_id="my-assistant")["total_count"] == 2
+    entries = boto3.client("dynamodb").scan(
+        TableName=aws["SessionsTable"], FilterExpression="kind = :a", ExpressionAttributeValues={":a": {"S": "agent"}}
+    )["Items"]
+    assert sorted(e["pk"]["S"] for e in entries if e["session_id"]["S"] == joined) == [
+        f"tenant_a#{joined}#agent#code-reviewer",
+        f"tenant_a#{joined}#agent#my-assistant",
+    ]
+    assert call("delete_session", "DELETE", "/v1/sessions/{id}", joined).status == 200
+    assert [s["id"] for s in listed(agent_id="code-reviewer")["data"]] == [owned]
+    other = invoke(
+        "list_sessions", http_event("GET", "/v1/sessions", query={"agent_id": "code-reviewer"}, tenant="tenant_b")
+    )
+    assert other.status == 200 and other.json["data"] == [] and other.json["total_count"] == 0
 
 
 def test_export_bundles_session_and_messages(aws: dict[str, str]) -> None:

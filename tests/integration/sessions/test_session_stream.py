@@ -88,6 +88,51 @@ def test_failure_debits_and_no_extraction_without_the_flag(aws: dict[str, str]) 
     )
 
 
+def test_end_without_an_outcome_stores_null_and_learns_nothing(aws: dict[str, str]) -> None:
+    stream = StreamReader(aws["SessionsTable"])
+    used = memory("User's editor is Helix")
+    sid = new_session()
+    turn(sid, "Open the file in my editor", [used])
+    ended = invoke("end_session", http_event("POST", "/v1/sessions/{id}/end", path_params={"id": sid}, body={}))
+    assert ended.status == 200 and ended.json["outcome"] is None and ended.json["status"] == "ended"
+    stored = boto3.resource("dynamodb").Table(aws["SessionsTable"]).get_item(Key={"pk": f"tenant_a#{sid}"})["Item"]
+    assert "outcome" not in stored or stored["outcome"] is None
+    assert process(stream.new_records()) == {"batchItemFailures": []}
+    assert get_memory(used)["feedback_score"] == 0
+    session = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+    assert session["outcome"] is None and session["status"] == "ended"
+
+
+def test_memory_count_follows_creates_extraction_and_deletes(aws: dict[str, str]) -> None:
+    """GET and the list count a session's memories at once after a create, after extraction at
+    session end (redelivered too), and after a delete."""
+    stream = StreamReader(aws["SessionsTable"])
+    sid = new_session({"agent_id": "bot", "namespace": "default"})
+    made = invoke(
+        "create_memory", http_event("POST", "/v1/memories", body={"text": "Uses Postgres", "session_id": sid})
+    )
+    assert made.status == 201, made
+
+    def counts() -> tuple[int, int]:
+        got = invoke("get_session", http_event("GET", "/v1/sessions/{id}", path_params={"id": sid})).json
+        listed = invoke("list_sessions", http_event("GET", "/v1/sessions", query={"agent_id": "bot"})).json["data"]
+        return got["memory_count"], next(s["memory_count"] for s in listed if s["id"] == sid)
+
+    assert counts() == (1, 1)
+    turn(sid, "My name is Priya and I work at Acme as a data engineer")
+    end(sid, {"extract_memories": True})
+    records = stream.new_records()
+    assert process(records) == {"batchItemFailures": []}
+    assert process(records) == {"batchItemFailures": []}  # redelivery extracts and counts nothing twice
+    linked = invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json
+    assert linked["total_count"] >= 2 and counts() == (linked["total_count"], linked["total_count"])
+    gone = invoke("delete_memory", http_event("DELETE", "/v1/memories/{id}", path_params={"id": made.json["id"]}))
+    assert gone.status == 200
+    assert counts() == (linked["total_count"] - 1, linked["total_count"] - 1)
+    again = invoke("delete_memory", http_event("DELETE", "/v1/memories/{id}", path_params={"id": made.json["id"]}))
+    assert again.status == 404 and counts()[0] == linked["total_count"] - 1
+
+
 def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
     stream = StreamReader(aws["SessionsTable"])
     sid = new_session({"title": "Email queue"})
@@ -110,7 +155,7 @@ def test_close_writes_a_summary_memory_once(aws: dict[str, str]) -> None:
 
 
 def test_ttl_removal_deletes_remaining_messages_and_poison_fails_alone(aws: dict[str, str]) -> None:
-    sid = new_session({"ttl_seconds": 60})
+    sid = new_session({"ttl_seconds": 60, "agent_id": "bot"})
     turn(sid, "hello")
     table = boto3.resource("dynamodb").Table(aws["SessionsTable"])
     old = table.get_item(Key={"pk": f"tenant_a#{sid}"})["Item"]
@@ -127,3 +172,4 @@ def test_ttl_removal_deletes_remaining_messages_and_poison_fails_alone(aws: dict
         ExpressionAttributeValues={":pk": {"S": f"tenant_a#{sid}"}},
     )["Items"]
     assert rows == []
+    assert table.get_item(Key={"pk": f"tenant_a#{sid}#agent#bot"}).get("Item") is None  # its agent entry too

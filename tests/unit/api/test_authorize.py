@@ -9,17 +9,29 @@ from engram.services.auth import authorize
 
 
 class FakeKeys:
+    """Keys by secret; ``verified`` answers from what ``authenticate`` has looked up (the cache)."""
+
     def __init__(self, keys: dict[str, str]) -> None:
         self.keys = keys
+        self.lookups = 0
+        self.seen: dict[str, ApiKey] = {}
+
+    def verified(self, secret: str) -> ApiKey | None:
+        return self.seen.get(secret)
 
     def authenticate(self, secret: str) -> ApiKey | None:
+        self.lookups += 1
         tenant = self.keys.get(secret)
-        return ApiKey(digest="h", key_id=f"key_{tenant}", tenant_id=tenant, created_at=0) if tenant else None
+        if not tenant:
+            return None
+        key = self.seen[secret] = ApiKey(digest="h", key_id=f"key_{tenant}", tenant_id=tenant, created_at=0)
+        return key
 
 
 class FakeLimiter:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, every_request_per_address: bool = False) -> None:
         self.limit = limit
+        self.every_request_per_address = every_request_per_address
         self.hits: dict[str, int] = {}
 
     def hit(self, scope: str, ident: str) -> int | None:
@@ -54,7 +66,7 @@ def test_missing_malformed_and_unknown_keys_are_unauthorized() -> None:
 
 def test_rate_limits_apply_per_ip_before_the_key_and_per_key() -> None:
     keys = FakeKeys({"good-secret-123456": "acme"})
-    limiter = FakeLimiter(2)
+    limiter = FakeLimiter(2, every_request_per_address=True)
     verdicts = [authorize(event("Bearer good-secret-123456"), keys, limiter)["context"] for _ in range(3)]  # type: ignore[arg-type]
     assert [v.get("error") for v in verdicts] == [None, None, "rate_limited"]
     assert verdicts[2]["retry_after"] == "30"
@@ -63,3 +75,27 @@ def test_rate_limits_apply_per_ip_before_the_key_and_per_key() -> None:
     for _ in range(3):
         last = authorize(event("Bearer wrong-wrong-wrong-1", ip="10.9.9.9"), keys, limiter)["context"]  # type: ignore[arg-type]
     assert last["error"] == "rate_limited"
+
+
+def test_a_verified_key_counts_once_against_the_address_then_only_against_itself() -> None:
+    keys = FakeKeys({"good-secret-123456": "acme", "other-secret-123456": "beta"})
+    limiter = FakeLimiter(3)
+    ok = [authorize(event(f"Bearer {s}"), keys, limiter)["context"] for s in ["good-secret-123456"] * 3]  # type: ignore[arg-type]
+    ok += [authorize(event("Bearer other-secret-123456"), keys, limiter)["context"] for _ in range(3)]  # type: ignore[arg-type]
+    assert [v.get("error") for v in ok] == [None] * 6
+    # one counter write per request: the address only for the first (unverified) use of each key
+    assert limiter.hits == {"ip#10.0.0.1": 2, "key#key_acme": 3, "key#key_beta": 3}
+    assert keys.lookups == 2
+    over = authorize(event("Bearer good-secret-123456"), keys, limiter)["context"]  # type: ignore[arg-type]
+    assert over["error"] == "rate_limited" and "API key" in over["message"]
+
+
+def test_unverified_keys_count_against_the_address_before_any_lookup() -> None:
+    keys = FakeKeys({"good-secret-123456": "acme"})
+    limiter = FakeLimiter(2)
+    verdicts = [authorize(event("Bearer wrong-wrong-wrong-1"), keys, limiter)["context"] for _ in range(4)]  # type: ignore[arg-type]
+    assert [v["error"] for v in verdicts] == ["unauthorized", "unauthorized", "rate_limited", "rate_limited"]
+    assert "address" in verdicts[3]["message"] and keys.lookups == 2
+    # a valid key not yet verified here is an unverified request too: the address is over its limit
+    assert authorize(event("Bearer good-secret-123456"), keys, limiter)["context"]["error"] == "rate_limited"  # type: ignore[arg-type]
+    assert keys.lookups == 2

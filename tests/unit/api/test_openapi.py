@@ -22,10 +22,11 @@ def test_every_template_route_is_documented_with_security() -> None:
     routes = set()
     for resource in template["Resources"].values():
         for event in (resource.get("Properties", {}).get("Events") or {}).values():
-            if event.get("Type") == "HttpApi":
+            if event.get("Type") == "HttpApi" and "Path" in event["Properties"]:  # not the $default catch-all
                 routes.add((event["Properties"]["Method"].lower(), event["Properties"]["Path"]))
     documented = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert routes - {("get", "/docs"), ("get", "/ui")} <= documented  # HTML pages, not API operations
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/v1/health"]["get"]["security"] == []
+    assert spec["paths"]["/"]["get"]["security"] == []  # served by the $default route (functions/fallback)
     assert "security" not in spec["paths"]["/v1/sessions"]["post"]  # inherits the global bearerAuth

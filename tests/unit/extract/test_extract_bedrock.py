@@ -9,12 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from engram.errors import ServiceUnavailable
 from engram.extract import Message
 from engram.extract.bedrock import (
     EXTRACTION_SYSTEM_PROMPT,
+    SUMMARY_SYSTEM_PROMPT,
     BedrockClient,
     BedrockExtractor,
     BedrockSummarizer,
@@ -136,6 +137,23 @@ def test_summarizer_returns_the_model_text_with_memories_in_the_prompt(stubbed: 
     stubber.add_response("converse", answer("  John, in Singapore, prefers 9am meetings.  "))
     summary = BedrockSummarizer(client=bedrock).summarize(CONVERSATION, memories=["User is John"])
     assert summary == "John, in Singapore, prefers 9am meetings."
+
+
+def test_summarizer_summarises_memories_when_there_is_no_conversation(
+    stubbed: tuple[BedrockClient, Stubber],
+) -> None:
+    bedrock, stubber = stubbed
+    stubber.add_response(
+        "converse",
+        answer("The user is John."),
+        expected_params={
+            "modelId": MODEL,
+            "system": [{"text": SUMMARY_SYSTEM_PROMPT}],
+            "messages": [{"role": "user", "content": [{"text": "Known memories about the user:\n- User is John"}]}],
+            "inferenceConfig": ANY,
+        },
+    )
+    assert BedrockSummarizer(client=bedrock).summarize([], memories=["User is John"]) == "The user is John."
 
 
 def test_summarizer_empty_answer_falls_back_to_extractive(stubbed: tuple[BedrockClient, Stubber]) -> None:

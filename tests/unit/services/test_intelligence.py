@@ -7,10 +7,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from engram import errors
 from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
-from engram.models.sessions import CreateSession, EndSession
+from engram.models.sessions import AppendMessages, CreateSession, EndSession
 from engram.testing.world import World
 
 from .conftest import T0, TENANT
@@ -33,6 +34,8 @@ def test_start_injects_critical_memories_within_the_budget(world: World) -> None
     world.memories.create_memory(TENANT, text="Elsewhere", type="identity", namespace="work")
     out = world.intelligence.start(TENANT, StartSession.model_validate({"first_message": "hi"}))
     assert [m.id for m in out.context.critical] == [who.id] and out.stats.critical_count == 1
+    assert [log.memory_ids for log in world.memory_repo.pending_accesses()] == [(who.id,)]  # one write
+    assert world.settle_accesses() == 1  # what the memories stream does with the log
     assert world.memory_repo.get(TENANT, who.id).access_count == 1  # type: ignore[union-attr]
     tiny = world.intelligence.start(TENANT, StartSession.model_validate({"token_budget": 50}))
     assert tiny.stats.tokens_injected <= 50
@@ -50,9 +53,32 @@ def test_turns_are_numbered_replayed_and_refused_when_different(world: World) ->
         turn(world, sid, 2, "something else")
     stored = world.session_repo.get(TENANT, sid)
     assert stored is not None and stored.memories_used == {mem.id} and stored.turn_count == 2
+    assert world.settle_accesses() == 1 and world.settle_accesses() == 0  # logged with turn 1 only
     assert world.memory_repo.get(TENANT, mem.id).access_count == 1  # type: ignore[union-attr]
-    with pytest.raises(errors.ValidationFailed):
-        turn(world, sid, None, used=["not-a-memory"])
+
+
+def test_turns_and_end_take_any_memory_id_and_credit_only_the_tenants_own(world: World) -> None:
+    """Seed ids (``mem_h1``), well-formed ids that do not exist and other tenants' ids are
+    accepted and answered as ``unknown_memories``; only this tenant's memories are credited."""
+    mine = world.memories.create_memory(TENANT, text="Prefers REST over GraphQL")
+    later = world.memories.create_memory(TENANT, text="Deploys on Fridays")
+    theirs = world.memories.create_memory("tenant_b", text="Another tenant's memory")
+    absent = "mem_01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    out = turn(world, sid, 1, used=[mine.id, "mem_h1", theirs.id, absent, mine.id])
+    assert out.memories_used == [mine.id] and out.unknown_memories == ["mem_h1", theirs.id, absent]
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.memories_used == {mine.id}
+    assert turn(world, sid, 1, used=[mine.id, "mem_h1", theirs.id, absent, mine.id]) == out  # replayed as is
+    assert world.settle_accesses() == 1  # one access logged, by the first turn only, for mine only
+    assert world.memory_repo.get(TENANT, mine.id).access_count == 1  # type: ignore[union-attr]
+    assert world.memory_repo.get("tenant_b", theirs.id).access_count == 0  # type: ignore[union-attr]
+    with pytest.raises(ValidationError):  # bounded: an id is a short string, not a document
+        RecordTurn.model_validate({"messages": [{"role": "user", "content": "x"}], "memories_used": ["m" * 256]})
+    ended = world.sessions.end(TENANT, sid, EndSession.model_validate({"memoriesUsed": [later.id, "mem_h2"]}))
+    assert ended.unknown_memories == ["mem_h2"] and ended.memories_used == 2
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.memories_used == {mine.id, later.id}
 
 
 def test_every_fifth_turn_refreshes_context(world: World) -> None:
@@ -87,6 +113,26 @@ def test_summarize_writes_the_summary_and_refuses_expired_sessions(world: World,
         world.intelligence.summarize(TENANT, short)
 
 
+def test_summarize_uses_memories_and_refuses_a_session_with_nothing_to_summarise(world: World) -> None:
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    world.memories.create_memory(TENANT, text="Identified root cause: retries skipped timeouts", session_id=sid)
+    out = world.intelligence.summarize(TENANT, sid)
+    assert "root cause" in out.summary and out.memory_count == 1 and out.message_count == 0
+    assert world.session_repo.get(TENANT, sid).summary == out.summary  # type: ignore[union-attr]
+
+    empty = world.sessions.create(TENANT, CreateSession()).id
+    with pytest.raises(errors.Conflict, match="no messages and no memories"):
+        world.intelligence.summarize(TENANT, empty)
+    tools_only = world.sessions.create(TENANT, CreateSession()).id
+    world.sessions.append_messages(
+        TENANT, tools_only, AppendMessages.model_validate({"role": "tool", "content": '{"rows": 3}'})
+    )
+    with pytest.raises(errors.Conflict, match="nothing to summarise"):
+        world.intelligence.summarize(TENANT, tools_only)
+    for refused in (empty, tools_only):
+        assert world.session_repo.get(TENANT, refused).summary is None  # type: ignore[union-attr]
+
+
 def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: World) -> None:
     mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
     sid = world.sessions.create(TENANT, CreateSession(title="Support")).id
@@ -110,6 +156,31 @@ def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: Worl
     removed = world.session_events.handle(stream_record("REMOVE", None, {**old, "cascade_memories": True}))
     assert removed == "purged 1 messages, 1 memories"
     assert [m.memory_id for m in world.memory_repo.memories.values()] == [mem.id]  # not from the session
+
+
+def test_end_without_an_outcome_stores_none_and_credits_nothing(world: World) -> None:
+    """No outcome means no outcome learning: the seeds make it optional, so it is not "success"."""
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    turn(world, sid, None, "Dark mode please", used=[mem.id])
+    out = world.sessions.end(TENANT, sid, EndSession())
+    assert out.outcome is None and out.status == "ended"
+    stored = world.session_repo.get(TENANT, sid)
+    assert stored is not None and stored.outcome is None and stored.memories_used == {mem.id}
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    new = {**old, "status": "ended", "outcome": stored.outcome, "memories_used": set(stored.memories_used)}
+    done = world.session_events.handle(stream_record("MODIFY", new, old))
+    assert "outcome" not in done and stored.outcome_applied == frozenset()
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 0  # type: ignore[union-attr]
+
+
+def test_ttl_removal_drops_the_sessions_agent_entries(world: World) -> None:
+    sid = world.sessions.create(TENANT, CreateSession(agent_id="writer")).id
+    world.session_repo.add_contributor(world.sessions.load(TENANT, sid), "reviewer")
+    assert world.sessions.list_sessions(TENANT, agent_id="reviewer").total_count == 1
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid, "agent_id": "writer"}
+    world.session_events.handle(stream_record("REMOVE", None, {**old, "contributors": ["writer", "reviewer"]}))
+    assert world.session_repo.agent_index == {(TENANT, "writer"): set(), (TENANT, "reviewer"): set()}
 
 
 def test_sweeper_abandons_idle_and_expires_ttl_sessions(world: World, now: list[float]) -> None:

@@ -65,12 +65,29 @@ def test_critical_memories_strongest_first_and_find_duplicate(world: World) -> N
 def test_search_counts_hits_as_accesses_and_logs_a_miss(world: World) -> None:
     dog = world.memories.create_memory(TENANT, text="The user's dog is called Rex", entities=["Rex"])
     world.memories.create_memory(TENANT, text="The user's cat is called Tom")
+    dog_version = world.memory_repo.get(TENANT, dog.id).version  # type: ignore[union-attr]
     out = world.search.search_api(TENANT, SearchMemories(query="What is the dog called? Rex", threshold=0.5))
     assert out.results and out.results[0].id == dog.id and out.results[0].score >= 0.5
-    assert world.memory_repo.get(TENANT, dog.id).access_count == 1  # type: ignore[union-attr]
+    hit_ids = tuple(r.id for r in out.results)
+    assert world.memory_repo.get(TENANT, dog.id).version == dog_version  # the search wrote no memory
+    assert [log.memory_ids for log in world.memory_repo.pending_accesses()] == [hit_ids]  # but one log
+    assert world.settle_accesses() == len(hit_ids)
+    settled = world.memory_repo.get(TENANT, dog.id)
+    assert settled is not None and settled.access_count == 1 and settled.last_accessed_at is not None
+    assert world.settle_accesses() == 0 and world.memory_repo.get(TENANT, dog.id) == settled  # exactly once
     missed = world.search.search_api(TENANT, SearchMemories(query="quantum chromodynamics", log_miss=True))
     assert missed.count == 0 and missed.miss_id is not None
     assert [m.query for m in world.misses.list_misses(TENANT).misses] == ["quantum chromodynamics"]
+
+
+def test_a_miss_logged_by_a_search_keeps_every_namespace_it_was_asked_in(world: World) -> None:
+    """``namespace`` and 20 ``namespaces`` are a valid search (21 in all): its miss keeps all 21."""
+    many = [f"ns{n:02d}" for n in range(20)]
+    req = SearchMemories(query="quantum chromodynamics", namespace="extra", namespaces=many, log_miss=True)
+    missed = world.search.search_api(TENANT, req)
+    assert missed.count == 0 and missed.miss_id is not None
+    [miss] = world.misses.list_misses(TENANT).misses
+    assert sorted(miss.namespaces) == sorted([*many, "extra"])
 
 
 def test_explain_terms_add_up_and_count_nothing(world: World) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from types import SimpleNamespace
 
 import pytest
 import pytest_socket
 
 from engram import errors
+from engram.models.memories import CreateMemory
 from engram.models.sessions import (
     AppendMessages,
     CloseSession,
@@ -52,6 +54,19 @@ def test_get_or_create_is_one_session_per_key_and_adds_contributors_once(world: 
     assert thrice.contributors == ["a", "b"]
 
 
+def test_agent_filter_finds_sessions_the_agent_created_or_joined(world: World) -> None:
+    """Seed 002: an agent that joined a session with get-or-create finds it when listing by agent."""
+    shared = world.sessions.get_or_create(TENANT, GetOrCreateSession(key="campaign", agent_id="my-assistant")).id
+    world.sessions.get_or_create(TENANT, GetOrCreateSession(key="campaign", agent_id="code-reviewer"))
+    own = create(world, agent_id="code-reviewer")
+    create(world, agent_id="my-assistant")
+    found = world.sessions.list_sessions(TENANT, agent_id="code-reviewer")
+    assert [s.id for s in found.data] == sorted([shared, own], reverse=True) and found.total_count == 2
+    assert world.sessions.list_sessions(TENANT, agent_id="my-assistant").total_count == 2
+    world.sessions.delete(TENANT, shared)
+    assert [s.id for s in world.sessions.list_sessions(TENANT, agent_id="code-reviewer").data] == [own]
+
+
 def test_every_metadata_merge_removes_null_keys(world: World) -> None:
     """PATCH, end and close merge metadata the same way: a null value removes the key."""
     sid = create(world, metadata={"keep": 1, "drop": 2})
@@ -84,6 +99,52 @@ def test_append_numbers_messages_and_pages_them(world: World, now: list[float]) 
     assert [m.content for m in page.data] == ["m0", "m1"] and page.total_count == 3 and page.has_more
     rest = world.sessions.list_messages(TENANT, sid, limit=2, cursor=page.next_cursor)
     assert [m.content for m in rest.data] == ["m2"] and not rest.has_more
+
+
+def test_get_returns_the_first_page_of_messages_by_default(world: World) -> None:
+    """Seed 003: getting a session returns its messages in order; more than a page leaves a cursor
+    that GET …/messages continues from."""
+    sid = create(world)
+    body = {"messages": [{"role": "user", "content": f"m{i}"} for i in range(5)]}
+    world.sessions.append_messages(TENANT, sid, AppendMessages.model_validate(body))
+    everything = world.sessions.get(TENANT, sid)
+    assert [m.content for m in everything.messages or []] == [f"m{i}" for i in range(5)]
+    assert everything.messages_has_more is False and everything.messages_next_cursor is None
+    first = world.sessions.get(TENANT, sid, messages_limit=2)
+    assert [m.seq for m in first.messages or []] == [1, 2] and first.messages_has_more is True
+    rest = world.sessions.list_messages(TENANT, sid, limit=10, cursor=first.messages_next_cursor)
+    assert [m.seq for m in rest.data] == [3, 4, 5]
+    bare = world.sessions.get(TENANT, sid, include_messages=False)
+    assert bare.messages is None and bare.messages_has_more is None and bare.message_count == 5
+
+
+def test_memory_count_is_exact_after_creates_extraction_and_deletes(world: World) -> None:
+    """Seed 002: "Memories created with a session_id are automatically associated with that
+    session"; GET and the list count them at once, and a delete uncounts."""
+    sid = create(world, agent_id="bot")
+    first = world.memories.create_memory(TENANT, text="Root cause: retries skipped timeouts", session_id=sid)
+    world.memories.create(
+        TENANT, CreateMemory.model_validate({"text": "Max attempts is 5", "source": {"session_id": sid}})
+    )
+    world.memories.create_memory(TENANT, text="Unrelated")
+    assert world.sessions.get(TENANT, sid).memory_count == 2
+    assert [s.memory_count for s in world.sessions.list_sessions(TENANT).data] == [2]
+    world.memories.delete(TENANT, first.id)
+    assert world.sessions.get(TENANT, sid).memory_count == 1
+    with pytest.raises(errors.NotFound):
+        world.memories.delete(TENANT, first.id)
+    assert world.sessions.list_sessions(TENANT, agent_id="bot").data[0].memory_count == 1
+
+    talk = {"role": "user", "content": "My name is Priya and I work at Acme as a data engineer"}
+    world.sessions.append_messages(TENANT, sid, AppendMessages.model_validate(talk))
+    world.sessions.end(TENANT, sid, EndSession(extract_memories=True))
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    new = {**old, "status": "ended", "extract_memories": True, "namespace": "default"}
+    record = SimpleNamespace(dynamodb=SimpleNamespace(new_image=new, old_image=old), raw_event={"eventName": "MODIFY"})
+    world.session_events.handle(record)
+    world.session_events.handle(record)  # redelivered: extracts nothing twice, counts nothing twice
+    extracted = [m for m in world.memory_repo.memories.values() if m.session_id == sid]
+    assert len(extracted) >= 2 and world.sessions.get(TENANT, sid).memory_count == len(extracted)
 
 
 def test_a_lost_race_is_retried_on_a_fresh_read(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

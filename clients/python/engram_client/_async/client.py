@@ -198,6 +198,12 @@ class AsyncEngram:
             if not (page.has_more and cursor):
                 return
 
+    async def deletions(self, *, limit: int | None = None, cursor: str | None = None) -> models.DeletionsOut:
+        """One page of the deletions log: receipts of what deletions removed (ids and counts)."""
+        return await self.request(
+            "GET", "/v1/deletions", models.DeletionsOut, params=params_of(limit=limit, cursor=cursor)
+        )
+
     async def iter_misses(self, *, since: str | None = None, page_size: int = 100) -> AsyncIterator[models.MissOut]:
         cursor: str | None = None
         while True:
@@ -486,8 +492,11 @@ class Memories(_Resource):
         agent_id: str | None = None,
         source: Mapping[str, Any] | models.MemorySource | None = None,
         idempotency_key: str | None = None,
-    ) -> models.MemoryOut:
-        """Store a memory; it is searchable when this returns."""
+    ) -> models.WrittenMemoryOut:
+        """Store a memory; it is searchable when this returns. ``action`` says what the write did:
+        ``created``, ``duplicate`` (the namespace had the text: that memory comes back),
+        ``superseded`` (it replaced the memories in ``supersedes``) or ``conflict`` (a
+        contradiction waiting for review, ``conflict_id``)."""
         body = fields(
             text=text,
             title=title,
@@ -501,7 +510,7 @@ class Memories(_Resource):
             source=source,
         )
         return await self._client.request(
-            "POST", "/v1/memories", models.MemoryOut, json=body, idempotency_key=idempotency_key
+            "POST", "/v1/memories", models.WrittenMemoryOut, json=body, idempotency_key=idempotency_key
         )
 
     async def batch_create(
@@ -532,16 +541,19 @@ class Memories(_Resource):
         tier: Tier | None = None,
         session_id: str | None = None,
         agent_id: str | None = None,
+        include_superseded: bool | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> models.PageMemoryOut:
-        """One page, newest first; :meth:`AsyncEngram.iter_memories` follows the cursors."""
+        """One page, newest first; :meth:`AsyncEngram.iter_memories` follows the cursors.
+        Superseded memories are listed (marked) only with ``include_superseded=True``."""
         params = params_of(
             namespace=namespace,
             type=type,
             tier=tier,
             session_id=session_id,
             agent_id=agent_id,
+            include_superseded=include_superseded,
             limit=limit,
             cursor=cursor,
         )
@@ -591,6 +603,7 @@ class Memories(_Resource):
         mode: SearchMode | None = None,
         log_miss: bool | None = None,
         session_context: str | None = None,
+        include_superseded: bool | None = None,
         idempotency_key: str | None = None,
     ) -> models.SearchOut:
         """Memories relevant to ``query``, best first (hybrid: vector + text + bonuses); only those
@@ -610,6 +623,7 @@ class Memories(_Resource):
             mode=mode,
             log_miss=log_miss,
             session_context=session_context,
+            include_superseded=include_superseded,
         )
         return await self._client.request(
             "POST", "/v1/memories/search", models.SearchOut, json=body, idempotency_key=idempotency_key
@@ -685,14 +699,56 @@ class Memories(_Resource):
         *,
         session_id: str | None = None,
         context: str | None = None,
+        namespace: str | None = None,
+        namespaces: Sequence[str] | None = None,
         idempotency_key: str | None = None,
     ) -> models.LogMissOut:
-        """Log a question memory could not answer."""
+        """Log a question memory could not answer (``namespace``/``namespaces``: where it was asked)."""
         return await self._client.request(
             "POST",
             "/v1/memories/miss",
             models.LogMissOut,
-            json=fields(query=query, session_id=session_id, context=context),
+            json=fields(
+                query=query,
+                session_id=session_id,
+                context=context,
+                namespace=namespace,
+                namespaces=list(namespaces) if namespaces is not None else None,
+            ),
+            idempotency_key=idempotency_key,
+        )
+
+    async def history(
+        self, memory_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> models.HistoryOut:
+        """Every change of a memory (text, tier, lock, feedback, validity), newest first, with its cause."""
+        return await self._client.request(
+            "GET",
+            f"/v1/memories/{segment(memory_id)}/history",
+            models.HistoryOut,
+            params=params_of(limit=limit, cursor=cursor),
+        )
+
+    async def conflicts(
+        self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> models.ConflictsOut:
+        """One page of the review queue: contradictions not acted on (``status`` open, resolved or all)."""
+        return await self._client.request(
+            "GET",
+            "/v1/memories/conflicts",
+            models.ConflictsOut,
+            params=params_of(status=status, limit=limit, cursor=cursor),
+        )
+
+    async def resolve_conflict(
+        self, conflict_id: str, resolution: str, *, idempotency_key: str | None = None
+    ) -> models.ResolveConflictOut:
+        """``keep_new`` (the new memory supersedes the old), ``keep_old`` or ``keep_both``."""
+        return await self._client.request(
+            "POST",
+            f"/v1/memories/conflicts/{segment(conflict_id)}/resolve",
+            models.ResolveConflictOut,
+            json=fields(resolution=resolution),
             idempotency_key=idempotency_key,
         )
 
@@ -702,4 +758,53 @@ class Memories(_Resource):
         """One page of logged misses; :meth:`AsyncEngram.iter_misses` follows the cursors."""
         return await self._client.request(
             "GET", "/v1/memories/misses", models.MissesOut, params=params_of(limit=limit, since=since, cursor=cursor)
+        )
+
+    async def miss_clusters(
+        self,
+        *,
+        namespace: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        similarity: float | None = None,
+        examples: int | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> models.MissClustersOut:
+        """One page of logged misses grouped by meaning, biggest cluster first."""
+        params = params_of(
+            namespace=namespace,
+            since=since,
+            until=until,
+            similarity=similarity,
+            examples=examples,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await self._client.request("GET", "/v1/memories/misses/clusters", models.MissClustersOut, params=params)
+
+    async def replay_misses(
+        self,
+        *,
+        namespace: str | None = None,
+        cluster_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+        threshold: float | None = None,
+        similarity: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.ReplayOut:
+        """Ask the logged misses again (newest first): which does memory answer now, and with what."""
+        body = fields(
+            namespace=namespace,
+            cluster_id=cluster_id,
+            since=since,
+            until=until,
+            limit=limit,
+            threshold=threshold,
+            similarity=similarity,
+        )
+        return await self._client.request(
+            "POST", "/v1/memories/misses/replay", models.ReplayOut, json=body, idempotency_key=idempotency_key
         )

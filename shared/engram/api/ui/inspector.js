@@ -300,7 +300,8 @@
         ["Feedback score", String(memory.feedback_score)], ["Accesses", String(memory.access_count)],
         ["Strength", String(memory.strength)], ["Entities", memory.entities.length ? memory.entities.join(", ") : "—"],
         ["Source", sourceOf(memory.source)], ["Session", sessionLink(memory.session_id)], ["Agent", memory.agent_id],
-        "supersedes" in memory ? ["Supersedes", memory.supersedes ? memoryLink(memory.supersedes) : "—"] : null,
+        "supersedes" in memory ? ["Supersedes", [].concat(memory.supersedes || []).length
+          ? [].concat(memory.supersedes).map((id, i) => [i ? ", " : "", memoryLink(id)]) : "—"] : null,
         "valid_from" in memory ? ["Valid from", when(memory.valid_from)] : null,
         "valid_until" in memory ? ["Valid until", when(memory.valid_until)] : null,
         ["Created", when(memory.created_at)], ["Updated", when(memory.updated_at)], ["Last accessed", when(memory.last_accessed_at)],
@@ -419,7 +420,7 @@
   async function sessionView(p) {
     const id = p.get("id");
     const [session, { messages, complete }] = await Promise.all([
-      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true" } }), allMessages(id)]);
+      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }), allMessages(id)]);
     // Messages grouped by the turn that recorded them; messages appended outside a turn stand alone.
     const groups = [];
     for (const m of messages) {
@@ -485,13 +486,13 @@
       page.has_more ? h("p", {}, h("a", { href: link("misses", { cursor: page.next_cursor }) }, "Next page →")) : null];
   }
 
-  async function reviewView() {
+  async function reviewView(p) {
     const spec = await features();
     return [h("h1", { tabindex: "-1" }, "Review"),
       h("section", { "aria-labelledby": "conflicts-title" }, h("h2", { id: "conflicts-title" }, "Conflicts"),
         has(spec, "get", "/v1/memories/conflicts") ? await conflictsList(spec) : unavailable("The conflicts queue")),
       h("section", { "aria-labelledby": "clusters-title" }, h("h2", { id: "clusters-title" }, "Miss clusters"),
-        has(spec, "get", "/v1/memories/misses/clusters") ? await clusterList(spec) : unavailable("Miss clusters"))];
+        has(spec, "get", "/v1/memories/misses/clusters") ? await clusterList(spec, p) : unavailable("Miss clusters"))];
   }
 
   const listOf = (out, ...names) => (Array.isArray(out) ? out : names.map((n) => out[n]).find(Array.isArray) || []);
@@ -537,30 +538,55 @@
     return [done, list];
   }
 
-  async function clusterList(spec) {
-    const out = await api("GET", "/v1/memories/misses/clusters");
+  // Misses grouped by meaning (optionally in one namespace), each with a replay button: replay asks
+  // the cluster's questions again and says which today's memory answers, with the best memory's
+  // score against the threshold. A cluster id only means something under the same filters, so the
+  // namespace shown is sent with the replay.
+  async function clusterList(spec, p) {
+    const namespace = (p && p.get("namespace")) || undefined;
+    const canFilter = queryParams(spec, "get", "/v1/memories/misses/clusters").includes("namespace");
+    const out = await api("GET", "/v1/memories/misses/clusters", { query: { namespace: canFilter ? namespace : undefined, cursor: p && p.get("cursor") } });
     const clusters = listOf(out, "data", "clusters");
     const canReplay = has(spec, "post", "/v1/memories/misses/replay");
-    const clusterField = Object.keys(bodyFields(spec, "post", "/v1/memories/misses/replay")).find((n) => n.startsWith("cluster"));
+    const replayFields = bodyFields(spec, "post", "/v1/memories/misses/replay");
+    const clusterField = Object.keys(replayFields).find((n) => n.startsWith("cluster"));
+    const scope = namespace && replayFields.namespace ? { namespace } : {};
     const region = h("div", { class: "action-result", "aria-live": "polite" });
+    const topOf = (r) => r.top || (r.results || r.memories || [])[0] || r.memory;
     const replay = async (button, body) => {
       button.disabled = true;
       try {
-        const result = await api("POST", "/v1/memories/misses/replay", { body });
+        const result = await api("POST", "/v1/memories/misses/replay", { body: { ...scope, ...body } });
         const rows = listOf(result, "data", "results", "replayed");
-        region.replaceChildren(h("h3", {}, "Replay"), rows.length ? table([["Query", (r) => r.query || "—"],
-          ["Now answered", (r) => (r.answered ?? r.hit ?? (r.results || []).length > 0) ? "yes" : "no"],
-          ["Best memory", (r) => { const top = (r.results || r.memories || [])[0] || r.memory; return top ? memoryLink(top.id || top.memory_id, top.title) : "—"; }]], rows)
-          : json(result));
+        const threshold = typeof result.threshold === "number" ? result.threshold : null;
+        const totals = typeof result.replayed === "number"
+          ? h("p", { class: "replay-totals" }, `${result.answered} of ${result.replayed} now answered, ${result.unanswered} still unanswered`,
+            threshold === null ? "" : ` (threshold ${threshold})`, result.more_misses ? "; more misses match than were replayed." : ".")
+          : null;
+        const score = (r) => {
+          const top = topOf(r);
+          if (!top || typeof top.score !== "number") return "—";
+          return threshold === null ? top.score.toFixed(3) : `${top.score.toFixed(3)} ${top.score >= threshold ? "≥" : "<"} ${threshold}`;
+        };
+        region.replaceChildren(h("h3", {}, "Replay"), totals, rows.length ? table([["Query", (r) => r.query || "—"],
+          ["Now answered", (r) => ((r.answered ?? r.hit ?? (r.results || []).length > 0) ? badge("yes", "ok") : badge("no", "warn"))],
+          ["Best memory", (r) => { const top = topOf(r); return top ? memoryLink(top.id || top.memory_id, top.title) : "—"; }],
+          ["Score", score]], rows, "Replayed misses") : (totals ? null : json(result)));
       } catch (e) { status(region, e, true); } finally { button.disabled = false; }
     };
-    return [clusters.length ? table([
-      ["Misses", (c) => String(c.count ?? c.size ?? (c.queries || c.misses || []).length)],
-      ["Representative query", (c) => c.label || c.representative || c.query || ((c.queries || [])[0]) || "—"],
-      ["Examples", (c) => h("ul", {}, (c.queries || (c.misses || []).map((m) => m.query)).slice(0, 5).map((q) => h("li", {}, q)))],
-      ["Replay", (c) => (canReplay && clusterField ? h("button", { type: "button", onclick: (e) => replay(e.target, { [clusterField]: c.id }) }, "Replay") : "—")],
-    ], clusters, "Misses grouped by meaning") : h("p", {}, "No miss clusters."),
-    canReplay ? h("p", {}, h("button", { type: "button", onclick: (e) => replay(e.target, {}) }, "Replay all logged misses")) : unavailable("Replay"),
+    const examplesOf = (c) => c.queries || (c.examples || c.misses || []).map((m) => m.query);
+    const filter = canFilter ? filterForm("review", "Filter miss clusters",
+      [input("namespace", "Namespace", namespace, { placeholder: "any" })]) : null;
+    return [filter, clusters.length ? table([
+      ["Misses", (c) => String(c.count ?? c.size ?? examplesOf(c).length)],
+      ["Representative query", (c) => c.representative || c.label || c.query || examplesOf(c)[0] || "—"],
+      ["Examples", (c) => h("ul", {}, examplesOf(c).slice(0, 5).map((q) => h("li", {}, q)))],
+      ["Last asked", (c) => when(c.last_seen)],
+      ["Replay", (c) => (canReplay && clusterField ? h("button", { type: "button", "aria-label": `Replay ${c.count ?? ""} misses like: ${c.representative || c.label || ""}`.replace(/\s+/g, " "),
+        onclick: (e) => replay(e.target, { [clusterField]: c.id }) }, "Replay") : "—")],
+    ], clusters, "Misses grouped by meaning, biggest first") : h("p", {}, "No miss clusters."),
+    out.has_more ? h("p", {}, h("a", { href: link("review", { namespace, cursor: out.next_cursor }) }, "More clusters →")) : null,
+    canReplay ? h("p", {}, h("button", { type: "button", onclick: (e) => replay(e.target, {}) }, namespace ? `Replay the misses of ${namespace}` : "Replay all logged misses")) : unavailable("Replay"),
     region];
   }
 
@@ -569,11 +595,13 @@
     if (!has(spec, "get", "/v1/deletions")) return [h("h1", { tabindex: "-1" }, "Deletions"), unavailable("The deletion receipts log")];
     const out = await api("GET", "/v1/deletions", { query: { limit: 50, cursor: p.get("cursor") } });
     const rows = listOf(out, "data", "deletions", "receipts");
-    const counts = (r) => Object.entries(r.counts || {}).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
+    const tally = (r) => r.counts || { "memories deleted": (r.memories_deleted || []).length, "memories kept": (r.memories_kept || []).length,
+      "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
+    const counts = (r) => Object.entries(tally(r)).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
     return [h("h1", { tabindex: "-1" }, "Deletions"),
       h("p", {}, "Receipts of what was deleted: ids and counts, never the deleted text."),
       rows.length ? table([["Receipt", (r) => h("code", {}, r.id || r.receipt_id || "—")], ["What", (r) => r.kind || r.type || r.scope || r.cause || "—"],
-        ["Target", (r) => h("code", {}, r.target_id || r.memory_id || r.session_id || "—")], ["Counts", counts],
+        ["Target", (r) => h("code", {}, r.target_id || r.memory_id || r.session_id || (r.memories_deleted || [])[0] || "—")], ["Counts", counts],
         ["When", (r) => when(r.created_at || r.deleted_at || r.at)]], rows, "Deletion receipts, newest first")
         : h("p", {}, "No deletions recorded."),
       out.has_more ? h("p", {}, h("a", { href: link("deletions", { cursor: out.next_cursor }) }, "Next page →")) : null];

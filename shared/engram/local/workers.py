@@ -1,0 +1,372 @@
+"""Handler processes: local mode's Lambda containers.
+
+On Lambda, concurrency is more containers, each running one event at a time. Here it is more
+processes: a :class:`WorkerPool` starts ``size`` copies of ``python -m engram.local.workers``,
+each of which imports every function of the template once and then runs the events it is sent,
+one at a time (:class:`~engram.local.lambdas.LambdaFunction`). The main process keeps what must
+exist once: the HTTP gateway, moto with its journal, the stream pumps, the schedule and the local
+vector index (served to the workers by :mod:`engram.local.shared_index`). Workers reach DynamoDB
+over HTTP at moto's endpoint, as they would reach DynamoDB from Lambda, so every write still goes
+through the journal before it is acknowledged.
+
+Messages travel over ``multiprocessing.connection`` on a localhost socket, authenticated by a
+per-run key. A worker that dies mid-event fails that event (a 500, or a stream retry) and is
+replaced. Workers ignore Ctrl-C and SIGTERM (a terminal or a service manager signals the whole
+process group; the main process then stops them in order) and exit when told to, or when the main
+process's end of the connection closes (it was killed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from multiprocessing.connection import Client, Connection, Listener
+from typing import Any
+
+from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
+from engram.local.template import ACCOUNT_ID, FunctionSpec
+
+log = logging.getLogger("engram.local.workers")
+
+ADDRESS_VARIABLE = "ENGRAM_LOCAL_WORKER_ADDRESS"
+KEY_VARIABLE = "ENGRAM_LOCAL_WORKER_KEY"
+ID_VARIABLE = "ENGRAM_LOCAL_WORKER_ID"
+MAX_WORKERS = 32
+IDLE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a queued event waits at most this for a process
+
+
+def default_size() -> int:
+    """One process per core, at least two (one may be busy on a slow event) and at most four
+    (each holds its own copy of the handlers and the embedding model)."""
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+class WorkerStartError(Exception):
+    pass
+
+
+class _Worker:
+    def __init__(self, number: int, process: subprocess.Popen[bytes], arrival: queue.Queue[Connection]) -> None:
+        self.number = number
+        self.process = process
+        self.arrival = arrival  # its connection, once it has said hello
+        self.connection: Connection | None = None
+
+
+class WorkerPool:
+    """``size`` handler processes sharing the invocations sent to :meth:`invoke`."""
+
+    def __init__(
+        self,
+        size: int,
+        functions: Mapping[str, FunctionSpec],
+        environ: Mapping[str, str],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.size = size
+        self._functions = dict(functions)
+        self._environ = dict(environ)
+        self._progress = progress or (lambda _: None)
+        self._key = secrets.token_bytes(32)
+        self._listener: Listener | None = None
+        self._arrivals: dict[int, queue.Queue[Connection]] = {}
+        self._arrivals_lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._workers: dict[int, _Worker] = {}
+        self._workers_lock = threading.Lock()
+        self._stopping = False
+        self._warm_up = False
+        self.replaced = 0
+
+    def configure(self, environ: Mapping[str, str], warm_up: bool) -> None:
+        """The environment the processes start with, and whether each loads the embedding model
+        before it is ready (set once the runtime knows them, before :meth:`start`)."""
+        self._environ = dict(environ)
+        self._warm_up = warm_up
+
+    # ---- lifecycle --------------------------------------------------------------------------
+
+    def start(self, timeout: float = 300.0) -> None:
+        """Start the processes and wait until each has imported every handler (and loaded the
+        embedding model, if local mode uses one)."""
+        self._listener = Listener(("127.0.0.1", 0), authkey=self._key)
+        threading.Thread(target=self._accept, name="engram-local-workers", daemon=True).start()
+        started = time.monotonic()
+        pending = [self._spawn() for _ in range(self.size)]
+        deadline = started + timeout
+        for worker in pending:
+            self._await_ready(worker, deadline)
+            self._idle.put(worker)
+        self._progress(f"{self.size} handler processes ready in {time.monotonic() - started:.1f}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Tell every worker to exit (each finishes the event it runs), then make sure they did."""
+        self._stopping = True
+        with self._workers_lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            if worker.connection is not None:
+                with contextlib.suppress(OSError):
+                    worker.connection.send(("stop",))
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+                worker.process.wait()
+            if worker.connection is not None:
+                worker.connection.close()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    @property
+    def pids(self) -> list[int]:
+        with self._workers_lock:
+            return [worker.process.pid for worker in self._workers.values()]
+
+    # ---- invocations ------------------------------------------------------------------------
+
+    def invoke(self, function_id: str, event: Any) -> Any:
+        """Run one event on the next idle worker (waiting for one if all are busy)."""
+        payload = json.dumps(event)
+        worker = self._next_idle()
+        try:
+            assert worker.connection is not None
+            worker.connection.send(("invoke", function_id, payload))
+            status, *reply = worker.connection.recv()
+        except (OSError, EOFError) as exc:
+            code = worker.process.poll()
+            self._replace(worker)
+            raise InvocationError(
+                "WorkerExited",
+                f"the handler process (pid {worker.process.pid}) exited during the invocation"
+                + ("" if code is None else f" (exit status {code})"),
+                "",
+            ) from exc
+        self._idle.put(worker)
+        if status == "ok":
+            return json.loads(reply[0])
+        kind, message, remote_traceback = reply
+        raise InvocationError(kind, message, remote_traceback)
+
+    def _next_idle(self) -> _Worker:
+        """An idle worker that is still alive (one that died while idle is replaced, not used)."""
+        while True:
+            try:
+                worker = self._idle.get(timeout=IDLE_WAIT_SECONDS)
+            except queue.Empty:
+                raise InvocationError(
+                    "NoHandlerProcess", f"no handler process became free within {IDLE_WAIT_SECONDS:g}s", ""
+                ) from None
+            if worker.process.poll() is None:
+                return worker
+            self._replace(worker)
+
+    # ---- processes --------------------------------------------------------------------------
+
+    def _spawn(self) -> _Worker:
+        assert self._listener is not None
+        number = next(self._numbers)
+        host, port = self._listener.address
+        environ = {
+            **self._environ,
+            ADDRESS_VARIABLE: f"{host}:{port}",
+            KEY_VARIABLE: self._key.hex(),
+            ID_VARIABLE: str(number),
+        }
+        arrival: queue.Queue[Connection] = queue.Queue()
+        with self._arrivals_lock:
+            self._arrivals[number] = arrival
+        process = subprocess.Popen([sys.executable, "-m", "engram.local.workers"], env=environ)
+        worker = _Worker(number, process, arrival)
+        with self._workers_lock:
+            self._workers[number] = worker
+        return worker
+
+    def _accept(self) -> None:
+        while True:
+            listener = self._listener
+            if listener is None:
+                return
+            try:
+                connection = listener.accept()
+                kind, number = connection.recv()
+            except OSError:
+                if self._listener is None:
+                    return
+                continue
+            except Exception:  # a stranger without the key, or a worker that died at once
+                log.debug("a handler process connection was refused", exc_info=True)
+                continue
+            with self._arrivals_lock:
+                arrivals = self._arrivals.pop(int(number), None) if kind == "hello" else None
+            if arrivals is None:
+                connection.close()
+            else:
+                arrivals.put(connection)
+
+    def _await_ready(self, worker: _Worker, deadline: float) -> None:
+        while worker.connection is None:
+            try:
+                worker.connection = worker.arrival.get(timeout=0.1)
+            except queue.Empty:
+                self._check_alive(worker, deadline)
+        connection = worker.connection
+        connection.send(("functions", self._functions, self._warm_up))
+        while not connection.poll(0.1):
+            if worker.process.poll() is not None and connection.poll(0.1):
+                break  # it said why before it exited
+            self._check_alive(worker, deadline)
+        try:
+            status, *detail = connection.recv()
+        except (OSError, EOFError) as exc:
+            raise WorkerStartError(f"handler process {worker.number} exited while starting") from exc
+        if status != "ready":
+            worker.process.kill()
+            raise WorkerStartError(f"handler process {worker.number} could not start: {detail[0]}")
+
+    def _check_alive(self, worker: _Worker, deadline: float) -> None:
+        code = worker.process.poll()
+        if code is not None:
+            raise WorkerStartError(f"handler process {worker.number} exited while starting (exit status {code})")
+        if time.monotonic() > deadline:
+            worker.process.kill()
+            raise WorkerStartError(f"handler process {worker.number} did not start in time")
+
+    def _replace(self, dead: _Worker) -> None:
+        """Forget a worker that died and start another in the background."""
+        with self._workers_lock:
+            self._workers.pop(dead.number, None)
+        if dead.process.poll() is None:
+            dead.process.kill()
+        dead.process.wait()
+        if dead.connection is not None:
+            dead.connection.close()
+        if self._stopping:
+            return
+        self.replaced += 1
+        log.warning("handler process %d (pid %d) exited; starting another", dead.number, dead.process.pid)
+
+        def start_another() -> None:
+            try:
+                worker = self._spawn()
+                self._await_ready(worker, time.monotonic() + 300)
+            except Exception:
+                log.exception("could not replace a handler process")
+                return
+            self._idle.put(worker)
+
+        threading.Thread(target=start_another, name="engram-local-worker-start", daemon=True).start()
+
+
+class PooledFunction:
+    """A template function whose invocations run in the worker pool (the ``Invokable`` the
+    gateway, the stream pumps and the scheduler call)."""
+
+    def __init__(self, spec: FunctionSpec, region: str, pool: WorkerPool) -> None:
+        self.spec = spec
+        self.region = region
+        self._pool = pool
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.spec.function_name}"
+
+    def invoke(self, event: Any) -> Any:
+        return self._pool.invoke(self.spec.logical_id, event)
+
+    def unload(self) -> None:
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# The worker process
+
+
+def warm_up_embedder(report: Callable[[str], None] | None) -> None:
+    """Load the embedding model now rather than on the first request that embeds. If it cannot
+    load, ``report`` is told (once is enough: every process would say the same) and requests that
+    embed fail as they would have."""
+    from engram.config import get_settings
+    from engram.embed import EmbeddingError, get_embedder
+
+    settings = get_settings()
+    if settings.embedder != "local":
+        return
+    try:
+        get_embedder(settings).embed(["warm-up"])
+    except EmbeddingError as exc:
+        if report is not None:
+            report(f"warning: the embedding model did not load ({exc}); requests that embed will fail")
+
+
+def _to_stderr(message: str) -> None:
+    print(f"engram.local: {message}", file=sys.stderr, flush=True)
+
+
+def worker_main() -> int:
+    # Ctrl-C (or a SIGTERM to the whole process group) is the main process's to handle: it finishes
+    # the requests in flight, then tells each worker to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
+    connection = Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE]))
+    connection.send(("hello", int(os.environ[ID_VARIABLE])))
+    lock = threading.Lock()
+    try:
+        specs, warm_up = _receive_specs(connection)
+        namespace = new_namespace()
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        functions = {fid: LambdaFunction(spec, region, namespace, lock) for fid, spec in specs.items()}
+        for function in functions.values():
+            function.warm()
+        if warm_up:
+            warm_up_embedder(_to_stderr if os.environ[ID_VARIABLE] == "1" else None)
+    except Exception as exc:  # noqa: BLE001 - reported to the main process, which refuses to start
+        connection.send(("failed", f"{exc.__class__.__name__}: {exc}"))
+        return 1
+    connection.send(("ready",))
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return 0  # the main process is gone
+        if message[0] == "stop":
+            return 0
+        _, function_id, payload = message
+        try:
+            result = functions[function_id].invoke(json.loads(payload))
+            reply: tuple[Any, ...] = ("ok", json.dumps(result))
+        except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
+            reply = ("error", exc.__class__.__name__, str(exc), traceback.format_exc())
+        try:
+            connection.send(reply)
+        except (EOFError, OSError):
+            return 0
+
+
+def _receive_specs(connection: Connection) -> tuple[dict[str, FunctionSpec], bool]:
+    message = connection.recv()
+    if message[0] != "functions":
+        raise RuntimeError(f"unexpected first message {message[0]!r}")
+    specs: dict[str, FunctionSpec] = message[1]
+    return specs, bool(message[2])
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())
