@@ -12,9 +12,13 @@ features (see :mod:`engram.rank`). Per-query normalisations use only the candida
 ``text``           BM25 divided by the best BM25 among the query's candidates (0: no text hit)
 ``coverage``       share of the query's analysed terms that the memory's text (or context)
                    contains, each term weighted by its rarity among the candidates
-                   (``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` over the N candidates): a
-                   word every candidate contains ("user" in a namespace about one user) counts
-                   for almost nothing, a word only this memory holds counts fully
+                   (``idf = ln(1 + (P - df + 0.5) / (df + 0.5))``, ``P = max(N, MIN_POOL)`` for
+                   N candidates): a word most of a large pool contains ("user" in a namespace
+                   about one user) counts for little, a word only this memory holds counts
+                   fully. Below ``MIN_POOL`` candidates the pool says little about which words
+                   are common (in a namespace of one memory, its own words would look the
+                   commonest), so a small pool is read as if padded to ``MIN_POOL`` memories
+                   that lack every query term
 ``name_subject``   1 when the memory is about someone the query names: its first word is one
                    of the query's names ("Caroline: I went ...", "John prefers ...")
 ``name_unknown``   share of the query's names that no candidate mentions: the query is about
@@ -39,6 +43,7 @@ from engram.index.text import stem, terms
 from engram.rank.query import QueryInfo, day_of
 
 FEEDBACK_CAP = 10
+MIN_POOL = 50  # the fewest candidates a search asks its index for (services/search.py)
 DEFAULT_ACCESS_CAP = 25
 
 FEATURES = (
@@ -127,11 +132,11 @@ def features(
     best_bm25 = max((c.bm25 for c in candidates if c.bm25 is not None and c.bm25 > 0), default=0.0)
     key_terms = [_terms(c.text) | _terms(c.context) if c.context else _terms(c.text) for c in candidates]
     known = {n for n in query.names if any(n in t for t in key_terms)}
-    n = len(candidates)
+    pool = max(len(candidates), MIN_POOL)
     idf = {}
     for term in query.terms:
         df = sum(term in t for t in key_terms)
-        idf[term] = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        idf[term] = math.log(1.0 + (pool - df + 0.5) / (df + 0.5))
     idf_total = math.fsum(idf.values())
     name_unknown = (len(query.names) - len(known)) / len(query.names) if query.names else 0.0
     rows = []

@@ -1,20 +1,30 @@
 """The shipped ranking weights, per embedder.
 
-The learned part (bias and the weights of vector, text, coverage, names and date) is fitted by
-``bench/retrieval.py --write-weights`` on the LoCoMo development conversations: a logistic
-regression, both classes weighted equally, with the bias then moved so that the default
-threshold sits where it best separates answerable questions from questions about absent
-people (see the bench's docstring). The block between the markers below is rewritten by the
-bench; the held-out figures of the same procedure are printed by ``make bench-retrieval``.
+**Procedure.** The learned part (bias and the weights of vector, text, coverage, names and date)
+is a logistic regression (scikit-learn, L2, C = 1, both classes weighted equally) over every
+candidate the index offers for each question, evidence turns positive, plus the same questions
+with the speakers' names swapped for absent names (all candidates negative); then the bias is
+moved so that the default threshold sits where, on the fitted conversations, (share of answerable
+questions with an evidence memory returned) + (share of absent-name questions with nothing
+returned) is largest. ``bench/retrieval.py`` judges that procedure held out — fitted on five
+conversations, reported on the sixth, six times — and ``make bench-retrieval`` prints those
+figures. The weights below are the same procedure fitted on all six development conversations
+(``bench/retrieval.py --write-weights``), so no held-out figure is computed with them.
 
-The usage weights are set by hand, because no public data says how much a user's feedback
-should count: they are the seed's bonuses (entity 0.06, feedback 0.08 per point, access 0.01 per
-use up to 25) converted to logit units where it matters, at the threshold (the slope of the
-sigmoid at 0.7 is 0.21), so a reinforced memory moves by about what the seed promises there.
+**Data.** Fitted on LoCoMo (Maharana et al., 2024, snap-research/LoCoMo, CC BY-NC 4.0),
+conversations conv-26, 30, 41, 42, 43, 44. Only the handful of coefficients below is shipped;
+no text of the dataset is.
 
-Embedders without fitted weights (Titan) use MiniLM's: the ``vector`` feature is put on each
-embedder's own scale by :mod:`engram.embed.calibration`, so the weights carry over; refit with
-the bench when the embedder can run here.
+**Per embedder.** Each embedder has its own fit (its cosines are put on its own scale by
+:mod:`engram.embed.calibration` first), so a score of 0.7 marks the same operating point — the
+best separation of answerable questions from questions about absent people — whichever embedder
+is on. Embedders without a fit here (Titan: no AWS access) use MiniLM's; refit with the bench
+when the embedder can run.
+
+**Usage weights** are set by hand, because no public data says how much a user's feedback
+should count: the seed's bonuses (entity 0.06, feedback 0.08 per point, access 0.01 per use up
+to 25) converted to logit units at the threshold (the slope of the sigmoid at 0.7 is 0.21), so a
+reinforced memory moves by about what the seed promises there.
 """
 
 from __future__ import annotations
@@ -28,16 +38,28 @@ FALLBACK = "minilm"
 # --- fitted by bench/retrieval.py --write-weights: begin ---
 FITTED: dict[str, dict[str, float]] = {
     "minilm": {
-        "bias": -4.36,
-        "vector": 1.27,
-        "text": 3.74,
-        "coverage": 1.56,
-        "name_subject": 2.73,
-        "name_unknown": -2.18,
-        "date": 1.57,
+        "bias": -4.7184,
+        "vector": 1.5209,
+        "text": 1.2734,
+        "coverage": 5.8123,
+        "name_subject": 2.2132,
+        "name_unknown": -1.7391,
+        "date": 1.8908,
+    },
+    "hashing": {
+        "bias": -4.3474,
+        "vector": -0.0785,
+        "text": 3.2411,
+        "coverage": 6.0456,
+        "name_subject": 2.9215,
+        "name_unknown": -3.1705,
+        "date": 1.2757,
     },
 }
-SOURCE = "placeholder"
+SOURCE = (
+    "bench/retrieval.py --write-weights: fitted on all 6 LoCoMo dev conversations (883 "
+    "questions; LoCoMo, CC BY-NC 4.0); held-out figures of the procedure: make bench-retrieval"
+)
 # --- fitted by bench/retrieval.py --write-weights: end ---
 
 _models: dict[str, RankModel] = {}
