@@ -1,8 +1,9 @@
 """Seed 001's relevance examples, end to end through the local server with the MiniLM embedder:
 the memories of seeds 000/001 stored, then the three questions of issue 11 asked.
 
-* "What timezone is the user in?" ranks "User is based in Singapore" first;
-* "What API style does the user like?" ranks the REST-over-GraphQL memory first;
+* "What timezone is the user in?" ranks "User is based in Singapore" first (unmet: xfail);
+* "What API style does the user like?" ranks the REST-over-GraphQL memory first (met), and
+  returns it at the default threshold (unmet: xfail);
 * "What is the user's favourite colour?" returns nothing at the default threshold, and with
   ``log_miss`` the miss is logged and listed.
 """
@@ -67,10 +68,24 @@ def explain(server: LocalServer, query: str) -> dict[str, Any]:
     return body
 
 
+# Unmet with the weights fitted on LoCoMo (shared/engram/rank/weights.py), measured with MiniLM:
+# "timezone" is nearer "morning meetings, usually around 9am" (cosine 0.48) than "based in
+# Singapore" (0.40), and no word but "user" is shared, so nothing puts Singapore first; the
+# REST memory ranks first for "API style" but scores 0.13, far below 0.7 (a memory matching no
+# word of the question at cosine 0.35 is rarely what a LoCoMo question asks about). Strict: the
+# day these pass, the marks must go.
+TIMEZONE_UNMET = pytest.mark.xfail(
+    strict=True, reason="issue 11: MiniLM puts 'morning meetings' nearer 'timezone' than 'Singapore'"
+)
+BELOW_DEFAULT = pytest.mark.xfail(
+    strict=True, reason="issue 11: semantic-only matches score far below 0.7 with the LoCoMo-fitted weights"
+)
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("What timezone is the user in?", "User is based in Singapore"),
+        pytest.param("What timezone is the user in?", "User is based in Singapore", marks=TIMEZONE_UNMET),
         ("What API style does the user like?", "User prefers REST over GraphQL"),
     ],
 )
@@ -80,8 +95,20 @@ def test_seed_001_question_ranks_its_memory_first(server: LocalServer, query: st
     assert ranked[0]["score"] > max(hit["score"] for hit in ranked[1:])
     explained = explain(server, query)["results"]
     assert explained[0]["title"] == expected and explained[0]["rank"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("What timezone is the user in?", "User is based in Singapore", marks=BELOW_DEFAULT),
+        pytest.param("What API style does the user like?", "User prefers REST over GraphQL", marks=BELOW_DEFAULT),
+    ],
+)
+def test_seed_001_question_finds_its_memory_first_at_the_default_threshold(
+    server: LocalServer, query: str, expected: str
+) -> None:
     at_default = search(server, query)["results"]
-    assert all(hit["title"] == expected for hit in at_default[:1])  # if anything clears 0.7, it is this memory
+    assert at_default and at_default[0]["title"] == expected
 
 
 def test_seed_001_absent_topic_returns_nothing_and_logs_a_miss(server: LocalServer) -> None:

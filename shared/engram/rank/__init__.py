@@ -21,10 +21,13 @@ ranks within a query); (c) the stored memory: its searchable text and context, e
 date, feedback and accesses, analysed here with one analyser for both engines. Nothing needs
 corpus statistics or an index-specific call.
 
-**Index-time text.** A memory created from a conversation can carry ``context`` — the turn
-before it. It is indexed with the memory (embedded and searched by BM25 as
-:func:`engram.rank.features.with_context`), never shown as the memory's text: answers often
-make sense only next to the question they answer.
+**Index-time text.** A :class:`Candidate` can carry ``context`` — in the bench, the turn before
+a LoCoMo turn, indexed with it (embedded and searched by BM25 as
+:func:`engram.rank.features.with_context`), never shown as the memory's text. The API has no
+such field, so the service passes none and the shipped weights are fitted without it;
+``make bench-retrieval`` prints what it would add. (A memory's title is embedded and indexed
+with its text, so a client that puts the turn before into the title gets much the same
+indexing, shown as the title.)
 """
 
 from __future__ import annotations
