@@ -33,7 +33,8 @@ def wait_for(predicate, timeout: float = 20.0):  # type: ignore[no-untyped-def]
     raise AssertionError("condition not met in time")
 
 
-def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) -> None:
+def rest_decision(server: LocalServer, namespace: str) -> str:
+    """The seeds' high-tier decision, stored in ``namespace``; its id."""
     pref = server.request(
         "POST",
         "/v1/memories",
@@ -41,11 +42,15 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
             "text": "User chose REST over GraphQL because the team knows it",
             "type": "decision",
             "tier": "high",
-            "namespace": "project-alpha",
+            "namespace": namespace,
         },
     )
     assert pref.status_code == 201, pref.text
-    pref_id = pref.json()["id"]
+    return str(pref.json()["id"])
+
+
+def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) -> None:
+    pref_id = rest_decision(server, "project-alpha")
 
     started = server.request(
         "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-alpha"}
@@ -113,22 +118,12 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
     reason="issue 11: one word of four shared scores 0.51 < 0.7 with the LoCoMo-fitted ranker (hashing embedder)",
 )
 def test_start_injects_the_high_memory_the_first_message_is_about(server: LocalServer) -> None:
-    pref = server.request(
-        "POST",
-        "/v1/memories",
-        json={
-            "text": "User chose REST over GraphQL because the team knows it",
-            "type": "decision",
-            "tier": "high",
-            "namespace": "project-rest",
-        },
-    )
-    assert pref.status_code == 201, pref.text
+    pref_id = rest_decision(server, "project-rest")
     started = server.request(
         "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-rest"}
     )
     assert started.status_code == 201, started.text
-    assert pref.json()["id"] in [m["id"] for m in started.json()["context"]["high"]]
+    assert pref_id in [m["id"] for m in started.json()["context"]["high"]]
 
 
 def test_close_writes_summary_into_session_memory(server: LocalServer) -> None:

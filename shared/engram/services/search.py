@@ -44,7 +44,6 @@ explain shows add up to the score.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -67,6 +66,7 @@ from engram.models.memories import (
     SearchOut,
 )
 from engram.ports.memories import Memory
+from engram.rank.features import entities_matched
 from engram.services.feedback import FeedbackService
 from engram.services.memory_core import MemoryCore
 from engram.services.misses import MissService
@@ -116,16 +116,6 @@ class ScoreBreakdown:
             ("access", w.access_weight, float(min(self.access_count, w.access_cap)), self.access_bonus),
         ]
         return [ExplainTerm(name=n, weight=weight, value=v, contribution=c) for n, weight, v, c in rows]
-
-
-def entities_matched(query: str, entities: Sequence[str]) -> int:
-    """How many of the memory's entities the query names (case-insensitive, whole words)."""
-    lowered = query.lower()
-    count = 0
-    for entity in {e.strip().lower() for e in entities if e and e.strip()}:
-        if re.search(r"(?<!\w)" + re.escape(entity) + r"(?!\w)", lowered):
-            count += 1
-    return count
 
 
 def coverage(query_terms: set[str], memory_text: str) -> float:
