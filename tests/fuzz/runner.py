@@ -197,13 +197,20 @@ def run_schemathesis(
 
 
 def _cli_example(output: str, title: str) -> str:
-    """The first reproduction (curl) the CLI printed under a failure title."""
+    """The reproduction the CLI printed under a failure title: its status line and every curl of it.
+
+    A stateful failure is a chain of requests; the one that failed is the last curl, so all are kept.
+    """
     lines = output.splitlines()
     for n, line in enumerate(lines):
         if title in line:
-            for follow in lines[n : n + 60]:
-                if follow.strip().startswith("curl "):
-                    return follow.strip()
+            block = lines[n : n + 60]
+            ends = [i for i, b in enumerate(block) if b.strip().startswith("st replay")]
+            block = block[: ends[0]] if ends else block
+            status = next((b.strip() for b in block if b.strip().startswith("[") and "]" in b), "")
+            curls = [b.strip() for b in block if b.strip().startswith("curl ")]
+            if curls:
+                return "\n".join([status, *curls] if status else curls)
     return ""
 
 

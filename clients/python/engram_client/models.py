@@ -111,7 +111,14 @@ class CreateSession(BaseModel):
 
 
 class MemoriesUsedItem(RootModel[str]):
-    root: Annotated[str, Field(max_length=255, min_length=1)]
+    root: Annotated[
+        str,
+        Field(
+            max_length=255,
+            min_length=1,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ]
 
 
 class EndSession(BaseModel):

@@ -10,6 +10,7 @@ from engram.models.common import (
     MAX_KEY,
     MAX_MESSAGE_CONTENT,
     MAX_MESSAGES_PER_REQUEST,
+    NO_CONTROL_PATTERN,
     ContextObject,
     Label,
     Metadata,
@@ -20,6 +21,7 @@ from engram.models.common import (
     Title,
     TtlSeconds,
     _text,
+    declared,
 )
 from engram.models.memories import DeletionReceiptOut
 
@@ -28,7 +30,7 @@ MESSAGES_PAGE = 100  # messages GET /v1/sessions/{id} returns before a cursor (t
 
 # A memory id as a caller reports it used: any short string, so the seeds' ids (``mem_h1``) work;
 # ids that name no memory of the tenant are answered as ``unknown_memories`` and credit nothing.
-MemoryRef = Annotated[str, Field(min_length=1, max_length=MAX_KEY), AfterValidator(_text)]
+MemoryRef = Annotated[str, Field(min_length=1, max_length=MAX_KEY), declared(NO_CONTROL_PATTERN), AfterValidator(_text)]
 
 Status = Literal["active", "ended", "closed", "expired"]
 StatusFilter = Literal["active", "ended", "closed", "expired", "completed"]

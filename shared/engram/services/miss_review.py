@@ -196,7 +196,10 @@ class MissReview:
         )
 
     def _replay_one(self, tenant_id: str, miss: Miss, threshold: float | None) -> tuple[ReplayResult, float]:
-        asked = ExplainRequest(query=miss.query, namespaces=list(miss.namespaces) or None, top_k=1, threshold=threshold)
+        # A miss keeps up to 21 namespaces (a search's ``namespace`` plus its 20 ``namespaces``): ask
+        # them the same way, one as ``namespace`` and the rest as ``namespaces``.
+        first, rest = (miss.namespaces[0], list(miss.namespaces[1:])) if miss.namespaces else (None, [])
+        asked = ExplainRequest(query=miss.query, namespace=first, namespaces=rest or None, top_k=1, threshold=threshold)
         out = self._explain(tenant_id, asked)
         best = out.results[0] if out.results else None
         result = ReplayResult(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from engram.api.openapi_build import SPEC_PATH
-from engram.models import common, memories
+from engram.models import common, memories, sessions
 
 TYPES = {
     "Label": common.Label,
@@ -29,6 +29,7 @@ TYPES = {
     "MemoryText": memories.MemoryText,
     "QueryText": memories.QueryText,
     "Entity": memories.Entity,
+    "MemoryRef": sessions.MemoryRef,  # memories_used items: any id, but no control characters (fuzz found it)
 }
 # Characters where the two regex dialects or the old validators disagreed, and the usual suspects.
 EDGES = [

@@ -137,3 +137,17 @@ def test_replay_of_nothing_and_other_tenants(world: World, now: list[float]) -> 
     assert (empty.replayed, empty.answered, empty.threshold, empty.data) == (0, 0, None, [])
     with pytest.raises(errors.NotFound):
         world.miss_review.replay("tenant_b", ReplayMisses(cluster_id=mid))
+
+
+def test_replay_asks_a_miss_logged_in_21_namespaces_in_all_of_them(world: World, now: list[float]) -> None:
+    # A search may name ``namespace`` plus 20 ``namespaces``; its logged miss keeps all 21, and replay
+    # asks in all 21 (it answered 500 building a request with 21 ``namespaces``; found by the fuzz run).
+    many = [f"ns{i:02d}" for i in range(20)]
+    asked = SearchMemories(query=CI[0], namespace="team", namespaces=many, log_miss=True)
+    mid = world.search.search_api(TENANT, asked).miss_id
+    assert mid is not None
+    world.memories.create(TENANT, CreateMemory(text="We use the CI provider GitHub Actions", namespace="ns19"))
+    out = world.miss_review.replay(TENANT, ReplayMisses())
+    (result,) = out.data
+    assert result.miss_id == mid and result.answered
+    assert sorted(result.namespaces) == sorted([*many, "team"])
