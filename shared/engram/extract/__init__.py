@@ -1,7 +1,8 @@
 """Extraction and summaries: the ports, and factories that pick an adapter by name.
 
-The deterministic adapters (``heuristic`` extractor, ``extractive`` summariser) are the
-default and need nothing but this package; the ``bedrock`` adapters import boto3 lazily.
+The deterministic adapters (``heuristic`` extractor, the default; ``learned`` extractor;
+``extractive`` summariser) need nothing but this package (the learned extractor's weights ship in
+``model/``); the ``bedrock`` adapters import boto3 lazily.
 Names match :class:`engram.config.Settings` ``extractor`` / ``summarizer``.
 """
 

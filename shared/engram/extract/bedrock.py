@@ -3,7 +3,7 @@
 Failure policy, and why:
 
 * The model answered but not in the required shape (no JSON, wrong fields, empty text): the
-  adapter logs a warning and falls back to the deterministic adapter (heuristic extractor,
+  adapter logs a warning and falls back to the deterministic adapter (learned extractor,
   extractive summariser). Extraction and summaries run when a session ends, from a stream;
   a malformed answer is not transient, so raising would only retry the same record into the
   dead-letter queue, while the fallback still produces useful memories.
@@ -13,7 +13,7 @@ Failure policy, and why:
   than silently giving lower-quality results forever.
 
 Individual suggestions that fail validation are dropped (and counted in the warning); the
-others are kept. ``tokens_analyzed`` uses :func:`estimate_tokens` like the heuristic adapter,
+others are kept. ``tokens_analyzed`` uses :func:`estimate_tokens` like the deterministic adapters,
 so the number means the same whichever extractor is configured.
 """
 
@@ -28,7 +28,6 @@ from pydantic import ValidationError
 
 from engram.errors import ServiceUnavailable
 from engram.extract.extractive import ExtractiveSummarizer
-from engram.extract.heuristic import HeuristicExtractor
 from engram.extract.ports import (
     CONTENT_MAX_CHARS,
     DEFAULT_TIERS,
@@ -57,7 +56,8 @@ Rules:
 - suggested_tier is one of: critical (who the user is), high (preferences, decisions,
   constraints), normal (everything else).
 - confidence is between 0 and 1: how sure you are that the user stated this as true.
-- content restates the fact in the user's words, at most {CONTENT_MAX_CHARS} characters;
+- content states the fact in the third person, as "User lives in Singapore." or "User prefers
+  short answers.", at most {CONTENT_MAX_CHARS} characters;
   title is at most 200 characters.
 - source_index is the [index] of the message the memory comes from.
 - Only facts the user states about themselves or their world. No questions, no
@@ -134,7 +134,11 @@ class BedrockExtractor:
 
     def __init__(self, *, client: BedrockClient | None = None, fallback: Extractor | None = None) -> None:
         self._bedrock = client or BedrockClient()
-        self._fallback = fallback or HeuristicExtractor()
+        if fallback is None:
+            from engram.extract.learned import LearnedExtractor
+
+            fallback = LearnedExtractor()
+        self._fallback = fallback
 
     def extract(self, messages: Sequence[ConversationMessage]) -> ExtractionResult:
         tokens = sum(estimate_tokens(m.content or "") for m in messages)
@@ -144,7 +148,7 @@ class BedrockExtractor:
         try:
             suggestions = parse_suggestions(answer, len(messages))
         except ValueError as exc:
-            logger.warning("Bedrock extraction unusable, using the heuristic extractor: %s", exc)
+            logger.warning("Bedrock extraction unusable, using the deterministic extractor: %s", exc)
             return self._fallback.extract(messages)
         return ExtractionResult(suggestions=suggestions, tokens_analyzed=tokens)
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 from engram.errors import EngramError
 from engram.extract.ports import Extractor, Summarizer
 
-EXTRACTORS = ("heuristic", "bedrock")
+EXTRACTORS = ("heuristic", "learned", "bedrock")
 SUMMARIZERS = ("extractive", "bedrock")
 
 
 def get_extractor(name: str | None = None) -> Extractor:
-    """``heuristic`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
+    """``heuristic`` (default), ``learned`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
     if name is None:
         from engram.config import get_settings
 
         name = get_settings().extractor
+    if name == "learned":
+        from engram.extract.learned import LearnedExtractor
+
+        return LearnedExtractor()
     if name == "heuristic":
         from engram.extract.heuristic import HeuristicExtractor
 

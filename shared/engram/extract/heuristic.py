@@ -488,7 +488,7 @@ class HeuristicExtractor:
                 continue
             penalty = 0.0 if role == "user" else OTHER_ROLE_PENALTY
             for sentence in split_sentences(normalize(content)):
-                found.extend(self._sentence_suggestions(sentence, index, penalty))
+                found.extend(sentence_suggestions(sentence, index, penalty))
         suggestions = _dedupe(found)
         if len(suggestions) > self._max_suggestions:
             keep = sorted(range(len(suggestions)), key=lambda i: -suggestions[i].confidence)
@@ -496,50 +496,79 @@ class HeuristicExtractor:
             suggestions = [suggestions[i] for i in chosen]
         return ExtractionResult(suggestions=suggestions, tokens_analyzed=tokens)
 
-    def _sentence_suggestions(self, sentence: str, index: int, penalty: float) -> list[Suggestion]:
-        sentence = sentence[:MAX_CLAUSE_CHARS]
-        lowered = sentence.lower()
-        stripped = lowered.rstrip()
-        if stripped.endswith("?") or not _FIRST_PERSON.search(lowered):
-            return []
-        body = _LEADING_FILLER.sub("", lowered)
-        if _QUESTION_OPENING.match(body) or _HYPOTHETICAL.search(body):
-            return []
-        matches: list[_Match] = []
-        for start, end in _clauses(sentence):
-            match = _classify(sentence[start:end], start)
-            if match is None:
-                continue
-            match.end = end
-            if matches and matches[-1].memory_type == match.memory_type:
-                previous = matches[-1]
-                previous.end = end
-                previous.confidence = max(previous.confidence, match.confidence)
-                continue
-            matches.append(match)
-        out: list[Suggestion] = []
-        for match in matches:
-            text = _clean_content(sentence[match.start : match.end])
-            if not text:
-                continue
-            confidence = match.confidence - penalty
-            if _HEDGE.search(text.lower()):
-                confidence -= HEDGE_PENALTY
-            if len(text.split()) > LONG_CLAUSE_WORDS:
-                confidence -= 0.05
-            confidence = round(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, confidence)), 2)
-            out.append(
-                Suggestion(
-                    title=make_title(match.memory_type, text),
-                    content=text,
-                    memory_type=match.memory_type,
-                    suggested_tier=DEFAULT_TIERS[match.memory_type],
-                    confidence=confidence,
-                    entities=_entities(text, match.object_phrase),
-                    source_index=index,
-                )
+
+def sentence_suggestions(sentence: str, index: int, penalty: float = 0.0) -> list[Suggestion]:
+    """The suggestions the rules read in one sentence of message ``index`` (see the module docstring).
+
+    Also the learned extractor's rule layer (:mod:`engram.extract.learned`), which keeps the ones
+    at or above a confidence floor as they are.
+    """
+    sentence = sentence[:MAX_CLAUSE_CHARS]
+    lowered = sentence.lower()
+    stripped = lowered.rstrip()
+    if stripped.endswith("?") or not _FIRST_PERSON.search(lowered):
+        return []
+    body = _LEADING_FILLER.sub("", lowered)
+    if _QUESTION_OPENING.match(body) or _HYPOTHETICAL.search(body):
+        return []
+    matches: list[_Match] = []
+    for start, end in _clauses(sentence):
+        match = _classify(sentence[start:end], start)
+        if match is None:
+            continue
+        match.end = end
+        if matches and matches[-1].memory_type == match.memory_type:
+            previous = matches[-1]
+            previous.end = end
+            previous.confidence = max(previous.confidence, match.confidence)
+            continue
+        matches.append(match)
+    out: list[Suggestion] = []
+    for match in matches:
+        text = _clean_content(sentence[match.start : match.end])
+        if not text:
+            continue
+        confidence = match.confidence - penalty
+        if _HEDGE.search(text.lower()):
+            confidence -= HEDGE_PENALTY
+        if len(text.split()) > LONG_CLAUSE_WORDS:
+            confidence -= 0.05
+        confidence = round(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, confidence)), 2)
+        out.append(
+            Suggestion(
+                title=make_title(match.memory_type, text),
+                content=text,
+                memory_type=match.memory_type,
+                suggested_tier=DEFAULT_TIERS[match.memory_type],
+                confidence=confidence,
+                entities=_entities(text, match.object_phrase),
+                source_index=index,
             )
-        return out
+        )
+    return out
+
+
+def describe(text: str) -> tuple[MemoryType, list[str]] | None:
+    """The memory type the rules give the first clause they read in ``text``, and its entities.
+
+    ``None`` when no rule reads any clause (small talk, questions, statements about others).
+    Used by the learned extractor, which decides *whether* a sentence is worth keeping and
+    leaves *what kind* of memory it is to these rules.
+    """
+    for sentence in split_sentences(normalize(text)):
+        lowered = sentence[:MAX_CLAUSE_CHARS].lower()
+        if lowered.rstrip().endswith("?") or not _FIRST_PERSON.search(lowered):
+            continue
+        for start, end in _clauses(sentence[:MAX_CLAUSE_CHARS]):
+            match = _classify(sentence[start:end], start)
+            if match is not None:
+                return match.memory_type, _entities(text, match.object_phrase)
+    return None
+
+
+def dedupe(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Near-identical suggestions (content-word Jaccard >= 0.8) once, the more confident kept."""
+    return _dedupe(suggestions)
 
 
 def _clauses(sentence: str) -> list[tuple[int, int]]:

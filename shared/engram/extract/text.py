@@ -7,6 +7,7 @@ point of accuracy, and every rule below gives the same answer on every machine.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 # A compact English stopword list (function words, pronouns, auxiliaries, chat fillers).
@@ -98,13 +99,27 @@ def stem(word: str) -> str:
 
 def content_terms(text: str) -> list[str]:
     """Stemmed content words in order (stopwords and contractions' stubs removed)."""
+    return terms_of(words(text))
+
+
+def terms_of(tokens: Iterable[str]) -> list[str]:
+    """:func:`content_terms` of text already split by :func:`words`."""
+    known = _TERMS
     out: list[str] = []
-    for token in words(text):
-        base = token.split("'", 1)[0]
-        if base in STOPWORDS or token in STOPWORDS or not base:
-            continue
-        out.append(stem(base))
+    for token in tokens:
+        term = known.get(token)
+        if term is None:
+            if len(known) > _TERMS_MAX:
+                known.clear()
+            base = token.split("'", 1)[0]
+            term = known[token] = "" if base in STOPWORDS or token in STOPWORDS or not base else stem(base)
+        if term:
+            out.append(term)
     return out
+
+
+_TERMS: dict[str, str] = {}  # token -> its content term ("" for a stopword); cleared past _TERMS_MAX
+_TERMS_MAX = 100_000
 
 
 def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:

@@ -22,7 +22,7 @@ from engram.extract.bedrock import (
     transcript,
 )
 from engram.extract.extractive import ExtractiveSummarizer
-from engram.extract.heuristic import HeuristicExtractor
+from engram.extract.learned import LearnedExtractor
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 CONVERSATION = [
@@ -85,7 +85,7 @@ def test_extractor_sends_the_prompt_and_parses_the_answer(stubbed: tuple[Bedrock
         ("preference", "high", 2),  # tier defaulted from the type
     ]
     assert result.suggestions[1].title == "User Preference: Prefers morning meetings around 9am"
-    assert result.tokens_analyzed == HeuristicExtractor().extract(CONVERSATION).tokens_analyzed
+    assert result.tokens_analyzed == LearnedExtractor().extract(CONVERSATION).tokens_analyzed
 
 
 def test_invalid_items_are_dropped(stubbed: tuple[BedrockClient, Stubber], caplog: pytest.LogCaptureFixture) -> None:
@@ -107,15 +107,15 @@ def test_invalid_items_are_dropped(stubbed: tuple[BedrockClient, Stubber], caplo
 
 
 @pytest.mark.parametrize("text", ["Sure! Here are the memories.", '{"memories": []}', "{not json}"])
-def test_malformed_answer_falls_back_to_heuristic(
+def test_malformed_answer_falls_back_to_the_learned_extractor(
     stubbed: tuple[BedrockClient, Stubber], caplog: pytest.LogCaptureFixture, text: str
 ) -> None:
     bedrock, stubber = stubbed
     stubber.add_response("converse", answer(text))
     with caplog.at_level(logging.WARNING, logger="engram.extract.bedrock"):
         result = BedrockExtractor(client=bedrock).extract(CONVERSATION)
-    assert result == HeuristicExtractor().extract(CONVERSATION)
-    assert "using the heuristic extractor" in caplog.text
+    assert result == LearnedExtractor().extract(CONVERSATION)
+    assert "using the deterministic extractor" in caplog.text
 
 
 def test_client_errors_raise_service_unavailable(stubbed: tuple[BedrockClient, Stubber]) -> None:

@@ -20,6 +20,7 @@ from engram.extract import (
 from engram.extract.bedrock import BedrockExtractor, BedrockSummarizer
 from engram.extract.extractive import ExtractiveSummarizer
 from engram.extract.heuristic import HeuristicExtractor
+from engram.extract.learned import LearnedExtractor
 
 
 def test_estimate_tokens() -> None:
@@ -45,11 +46,13 @@ def test_suggestion_validates_limits() -> None:
 
 
 def test_factories_by_name() -> None:
+    assert isinstance(get_extractor("learned"), LearnedExtractor)
     assert isinstance(get_extractor("heuristic"), HeuristicExtractor)
     assert isinstance(get_extractor("bedrock"), BedrockExtractor)
     assert isinstance(get_summarizer("extractive"), ExtractiveSummarizer)
     assert isinstance(get_summarizer("bedrock"), BedrockSummarizer)
     assert isinstance(get_extractor("heuristic"), Extractor)
+    assert isinstance(get_extractor("learned"), Extractor)
     assert isinstance(get_summarizer("extractive"), Summarizer)
     with pytest.raises(EngramError):
         get_extractor("gpt")

@@ -1,0 +1,45 @@
+"""bench.train_extractor's operating-point search: the rule layer and the model scored together."""
+
+from __future__ import annotations
+
+from bench.extraction_data import SpeakerPass
+from bench.train_extractor import RULE_FLOORS, Prepared, choose_operating
+from engram.extract import Message
+from engram.extract.features import Candidate
+
+
+def _candidate(message: int, sentence: int, span: int = 1) -> Candidate:
+    return Candidate(
+        message, sentence, sentence + span, f"{message}:{sentence}", (), False, (sentence, sentence + span)
+    )
+
+
+def _pass() -> Prepared:
+    source = SpeakerPass("persona", "d-0", "User 1", [Message("user", "x")], ["fact a", "fact b"])
+    return Prepared(
+        source,
+        candidates=[_candidate(0, 0), _candidate(0, 1), _candidate(0, 2), _candidate(0, 1, span=2)],
+        hits=[[0], [1], [], [1]],
+        rules=[(0, 0, 0.95), (0, 2, 0.5)],  # sentence 0: a sure rule reading (fact a); sentence 2: a weak, wrong one
+        rule_hits=[[0], []],
+    )
+
+
+def test_the_best_operating_point_keeps_the_sure_rule_and_the_models_best_candidate() -> None:
+    prepared = _pass()
+    # the model: sentence 0 (taken by the rule anyway), sentence 1 (fact b), sentence 2 (nothing), run 1-2
+    probabilities = [0.9, 0.55, 0.27, 0.4]
+    (threshold, floor, max_span), f1 = choose_operating([prepared], [probabilities])
+    assert f1 == 1.0  # fact a from the rule, fact b from the model, nothing wrong
+    assert 0.27 < threshold <= 0.55  # above the distractor, at or below the fact
+    assert 0.5 < floor <= 0.92 and floor in RULE_FLOORS  # the weak rule reading is left out
+    assert max_span >= 1
+
+
+def test_a_rule_floor_takes_the_sentence_away_from_the_model() -> None:
+    prepared = _pass()
+    # the model likes only the run over sentences 1-2; with the weak rule kept (floor <= 0.5) the run
+    # touches its sentence and is not a candidate, so the best point leaves that rule out
+    probabilities = [0.1, 0.1, 0.1, 0.9]
+    (_, floor, max_span), f1 = choose_operating([prepared], [probabilities])
+    assert f1 == 1.0 and floor > 0.5 and max_span >= 2
