@@ -13,6 +13,15 @@ session's first turn). Evidence ids are normalised (``'D8:6; D9:17'`` split, ``'
 ``D11:26``, ``'D30:05'`` → ``D30:5``); ids naming no turn are dropped; questions of categories
 1-4 left with evidence are asked.
 
+**Facts (the observation regime).** Product memories are short third-person facts ("User is
+based in Singapore"), not dialogue turns. LoCoMo's ``observation`` field holds such facts per
+session and speaker, each tied to the turn(s) it came from ("Caroline attended an LGBTQ support
+group ...", ``D1:3``). In the *facts* rows the observations are the memories (dated by their
+session, same namespaces); an observation is relevant to a question when one of its turns is
+evidence, recall@k is the share of a question's relevant observations in the top k, and a
+question with no relevant observation is not asked in this regime (742 of 883). The same six
+held-out folds.
+
 **Questions about absent people.** Each question naming a speaker is asked again with both
 speakers' names replaced by names that occur nowhere in that conversation. Two disjoint name
 pools: :data:`TRAIN_NAMES` for the questions the ranker learns from, :data:`TEST_NAMES` for the
@@ -53,6 +62,10 @@ own threshold either.
 answerable questions for which an evidence memory is returned; (b) share of absent-name
 questions for which nothing is returned; and how many memories clear the threshold per
 answerable question.
+
+**Threshold sweep**: (a) and (b) of the shipped procedure, held out, at thresholds below the
+default, on turns and on facts — what a separate, lower threshold (e.g. for session-start
+injection) would buy in (a) and cost in (b).
 
 ``--write-weights`` refits on all six conversations and rewrites the fitted block of
 ``shared/engram/rank/weights.py``. Embeddings are cached under ``--cache-dir`` (default
@@ -146,6 +159,16 @@ class Turn:
 
 
 @dataclass
+class Fact:
+    """One LoCoMo observation: a third-person fact about a speaker, tied to the turn(s) it came from."""
+
+    fid: str
+    text: str
+    dias: set[str]
+    timestamp: float
+
+
+@dataclass
 class Question:
     text: str
     category: int
@@ -160,6 +183,7 @@ class Conversation:
     speakers: tuple[str, str]
     turns: list[Turn] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
 
     @property
     def namespace(self) -> str:
@@ -213,6 +237,15 @@ def load(path: str) -> list[Conversation]:
                 conv.turns.append(Turn(str(turn["dia_id"]), text, previous, when))
                 previous = text
         known = {t.dia for t in conv.turns}
+        for key, by_speaker in sorted((sample.get("observation") or {}).items()):
+            m = re.fullmatch(r"session_(\d+)_observation", key)
+            if not m or not isinstance(by_speaker, dict) or f"session_{m.group(1)}_date_time" not in c:
+                continue
+            when = session_time(c[f"session_{m.group(1)}_date_time"])
+            for facts in by_speaker.values():
+                for entry in facts:
+                    raw = entry[1] if isinstance(entry[1], list) else [entry[1]]
+                    conv.facts.append(Fact(f"O{len(conv.facts)}", str(entry[0]), normalise_evidence(raw, known), when))
         everything = "\n".join(t.text for t in conv.turns)
         for qa in sample["qa"]:
             category = int(qa.get("category", 0))
@@ -424,7 +457,7 @@ SERVICE_RUNS = (
 
 
 def service_runs(
-    embedder: CachedEmbedder, conversations: list[Conversation]
+    embedder: CachedEmbedder, conversations: list[Conversation], variant: str = "plain"
 ) -> tuple[dict[str, Figures], dict[str, list[float]]]:
     """BM25 only, today's ranking and the shipped ranker, through SearchService.search (each
     turn created as a memory dated by its session); and each hybrid run's search latency."""
@@ -440,10 +473,10 @@ def service_runs(
         dia_of: dict[str, str] = {}
         try:
             for conv in conversations:
-                for turn in conv.turns:
-                    clock.set_clock(partial(float, turn.timestamp))
-                    out = create(TENANT, text=turn.text, namespace=conv.namespace, type="event", tier="normal")
-                    dia_of[out.id] = turn.dia
+                for item in items_of(conv, variant):
+                    clock.set_clock(partial(float, item.timestamp))
+                    out = create(TENANT, text=item.text, namespace=conv.namespace, type="event", tier="normal")
+                    dia_of[out.id] = item.key
         finally:
             clock.set_clock(None)
         for service in services.values():  # one store: the services share the index, not the repository
@@ -453,7 +486,11 @@ def service_runs(
                 service = services[ranker]
                 figures = runs[label]
                 threshold = service.weights.threshold
+                items = items_of(conv, variant)
                 for q in conv.questions:
+                    relevant = {it.key for it in items if it.dias & q.evidence}
+                    if not relevant:
+                        continue
                     start = time.perf_counter()
                     hits = service.search(
                         TENANT,
@@ -467,11 +504,11 @@ def service_runs(
                     if label in latencies:
                         latencies[label].append(time.perf_counter() - start)
                     ranked = [dia_of[h.id] for h in hits]
-                    figures.recall[conv.sample_id].append((q.category, recall_row(ranked, q.evidence)))
+                    figures.recall[conv.sample_id].append((q.category, recall_row(ranked, relevant)))
                     if mode != "hybrid":
                         continue
                     top = [h for h in hits[:TOP_K] if h.score >= threshold]
-                    figures.answered[conv.sample_id].append(any(dia_of[h.id] in q.evidence for h in top))
+                    figures.answered[conv.sample_id].append(any(dia_of[h.id] in relevant for h in top))
                     figures.cleared[conv.sample_id].append(sum(h.score >= threshold for h in hits))
                     if q.absent_test:
                         found = service.search(
@@ -493,7 +530,7 @@ def service_runs(
 
 @dataclass
 class Asked:
-    """One question's candidates: dia ids, labels and feature rows."""
+    """One question's candidates: item ids (dia ids of turns, or fact ids), labels and feature rows."""
 
     kind: str  # "question", "absent_train", "absent_test"
     question: Question
@@ -502,12 +539,34 @@ class Asked:
     rows: list[dict[str, float]]
     text: str = ""  # what was asked
     candidates: list[Any] = field(default_factory=list)  # engram.rank.Candidate, for refeaturing
+    relevant: set[str] = field(default_factory=set)  # the items recall counts (evidence turns, or facts)
+
+
+@dataclass
+class Item:
+    """One memory of a regime: a turn (``dias`` = its own id) or an observation (its turns)."""
+
+    key: str
+    text: str
+    context: str
+    timestamp: float
+    dias: set[str]
+
+
+def items_of(conv: Conversation, variant: str) -> list[Item]:
+    if variant == "facts":
+        return [Item(f.fid, f.text, "", f.timestamp, f.dias) for f in conv.facts]
+    return [Item(t.dia, t.text, t.context if variant == "context" else "", t.timestamp, {t.dia}) for t in conv.turns]
 
 
 def candidates_for(
     embedder: CachedEmbedder, conversations: list[Conversation], variant: str
 ) -> tuple[dict[str, list[Asked]], list[float]]:
-    """Every question's (and absent question's) candidates from a LocalIndex, with features."""
+    """Every question's (and absent question's) candidates from a LocalIndex, with features.
+
+    ``variant``: ``plain`` (turns), ``context`` (turns indexed with the turn before) or
+    ``facts`` (the observations are the memories; a fact is relevant when one of its turns is
+    evidence; questions with no relevant fact are not asked in this regime)."""
     from engram.index import IndexDoc, IndexFilters
     from engram.index.local import LocalIndex
     from engram.rank import Candidate, features, read_query, with_context
@@ -517,19 +576,21 @@ def candidates_for(
     with tempfile.TemporaryDirectory() as tmp:
         index = LocalIndex(tmp, snapshot_every=10**9)
         for conv in conversations:
-            keys = [with_context(t.text, t.context) if variant == "context" else t.text for t in conv.turns]
+            items = items_of(conv, variant)
+            keys = [with_context(it.text, it.context) for it in items]
             vectors = embedder.vectors(keys)
             docs = [  # memory ids are per conversation: the same dia ids recur in every conversation
                 IndexDoc(
-                    TENANT, f"{conv.sample_id}/{t.dia}", conv.namespace, "event", "normal", "", key, vec.tolist(), 1
+                    TENANT, f"{conv.sample_id}/{it.key}", conv.namespace, "event", "normal", "", key, vec.tolist(), 1
                 )
-                for t, key, vec in zip(conv.turns, keys, vectors, strict=True)
+                for it, key, vec in zip(items, keys, vectors, strict=True)
             ]
             for i in range(0, len(docs), 1000):
                 index.upsert(docs[i : i + 1000])
         for conv in conversations:
-            turns = {f"{conv.sample_id}/{t.dia}": t for t in conv.turns}
-            asked = [("question", q, q.text) for q in conv.questions]
+            by_id = {f"{conv.sample_id}/{it.key}": it for it in items_of(conv, variant)}
+            relevant = {id(q): {it.key for it in by_id.values() if it.dias & q.evidence} for q in conv.questions}
+            asked = [("question", q, q.text) for q in conv.questions if relevant[id(q)]]
             asked += [("absent_train", q, q.absent_train) for q in conv.questions if q.absent_train]
             asked += [("absent_test", q, q.absent_test) for q in conv.questions if q.absent_test]
             qvecs = embedder.vectors([text for _, _, text in asked])
@@ -547,20 +608,21 @@ def candidates_for(
                 cands = [
                     Candidate(
                         mid,
-                        turns[mid].text,
-                        context=turns[mid].context if variant == "context" else "",
+                        by_id[mid].text,
+                        context=by_id[mid].context,
                         cosine=cosine.get(mid),
                         bm25=bm25.get(mid),
-                        timestamp=turns[mid].timestamp,
+                        timestamp=by_id[mid].timestamp,
                     )
                     for mid in ids
                 ]
                 feats = features(read_query(text), cands, embedder=embedder.name)
                 if kind == "question":
                     rank_seconds.append(time.perf_counter() - start_rank)
-                dias = [turns[mid].dia for mid in ids]
-                labels = np.asarray([kind == "question" and dia in q.evidence for dia in dias], dtype=np.int8)
-                rows.append(Asked(kind, q, dias, labels, feats, text, cands))
+                keys_ = [by_id[mid].key for mid in ids]
+                rel = relevant[id(q)] if kind == "question" else set()
+                labels = np.asarray([k in rel for k in keys_], dtype=np.int8)
+                rows.append(Asked(kind, q, keys_, labels, feats, text, cands, rel))
             out[conv.sample_id] = rows
         index.close()
     return out, rank_seconds
@@ -602,24 +664,89 @@ def _best_evidence_logit(a: Asked, names: Sequence[str], bias: float, coef: np.n
     return max(found) if found else -np.inf
 
 
-def held_out(data: dict[str, list[Asked]], names: Sequence[str], with_absent: bool) -> Figures:
+def held_out(
+    data: dict[str, list[Asked]],
+    names: Sequence[str],
+    with_absent: bool,
+    train: Sequence[dict[str, list[Asked]]] | None = None,
+) -> Figures:
+    """Leave one conversation out over ``data``; ``train``: the regimes fitted on (default
+    ``data``'s own), of the other conversations only."""
     figures = Figures()
     target = math.log(THRESHOLD / (1.0 - THRESHOLD))
     for held in data:
-        training = [a for sid, rows in data.items() if sid != held for a in rows]
+        training = [a for regime in (train or (data,)) for sid, rows in regime.items() if sid != held for a in rows]
         bias, coef = fit(training, names, with_absent)
         for a in data[held]:
             z = _logits(a, names, bias, coef)
             if a.kind == "question":
                 order = np.argsort(-z, kind="stable")
-                figures.recall[held].append(
-                    (a.question.category, recall_row([a.dias[i] for i in order], a.question.evidence))
-                )
+                figures.recall[held].append((a.question.category, recall_row([a.dias[i] for i in order], a.relevant)))
                 figures.answered[held].append(any(z[i] >= target and a.labels[i] for i in order[:TOP_K]))
                 figures.cleared[held].append(int((z >= target).sum()))
             elif a.kind == "absent_test":
                 figures.silent[held].append(not bool((z >= target).any()))
     return figures
+
+
+SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def sweep(
+    data: dict[str, list[Asked]], names: Sequence[str], train: Sequence[dict[str, list[Asked]]]
+) -> dict[str, dict[str, float]]:
+    """(a) and (b), held out, at thresholds other than the default: what a separate (e.g.
+    session-injection) threshold would buy and cost. Mean ± sd over the held-out conversations."""
+    answered: dict[float, list[float]] = defaultdict(list)
+    silent: dict[float, list[float]] = defaultdict(list)
+    for held in data:
+        bias, coef = fit(
+            [a for regime in train for sid, rows in regime.items() if sid != held for a in rows], names, True
+        )
+        scored = [(a, _logits(a, names, bias, coef)) for a in data[held]]
+        for t in SWEEP:
+            cut = math.log(t / (1.0 - t))
+            a_ = [
+                any(z[i] >= cut and a.labels[i] for i in np.argsort(-z, kind="stable")[:TOP_K])
+                for a, z in scored
+                if a.kind == "question"
+            ]
+            b_ = [not bool((z >= cut).any()) for a, z in scored if a.kind == "absent_test"]
+            answered[t].append(100 * float(np.mean(a_)))
+            silent[t].append(100 * float(np.mean(b_)))
+    return {
+        str(t): {
+            "answered": statistics.fmean(answered[t]),
+            "answered_sd": float(np.std(answered[t])),
+            "absent_silent": statistics.fmean(silent[t]),
+            "absent_silent_sd": float(np.std(silent[t])),
+        }
+        for t in SWEEP
+    }
+
+
+def add_brevity(data: dict[str, list[Asked]]) -> None:
+    """A bench-only feature (not in :mod:`engram.rank`): how short the memory is,
+    ``max(0, 1 - words / 40)`` — tells a short fact from a long turn."""
+    for rows in data.values():
+        for a in rows:
+            for row, cand in zip(a.rows, a.candidates, strict=True):
+                row["brevity"] = max(0.0, 1.0 - len(cand.text.split()) / 40.0)
+
+
+def sweep_table(sweeps: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = [
+        "| threshold (shipped procedure, held out) | " + " | ".join(f"{regime} (a) / (b)" for regime in sweeps) + " |",
+        "|---|" + "---:|" * len(sweeps),
+    ]
+    for t in SWEEP:
+        cells = [
+            f"{v[str(t)]['answered']:.1f} ± {v[str(t)]['answered_sd']:.1f} / "
+            f"{v[str(t)]['absent_silent']:.1f} ± {v[str(t)]['absent_silent_sd']:.1f}"
+            for v in sweeps.values()
+        ]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -656,7 +783,11 @@ VARIANTS = (
     "held-out score alone: each adds one feature family); the shipped step is the dates step. Also "
     "tried and not adopted: a fixed strong name_unknown weight (-4, -8; in-sample, (b) +3 points, "
     "not needed for the target); the small-pool idf of the coverage feature changes nothing here "
-    "(every LoCoMo question has >= 150 candidates)."
+    "(every LoCoMo question has >= 150 candidates). Fact regime (rows 'facts: ...', LoCoMo "
+    "observations as the memories): the shipped procedure as is; fitted on turns + facts together; "
+    "turns + facts with a bench-only 'brevity' feature (max(0, 1 - words/40)). Neither refit is "
+    "shipped: both leave the facts figures where the turns-only fit has them, and brevity's weight "
+    "comes out negative (short turns are rarely evidence), which lowers short facts' scores."
 )
 
 
@@ -775,6 +906,7 @@ def run_embedder(
     embedder = CachedEmbedder(make_embedder(name, dims), cache_dir)
     texts = [t.text for c in conversations for t in c.turns]
     texts += [f"{t.context}\n{t.text}" for c in conversations for t in c.turns if t.context]
+    texts += [f.text for c in conversations for f in c.facts]
     asked = [x for c in conversations for q in c.questions for x in (q.text, q.absent_train, q.absent_test) if x]
     cold = time.perf_counter()
     embedder.inner.embed(["warm up"])
@@ -799,11 +931,16 @@ def run_embedder(
             label: {"p50": 1000 * float(np.percentile(v, 50)), "p95": 1000 * float(np.percentile(v, 95))}
             for label, v in latencies.items()
         }
+        fact_runs, _ = service_runs(embedder, conversations, "facts")
+        for label, figures in fact_runs.items():
+            run = f"facts: {label}" if label == "BM25 only" else f"facts: {embedder.name} {label}"
+            results[run] = figures.summary()
+            log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
 
     ladder = LADDER if full else [LADDER[SHIPPED]]
     data: dict[str, dict[str, list[Asked]]] = {}
     rank_ms: list[float] = []
-    for variant in dict.fromkeys(v for _, v, _, _ in ladder):
+    for variant in dict.fromkeys([*(v for _, v, _, _ in ladder), "facts"]):
         data[variant], seconds = candidates_for(embedder, conversations, variant)
         rank_ms += [1000 * s for s in seconds]
     extra["ranker_features_ms"] = {"p50": float(np.percentile(rank_ms, 50)), "p95": float(np.percentile(rank_ms, 95))}
@@ -812,6 +949,32 @@ def run_embedder(
         results[run] = held_out(data[variant], names, with_absent).summary()
         log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
     _, variant, names, with_absent = LADDER[SHIPPED]
+    turns, facts = data[variant], data["facts"]
+    regimes = [
+        (f"facts: {embedder.name} held out: the shipped procedure (fitted on turns)", facts, names, [turns]),
+    ]
+    if full:
+        with_brevity = (*names, "brevity")
+        for regime in (turns, facts):
+            add_brevity(regime)
+        regimes += [
+            (f"{embedder.name} held out: fitted on turns + facts (not shipped)", turns, names, [turns, facts]),
+            (f"facts: {embedder.name} held out: fitted on turns + facts (not shipped)", facts, names, [turns, facts]),
+            (f"{embedder.name} held out: turns + facts, + brevity (not shipped)", turns, with_brevity, [turns, facts]),
+            (
+                f"facts: {embedder.name} held out: turns + facts, + brevity (not shipped)",
+                facts,
+                with_brevity,
+                [turns, facts],
+            ),
+        ]
+        extra["threshold_sweep"] = {
+            "turns": sweep(turns, names, [turns]),
+            "facts": sweep(facts, names, [turns]),
+        }
+    for run, regime, feature_names, train in regimes:
+        results[run] = held_out(regime, feature_names, with_absent, train).summary()
+        log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
     bias, coef = fit([a for rows in data[variant].values() for a in rows], names, with_absent)
     fitted = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)}
     return results, extra, fitted
@@ -868,6 +1031,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{row['learned']['p50_ms']:.1f} ms (x{row['ratio_p50']:.2f}; p95 x{row['ratio_p95']:.2f})"
             )
     parts = [HEADER, recall_table(results), category_table(results), VARIANTS]
+    for name, info in extra["embedding"].items():
+        if "threshold_sweep" in info:
+            parts.append(f"{name}:\n\n" + sweep_table(info["threshold_sweep"]))
     if sizes:
         parts.append(latency_table(extra["search_latency"]))
     md = "\n\n".join(parts)
