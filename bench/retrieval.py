@@ -699,11 +699,17 @@ def sweep(
     session-injection) threshold would buy and cost. Mean ± sd over the held-out conversations."""
     answered: dict[float, list[float]] = defaultdict(list)
     silent: dict[float, list[float]] = defaultdict(list)
+    meaning_only: list[bool] = []  # answered at the default, questions whose relevant memories share no query word
     for held in data:
         bias, coef = fit(
             [a for regime in train for sid, rows in regime.items() if sid != held for a in rows], names, True
         )
         scored = [(a, _logits(a, names, bias, coef)) for a in data[held]]
+        default = math.log(THRESHOLD / (1.0 - THRESHOLD))
+        for a, z in scored:
+            if a.kind == "question" and all(a.rows[i]["coverage"] == 0 for i in np.flatnonzero(a.labels)):
+                top = np.argsort(-z, kind="stable")[:TOP_K]
+                meaning_only.append(any(z[i] >= default and a.labels[i] for i in top))
         for t in SWEEP:
             cut = math.log(t / (1.0 - t))
             a_ = [
@@ -722,7 +728,7 @@ def sweep(
             "absent_silent_sd": float(np.std(silent[t])),
         }
         for t in SWEEP
-    }
+    } | {"meaning_only": {"questions": len(meaning_only), "answered": sum(meaning_only)}}
 
 
 def add_brevity(data: dict[str, list[Asked]]) -> None:
@@ -746,6 +752,11 @@ def sweep_table(sweeps: dict[str, dict[str, dict[str, float]]]) -> str:
             for v in sweeps.values()
         ]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| questions whose relevant memories share no query word: answered at the default | "
+        + " | ".join(f"{v['meaning_only']['answered']} of {v['meaning_only']['questions']}" for v in sweeps.values())
+        + " |"
+    )
     return "\n".join(lines)
 
 
