@@ -21,6 +21,13 @@ best separation of answerable questions from questions about absent people — w
 is on. Embedders without a fit here (Titan: no AWS access) use MiniLM's; refit with the bench
 when the embedder can run.
 
+**Short facts.** Product memories are short facts, not dialogue turns. ``make bench-retrieval``
+also reports the procedure with LoCoMo's observations (third-person facts tied to turns) as the
+memories: the ranker is no stricter on them than on turns, and fitting on turns and facts together
+(or adding a memory-length feature) does not raise the score of a match in meaning alone ("What
+API style does the user like?" → "User chose REST over GraphQL"), which LoCoMo barely contains.
+So the weights stay fitted on turns.
+
 **Usage weights** are set by hand, because no public data says how much a user's feedback
 should count: the seed's bonuses (entity 0.06, feedback 0.08 per point, access 0.01 per use up
 to 25) converted to logit units at the threshold (the slope of the sigmoid at 0.7 is 0.21), so a
