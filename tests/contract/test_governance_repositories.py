@@ -10,7 +10,7 @@ import pytest
 from engram.ids import new_id
 from engram.ports import StaleWrite
 from engram.ports.ledger import LedgerEntry
-from engram.ports.memories import MemoryChanges
+from engram.ports.memories import MemoryChanges, MemoryFilters
 
 from .test_memory_repository import T0, TENANT, new_memory
 
@@ -92,3 +92,37 @@ def test_ledger_drops_a_stream(ledger: Any) -> None:
     assert ledger.drop(TENANT, "history:mem_a") == 3
     assert ledger.listing(TENANT, "history:mem_a", limit=10, cursor=None).items == []
     assert len(ledger.listing(TENANT, "history:mem_b", limit=10, cursor=None).items) == 1
+
+
+def test_a_superseded_memory_made_current_again_is_back_in_its_slot(memories: Any) -> None:
+    old = new_memory(memories, "I live in Paris", slot="user|residence", valid_from=T0)
+    retired = memories.apply(old, MemoryChanges(valid_until=T0 + 1, superseded_by="mem_x"))
+    back = memories.apply(retired, MemoryChanges(superseded_by="", updated_at=T0 + 2))
+    assert back.current and back.superseded_by is None and back.valid_until is None
+    assert memories.get(TENANT, old.memory_id) == back
+    assert [m.memory_id for m in memories.in_slot(TENANT, "default", "user|residence")] == [old.memory_id]
+
+
+def test_a_slot_is_moved_and_released(memories: Any) -> None:
+    m = new_memory(memories, "I live in Paris", slot="user|residence")
+    moved = memories.apply(m, MemoryChanges(text="I work at Acme", slot="user|employer"))
+    assert moved.slot == "user|employer" and memories.in_slot(TENANT, "default", "user|residence") == []
+    assert [x.memory_id for x in memories.in_slot(TENANT, "default", "user|employer")] == [m.memory_id]
+    released = memories.apply(moved, MemoryChanges(text="The weather is nice", slot=""))
+    assert released.slot is None and memories.in_slot(TENANT, "default", "user|employer") == []
+    assert memories.get(TENANT, m.memory_id) == released
+    unslotted = new_memory(memories, "I like tea")
+    filled = memories.apply(unslotted, MemoryChanges(text="I live in Rome", slot="user|residence"))
+    assert [x.memory_id for x in memories.in_slot(TENANT, "default", "user|residence")] == [filled.memory_id]
+
+
+def test_listing_leaves_superseded_memories_out_of_the_page_and_the_total(memories: Any) -> None:
+    kept = new_memory(memories, "I live in Rome")
+    old = new_memory(memories, "I live in Paris")
+    memories.apply(old, MemoryChanges(valid_until=T0 + 1, superseded_by=kept.memory_id))
+    for filters in ({}, {"namespace": "default"}, {"type": "fact"}):
+        current = memories.listing(TENANT, MemoryFilters(**filters, current_only=True), limit=1, cursor=None, offset=0)
+        assert [m.memory_id for m in current.items] == [kept.memory_id] and current.total == 1, filters
+        assert not current.has_more
+        everything = memories.listing(TENANT, MemoryFilters(**filters), limit=10, cursor=None, offset=0)
+        assert everything.total == 2, filters

@@ -177,6 +177,28 @@ def test_messages_page_by_cursor_or_offset(sessions: Any) -> None:
     assert list(sessions.all_messages(TENANT, s.session_id)) == []
 
 
+def test_start_and_turn_records_list_in_turn_order_and_purge_with_the_messages(sessions: Any) -> None:
+    s = new_session(sessions, purge_at=int(T0) + 86_400)
+    start = TurnRecord(0, "", {"kind": "start", "injected": [{"id": "mem_a", "group": "critical", "score": None}]})
+    sessions.save_start(s, start, now=T0 + 1)
+    for n in (1, 2, 3):
+        s = sessions.get(TENANT, s.session_id)
+        turn = TurnRecord(n, f"hash{n}", {"turn_number": n, "memories_used": ["mem_a"]})
+        sessions.append(s, [NewMessage("user", str(n))], now=T0 + 1 + n, inactivity_timeout=TIMEOUT, turn=turn)
+    page = sessions.turns(TENANT, s.session_id, limit=2, cursor=None)
+    assert [t.turn_number for t in page.items] == [0, 1] and page.has_more and page.next_cursor
+    assert page.items[0] == start and page.items[0].created_at == T0 + 1 and page.items[1].created_at == T0 + 2
+    rest = sessions.turns(TENANT, s.session_id, limit=10, cursor=page.next_cursor)
+    assert [t.turn_number for t in rest.items] == [2, 3] and not rest.has_more and rest.next_cursor is None
+    assert rest.items[0].response == {"turn_number": 2, "memories_used": ["mem_a"]}
+    assert sessions.get_turn(TENANT, s.session_id, 0) == start  # turn numbers start at 1: 0 is free for it
+    with pytest.raises(errors.BadRequest):
+        sessions.turns(TENANT, s.session_id, limit=2, cursor="garbage!")
+    assert sessions.turns(TENANT, "sess_other", limit=10, cursor=None).items == []
+    sessions.purge_messages(TENANT, s.session_id)
+    assert sessions.turns(TENANT, s.session_id, limit=10, cursor=None).items == []
+
+
 def test_outcome_claims_and_summaries(sessions: Any) -> None:
     s = new_session(sessions)
     assert sessions.claim_outcome(TENANT, s.session_id, "mem_1")

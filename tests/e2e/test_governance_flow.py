@@ -5,6 +5,7 @@ matches what is gone, and what is gone is gone from DynamoDB and the index."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,105 @@ def test_governance_endpoints_refuse_bad_input_and_other_tenants(server: LocalSe
         == 404
     )
     assert server.request("GET", "/v1/deletions", key=None).status_code == 401
+
+
+def _context(answer: dict[str, Any]) -> dict[str, bool]:
+    return {m["id"]: m["superseded"] for group in ("critical", "high") for m in answer[group]}
+
+
+def test_superseded_memories_stay_out_of_start_refresh_and_totals_and_come_back_on_delete(
+    server: LocalServer,
+) -> None:
+    old = _ok(server.request("POST", "/v1/memories", json={"text": "I live in Singapore", "type": "identity"}), 201)
+    new = _ok(
+        server.request("POST", "/v1/memories", json={"text": "I moved to Berlin last month", "type": "identity"}), 201
+    )
+    _ok(server.request("POST", "/v1/memories", json={"text": "I have a dog"}), 201)
+    assert _ok(server.request("GET", "/v1/memories", params={"limit": 1}))["total_count"] == 2
+    every = _ok(server.request("GET", "/v1/memories", params={"limit": 1, "include_superseded": "true"}))
+    assert every["total_count"] == 3
+
+    started = _ok(server.request("POST", "/v1/sessions/start", json={"firstMessage": "Where do I live?"}), 201)
+    assert _context(started["context"]) == {new["id"]: False}
+    marked = _ok(
+        server.request(
+            "POST", "/v1/sessions/start", json={"firstMessage": "Where do I live?", "include_superseded": True}
+        ),
+        201,
+    )
+    assert _context(marked["context"]) == {new["id"]: False, old["id"]: True}
+    sid = marked["session_id"]
+    turn = {"messages": [{"role": "user", "content": "Where do I live?"}]}
+    plain = _ok(server.request("POST", f"/v1/sessions/{sid}/turn", json={**turn, "turn_number": 5}))
+    assert plain["refresh_needed"] and _context(plain["new_context"]) == {new["id"]: False}
+    both = _ok(
+        server.request("POST", f"/v1/sessions/{sid}/turn", json={**turn, "turn_number": 10, "includeSuperseded": True})
+    )
+    assert _context(both["new_context"]) == {new["id"]: False, old["id"]: True}
+    bad = server.request("POST", "/v1/sessions/start", json={"include_superseded": "maybe"})
+    assert bad.status_code in (400, 422) and set(bad.json()) == {"error", "request_id"}
+
+    deleted = _ok(server.request("DELETE", f"/v1/memories/{new['id']}"))
+    assert deleted["receipt"]["memories_restored"] == [old["id"]]
+    back = _ok(server.request("GET", f"/v1/memories/{old['id']}"))
+    assert back["superseded"] is False and back["valid_until"] is None and back["superseded_by"] is None
+    assert _ok(server.request("GET", f"/v1/memories/{old['id']}/history"))["data"][0]["change"] == "reinstated"
+    assert _ok(server.request("GET", "/v1/deletions"))["data"][0]["memories_restored"] == [old["id"]]
+    item = _memory_items(server)[old["id"]]
+    assert "superseded_by" not in item and "valid_until" not in item and "tenant_ns_slot" in item
+    again = _ok(server.request("POST", "/v1/sessions/start", json={"firstMessage": "Where do I live?"}), 201)
+    assert old["id"] in _context(again["context"])
+
+
+def test_editing_a_memory_rereads_its_fact_slot(server: LocalServer) -> None:
+    home = _ok(server.request("POST", "/v1/memories", json={"text": "I live in Singapore", "type": "identity"}), 201)
+    pet = _ok(server.request("POST", "/v1/memories", json={"text": "I have a dog", "type": "identity"}), 201)
+    moved = _ok(server.request("PATCH", f"/v1/memories/{pet['id']}", json={"text": "I moved to Lisbon this year"}))
+    assert moved["action"] == "superseded" and moved["supersedes"] == [home["id"]]
+    assert _ok(server.request("GET", f"/v1/memories/{home['id']}"))["superseded_by"] == pet["id"]
+    assert [m["id"] for m in _ok(server.request("GET", "/v1/memories"))["data"]] == [pet["id"]]
+    undone = _ok(server.request("PATCH", f"/v1/memories/{pet['id']}", json={"text": "I have a cat"}))
+    assert undone["action"] == "edited" and undone["restored"] == [home["id"]] and undone["supersedes"] == []
+    assert _ok(server.request("GET", f"/v1/memories/{home['id']}"))["superseded"] is False
+    history = _ok(server.request("GET", f"/v1/memories/{pet['id']}/history"))["data"]
+    assert [e["change"] for e in history] == ["supersedes", "edited", "supersedes", "edited", "created"]
+    assert history[1]["fields"]["slot"] == "user|has:cat" and history[3]["fields"]["slot"] == "user|residence"
+
+
+def test_extracted_memories_record_the_turn_they_came_from_and_the_cascade_follows(server: LocalServer) -> None:
+    def session_with(*said: str) -> str:
+        sid = _ok(server.request("POST", "/v1/sessions", json={}), 201)["id"]
+        for text in said:
+            messages = [{"role": "user", "content": text}, {"role": "assistant", "content": "Noted."}]
+            _ok(server.request("POST", f"/v1/sessions/{sid}/turn", json={"messages": messages}))
+        _ok(server.request("POST", f"/v1/sessions/{sid}/end", json={"extractMemories": True}))
+        return sid
+
+    def extracted(sid: str) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = _ok(server.request("GET", "/v1/memories", params={"session_id": sid}))["data"]
+            if found:
+                return list(found)
+            time.sleep(0.2)
+        raise AssertionError("nothing extracted in time")
+
+    first = session_with("Hello there.", "My name is Ada Lovelace.")
+    [name] = extracted(first)
+    assert name["sources"] == [{"session_id": first, "turn": 2, "message": 3}]
+    assert (name["source"]["turn"], name["source"]["message"]) == (2, 3)
+    second = session_with("My name is Ada Lovelace.")
+    deadline = time.monotonic() + 20
+    while len(_ok(server.request("GET", f"/v1/memories/{name['id']}"))["sources"]) < 2:
+        assert time.monotonic() < deadline, "not reinforced in time"
+        time.sleep(0.2)
+    assert _ok(server.request("GET", f"/v1/memories/{name['id']}"))["sources"] == [
+        {"session_id": first, "turn": 2, "message": 3},
+        {"session_id": second, "turn": 1, "message": 1},
+    ]
+    out = _ok(server.request("DELETE", f"/v1/sessions/{first}", params={"cascade_memories": "true"}))
+    assert out["receipt"]["memories_deleted"] == []
+    assert out["receipt"]["memories_kept"] == [{"id": name["id"], "reason": f"also from {second}"}]
+    assert _ok(server.request("GET", f"/v1/memories/{name['id']}"))["sources"] == [
+        {"session_id": second, "turn": 1, "message": 1}
+    ]

@@ -39,7 +39,7 @@ HTTP_FUNCTIONS = [
     "search_memories", "reinforce_memory", "lock_memory", "unlock_memory", "log_miss",
     "list_misses", "miss_clusters", "replay_misses", "extract", "explain", "health", "openapi", "docs", "ui",
     "batch_create_memories", "mcp", "fallback", "list_conflicts", "resolve_conflict", "memory_history",
-    "list_deletions",
+    "list_deletions", "list_turns",
 ]  # fmt: skip
 BACKGROUND_FUNCTIONS = ["authorizer", "on_session_change", "on_memory_change", "sweep_sessions"]
 ALL_FUNCTIONS = HTTP_FUNCTIONS + BACKGROUND_FUNCTIONS
@@ -52,7 +52,7 @@ S, M, Y, X, K, L = "SessionsTable", "MessagesTable", "MemoriesTable", "MissesTab
 G = "LedgerTable"  # governance: whatever writes memories writes their history, conflicts and receipts
 ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "create_session": ({S: "W"}, set()),
-    "start_session": ({S: "W", Y: "W", G: "W"}, {"OS", "BR"}),
+    "start_session": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR"}),  # M: its start record
     "get_or_create_session": ({S: "W"}, set()),
     "list_sessions": ({S: "R"}, set()),
     "get_session": ({S: "R", M: "R", Y: "R"}, set()),
@@ -61,6 +61,7 @@ ACCESS: dict[str, tuple[dict[str, str], set[str]]] = {
     "replace_context": ({S: "W"}, set()),
     "append_messages": ({S: "W", M: "W"}, set()),
     "list_messages": ({S: "R", M: "R"}, set()),
+    "list_turns": ({S: "R", M: "R", Y: "R"}, set()),
     "record_turn": ({S: "W", M: "W", Y: "W", G: "W"}, {"OS", "BR"}),
     "end_session": ({S: "W", Y: "R"}, set()),
     "close_session": ({S: "W"}, set()),

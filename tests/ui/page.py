@@ -36,6 +36,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = WAIT, what: str = "c
     raise AssertionError(f"{what} not met in {timeout}s (last: {last!r})")
 
 
+class SeededServer:
+    """The local server the tests seed through its API (every call must succeed)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        reply = self.server.request(method, path, **kwargs)
+        assert reply.status_code < 300, f"{method} {path}: {reply.status_code} {reply.text}"
+        return reply.json()
+
+
 class Page:
     """The inspector in the browser: open a view by fragment, read what is on the page."""
 

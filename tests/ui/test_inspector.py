@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from engram.testing.server import LocalServer
-from tests.ui.browser import start_chromium
-from tests.ui.page import Page, wait_for
+from tests.ui.page import Page, SeededServer, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_ui_inspector_key_0123456789abcdef"
@@ -38,18 +37,15 @@ MEMORIES = [
 # --- seeded server --------------------------------------------------------------------------------
 
 
-class Seed:
+class Seed(SeededServer):
     """What the tests seeded, by name."""
 
     def __init__(self, server: LocalServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.memories: dict[str, str] = {}
         self.sessions: dict[str, str] = {}
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        reply = self.server.request(method, path, **kwargs)
-        assert reply.status_code < 300, f"{method} {path}: {reply.status_code} {reply.text}"
-        return reply.json()
+        self.started: dict[str, Any] = {}  # the "refresh" session's start answer
+        self.turns: dict[int, dict[str, Any]] = {}  # and its turns' answers
 
     def memory(self, name: str, **body: Any) -> str:
         self.memories[name] = self.api("POST", "/v1/memories", json=body)["id"]
@@ -102,6 +98,24 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
         s.sessions["active"] = s.api("POST", "/v1/sessions", json={"name": "Support chat", "agent_id": "helpdesk"})[
             "id"
         ]
+        # five turns: the fifth asks for a refresh, whose context the timeline shows
+        s.started = s.api(
+            "POST",
+            "/v1/sessions/start",
+            json={"firstMessage": "Which port does staging use?", "namespace": "project-alpha", "name": "Deploy chat"},
+        )
+        rid = s.sessions["refresh"] = s.started["session_id"]
+        for n in range(1, 6):
+            used = [s.memories["port"]] if n == 2 else []
+            s.turns[n] = s.api(
+                "POST",
+                f"/v1/sessions/{rid}/turn",
+                json={
+                    "turnNumber": n,
+                    "messages": [{"role": "user", "content": f"Deploy step {n}"}],
+                    "memoriesUsed": used,
+                },
+            )
         s.api("POST", "/v1/memories/miss", json={"query": "Which CI provider does the team use?", "session_id": sid})
         for query in ("What CI provider does the team use?", "What port does the staging database listen on?"):
             s.api("POST", "/v1/memories/miss", json={"query": query, "namespace": "project-alpha"})
@@ -110,18 +124,8 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
-    driver.set_window_size(1280, 900)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 @pytest.fixture
-def page(browser: Any, seed: Seed) -> Page:
+def page(browser: Any, seed: Seed) -> Page:  # browser: tests/ui/conftest.py
     return Page(browser, seed.server.url, KEY)
 
 
@@ -319,7 +323,7 @@ def test_session_page_timeline_context_and_extracted_memories(page: Page, seed: 
     sid = seed.sessions["ended"]
     page.open(f"view=session&id={sid}")
     assert page.heading() == "Orders planning"
-    turns = page.css("ol.timeline > li.turn")
+    turns = page.css("ol.timeline > li.turn:not(.start)")
     assert [t.find_element("css selector", "h3").text.split(" ")[:2] for t in turns] == [
         ["Turn", "1"],
         ["Turn", "2"],
@@ -334,12 +338,45 @@ def test_session_page_timeline_context_and_extracted_memories(page: Page, seed: 
     section = page.one("section[aria-labelledby=extracted-title]").text
     assert extracted and all((m["title"] or m["id"]) in section for m in extracted)
     assert "Memories used\n1" in page.main_text
+    # the start's injected context (turn 0) and the memory each turn used
+    log = seed.api("GET", f"/v1/sessions/{sid}/turns")["data"]
+    start = page.one("ol.timeline > li.turn.start")
+    assert "Context injected at start" in start.text and log[0]["kind"] == "start"
+    assert [a.get_attribute("href").split("id=")[1] for a in start.find_elements("css selector", ".memory-refs a")] == [
+        m["id"] for m in log[0]["injected"]
+    ]
+    assert all(m["title"] in start.text for m in log[0]["injected"])
+    for turn in turns:
+        used = turn.find_element("css selector", ".used")
+        assert "Memories used" in used.text and seed.memories["postgres"] in used.get_attribute("innerHTML")
     page.shot("session")
 
     page.requests_made()
     page.button("Download export (JSON)").click()
     wait_for(lambda: f"{seed.server.url}/v1/sessions/{sid}/export" in page.requests_made(), what="the export request")
     assert not page.css("main [role=alert]")
+
+
+def test_session_timeline_shows_what_a_refresh_injected_and_the_stats(page: Page, seed: Seed) -> None:
+    sid = seed.sessions["refresh"]
+    page.open(f"view=session&id={sid}")
+    assert page.heading() == "Deploy chat"
+    start = page.one("ol.timeline > li.turn.start")
+    critical = seed.started["context"]["critical"]
+    assert critical and all(m["title"] in start.text for m in critical)
+    stats = seed.started["stats"]
+    assert f"{stats['tokens_injected']} tokens: {stats['critical_count']} critical" in start.text
+    turns = page.css("ol.timeline > li.turn:not(.start)")
+    assert len(turns) == 5
+    assert "Memories used" in turns[1].text and "port 5433" in turns[1].text
+    assert not turns[0].find_elements("css selector", ".injected")  # no refresh on turn 1
+    refreshed = seed.turns[5]
+    assert refreshed["refresh_needed"] is True
+    block = turns[4].find_element("css selector", ".injected")
+    assert "Context injected by the refresh" in block.text
+    ids = [m["id"] for m in refreshed["new_context"]["critical"] + refreshed["new_context"]["high"]]
+    assert ids and all(mid in block.get_attribute("innerHTML") for mid in ids)
+    page.shot("session-refresh")
 
 
 # --- misses, review, deletions ------------------------------------------------------------------------
@@ -495,6 +532,7 @@ def test_every_view_passes_the_axe_accessibility_rules(page: Page, seed: Seed) -
         f"view=memory&id={seed.memories['rest']}",
         "view=sessions",
         f"view=session&id={seed.sessions['ended']}",
+        f"view=session&id={seed.sessions['refresh']}",
         "view=misses",
         "view=review",
         "view=deletions",

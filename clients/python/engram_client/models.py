@@ -64,6 +64,7 @@ class ContextMemory(BaseModel):
     id: str
     namespace: str
     score: float | None = None
+    superseded: bool | None = False
     text: str
     tier: str
     title: str | None
@@ -410,6 +411,12 @@ class KeptMemoryOut(BaseModel):
 
 
 class LineageOut(BaseModel):
+    """
+    A session a memory was extracted or reinforced from: the turn (when the message was
+    recorded by a turn) and the message's position in the session (1..n), when known.
+    """
+
+    message: int | None = None
     session_id: str
     turn: int | None = None
 
@@ -457,6 +464,7 @@ class MemorySource(BaseModel):
     )
     confidence: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
     extracted: bool | None = False
+    message: Annotated[int | None, Field(ge=1, le=10000000)] = None
     session_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     turn: Annotated[int | None, Field(ge=0, le=1000000)] = None
 
@@ -514,6 +522,7 @@ class RecordTurn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
+    include_superseded: bool | None = False
     memories_used: Annotated[list[MemoriesUsedItem] | None, Field(max_length=100)] = None
     messages: Annotated[list[MessageIn], Field(max_length=50, min_length=1)]
     turn_number: Annotated[int | None, Field(ge=1, le=1000000)] = None
@@ -709,6 +718,7 @@ class SessionOut(BaseModel):
 class SourceOut(BaseModel):
     confidence: float | None = None
     extracted: bool | None = False
+    message: int | None = None
     session_id: str | None = None
     turn: int | None = None
 
@@ -721,6 +731,7 @@ class StartSession(BaseModel):
     agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
     context: dict[str, Any] | None = None
     first_message: Annotated[str | None, Field(max_length=8000)] = None
+    include_superseded: bool | None = False
     key: Annotated[
         str | None,
         Field(max_length=255, min_length=1, pattern="^(?!sess_)[A-Za-z0-9_:.@+-]+$"),
@@ -754,6 +765,7 @@ class SuggestionOut(BaseModel):
     entities: list[str] | None = []
     memory_id: str | None = None
     memory_type: str
+    source_index: int | None = None
     suggested_tier: str
     title: str
 
@@ -764,6 +776,19 @@ class SummarizeOut(BaseModel):
     message_count: int
     session_id: str
     summary: str
+
+
+class TurnMemoryOut(BaseModel):
+    """
+    A memory a turn used or a start/refresh injected: its id as recorded, and its title now
+    (``title`` null and ``exists`` false once the memory is gone; the record never holds its text).
+    """
+
+    exists: bool | None = True
+    group: Literal["critical", "high"] | None = None
+    id: str
+    score: float | None = None
+    title: str | None = None
 
 
 class TurnOut(BaseModel):
@@ -1003,6 +1028,7 @@ class DeletionReceiptOut(BaseModel):
     kind: Literal["memory", "session"]
     memories_deleted: list[str] | None = None
     memories_kept: list[KeptMemoryOut] | None = None
+    memories_restored: list[str] | None = None
     messages_purged: int | None = 0
     session_id: str | None = None
 
@@ -1011,6 +1037,43 @@ class DeletionsOut(BaseModel):
     data: list[DeletionReceiptOut]
     has_more: bool | None = False
     next_cursor: str | None = None
+
+
+class EditedMemoryOut(BaseModel):
+    """
+    An edit's answer: the memory, and what the edit did to its fact slot (``edited``;
+    ``superseded`` when the new text replaced a current memory, named in ``supersedes``;
+    ``conflict`` when it contradicts one that needs review). ``restored``: the memories it had
+    superseded that are current again because the new text no longer states that fact.
+    """
+
+    access_count: int
+    action: Literal["edited", "superseded", "conflict"] | None = "edited"
+    agent_id: str | None = None
+    conflict_id: str | None = None
+    created_at: str | None = None
+    entities: list[str]
+    feedback_score: int
+    id: str
+    last_accessed_at: str | None = None
+    locked: bool
+    metadata: dict[str, Any] | None = None
+    namespace: str
+    restored: list[str] | None = None
+    session_id: str | None = None
+    source: SourceOut | None = None
+    sources: list[LineageOut] | None = None
+    strength: float
+    superseded: bool | None = False
+    superseded_by: str | None = None
+    supersedes: list[str] | None = None
+    text: str
+    tier: str
+    title: str
+    type: str
+    updated_at: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
 
 
 class ExplainResult(BaseModel):
@@ -1168,6 +1231,21 @@ class SearchOut(BaseModel):
     threshold: float
 
 
+class TurnEntryOut(BaseModel):
+    """
+    One entry of a session's turn log: its start (``turn_number`` 0) or a recorded turn.
+    """
+
+    created_at: str | None = None
+    injected: list[TurnMemoryOut] | None = None
+    kind: Literal["start", "turn"]
+    memories_used: list[TurnMemoryOut] | None = None
+    refresh_needed: bool | None = False
+    stats: ContextStats | None = None
+    turn_number: int
+    unknown_memories: list[str] | None = None
+
+
 class BatchCreateMemories(BaseModel):
     """
     Up to 100 memories. An item that is not a valid memory is reported in its result and the rest are written.
@@ -1227,6 +1305,13 @@ class ExplainOut(BaseModel):
     results: list[ExplainResult]
     threshold: float
     token_estimate: int
+
+
+class PageTurnEntryOut(BaseModel):
+    data: list[TurnEntryOut]
+    has_more: bool | None = False
+    next_cursor: str | None = None
+    total_count: int | None = 0
 
 
 class ReplayOut(BaseModel):

@@ -46,7 +46,8 @@ class HistoryEventOut(ResponseModel):
 
     at: str
     cause: Cause
-    change: str  # created, edited, tier, locked, unlocked, feedback, superseded, supersedes, reinforced, unlinked
+    # created, edited, tier, locked, unlocked, feedback, superseded, supersedes, reinstated, lineage
+    change: str
     version: int | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
     note: str | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 
 from engram.models.common import (
@@ -21,6 +23,7 @@ MAX_FIRST_MESSAGE = 8_000
 class StartSession(CreateSession):
     first_message: str | None = Field(default=None, max_length=MAX_FIRST_MESSAGE)
     token_budget: int | None = Field(default=None, ge=50, le=100_000)
+    include_superseded: bool = False  # superseded memories are injected too, marked ``superseded``
 
 
 class ContextMemory(ResponseModel):
@@ -31,6 +34,7 @@ class ContextMemory(ResponseModel):
     tier: str
     namespace: str
     score: float | None = None
+    superseded: bool = False  # only with include_superseded: a newer memory replaced it
 
 
 class InjectedContext(ResponseModel):
@@ -56,6 +60,7 @@ class RecordTurn(RequestModel):
     messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES_PER_REQUEST)
     turn_number: int | None = Field(default=None, ge=1, le=1_000_000)
     memories_used: list[MemoryRef] = Field(default_factory=list, max_length=MAX_MEMORIES_USED)
+    include_superseded: bool = False  # a refresh injects superseded memories too, marked ``superseded``
 
 
 class TurnOut(ResponseModel):
@@ -67,6 +72,30 @@ class TurnOut(ResponseModel):
     new_context: InjectedContext | None = None
     stats: ContextStats | None = None
     message_count: int
+
+
+class TurnMemoryOut(ResponseModel):
+    """A memory a turn used or a start/refresh injected: its id as recorded, and its title now
+    (``title`` null and ``exists`` false once the memory is gone; the record never holds its text)."""
+
+    id: str
+    group: Literal["critical", "high"] | None = None  # injected memories: which part of the context
+    score: float | None = None  # injected high-tier memories: their relevance when injected
+    title: str | None = None
+    exists: bool = True
+
+
+class TurnEntryOut(ResponseModel):
+    """One entry of a session's turn log: its start (``turn_number`` 0) or a recorded turn."""
+
+    turn_number: int
+    kind: Literal["start", "turn"]
+    created_at: str | None = None
+    refresh_needed: bool = False
+    injected: list[TurnMemoryOut] = Field(default_factory=list)  # at start, or by this turn's refresh
+    memories_used: list[TurnMemoryOut] = Field(default_factory=list)
+    unknown_memories: list[str] = Field(default_factory=list)
+    stats: ContextStats | None = None
 
 
 class ConversationMessage(RequestModel):
@@ -91,6 +120,7 @@ class SuggestionOut(ResponseModel):
     suggested_tier: str
     confidence: float
     entities: list[str] = []
+    source_index: int | None = None  # the conversation message (0-based) it was read from
     memory_id: str | None = None
     action: str | None = None  # created | superseded | conflict | reinforced | unchanged, when saved
 

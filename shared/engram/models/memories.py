@@ -51,6 +51,7 @@ Entity = Annotated[
 class MemorySource(RequestModel):
     session_id: Label | None = None
     turn: int | None = Field(default=None, ge=0, le=1_000_000)
+    message: int | None = Field(default=None, ge=1, le=10_000_000)  # the message's position in the session (1..n)
     extracted: bool = False
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
@@ -89,13 +90,18 @@ class UpdateMemory(RequestModel):
 class SourceOut(ResponseModel):
     session_id: str | None = None
     turn: int | None = None
+    message: int | None = None
     extracted: bool = False
     confidence: float | None = None
 
 
 class LineageOut(ResponseModel):
+    """A session a memory was extracted or reinforced from: the turn (when the message was
+    recorded by a turn) and the message's position in the session (1..n), when known."""
+
     session_id: str
     turn: int | None = None
+    message: int | None = None
 
 
 class MemoryOut(ResponseModel):
@@ -134,6 +140,17 @@ class WrittenMemoryOut(MemoryOut):
     conflict_id: str | None = None
 
 
+class EditedMemoryOut(MemoryOut):
+    """An edit's answer: the memory, and what the edit did to its fact slot (``edited``;
+    ``superseded`` when the new text replaced a current memory, named in ``supersedes``;
+    ``conflict`` when it contradicts one that needs review). ``restored``: the memories it had
+    superseded that are current again because the new text no longer states that fact."""
+
+    action: Literal["edited", "superseded", "conflict"] = "edited"
+    conflict_id: str | None = None
+    restored: list[str] = Field(default_factory=list)
+
+
 class KeptMemoryOut(ResponseModel):
     id: str
     reason: str
@@ -147,6 +164,8 @@ class DeletionReceiptOut(ResponseModel):
     session_id: str | None = None
     memories_deleted: list[str] = Field(default_factory=list)
     memories_kept: list[KeptMemoryOut] = Field(default_factory=list)
+    # memories a deleted one had superseded: current again (valid_until and superseded_by cleared)
+    memories_restored: list[str] = Field(default_factory=list)
     messages_purged: int = 0
     index_entries_removed: int = 0
     created_at: str | None = None

@@ -94,10 +94,11 @@ class MemoryChanges:
     last_accessed_at: float | None = None
     updated_at: float | None = None
     valid_until: float | None = None
-    superseded_by: str | None = None
+    superseded_by: str | None = None  # "" makes it current again: clears valid_until too
     supersedes: Sequence[str] | None = None
     sources: Sequence[dict[str, Any]] | None = None
     session_id: str | None = None  # "" clears it (a session unlinked by a cascade)
+    slot: str | None = None  # "" releases it (an edit that no longer states the fact)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class MemoryFilters:
     tier: str | None = None  # the stored tier (the service re-checks the effective one)
     session_id: str | None = None
     agent_id: str | None = None
+    current_only: bool = False  # superseded memories are left out of the page and the total
 
 
 @dataclass(frozen=True)

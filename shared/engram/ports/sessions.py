@@ -80,11 +80,13 @@ class Message:
 
 @dataclass(frozen=True)
 class TurnRecord:
-    """The first answer to a turn, kept so that re-sending the same turn replays it."""
+    """The first answer to a turn, kept so that re-sending the same turn replays it. Turn number 0
+    is the session's start: its ``response`` names the memories injected (ids, never their text)."""
 
     turn_number: int
     request_hash: str
     response: dict[str, Any]
+    created_at: float | None = field(default=None, compare=False)  # when it was written
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,14 @@ class SessionRepository(Protocol):
         ...
 
     def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> TurnRecord | None: ...
+
+    def save_start(self, session: Session, record: TurnRecord, *, now: float) -> None:
+        """Keep the start record (turn number 0: what start injected) beside the turn records."""
+        ...
+
+    def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
+        """The start record and the turn records, in turn order, paged."""
+        ...
 
     def messages(
         self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int

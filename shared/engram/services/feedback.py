@@ -120,6 +120,8 @@ class FeedbackService:
             writes = [(m, self._accessed(m, times[m.memory_id])) for m in found.values()]
             gone = self.core.repo.settle_accesses(pending, writes)
             if not gone:
+                for m in found.values():  # the tier decay had reached before these uses
+                    self.core.record_decay(m, min(times[m.memory_id]))
                 return sum(len(times[m.memory_id]) for m in found.values())
             pending = [log for log in pending if log.log_id not in gone]  # settled before: drop them
             if pending:

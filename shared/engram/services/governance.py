@@ -70,6 +70,75 @@ class GovernanceService:
 
         return self.core.change(memory.tenant_id, memory.memory_id, build, cause=cause, note=note)
 
+    def forget(self, gone: Memory, *, note: str) -> list[str]:
+        """A deleted memory leaves the lineage: what it had superseded is reinstated
+        (:meth:`reinstate`) and the memory that superseded it no longer names it. Returns the ids
+        made current again."""
+        restored = self.reinstate(gone, note=note)
+        successor = self.core.repo.get(gone.tenant_id, gone.superseded_by) if gone.superseded_by else None
+        if successor is not None and gone.memory_id in successor.supersedes:
+
+            def unlink(m: Memory, now: float) -> MemoryChanges:
+                return MemoryChanges(supersedes=[i for i in m.supersedes if i != gone.memory_id], updated_at=now)
+
+            self.core.change(
+                gone.tenant_id, successor.memory_id, unlink, first=successor, note=f"{gone.memory_id} was deleted"
+            )
+        return restored
+
+    def reinstate(self, gone: Memory, *, note: str, cause: str = "api") -> list[str]:
+        """What ``gone`` had superseded, once it no longer stands for it (deleted, or edited so that
+        it no longer states the fact): each memory it superseded is current again (valid_until and
+        superseded_by cleared), unless something else superseded it since, or ``gone`` was itself
+        superseded by a memory still current: then that memory supersedes it instead. Returns the
+        ids made current again."""
+        tenant_id = gone.tenant_id
+        heir = self._current_successor(gone)
+        restored: list[str] = []
+        for old in self.core.repo.get_many(tenant_id, gone.supersedes).values():
+            if old.superseded_by != gone.memory_id:
+                continue  # superseded by something else meanwhile: that stands
+            if heir is not None:
+                self._relink(old, heir, gone, cause=cause, note=note)
+                continue
+
+            def back(m: Memory, now: float) -> MemoryChanges:
+                return MemoryChanges(superseded_by="", updated_at=now)
+
+            self.core.sync_index(self.core.change(tenant_id, old.memory_id, back, first=old, cause=cause, note=note))
+            restored.append(old.memory_id)
+        return restored
+
+    def _relink(self, old: Memory, heir: Memory, gone: Memory, *, cause: str, note: str) -> None:
+        """``old`` stays superseded (since the same time), now by ``heir`` instead of ``gone``."""
+
+        def point(m: Memory, now: float) -> MemoryChanges:
+            return MemoryChanges(superseded_by=heir.memory_id, updated_at=now)
+
+        def link(m: Memory, now: float) -> MemoryChanges:
+            kept = [i for i in m.supersedes if i not in (old.memory_id, gone.memory_id)]
+            return MemoryChanges(supersedes=[*kept, old.memory_id], updated_at=now)
+
+        self.core.change(
+            old.tenant_id, old.memory_id, point, first=old, cause=cause, note=f"{note}; now {heir.memory_id}"
+        )
+        self.core.change(heir.tenant_id, heir.memory_id, link, cause=cause, note=f"{note}; replaces {old.memory_id}")
+
+    def _current_successor(self, memory: Memory) -> Memory | None:
+        """The current end of the chain of memories that superseded ``memory`` (None: it is current,
+        or the chain is broken by a deletion)."""
+        seen = {memory.memory_id}
+        found = memory
+        while found.superseded_by and found.superseded_by not in seen:
+            seen.add(found.superseded_by)
+            nxt = self.core.repo.get(memory.tenant_id, found.superseded_by)
+            if nxt is None:
+                return None
+            if nxt.current:
+                return nxt
+            found = nxt
+        return None
+
     # --- the review queue -----------------------------------------------------------------------
 
     def open_conflict(self, old: Memory, new: Memory, slot: str, verdict: Verdict) -> str | None:
@@ -145,11 +214,19 @@ class GovernanceService:
     # --- history --------------------------------------------------------------------------------
 
     def history(self, tenant_id: str, memory_id: str, *, limit: int = 50, cursor: str | None = None) -> HistoryOut:
+        """Newest first. The first page also shows the tiers the memory has decayed into since its
+        last write (cause ``decay``; stored in the history by that memory's next write)."""
         memory = self.core.load(tenant_id, memory_id)
         found = self.ledger.listing(tenant_id, history_stream(memory.memory_id), limit=limit, cursor=cursor)
+        pending: list[HistoryEventOut] = []
+        if cursor is None:
+            note = self.core.decay_note()
+            for tier, at in reversed(self.core.decay_steps(memory, clock.now())):
+                event = HistoryEventOut(at=clock.iso(at) or "", cause="decay", change="tier", fields={"tier": tier})
+                pending.append(event.model_copy(update={"note": note}))
         return HistoryOut(
             memory_id=memory.memory_id,
-            data=[_event(e) for e in found.items],
+            data=[*pending, *(_event(e) for e in found.items)],
             next_cursor=found.next_cursor,
             has_more=found.has_more,
         )

@@ -42,6 +42,7 @@ from engram.models.intelligence import (
 from engram.models.sessions import CreateSession
 from engram.ports import StaleWrite
 from engram.ports.memories import ATOMIC_WRITE_ITEMS, access_logs
+from engram.ports.sessions import Message as StoredMessage
 from engram.ports.sessions import NewMessage, SessionRepository, TurnRecord, TurnTaken
 from engram.services.lifecycle import ensure_writable
 from engram.services.memories import NEAR_DUPLICATE_COSINE
@@ -86,17 +87,30 @@ class IntelligenceService:
     # --- context --------------------------------------------------------------------------------
 
     def build_context(
-        self, tenant_id: str, namespace: str | None, query: str | None, budget: int
+        self,
+        tenant_id: str,
+        namespace: str | None,
+        query: str | None,
+        budget: int,
+        *,
+        include_superseded: bool = False,
     ) -> tuple[InjectedContext, ContextStats]:
         """Critical memories first (all of them while the budget lasts), then high-tier memories
-        relevant to ``query`` above the threshold. Injected memories count as accesses: the caller
-        logs them (:func:`injected_ids`) with its own write."""
+        relevant to ``query`` above the threshold; superseded memories only with
+        ``include_superseded`` (marked). Injected memories count as accesses: the caller logs
+        them (:func:`injected_ids`) with its own write."""
         namespaces = list(dict.fromkeys([namespace or DEFAULT_NAMESPACE, DEFAULT_NAMESPACE]))
-        critical = self._memories().critical_memories(tenant_id, namespaces)
+        critical = self._memories().critical_memories(tenant_id, namespaces, include_superseded=include_superseded)
         high: Sequence[MemoryOut] = []
         if query and query.strip():
             hits = self._search().search(
-                tenant_id, query, namespaces=namespaces, top_k=HIGH_CANDIDATES, tiers=["high"], record_access=False
+                tenant_id,
+                query,
+                namespaces=namespaces,
+                top_k=HIGH_CANDIDATES,
+                tiers=["high"],
+                record_access=False,
+                include_superseded=include_superseded,
             )
             high = [h for h in hits if h.tier == "high"]
         used = 0
@@ -118,6 +132,7 @@ class IntelligenceService:
                         tier=memory.tier,
                         namespace=memory.namespace,
                         score=getattr(memory, "score", None),
+                        superseded=memory.superseded,
                     )
                 )
         stats = ContextStats(
@@ -131,13 +146,18 @@ class IntelligenceService:
     # --- start ------------------------------------------------------------------------------------
 
     def start(self, tenant_id: str, req: StartSession) -> StartSessionOut:
-        create_fields = req.model_dump(exclude={"first_message", "token_budget"}, exclude_unset=True)
+        create_fields = req.model_dump(
+            exclude={"first_message", "token_budget", "include_superseded"}, exclude_unset=True
+        )
         session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
         budget = req.token_budget or self._settings.context_token_budget
-        context, stats = self.build_context(tenant_id, req.namespace, req.first_message, budget)
+        context, stats = self.build_context(
+            tenant_id, req.namespace, req.first_message, budget, include_superseded=req.include_superseded
+        )
         injected = injected_ids(context)
         if injected:
             self._feedback().record_access(tenant_id, injected)
+        self._sessions.record_start(tenant_id, session.id, context, stats)  # turn 0 of GET …/turns: the ids
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------
@@ -168,7 +188,11 @@ class IntelligenceService:
             if refresh and turn_number not in refreshes:
                 query = self._recent_topic(tenant_id, session_id, req)
                 refreshes[turn_number] = self.build_context(
-                    tenant_id, session.namespace, query, self._settings.context_token_budget
+                    tenant_id,
+                    session.namespace,
+                    query,
+                    self._settings.context_token_budget,
+                    include_superseded=req.include_superseded,
                 )
             new_context, stats = refreshes.get(turn_number, (None, None))
             response = TurnOut(
@@ -257,7 +281,14 @@ class IntelligenceService:
             )
         return requests
 
-    def _memory_request(self, namespace: str, suggestion: SuggestionOut, session_id: str | None) -> CreateMemory:
+    def _memory_request(
+        self, namespace: str, suggestion: SuggestionOut, session_id: str | None, origin: StoredMessage | None = None
+    ) -> CreateMemory:
+        """``origin``: the stored message of the session the suggestion was read from (its turn and
+        position go to the memory's source and lineage)."""
+        source: dict[str, Any] = {"session_id": session_id, "extracted": True, "confidence": suggestion.confidence}
+        if origin is not None:
+            source |= {"turn": origin.turn_number, "message": origin.seq}
         return self._memories().memory_request(
             text=suggestion.content,
             title=suggestion.title,
@@ -266,7 +297,7 @@ class IntelligenceService:
             tier=suggestion.suggested_tier,
             entities=suggestion.entities[:20],
             session_id=session_id,
-            source={"session_id": session_id, "extracted": True, "confidence": suggestion.confidence},
+            source=source,
         )
 
     def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
@@ -280,6 +311,7 @@ class IntelligenceService:
                 suggested_tier=s.suggested_tier,
                 confidence=s.confidence,
                 entities=list(s.entities),
+                source_index=s.source_index,
             )
             for s in result.suggestions
         ]
@@ -293,15 +325,19 @@ class IntelligenceService:
         session_id: str | None,
         *,
         request: CreateMemory | None = None,
+        origin: StoredMessage | None = None,
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
-        session already produced is left alone, so re-processing a session changes nothing."""
+        session (and message) already produced is left alone, so re-processing a session changes
+        nothing; one the session produced from another message gains that message in its lineage,
+        and a session reinforces a memory once. ``origin``: the session's stored message it was read from."""
         memories = self._memories()
-        request = request or self._memory_request(namespace, suggestion, session_id)
+        request = request or self._memory_request(namespace, suggestion, session_id, origin)
         written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
         if written.action != "duplicate":
             return written.id, written.action
-        if not changed and session_id:
+        from_session = sum(s.session_id == session_id for s in written.sources) if session_id else 0
+        if session_id and (not changed or from_session > 1):
             return written.id, "unchanged"
         self._feedback().apply_outcome(tenant_id, [written.id], 1)
         return written.id, "reinforced"

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from engram import clock, errors
 from engram.config import Settings
-from engram.extract.slots import Verdict, compare, read_slot
+from engram.extract.slots import FactSlot, Verdict, compare, read_slot
 from engram.ids import new_id
 from engram.index.ports import IndexDoc, IndexFilters, IndexUnavailable
 from engram.models.common import Page
@@ -24,6 +24,7 @@ from engram.models.memories import (
     CreateMemory,
     DeleteMemoryOut,
     DeletionReceiptOut,
+    EditedMemoryOut,
     KeptMemoryOut,
     MemoryOut,
     UpdateMemory,
@@ -89,28 +90,50 @@ class MemoryService:
             duplicate = self._duplicate_of(tenant_id, req, source, near_cosine)
             if duplicate is not None:
                 return self._reinforce(duplicate, source, cause)
-        slot = read_slot(req.text) if memory_id is None and req.type not in UNSLOTTED_TYPES else None
-        rivals: builtins.list[tuple[Memory, Verdict]] = []
-        if slot is not None:
-            for old in self.core.repo.in_slot(tenant_id, req.namespace, slot.key):
-                verdict = compare(old.text, slot)
-                if verdict.relation == "same":
-                    return self._reinforce(old, source, cause)
-                if verdict.relation == "supersedes":
-                    rivals.append((old, verdict))
+        slot = _slot_of(req.text, req.type) if memory_id is None else None
+        same, rivals = self._rivals(tenant_id, req.namespace, slot)
+        if same is not None:
+            return self._reinforce(same, source, cause)
         memory = self._add(tenant_id, req, memory_id, vector, created_at, slot.key if slot else None, source, cause)
-        action: str = "created"
+        memory, action, conflict_id = self._decide(memory, rivals, cause)
+        out = self.core.render(memory, cls=WrittenMemoryOut, action=action or "created", conflict_id=conflict_id)
+        return out, True
+
+    def _rivals(
+        self, tenant_id: str, namespace: str, slot: FactSlot | None, *, exclude: str | None = None
+    ) -> tuple[Memory | None, builtins.list[tuple[Memory, Verdict]]]:
+        """The current memory of the slot that says the same (a duplicate), else the current ones
+        that ``slot`` contradicts, each with the rule's verdict."""
+        rivals: builtins.list[tuple[Memory, Verdict]] = []
+        if slot is None:
+            return None, rivals
+        for old in self.core.repo.in_slot(tenant_id, namespace, slot.key):
+            if old.memory_id == exclude:
+                continue
+            verdict = compare(old.text, slot)
+            if verdict.relation == "same":
+                return old, []
+            if verdict.relation == "supersedes":
+                rivals.append((old, verdict))
+        return None, rivals
+
+    def _decide(
+        self, memory: Memory, rivals: Sequence[tuple[Memory, Verdict]], cause: str
+    ) -> tuple[Memory, str | None, str | None]:
+        """``memory`` supersedes each rival the rule is sure of (and that is not locked); the
+        others go to the review queue. Returns it as stored, what happened (``superseded``,
+        ``conflict`` or None) and the last conflict opened."""
+        action: str | None = None
         conflict_id = None
         for old, verdict in rivals:
             if verdict.automatic and not old.locked:
                 memory = self.governance.supersede(old, memory, cause=cause, note=verdict.reason)
-                self.core.sync_index(self.core.load(tenant_id, old.memory_id))
+                self.core.sync_index(self.core.load(memory.tenant_id, old.memory_id))
                 action = "superseded"
             else:
-                conflict_id = self.governance.open_conflict(old, memory, slot.key if slot else "", verdict)
-                action = "conflict" if action == "created" else action
-        out = self.core.render(memory, cls=WrittenMemoryOut, action=action, conflict_id=conflict_id)
-        return out, True
+                conflict_id = self.governance.open_conflict(old, memory, memory.slot or "", verdict)
+                action = action or "conflict"
+        return memory, action, conflict_id
 
     def _add(
         self,
@@ -175,7 +198,7 @@ class MemoryService:
         return self.core.repo.get(tenant_id, near.id)
 
     def _reinforce(self, memory: Memory, source: dict[str, Any] | None, cause: str) -> tuple[WrittenMemoryOut, bool]:
-        """A duplicate: its sources gain this write's (at most once per session and turn)."""
+        """A duplicate: its sources gain this write's (at most once per session, turn and message)."""
         if source is None or source in memory.sources:
             return self.core.render(memory, cls=WrittenMemoryOut, action="duplicate"), False
 
@@ -275,18 +298,17 @@ class MemoryService:
         cursor: str | None = None,
         offset: int = 0,
     ) -> Page[MemoryOut]:
-        """Newest first; superseded memories only with ``include_superseded`` (marked ``superseded``)."""
+        """Newest first; superseded memories (in the page and in ``total_count``) only with
+        ``include_superseded`` (marked ``superseded``)."""
         now = clock.now()
 
         def wanted(m: Memory) -> bool:
-            if tier and self.core.tier_of(m, now) != tier:
-                return False
-            return include_superseded or m.current
+            return not tier or self.core.tier_of(m, now) == tier
 
         accept = wanted
         found = self.core.repo.listing(
             tenant_id,
-            MemoryFilters(namespace, type, tier, session_id, agent_id),
+            MemoryFilters(namespace, type, tier, session_id, agent_id, current_only=not include_superseded),
             limit=limit,
             cursor=cursor,
             offset=0 if cursor else offset,
@@ -301,14 +323,18 @@ class MemoryService:
 
     # --- edit / delete ------------------------------------------------------------------------
 
-    def update(self, tenant_id: str, memory_id: str, req: UpdateMemory) -> MemoryOut:
+    def update(self, tenant_id: str, memory_id: str, req: UpdateMemory) -> EditedMemoryOut:
+        """Edit a memory. A new text (or type, or namespace) is read for its fact slot again: a
+        memory that now contradicts a current one of its slot supersedes it or opens a conflict,
+        as a new memory would; one that no longer fills its slot leaves it, and what it had
+        superseded there is current again."""
         sent = {k for k in req.model_fields_set if getattr(req, k) is not None}
+        before = self.core.load(tenant_id, memory_id)
         vector: builtins.list[float] | None = None
         if "text" in sent or "title" in sent:
-            current = self.core.load(tenant_id, memory_id)
-            vector = self.core.embed([embed_text(_next_title(current, req.title, req.text), req.text or current.text)])[
-                0
-            ]
+            title = _next_title(before, req.title, req.text)
+            vector = self.core.embed([embed_text(title, req.text or before.text)])[0]
+        reslot = bool(sent & {"text", "type", "namespace"})
 
         def build(memory: Memory, now: float) -> MemoryChanges:
             tier = self.core.tier_of(memory, now)
@@ -330,11 +356,40 @@ class MemoryService:
                 strength=strength,
                 strength_at=now if strength is not None else None,
                 updated_at=now,
+                slot=_slot_change(memory, req) if reslot else None,
             )
 
-        memory = self.core.change(tenant_id, memory_id, build)
+        memory = self.core.change(tenant_id, memory_id, build, first=before)
         self.core.sync_index(memory)
-        return self.core.render(memory)
+        if not reslot:
+            return self.core.render(memory, cls=EditedMemoryOut)
+        return self._reslotted(before, memory)
+
+    def _reslotted(self, before: Memory, memory: Memory) -> EditedMemoryOut:
+        """After an edit of text, type or namespace: a memory that left its slot gives back what it
+        had superseded there; one that fills a slot meets the current memories of it."""
+        restored: builtins.list[str] = []
+        if (memory.slot, memory.namespace) != (before.slot, before.namespace) and before.slot and memory.supersedes:
+            restored = self.governance.reinstate(memory, note=f"{memory.memory_id} no longer states it (edited)")
+            memory = self._forget_replaced(memory, restored)
+        action, conflict_id = None, None
+        if memory.current and memory.slot:
+            slot = read_slot(memory.text)
+            _, rivals = self._rivals(memory.tenant_id, memory.namespace, slot, exclude=memory.memory_id)
+            memory, action, conflict_id = self._decide(memory, rivals, "api")
+        return self.core.render(
+            memory, cls=EditedMemoryOut, action=action or "edited", conflict_id=conflict_id, restored=restored
+        )
+
+    def _forget_replaced(self, memory: Memory, restored: Sequence[str]) -> Memory:
+        """``memory`` no longer supersedes the memories made current again."""
+        if not restored:
+            return memory
+
+        def build(m: Memory, now: float) -> MemoryChanges:
+            return MemoryChanges(supersedes=[i for i in m.supersedes if i not in restored], updated_at=now)
+
+        return self.core.change(memory.tenant_id, memory.memory_id, build, note="replaced memories current again")
 
     def delete(self, tenant_id: str, memory_id: str) -> DeleteMemoryOut:
         memory = self.core.load(tenant_id, memory_id)
@@ -342,8 +397,13 @@ class MemoryService:
             raise errors.NotFound(f"Memory {short(memory_id)!r} not found")
         removed = self.core.unindex(memory)
         self.governance.forget_history(tenant_id, memory.memory_id)
+        restored = self.governance.forget(memory, note=f"{memory.memory_id}, which superseded it, was deleted")
         receipt = DeletionReceiptOut(
-            id="", kind="memory", memories_deleted=[memory.memory_id], index_entries_removed=int(removed)
+            id="",
+            kind="memory",
+            memories_deleted=[memory.memory_id],
+            memories_restored=restored,
+            index_entries_removed=int(removed),
         )
         return DeleteMemoryOut(id=memory_id, deleted=True, receipt=self.governance.log_deletion(tenant_id, receipt))
 
@@ -395,10 +455,12 @@ class MemoryService:
         self, tenant_id: str, session_id: str, *, messages_purged: int = 0, log: bool = True
     ) -> DeletionReceiptOut:
         """A session's cascade: memories whose every source is the session are deleted; those
-        that other sessions (or the API) also gave are kept and unlinked from it. The receipt
+        that other sessions (or the API) also gave are kept and unlinked from it; what a deleted
+        memory had superseded is current again (:meth:`GovernanceService.reinstate`). The receipt
         goes to the deletions log (``log`` False: only if something was removed or unlinked)."""
         deleted: builtins.list[str] = []
         kept: builtins.list[KeptMemoryOut] = []
+        restored: builtins.list[str] = []
         unindexed = 0
         for memory in builtins.list(self.core.repo.from_session(tenant_id, session_id)):
             others = memory.source_sessions() - {session_id}
@@ -407,6 +469,8 @@ class MemoryService:
                     unindexed += self.core.unindex(memory)
                     self.governance.forget_history(tenant_id, memory.memory_id)
                     deleted.append(memory.memory_id)
+                    note = f"{memory.memory_id}, which superseded it, was deleted with session {session_id}"
+                    restored += self.governance.forget(memory, note=note)
                 continue
             self._unlink(memory, session_id)
             kept.append(KeptMemoryOut(id=memory.memory_id, reason="also from " + ", ".join(sorted(others))))
@@ -416,6 +480,7 @@ class MemoryService:
             session_id=session_id,
             memories_deleted=deleted,
             memories_kept=kept,
+            memories_restored=[m for m in restored if m not in deleted],
             messages_purged=messages_purged,
             index_entries_removed=unindexed,
         )
@@ -474,11 +539,26 @@ class MemoryService:
 
 
 def _lineage(req: CreateMemory) -> dict[str, Any] | None:
-    """The source this write records: its session and turn (None: not from a session)."""
+    """The source this write records: its session, turn and message (None: not from a session)."""
     session_id = req.session_id or (req.source.session_id if req.source else None)
     if not session_id:
         return None
-    return {"session_id": session_id, "turn": req.source.turn if req.source else None}
+    source: dict[str, Any] = {"session_id": session_id, "turn": req.source.turn if req.source else None}
+    if req.source is not None and req.source.message is not None:
+        source["message"] = req.source.message  # absent rather than None: older sources compare equal
+    return source
+
+
+def _slot_of(text: str, type_: str) -> FactSlot | None:
+    """The fact slot a memory of this text and type fills (events and summaries fill none)."""
+    return read_slot(text) if type_ not in UNSLOTTED_TYPES else None
+
+
+def _slot_change(memory: Memory, req: UpdateMemory) -> str | None:
+    """The slot key an edit leaves the memory in ("" released, None unchanged)."""
+    slot = _slot_of(req.text or memory.text, str(req.type or memory.type))
+    key = slot.key if slot else ""
+    return None if key == (memory.slot or "") else key
 
 
 def _next_title(memory: Memory, title: str | None, text: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from engram import clock, errors
@@ -37,6 +38,7 @@ HISTORY_FIELDS = (
     "superseded_by",
     "supersedes",
     "session_id",
+    "slot",
 )
 TITLE_CHARS = 80
 _SPACE_RE = re.compile(r"\s+")
@@ -111,7 +113,10 @@ class MemoryCore:
         after = optimistic(
             attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry"
         )
-        self.record_change(before["memory"], after, cause, note)
+        read = before["memory"]
+        if (after.tier, after.strength_at, after.locked) != (read.tier, read.strength_at, read.locked):
+            read = self.record_decay(read, clock.now())  # the decay this write makes durable
+        self.record_change(read, after, cause, note)
         return after
 
     # --- history --------------------------------------------------------------------------------
@@ -135,13 +140,48 @@ class MemoryCore:
         if fields:
             self.record(after, cause, _change_name(fields), fields, note)
 
-    def record(self, memory: Memory, cause: str, change: str, fields: dict[str, Any], note: str | None = None) -> None:
+    def record_decay(self, memory: Memory, now: float) -> Memory:
+        """History events (cause ``decay``) for the tiers ``memory`` decayed into since its last
+        write, at the moments it did; returns it with the tier decay left it at, so the write that
+        follows is not credited with the decay. Called by writes that rewrite the stored tier, the
+        strength's baseline or the lock (until then the decay is derived again on each read)."""
+        steps = self.decay_steps(memory, now)
+        for n, (tier, at) in enumerate(steps):
+            note = self.decay_note()
+            self.record(memory, "decay", "tier", {"tier": tier}, note, key=f"{_version_key(memory)}.decay{n}", at=at)
+        return replace(memory, tier=steps[-1][0]) if steps else memory
+
+    def decay_note(self) -> str:
+        return f"unused: strength halves every {self.policy.half_life_seconds / 86400:g} days"
+
+    def decay_steps(self, memory: Memory, now: float) -> list[tuple[str, float]]:
+        """The tiers an unlocked memory decayed into since its last write, with when."""
+        if memory.locked:
+            return []
+        since = memory.strength_at or memory.created_at or now
+        return self.policy.decay_steps(memory.tier, memory.strength, since, now)
+
+    def record(
+        self,
+        memory: Memory,
+        cause: str,
+        change: str,
+        fields: dict[str, Any],
+        note: str | None = None,
+        *,
+        key: str | None = None,
+        at: float | None = None,
+    ) -> None:
         if self.ledger is None:
             return
         body = {"cause": cause, "change": change, "version": memory.version, "fields": fields, "note": note}
         # keyed by the memory's version: ordered even within a millisecond, and written once
         entry = LedgerEntry(
-            memory.tenant_id, history_stream(memory.memory_id), f"v{memory.version:010d}", clock.now(), body
+            memory.tenant_id,
+            history_stream(memory.memory_id),
+            key or _version_key(memory),
+            clock.now() if at is None else at,
+            body,
         )
         try:
             self.ledger.append(entry)
@@ -218,7 +258,10 @@ class MemoryCore:
             supersedes=list(memory.supersedes),
             superseded_by=memory.superseded_by,
             superseded=not memory.current,
-            sources=[LineageOut(session_id=str(s["session_id"]), turn=s.get("turn")) for s in memory.sources],
+            sources=[
+                LineageOut(session_id=str(s["session_id"]), turn=s.get("turn"), message=s.get("message"))
+                for s in memory.sources
+            ],
             **extra,
         )
 
@@ -242,6 +285,10 @@ def index_doc(memory: Memory) -> IndexDoc:
     )
 
 
+def _version_key(memory: Memory) -> str:
+    return f"v{memory.version:010d}"
+
+
 def history_stream(memory_id: str) -> str:
     return f"history:{memory_id}"
 
@@ -253,7 +300,7 @@ def _plain(value: Any) -> Any:
 def _change_name(fields: dict[str, Any]) -> str:
     """The headline of a change, from the fields it touched (the most telling first)."""
     for name, change in (
-        ("superseded_by", "superseded"),
+        ("superseded_by", "superseded" if fields.get("superseded_by") else "reinstated"),
         ("supersedes", "supersedes"),
         ("text", "edited"),
         ("locked", "locked" if fields.get("locked") else "unlocked"),

@@ -113,14 +113,16 @@ class SessionEventHandler:
 
     def _extract(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> int:
         intelligence = self._intelligence()
-        messages = [Message(m.role or "user", m.content) for m in self._repo.all_messages(tenant_id, session_id)]
-        if not messages:
+        stored = list(self._repo.all_messages(tenant_id, session_id))
+        if not stored:
             return 0
-        suggestions, _ = intelligence.suggest(messages)
+        suggestions, _ = intelligence.suggest([Message(m.role or "user", m.content) for m in stored])
         namespace = str(new.get("namespace") or "default")
         saved = 0
         for suggestion in suggestions:
-            _, action = intelligence.save_suggestion(tenant_id, namespace, suggestion, session_id)
+            at = suggestion.source_index
+            origin = stored[at] if at is not None and 0 <= at < len(stored) else None
+            _, action = intelligence.save_suggestion(tenant_id, namespace, suggestion, session_id, origin=origin)
             saved += action == "created"
         return saved
 

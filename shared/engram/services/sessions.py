@@ -11,6 +11,7 @@ from engram import clock, errors
 from engram.config import Settings
 from engram.ids import looks_like_id, new_id
 from engram.models.common import Page
+from engram.models.intelligence import ContextStats, InjectedContext, TurnEntryOut, TurnMemoryOut
 from engram.models.sessions import (
     MESSAGES_PAGE,
     AppendMessages,
@@ -34,6 +35,7 @@ from engram.ports.sessions import (
     SessionEdit,
     SessionFilters,
     SessionRepository,
+    TurnRecord,
 )
 from engram.services.lifecycle import effective, ensure_writable
 from engram.services.metadata import merge_metadata
@@ -212,6 +214,34 @@ class SessionService:
             has_more=found.has_more,
             total_count=session.message_count,
         )
+
+    def list_turns(self, tenant_id: str, ref: str, *, limit: int = 20, cursor: str | None = None) -> Page[TurnEntryOut]:
+        """The session's start (what it injected) and its turns (what each used, and injected on a
+        refresh), in order. Memories are named by id with their title now, read in one batch."""
+        session = self.load(tenant_id, ref)
+        found = self._repo.turns(tenant_id, session.session_id, limit=limit, cursor=cursor)
+        entries = [turn_entry(t) for t in found.items]
+        named = [m.id for e in entries for m in (*e.injected, *e.memories_used)]
+        current = self._session_memories().lookup(tenant_id, list(dict.fromkeys(named))) if named else {}
+        for entry in entries:
+            for ref_ in (*entry.injected, *entry.memories_used):
+                memory = current.get(ref_.id)
+                ref_.title, ref_.exists = (memory.title, True) if memory is not None else (None, False)
+        if cursor is None:
+            has_start = bool(entries) and entries[0].kind == "start"
+        else:
+            has_start = self._repo.get_turn(tenant_id, session.session_id, 0) is not None
+        return Page[TurnEntryOut](
+            data=entries,
+            next_cursor=found.next_cursor,
+            has_more=found.has_more,
+            total_count=session.turn_count + int(has_start),
+        )
+
+    def record_start(self, tenant_id: str, session_id: str, context: InjectedContext, stats: ContextStats) -> None:
+        """Keep what a start injected (ids, not text) as turn 0 of the session's turn log."""
+        session = self.load(tenant_id, session_id)
+        self._repo.save_start(session, start_record(context, stats), now=clock.now())
 
     def export(self, tenant_id: str, ref: str) -> dict[str, Any]:
         session = self.load(tenant_id, ref)
@@ -393,3 +423,42 @@ class SessionService:
             turn_number=message.turn_number,
             created_at=clock.iso(message.created_at),
         )
+
+
+def start_record(context: InjectedContext, stats: ContextStats) -> TurnRecord:
+    """What a start injected, as turn 0 of the session's turn log: ids, groups and scores (never text)."""
+    injected = [
+        {"id": m.id, "group": group, "score": m.score}
+        for group, memories in (("critical", context.critical), ("high", context.high))
+        for m in memories
+    ]
+    return TurnRecord(0, "", {"kind": "start", "injected": injected, "stats": stats.model_dump(mode="json")})
+
+
+def turn_entry(record: TurnRecord) -> TurnEntryOut:
+    """A stored start or turn record as the API shows it."""
+    body = record.response
+    if record.turn_number == 0:
+        injected = [
+            TurnMemoryOut(id=m["id"], group=m.get("group"), score=m.get("score")) for m in body.get("injected", [])
+        ]
+        used: list[TurnMemoryOut] = []
+    else:  # a turn record holds the turn's first answer (TurnOut)
+        context = body.get("new_context") or {}
+        injected = [
+            TurnMemoryOut(id=m["id"], group=group, score=m.get("score"))  # type: ignore[arg-type]
+            for group in ("critical", "high")
+            for m in context.get(group, [])
+        ]
+        used = [TurnMemoryOut(id=m) for m in body.get("memories_used", [])]
+    stats = body.get("stats")
+    return TurnEntryOut(
+        turn_number=record.turn_number,
+        kind="start" if record.turn_number == 0 else "turn",
+        created_at=clock.iso(record.created_at),
+        refresh_needed=bool(body.get("refresh_needed", False)),
+        injected=injected,
+        memories_used=used,
+        unknown_memories=list(body.get("unknown_memories", [])),
+        stats=ContextStats.model_validate(stats) if stats else None,
+    )

@@ -30,6 +30,11 @@ uses in a short time) make it critical.
 **Locks** pin the tier: decay never lowers it and promotion never raises it; strength keeps
 moving underneath, and unlocking returns the tier to what strength says.
 
+Decay moves no stored item, so no single write "makes" it; the moments it crossed a threshold
+follow from the formula above (:meth:`TierPolicy.decay_steps`), and a memory's history records
+them with cause ``decay`` when the next write of the memory makes them durable (and shows the
+ones since its last write as it is read).
+
 Strength is compared with the thresholds rounded to 4 decimals (what the API shows, to 3),
 so the milliseconds between two calls never flip a tier. Decay is computed at read time from
 ``strength``/``strength_at`` (no sweeper is needed);
@@ -40,7 +45,10 @@ the stored tier and re-check the effective one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from engram.vocabulary import tier_rank
 
 HALF_LIFE_DAYS = 30.0
 HIGH_STRENGTH = 15.0
@@ -78,6 +86,21 @@ class TierPolicy:
         if locked:
             return tier
         return self.tier_for(self.decayed(strength, strength_at, now))
+
+    def decay_steps(self, tier: str, strength: float, since: float, now: float) -> list[tuple[str, float]]:
+        """The tiers an unlocked memory stored at ``tier`` (with ``strength`` as of ``since``)
+        has decayed into by ``now``, each with the moment its strength fell below the threshold
+        of the tier above: ``[("high", t1), ("normal", t2)]`` for a critical memory long unused."""
+        steps: list[tuple[str, float]] = []
+        now_tier = self.tier_for(self.decayed(strength, since, now))
+        for upper, threshold, lower in (("critical", self.critical, "high"), ("high", self.high, "normal")):
+            if tier_rank(tier) < tier_rank(upper) or tier_rank(now_tier) > tier_rank(lower):
+                continue
+            crossed = since
+            if strength > threshold > 0 and self.half_life_seconds > 0:
+                crossed = since + self.half_life_seconds * math.log2(strength / threshold)
+            steps.append((lower, min(max(crossed, since), now)))
+        return steps
 
     def after_access(self, strength: float, strength_at: float, now: float, accesses: int = 1) -> float:
         return self.decayed(strength, strength_at, now) + ACCESS_INCREMENT * accesses

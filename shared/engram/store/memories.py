@@ -199,9 +199,11 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         (MemoryItem.access_count, c.access_count),
         (MemoryItem.last_accessed_at, c.last_accessed_at),
         (MemoryItem.updated_at, c.updated_at),
-        (MemoryItem.valid_until, c.valid_until),
-        (MemoryItem.superseded_by, c.superseded_by),
     ]
+    if c.superseded_by == "":  # current again
+        actions += [MemoryItem.superseded_by.remove(), MemoryItem.valid_until.remove()]
+    else:
+        simple += [(MemoryItem.valid_until, c.valid_until), (MemoryItem.superseded_by, c.superseded_by)]
     actions += [attribute.set(value) for attribute, value in simple if value is not None]
     if c.embedding is not None:
         actions.append(MemoryItem.embedding.set(pack_vector(c.embedding)))
@@ -229,8 +231,12 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
             actions.append(MemoryItem.tenant_session.set(f"{tenant}#{c.session_id}"))
         else:
             actions += [MemoryItem.session_id.remove(), MemoryItem.tenant_session.remove()]
-    if memory.slot and (c.namespace is not None or c.superseded_by is not None):
-        slot_key = tenant_ns_slot(tenant, namespace, memory.slot, c.superseded_by is None and memory.current)
+    slot = memory.slot if c.slot is None else (c.slot or None)
+    if c.slot is not None:
+        actions.append(MemoryItem.slot.set(slot) if slot else MemoryItem.slot.remove())
+    if (memory.slot or slot) and (c.namespace is not None or c.superseded_by is not None or c.slot is not None):
+        current = memory.current if c.superseded_by is None else c.superseded_by == ""
+        slot_key = tenant_ns_slot(tenant, namespace, slot, current)
         actions.append(MemoryItem.tenant_ns_slot.set(slot_key) if slot_key else MemoryItem.tenant_ns_slot.remove())
     actions.append(MemoryItem.version.set(memory.version + 1))
     return actions
@@ -436,6 +442,8 @@ class DynamoMemoryRepository:
             conditions.append(MemoryItem.type == f.type)
         if f.agent_id:
             conditions.append(MemoryItem.agent_id == f.agent_id)
+        if f.current_only:
+            conditions.append(MemoryItem.superseded_by.does_not_exist())
         condition: Condition | None = None
         for c in conditions:
             condition = c if condition is None else (condition & c)

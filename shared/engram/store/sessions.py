@@ -187,6 +187,27 @@ def to_message(item: MessageItem) -> Message:
     )
 
 
+def to_turn(item: MessageItem) -> TurnRecord:
+    number = item.turn_number if item.turn_number is not None else item.seq
+    return TurnRecord(int(number), item.request_hash or "", item.response or {}, item.created_at)
+
+
+def _by_seq(pk: str, field: str, *, after: int, limit: int, cursor: str | None) -> Listing[MessageItem]:
+    """One page of the items under ``pk`` in ``seq`` order, after ``after`` or the cursor's position
+    (kept under ``field``, so one list's cursor is refused by the other)."""
+    if cursor:
+        after = int(decode_cursor(cursor, {field}, lambda k: isinstance(k.get(field), int))[field])
+    with storage_errors():
+        results = MessageItem.query(
+            pk, range_key_condition=MessageItem.seq > after, limit=limit + 1, consistent_read=True
+        )
+        items = list(results)
+    has_more = len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor({field: int(items[-1].seq)}) if has_more and items else None
+    return Listing(items, next_cursor, has_more)
+
+
 def _cancelled_by(exc: TransactWriteError, *codes: str) -> bool:
     reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
     return any(code in reasons for code in codes)
@@ -542,26 +563,30 @@ class DynamoSessionRepository:
                 item = MessageItem.get(turns_pk(tenant_id, session_id), turn_number, consistent_read=True)
             except DoesNotExist:
                 return None
-        return TurnRecord(int(item.turn_number or item.seq), item.request_hash or "", item.response or {})
+        return to_turn(item)
+
+    def save_start(self, session: Session, record: TurnRecord, *, now: float) -> None:
+        item = MessageItem(
+            pk=turns_pk(session.tenant_id, session.session_id),
+            seq=record.turn_number,
+            turn_number=record.turn_number,
+            request_hash=record.request_hash,
+            response=record.response,
+            created_at=now,
+            purge_at=session.purge_at,
+        )
+        with storage_errors():
+            item.save(condition=MessageItem.pk.does_not_exist())
+
+    def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
+        page = _by_seq(turns_pk(tenant_id, session_id), "turn", after=-1, limit=limit, cursor=cursor)  # start: 0
+        return Listing([to_turn(i) for i in page.items], page.next_cursor, page.has_more)
 
     def messages(
         self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int
     ) -> Listing[Message]:
-        after = offset
-        if cursor:
-            after = int(decode_cursor(cursor, {"seq"}, lambda k: isinstance(k.get("seq"), int))["seq"])
-        with storage_errors():
-            results = MessageItem.query(
-                session_pk(tenant_id, session_id),
-                range_key_condition=MessageItem.seq > after,
-                limit=limit + 1,
-                consistent_read=True,
-            )
-            items = [to_message(i) for i in results]
-        has_more = len(items) > limit
-        items = items[:limit]
-        next_cursor = encode_cursor({"seq": items[-1].seq}) if has_more and items else None
-        return Listing(items, next_cursor, has_more)
+        page = _by_seq(session_pk(tenant_id, session_id), "seq", after=offset, limit=limit, cursor=cursor)
+        return Listing([to_message(i) for i in page.items], page.next_cursor, page.has_more)
 
     def recent_messages(self, tenant_id: str, session_id: str, count: int) -> list[Message]:
         with storage_errors():

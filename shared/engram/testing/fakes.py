@@ -65,7 +65,7 @@ class FakeSessionRepository:
         self.sessions: dict[tuple[str, str], Session] = {}
         self.aliases: dict[tuple[str, str], str] = {}
         self.messages_by_session: dict[tuple[str, str], list[Message]] = {}
-        self.turns: dict[tuple[str, str], dict[int, TurnRecord]] = {}
+        self.turn_records: dict[tuple[str, str], dict[int, TurnRecord]] = {}
         self.agent_index: dict[tuple[str, str], set[str]] = {}  # (tenant, agent) -> session ids
 
     def _current(self, session: Session) -> Session | None:
@@ -261,7 +261,7 @@ class FakeSessionRepository:
             raise ValueError("this FakeSessionRepository has no memories repository for access logs")
         with self._lock:
             base = session.message_count
-            if turn is not None and turn.turn_number in self.turns.get(key, {}):
+            if turn is not None and turn.turn_number in self.turn_records.get(key, {}):
                 raise TurnTaken()  # the transaction is all or nothing
             current = self._guarded(
                 session, lambda c: _writable(c, now, inactivity_timeout) and c.message_count == base
@@ -287,7 +287,7 @@ class FakeSessionRepository:
             }
             if turn is not None:
                 changes["turn_count"] = max(session.turn_count, turn.turn_number)
-                self.turns.setdefault(key, {})[turn.turn_number] = _copy(turn)
+                self.turn_records.setdefault(key, {})[turn.turn_number] = replace(_copy(turn), created_at=now)
             if accesses and self._memories is not None:
                 self._memories.log_accesses(accesses)
             self._store(replace(current, **changes))
@@ -295,8 +295,28 @@ class FakeSessionRepository:
 
     def get_turn(self, tenant_id: str, session_id: str, turn_number: int) -> TurnRecord | None:
         with self._lock:
-            found = self.turns.get((tenant_id, session_id), {}).get(turn_number)
+            found = self.turn_records.get((tenant_id, session_id), {}).get(turn_number)
             return _copy(found) if found is not None else None
+
+    def save_start(self, session: Session, record: TurnRecord, *, now: float) -> None:
+        with self._lock:
+            turns = self.turn_records.setdefault((session.tenant_id, session.session_id), {})
+            if record.turn_number in turns:
+                raise TurnTaken()
+            turns[record.turn_number] = replace(_copy(record), created_at=now)
+
+    def turns(self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None) -> Listing[TurnRecord]:
+        after = -1
+        if cursor:
+            after = int(decode_cursor(cursor, {"turn"}, lambda k: isinstance(k.get("turn"), int))["turn"])
+        with self._lock:
+            found = sorted(
+                (t for n, t in self.turn_records.get((tenant_id, session_id), {}).items() if n > after),
+                key=lambda t: t.turn_number,
+            )
+        page, has_more = found[:limit], len(found) > limit
+        next_cursor = encode_cursor({"turn": page[-1].turn_number}) if has_more and page else None
+        return Listing(_copy(page), next_cursor, has_more)
 
     def messages(
         self, tenant_id: str, session_id: str, *, limit: int, cursor: str | None, offset: int
@@ -322,7 +342,7 @@ class FakeSessionRepository:
 
     def purge_messages(self, tenant_id: str, session_id: str) -> int:
         with self._lock:
-            self.turns.pop((tenant_id, session_id), None)
+            self.turn_records.pop((tenant_id, session_id), None)
             return len(self.messages_by_session.pop((tenant_id, session_id), []))
 
     def claim_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> bool:
@@ -462,8 +482,11 @@ class FakeMemoryRepository:
             for name in ("supersedes", "sources"):
                 if name in values:
                     values[name] = tuple(copy.deepcopy(list(values[name])))
-            if values.get("session_id") == "":
-                values["session_id"] = None
+            for name in ("session_id", "slot"):
+                if values.get(name) == "":
+                    values[name] = None
+            if values.get("superseded_by") == "":
+                values["superseded_by"] = values["valid_until"] = None
             updated = replace(current, **values, version=memory.version + 1)
             self.memories[(memory.tenant_id, memory.memory_id)] = updated
             return updated
@@ -501,7 +524,8 @@ class FakeMemoryRepository:
                 (
                     m
                     for m in self._of(tenant_id)
-                    if all(
+                    if (m.current or not f.current_only)
+                    and all(
                         wanted is None or wanted == have
                         for wanted, have in (
                             (f.session_id, m.session_id),

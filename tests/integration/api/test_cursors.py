@@ -21,6 +21,7 @@ LISTS = {  # name: (function, route)
     "messages": ("list_messages", "/v1/sessions/{id}/messages"),
     "memories": ("list_memories", "/v1/memories"),
     "misses": ("list_misses", "/v1/memories/misses"),
+    "turns": ("list_turns", "/v1/sessions/{id}/turns"),
 }
 
 
@@ -29,8 +30,9 @@ def cursors(aws: dict[str, str]) -> dict[str, tuple[str, str]]:
     """A real next_cursor of every list (each holds 3 items, paged by 1), and the session id."""
     sid = ""
     for n in range(3):
-        reply = invoke("create_session", http_event("POST", "/v1/sessions", body={"key": f"page:{n}"}))
-        sid = reply.json["id"]
+        if n < 2:  # the third session is the one started below
+            reply = invoke("create_session", http_event("POST", "/v1/sessions", body={"key": f"page:{n}"}))
+            sid = reply.json["id"]
         body = {"text": f"Paging fact number {n} about tea", "type": "fact"}
         assert invoke("create_memory", http_event("POST", "/v1/memories", body=body)).status == 201
         miss = http_event("POST", "/v1/memories/miss", body={"query": f"unanswered question {n}"})
@@ -39,11 +41,18 @@ def cursors(aws: dict[str, str]) -> dict[str, tuple[str, str]]:
     for _ in range(3):
         post = http_event("POST", "/v1/sessions/{id}/messages", path_params={"id": sid}, body=message)
         assert invoke("append_messages", post).status == 201
+    started = invoke("start_session", http_event("POST", "/v1/sessions/start", body={"key": "page:turns"}))
+    turns_of = started.json["session_id"]  # its turn log: the start and two turns
+    for n in (1, 2):
+        turn = {"turnNumber": n, "messages": [message]}
+        post = http_event("POST", "/v1/sessions/{id}/turn", path_params={"id": turns_of}, body=turn)
+        assert invoke("record_turn", post).status == 200
     out = {}
     for name in LISTS:
-        reply = page(name, sid, limit="1")
+        of = turns_of if name == "turns" else sid
+        reply = page(name, of, limit="1")
         assert reply.status == 200 and reply.json["has_more"] and reply.json["next_cursor"], (name, reply)
-        out[name] = (str(reply.json["next_cursor"]), sid)
+        out[name] = (str(reply.json["next_cursor"]), of)
     return out
 
 
@@ -109,7 +118,7 @@ def test_following_cursors_visits_every_item_once(cursors: dict[str, tuple[str, 
         for _ in range(10):
             reply = page(name, sid, limit="1", **({"cursor": cursor} if cursor else {}))
             assert reply.status == 200, (name, reply)
-            seen += [item.get("id", item.get("seq")) for item in reply.json["data"]]
+            seen += [item.get("id", item.get("seq", item.get("turn_number"))) for item in reply.json["data"]]
             cursor = reply.json["next_cursor"]
             if not cursor:
                 break

@@ -69,7 +69,7 @@ def test_create_accepts_seed_spellings(call: Any) -> None:
     )
     assert status == 201
     assert out["text"] == "My name is John" and out["type"] == "identity" and out["tier"] == "critical"
-    assert out["source"] == {"session_id": "sess_9", "turn": 2, "extracted": True, "confidence": 0.9}
+    assert out["source"] == {"session_id": "sess_9", "turn": 2, "message": None, "extracted": True, "confidence": 0.9}
     assert out["session_id"] == "sess_9"
 
 

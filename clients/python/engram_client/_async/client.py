@@ -300,10 +300,12 @@ class Sessions(_Resource):
         context: Mapping[str, Any] | None = None,
         ttl_seconds: int | None = None,
         token_budget: int | None = None,
+        include_superseded: bool | None = None,
         idempotency_key: str | None = None,
     ) -> models.StartSessionOut:
         """Create a session and get the memories to inject: every critical one, and the high-tier
-        ones relevant to ``first_message``."""
+        ones relevant to ``first_message``. Superseded memories are injected (marked) only with
+        ``include_superseded=True``."""
         body = fields(
             first_message=first_message,
             key=key,
@@ -315,6 +317,7 @@ class Sessions(_Resource):
             context=context,
             ttl_seconds=ttl_seconds,
             token_budget=token_budget,
+            include_superseded=include_superseded,
         )
         return await self._client.request(
             "POST", "/v1/sessions/start", models.StartSessionOut, json=body, idempotency_key=idempotency_key
@@ -400,13 +403,16 @@ class Sessions(_Resource):
         *,
         turn_number: int | None = None,
         memories_used: Sequence[str] | None = None,
+        include_superseded: bool | None = None,
         idempotency_key: str | None = None,
     ) -> models.TurnOut:
-        """Record a turn; every Nth turn answers ``refresh_needed`` with ``new_context``."""
+        """Record a turn; every Nth turn answers ``refresh_needed`` with ``new_context`` (superseded
+        memories in it, marked, only with ``include_superseded=True``)."""
         body = fields(
             messages=list(messages),
             turn_number=turn_number,
             memories_used=list(memories_used) if memories_used is not None else None,
+            include_superseded=include_superseded,
         )
         return await self._client.request(
             "POST",
@@ -414,6 +420,17 @@ class Sessions(_Resource):
             models.TurnOut,
             json=body,
             idempotency_key=idempotency_key,
+        )
+
+    async def turns(
+        self, session_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> models.PageTurnEntryOut:
+        """The session's start (turn 0) and turns: memories injected at start and on refresh, used per turn."""
+        return await self._client.request(
+            "GET",
+            f"/v1/sessions/{segment(session_id)}/turns",
+            models.PageTurnEntryOut,
+            params=params_of(limit=limit, cursor=cursor),
         )
 
     async def end(
@@ -570,8 +587,10 @@ class Memories(_Resource):
         tier: Tier | None = None,
         entities: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
-    ) -> models.MemoryOut:
-        """Edit a memory; ``metadata`` is merged (a None value removes that key)."""
+    ) -> models.EditedMemoryOut:
+        """Edit a memory; ``metadata`` is merged (a None value removes that key). A new text is read
+        for its fact slot again: ``action`` says whether it superseded a memory or opened a conflict,
+        ``restored`` which memories it no longer supersedes."""
         body = fields(
             text=text,
             title=title,
@@ -581,7 +600,9 @@ class Memories(_Resource):
             entities=list(entities) if entities is not None else None,
             metadata=metadata,
         )
-        return await self._client.request("PATCH", f"/v1/memories/{segment(memory_id)}", models.MemoryOut, json=body)
+        return await self._client.request(
+            "PATCH", f"/v1/memories/{segment(memory_id)}", models.EditedMemoryOut, json=body
+        )
 
     async def delete(self, memory_id: str) -> models.DeleteMemoryOut:
         return await self._client.request("DELETE", f"/v1/memories/{segment(memory_id)}", models.DeleteMemoryOut)

@@ -333,12 +333,28 @@
       const out = await api("GET", `/v1/memories/${encodeURIComponent(id)}/history`);
       const changes = out.data || out.history || out.changes || [];
       if (!changes.length) return h("p", {}, "No recorded changes.");
+      const changed = (c) => c.changes || c.fields || (c.before || c.after ? { before: c.before, after: c.after } : null);
       return h("ol", { class: "history" }, changes.map((c) => h("li", {}, when(c.at || c.created_at || c.time), " ",
-        h("strong", {}, c.cause || c.action || c.event || "change"), c.session_id ? [" in ", sessionLink(c.session_id)] : null,
-        c.changes || c.fields || c.before || c.after ? json(c.changes || c.fields || { before: c.before, after: c.after }) : null)));
+        h("strong", { class: "change" }, c.change || c.cause || c.action || c.event || "change"),
+        c.change && c.cause ? [" ", badge(`cause: ${c.cause}`, "cause")] : null,
+        c.session_id ? [" in ", sessionLink(c.session_id)] : null,
+        c.note ? h("span", { class: "muted" }, ` — ${c.note}`) : null,
+        changed(c) && Object.keys(changed(c)).length ? changeFields(changed(c)) : null)));
     } catch (e) {
       return alertBox(e);
     }
+  }
+
+  // A history event's fields: times (epoch seconds) as times, ids of memories as links, the rest as text.
+  function changeFields(values) {
+    const label = (k) => k.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+    const show = (k, v) => {
+      if (typeof v === "number" && /(_at|_from|_until)$/.test(k)) return when(new Date(v * 1000).toISOString());
+      if (typeof v === "string" && v.startsWith("mem_")) return memoryLink(v);
+      if (Array.isArray(v)) return v.length ? v.map((x, i) => [i ? ", " : "", show(k, x)]) : "—";
+      return v !== null && typeof v === "object" ? json(v) : String(v);
+    };
+    return fields(Object.entries(values).map(([k, v]) => [label(k), show(k, v)]));
   }
 
   function editForm(memory, results) {
@@ -370,9 +386,16 @@
       h("p", {}, "Delete this memory for good? It leaves search and every future context."),
       h("button", { type: "button", class: "danger", onclick: async () => {
         try {
-          const receipt = await api("DELETE", `/v1/memories/${encodeURIComponent(memory.id)}`);
+          const answer = await api("DELETE", `/v1/memories/${encodeURIComponent(memory.id)}`);
+          const receipt = answer && answer.receipt;
           main.replaceChildren(h("h1", { tabindex: "-1" }, "Memory deleted"),
-            h("p", { role: "status" }, `${memory.title || memory.id} was deleted. The receipt:`), fields(Object.entries(receipt).map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)])),
+            h("p", { role: "status" }, `${memory.title || memory.id} was deleted. The receipt:`),
+            receipt ? h("div", { class: "receipt" }, fields([["Receipt", h("code", {}, receipt.id)], ["Memories deleted", receipt.memories_deleted.join(", ") || "—"],
+              ["Memories kept", receipt.memories_kept.map((k) => `${k.id} (${k.reason})`).join(", ") || "—"],
+              Array.isArray(receipt.memories_restored) ? ["Memories restored", receipt.memories_restored.join(", ") || "—"] : null,
+              ["Index entries removed", String(receipt.index_entries_removed)], ["When", when(receipt.created_at)]]),
+              h("p", {}, h("a", { href: link("deletions") }, "See it in the deletions log")))
+              : fields(Object.entries(answer || {}).map(([k, v]) => [k, typeof v === "object" ? json(v) : String(v)])),
             h("p", {}, h("a", { href: link("memories", { namespace: memory.namespace }) }, "Back to the memories")));
           main.querySelector("h1").focus();
         } catch (e) { status(results, e, true); }
@@ -405,22 +428,50 @@
       page.has_more ? h("p", {}, h("a", { href: link("sessions", { ...query, cursor: page.next_cursor }) }, "Next page →")) : null];
   }
 
-  async function allMessages(id) {
-    const messages = [];
+  // Every page of a session's list (messages or turns), up to `pages` pages of 100.
+  async function allOf(id, what, pages) {
+    const items = [];
     let cursor = null;
-    for (let i = 0; i < 50; i++) { // at most 5,000 messages on one page
-      const page = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/messages`, { query: { limit: 100, cursor } });
-      messages.push(...page.data);
-      if (!page.has_more) return { messages, complete: true };
+    for (let i = 0; i < pages; i++) {
+      const page = await api("GET", `/v1/sessions/${encodeURIComponent(id)}/${what}`, { query: { limit: 100, cursor } });
+      items.push(...page.data);
+      if (!page.has_more) return { items, complete: true };
       cursor = page.next_cursor;
     }
-    return { messages, complete: false };
+    return { items, complete: false };
+  }
+
+  // A memory a turn named: a link with its title now, or its id marked deleted.
+  function turnMemory(m) {
+    return h("li", {}, m.exists ? memoryLink(m.id, m.title || m.id) : [h("code", {}, m.id), " ", badge("deleted", "warn")],
+      m.group ? [" ", badge(m.group, `tier-${m.group}`)] : null,
+      typeof m.score === "number" ? h("span", { class: "muted" }, ` score ${m.score.toFixed(3)}`) : null);
+  }
+
+  function injectedBlock(entry, label) {
+    const stats = entry.stats;
+    return h("div", { class: "injected" }, h("h4", {}, label),
+      entry.injected.length ? h("ul", { class: "memory-refs" }, entry.injected.map(turnMemory)) : h("p", { class: "muted" }, "No memories injected."),
+      stats ? h("p", { class: "muted" }, `${stats.tokens_injected} tokens: ${stats.critical_count} critical, ${stats.high_count} high${stats.truncated ? " (truncated by the token budget)" : ""}.`) : null);
+  }
+
+  function turnDetails(entry) {
+    if (!entry) return null;
+    return [entry.memories_used.length ? h("div", { class: "used" }, h("h4", {}, "Memories used"), h("ul", { class: "memory-refs" }, entry.memories_used.map(turnMemory))) : null,
+      entry.unknown_memories.length ? h("p", { class: "muted" }, "Reported but unknown: ", entry.unknown_memories.join(", ")) : null,
+      entry.refresh_needed ? injectedBlock(entry, "Context injected by the refresh") : null];
   }
 
   async function sessionView(p) {
     const id = p.get("id");
-    const [session, { messages, complete }] = await Promise.all([
-      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }), allMessages(id)]);
+    const spec = await features();
+    const hasTurns = has(spec, "get", "/v1/sessions/{id}/turns");
+    // the turn log: the start (turn 0: what was injected), each turn (memories used, a refresh's context)
+    const [session, { items: messages, complete }, turnLog] = await Promise.all([
+      api("GET", `/v1/sessions/${encodeURIComponent(id)}`, { query: { include_memories: "true", include_messages: "false" } }),
+      allOf(id, "messages", 50), hasTurns ? allOf(id, "turns", 20) : Promise.resolve({ items: [] })]);
+    const entries = new Map(turnLog.items.map((t) => [t.turn_number, t]));
+    const start = entries.get(0);
     // Messages grouped by the turn that recorded them; messages appended outside a turn stand alone.
     const groups = [];
     for (const m of messages) {
@@ -446,10 +497,14 @@
         Object.keys(session.context || {}).length ? json(session.context) : h("p", { class: "muted" }, "Empty.")),
       h("section", { "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Timeline"),
         !complete ? h("p", { class: "warn-box" }, `Showing the first ${messages.length} messages.`) : null,
-        groups.length ? h("ol", { class: "timeline" }, groups.map((g) => h("li", { class: "turn" },
-          h("h3", {}, g.turn !== null ? `Turn ${g.turn}` : "Messages", " ", when(g.messages[0].created_at)),
-          h("ul", { class: "messages" }, g.messages.map((m) => h("li", { class: `message role-${m.role}` },
-            h("span", { class: "role" }, m.tool_name ? `${m.role} (${m.tool_name})` : m.role), h("p", {}, m.content)))))))
+        hasTurns ? null : unavailable("Injected context and memories used per turn"),
+        start || groups.length ? h("ol", { class: "timeline" },
+          start ? h("li", { class: "turn start" }, h("h3", {}, "Start ", when(start.created_at)), injectedBlock(start, "Context injected at start")) : null,
+          groups.map((g) => h("li", { class: "turn" },
+            h("h3", {}, g.turn !== null ? `Turn ${g.turn}` : "Messages", " ", when(g.messages[0].created_at)),
+            h("ul", { class: "messages" }, g.messages.map((m) => h("li", { class: `message role-${m.role}` },
+              h("span", { class: "role" }, m.tool_name ? `${m.role} (${m.tool_name})` : m.role), h("p", {}, m.content)))),
+            g.turn !== null ? turnDetails(entries.get(g.turn)) : null)))
           : h("p", { class: "muted" }, "No messages.")),
       h("section", { "aria-labelledby": "extracted-title" }, h("h2", { id: "extracted-title" }, "Memories from this session"),
         extracted.length ? table([["Memory", (m) => memoryLink(m.id, m.title || m.id)], ["Type", (m) => m.type],
@@ -596,7 +651,7 @@
     const out = await api("GET", "/v1/deletions", { query: { limit: 50, cursor: p.get("cursor") } });
     const rows = listOf(out, "data", "deletions", "receipts");
     const tally = (r) => r.counts || { "memories deleted": (r.memories_deleted || []).length, "memories kept": (r.memories_kept || []).length,
-      "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
+      "memories restored": (r.memories_restored || []).length, "messages purged": r.messages_purged || 0, "index entries removed": r.index_entries_removed || 0 };
     const counts = (r) => Object.entries(tally(r)).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
     return [h("h1", { tabindex: "-1" }, "Deletions"),
       h("p", {}, "Receipts of what was deleted: ids and counts, never the deleted text."),
