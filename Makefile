@@ -142,7 +142,7 @@ bench-supersede: $(STAMP)
 .PHONY: bench-supersede
 
 bench-retrieval: $(STAMP)
-	$(PY) bench/retrieval.py --data $(DATA) --embedders hashing,local --store memory --out bench/results/retrieval.json
+	$(PY) bench/retrieval.py --data $(DATA) --embedders local,hashing --out bench/results/retrieval.json
 	$(PY) -m bench.search_speed --out bench/results/search_speed.json
 
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---

@@ -6,6 +6,16 @@ each candidate is scored into one :class:`Ranked` — which becomes a search hit
 result, nothing in between. Search hits count as accesses: one access-log write per search,
 settled into the memories by the memories stream (services/feedback.py).
 
+**Hybrid mode** (the default; session start and refresh use it) ranks with the learned fusion
+of :mod:`engram.rank`: features from each hit's raw cosine, its raw BM25 and the stored memory,
+one logistic model, a score calibrated so the threshold means "relevant", and explain terms
+that are the model's Shapley values (``prior`` first), adding up exactly to the score. The
+index adapters hand back raw cosines and raw BM25 (OpenSearch's ``(1 + cos) / 2`` is turned back
+into the cosine by the adapter), so the ranker computes the same on OpenSearch as locally.
+
+**Modes ``text`` and ``vector``**, and ``ScoringWeights(ranker="linear")`` (the former hybrid
+ranking, kept as the baseline ``bench/retrieval.py`` measures), use the hand-weighted sum:
+
     score = vector_weight · vector_score          (calibrated cosine, 0-1; embed/calibration.py)
           + text_weight   · text_score            (normalised BM25, 0-1; below)
           + entity_weight · entities_matched      (memory entities named in the query)
@@ -34,9 +44,10 @@ explain shows add up to the score.
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING
 
 from engram import clock, errors
 from engram.embed.calibration import calibration_for
@@ -55,10 +66,14 @@ from engram.models.memories import (
     SearchOut,
 )
 from engram.ports.memories import Memory
+from engram.rank.features import entities_matched
 from engram.services.feedback import FeedbackService
 from engram.services.memory_core import MemoryCore
 from engram.services.misses import MissService
 from engram.vocabulary import TIERS, tier_rank
+
+if TYPE_CHECKING:
+    from engram.rank import Ranked as RankedCandidate
 
 ROUND = 6
 MIN_CANDIDATES = 50
@@ -75,6 +90,7 @@ class ScoringWeights:
     access_cap: int = 25
     threshold: float = 0.7
     text_coverage: bool = True  # multiply normalised BM25 by the share of query terms matched
+    ranker: str = "learned"  # "learned": engram.rank's fitted fusion (hybrid mode); "linear": the sum above
 
 
 @dataclass(frozen=True)
@@ -100,16 +116,6 @@ class ScoreBreakdown:
             ("access", w.access_weight, float(min(self.access_count, w.access_cap)), self.access_bonus),
         ]
         return [ExplainTerm(name=n, weight=weight, value=v, contribution=c) for n, weight, v, c in rows]
-
-
-def entities_matched(query: str, entities: Sequence[str]) -> int:
-    """How many of the memory's entities the query names (case-insensitive, whole words)."""
-    lowered = query.lower()
-    count = 0
-    for entity in {e.strip().lower() for e in entities if e and e.strip()}:
-        if re.search(r"(?<!\w)" + re.escape(entity) + r"(?!\w)", lowered):
-            count += 1
-    return count
 
 
 def coverage(query_terms: set[str], memory_text: str) -> float:
@@ -166,11 +172,15 @@ class HybridScorer:
 
 @dataclass(frozen=True)
 class Ranked:
-    """One ranked memory: as stored, its score terms, and whether it passed the threshold."""
+    """One ranked memory: as stored, its score, whether it passed the threshold, and (computed
+    on demand: the learned ranker's terms cost a few thousand sigmoids) its explanation."""
 
     memory: Memory
-    breakdown: ScoreBreakdown
+    score: float
+    vector_score: float
+    text_score: float
     included: bool
+    explain: Callable[[], tuple[ScoreBreakdown, list[ExplainTerm]]]
 
 
 @dataclass(frozen=True)
@@ -192,6 +202,35 @@ class Query:
             floor = min(tier_rank(t) for t in self.tiers)
             tiers = tuple(t for t in TIERS if tier_rank(t) >= floor)
         return IndexFilters(self.namespaces, self.types, tiers, self.session_id, self.agent_id, ids)
+
+
+def _learned_explain(r: RankedCandidate, memory: Memory) -> tuple[ScoreBreakdown, list[ExplainTerm]]:
+    """The learned ranker's terms (prior, then one per feature: they add up to the score), and
+    the classic breakdown fields filled from them."""
+    terms = r.terms()
+    part = {t.name: t.contribution for t in terms}
+    breakdown = ScoreBreakdown(
+        vector_score=round(r.values["vector"], ROUND),
+        text_score=round(r.values["text"], ROUND),
+        entities_matched=int(r.values["entities"]),
+        feedback_score=memory.feedback_score,
+        access_count=memory.access_count,
+        vector_term=part["vector"],
+        text_term=part["text"],
+        entity_bonus=part["entities"],
+        feedback_bonus=part["feedback"],
+        access_bonus=part["access"],
+        score=r.score,
+    )
+    shown = [
+        ExplainTerm(name=t.name, weight=t.weight, value=round(t.value, ROUND), contribution=t.contribution)
+        for t in terms
+    ]
+    return breakdown, shown
+
+
+def _given(b: ScoreBreakdown, terms: list[ExplainTerm]) -> tuple[ScoreBreakdown, list[ExplainTerm]]:
+    return b, terms
 
 
 def _tuple(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -263,9 +302,8 @@ class SearchService:
         return hits
 
     def _hit(self, r: Ranked, now: float) -> SearchHit:
-        b = r.breakdown
         return self.core.render(
-            r.memory, now, SearchHit, score=b.score, vector_score=b.vector_score, text_score=b.text_score
+            r.memory, now, SearchHit, score=r.score, vector_score=r.vector_score, text_score=r.text_score
         )
 
     def rank(
@@ -304,23 +342,85 @@ class SearchService:
                     if vec is not None and len(vec) == len(qvec):
                         raw_cos[mid] = math.fsum(a * b for a, b in zip(qvec, vec, strict=True))
         texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}
-        tscores = text_scores(
-            q.text, {m: s for m, s in bm25.items() if m in found}, texts, use_coverage=self.weights.text_coverage
+        found_bm25 = {m: s for m, s in bm25.items() if m in found}
+        if q.mode == "hybrid" and self.weights.ranker == "learned":
+            ranked = self._learned(q, found, texts, raw_cos, found_bm25, threshold)
+        else:
+            ranked = self._linear(q, found, texts, raw_cos, found_bm25, threshold)
+        ranked.sort(key=lambda r: (-r.score, -r.memory.created_at))
+        return ranked
+
+    def _learned(
+        self,
+        q: Query,
+        found: dict[str, Memory],
+        texts: dict[str, str],
+        raw_cos: dict[str, float],
+        bm25: dict[str, float],
+        threshold: float,
+    ) -> list[Ranked]:
+        """engram.rank's fusion: features from the raw cosine, the raw BM25 and the stored memory."""
+        from engram import rank
+
+        candidates = [
+            rank.Candidate(
+                mid,
+                texts[mid],
+                cosine=raw_cos.get(mid),
+                bm25=bm25.get(mid),
+                entities=tuple(m.entities),
+                timestamp=m.created_at,
+                feedback=m.feedback_score,
+                access=m.access_count,
+            )
+            for mid, m in found.items()
+        ]
+        embedder = self.core.embedder().name
+        model = rank.model_for(embedder, self.weights.threshold)
+        scored = rank.rank(
+            q.text, candidates, embedder=embedder, model=model, threshold=threshold, access_cap=self.weights.access_cap
         )
+        return [
+            Ranked(
+                found[r.candidate.memory_id],
+                r.score,
+                round(r.values["vector"], ROUND),
+                round(r.values["text"], ROUND),
+                r.included,
+                partial(_learned_explain, r, found[r.candidate.memory_id]),
+            )
+            for r in scored
+        ]
+
+    def _linear(
+        self,
+        q: Query,
+        found: dict[str, Memory],
+        texts: dict[str, str],
+        raw_cos: dict[str, float],
+        bm25: dict[str, float],
+        threshold: float,
+    ) -> list[Ranked]:
+        """The hand-weighted sum of the module doc (the ``text`` and ``vector`` modes, and
+        ``ranker="linear"``: the baseline bench/retrieval.py measures)."""
+        tscores = text_scores(q.text, bm25, texts, use_coverage=self.weights.text_coverage)
         calibrate = calibration_for(self.core.embedder().name) if q.mode != "text" else None
-        scorer = HybridScorer(self.weights_for(q.mode))
+        weights = self.weights_for(q.mode)
+        scorer = HybridScorer(weights)
         ranked: list[Ranked] = []
         for mid, memory in found.items():
             vector_score = calibrate(raw_cos[mid]) if (calibrate is not None and mid in raw_cos) else 0.0
-            breakdown = scorer.score(
+            b = scorer.score(
                 vector_score=vector_score,
                 text_score=tscores.get(mid, 0.0),
                 entities=entities_matched(q.text, memory.entities),
                 feedback_score=memory.feedback_score,
                 access_count=memory.access_count,
             )
-            ranked.append(Ranked(memory, breakdown, breakdown.score >= threshold))
-        ranked.sort(key=lambda r: (-r.breakdown.score, -r.memory.created_at))
+            terms = b.terms(weights)
+            ranked.append(
+                Ranked(memory, b.score, b.vector_score, b.text_score, b.score >= threshold, partial(_given, b, terms))
+            )
         return ranked
 
     def weights_for(self, mode: str) -> ScoringWeights:
@@ -364,28 +464,45 @@ class SearchService:
         if req.memory_id and not chosen:
             raise errors.NotFound(f"Memory {req.memory_id!r} does not match the filters of this query")
         weights = self.weights_for(req.mode)
-        now = clock.now()
-        results = [
-            ExplainResult(
-                **asdict(r.breakdown),
-                memory_id=r.memory.memory_id,
-                title=r.memory.title,
-                tier=self.core.tier_of(r.memory, now),
-                terms=r.breakdown.terms(weights),
-                included=r.included,
-                reason=f"Score {r.breakdown.score:.3f} {'>=' if r.included else '<'} threshold {threshold:g}",
-                rank=positions.get(r.memory.memory_id),
-            )
-            for r in chosen
-        ]
+        learned = req.mode == "hybrid" and self.weights.ranker == "learned"
         embedder_name = self.core.embedder().name if req.mode != "text" else "none"
-        return ExplainOut(
-            query=req.query,
-            threshold=threshold,
-            mode=req.mode,
-            results=results,
-            token_estimate=sum(estimate_tokens(r.memory.text) for r in chosen if r.included),
-            breakdown=ExplainBreakdown(
+        now = clock.now()
+        results = []
+        for r in chosen:
+            breakdown, terms = r.explain()
+            results.append(
+                ExplainResult(
+                    **asdict(breakdown),
+                    memory_id=r.memory.memory_id,
+                    title=r.memory.title,
+                    tier=self.core.tier_of(r.memory, now),
+                    terms=terms,
+                    included=r.included,
+                    reason=f"Score {r.score:.3f} {'>=' if r.included else '<'} threshold {threshold:g}",
+                    rank=positions.get(r.memory.memory_id),
+                )
+            )
+        if learned:
+            from engram import rank
+
+            model = rank.model_for(embedder_name, self.weights.threshold)
+            breakdown_out = ExplainBreakdown(
+                vector_weight=model.weights["vector"],
+                text_weight=model.weights["text"],
+                entity_weight=model.weights["entities"],
+                feedback_weight=model.weights["feedback"],
+                access_weight=model.weights["access"],
+                access_cap=weights.access_cap,
+                embedder=embedder_name,
+                calibration=calibration_for(embedder_name).as_dict(),
+                text_normalisation=(
+                    "learned logistic fusion (engram.rank): score = sigmoid(bias + sum weight * value); "
+                    "terms are the prior sigmoid(bias) and each feature's Shapley share of the rest; "
+                    "text = bm25 / max_bm25_of_query; " + model.source
+                ),
+            )
+        else:
+            breakdown_out = ExplainBreakdown(
                 vector_weight=weights.vector_weight,
                 text_weight=weights.text_weight,
                 entity_weight=weights.entity_weight,
@@ -395,5 +512,12 @@ class SearchService:
                 embedder=embedder_name,
                 calibration=calibration_for(embedder_name).as_dict(),
                 text_normalisation="bm25 / max_bm25_of_query * share_of_query_terms_matched",
-            ),
+            )
+        return ExplainOut(
+            query=req.query,
+            threshold=threshold,
+            mode=req.mode,
+            results=results,
+            token_estimate=sum(estimate_tokens(r.memory.text) for r in chosen if r.included),
+            breakdown=breakdown_out,
         )

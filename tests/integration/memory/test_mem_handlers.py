@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engram import container
+from engram import container, rank
 from engram.models.memories import Reinforce
 from engram.store.memories import MemoryItem, MissItem, memory_pk, unpack_vector
 from tests.support.streams import settle_accesses
@@ -346,18 +346,22 @@ def test_explain_terms_add_up_and_nothing_is_counted(call: Any, service: Any) ->
     status, body, _ = call(
         "explain", "POST", "/v1/explain", body={"query": "What timezone is Singapore in?", "threshold": 0.7}
     )
-    assert status == 200 and body["threshold"] == 0.7 and body["breakdown"]["vector_weight"] == 1.0
+    model = rank.model_for("hashing")  # hybrid explain shows the learned ranker's weights
+    assert status == 200 and body["threshold"] == 0.7 and body["breakdown"]["vector_weight"] == model.weights["vector"]
     assert (
-        body["breakdown"]["entity_weight"] == 0.06
+        body["breakdown"]["entity_weight"] == model.weights["entities"]
         and body["breakdown"]["access_cap"] == 25
         and body["breakdown"]["embedder"] == "hashing"
     )
     first = body["results"][0]
-    assert first["memory_id"] == a["id"] and first["entities_matched"] == 1 and first["feedback_bonus"] == 0.08
+    assert first["memory_id"] == a["id"] and first["entities_matched"] == 1 and first["feedback_bonus"] > 0
     for r in body["results"]:
-        parts = r["vector_term"] + r["text_term"] + r["entity_bonus"] + r["feedback_bonus"] + r["access_bonus"]
+        terms = {t["name"]: t["contribution"] for t in r["terms"]}
+        assert list(terms)[:3] == ["prior", "vector", "text"] and terms["prior"] == round(rank.sigmoid(model.bias), 6)
+        parts = terms["prior"] + terms["coverage"] + terms["name_subject"] + terms["name_unknown"] + terms["date"]
+        parts += r["vector_term"] + r["text_term"] + r["entity_bonus"] + r["feedback_bonus"] + r["access_bonus"]
         assert round(parts, 6) == r["score"]
-        assert sum(t["contribution"] for t in r["terms"]) == pytest.approx(r["score"], abs=1e-9)
+        assert round(sum(terms.values()), 6) == r["score"]
         assert r["included"] == (r["score"] >= 0.7)
         assert r["reason"] == f"Score {r['score']:.3f} {'>=' if r['included'] else '<'} threshold 0.7"
     assert body["token_estimate"] >= 0
