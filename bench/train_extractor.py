@@ -13,10 +13,12 @@ depends on it: it only chooses the long-turn operating point (three numbers, bel
 What is learned. Every candidate of :func:`engram.extract.features.conversation_candidates` is
 labelled by the benchmark's matching rule (:mod:`bench.extraction_data`, content words only):
 positive when the memory text it would become matches one of the speaker's gold facts. A
-logistic regression (scikit-learn, L2, ``C`` = :data:`C`) is fitted on the binary features that
-occur at least :data:`MIN_COUNT` times (long-style conversations also as ``L|`` copies), then
-refitted on the :data:`MAX_WEIGHTS` features with the largest weights (so the shipped file stays
-small).
+logistic regression (scikit-learn, L2) is fitted on the binary features that occur at least
+:data:`MIN_COUNT` times (long-style conversations also as ``L|`` copies), then refitted on the
+:data:`MAX_WEIGHTS` features with the largest weights (so the shipped file stays small). Its
+regularisation ``C`` is chosen from :data:`C_GRID` by inner folds of the Persona-Chat training
+dialogues, with the short-style operating point (below): the ``C`` whose best point has the best
+inner F1.
 
 Operating points. Three more numbers per conversation style turn rules and probabilities into
 memories: the threshold, the rule floor (rule suggestions at or above it are kept as the rules
@@ -54,13 +56,14 @@ from typing import Any
 from bench.extraction_data import Matcher, SpeakerPass, load_locomo, load_persona
 from engram.extract.features import Candidate, conversation_candidates, training_features
 from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text, rule_layer
+from engram.extract.text import content_terms
 
-C = 0.1
+C_GRID = (0.1, 0.3, 1.0)  # inverse L2 regularisation tried; chosen by inner folds (choose_operating_points)
 MIN_COUNT = 5
 MAX_WEIGHTS = 3000
 OUTER_FOLDS = 3
 INNER_FOLDS = 2
-THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+THRESHOLDS = (0.15, 0.17, 0.2, 0.22, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 # Rule-layer floors tried: the rule layer keeps the heuristic suggestions at or above the floor.
 # Never above 0.92, so names, residence, origin, occupation and explicit preferences ("My name is
 # John", "I live in Singapore", "I prefer ...") are always kept, whatever the model says.
@@ -93,7 +96,8 @@ class Prepared:
     source: SpeakerPass
     candidates: list[Candidate]
     hits: list[list[int]] = field(default_factory=list)
-    rules: list[tuple[int, int, float]] = field(default_factory=list)  # (message, sentence, confidence)
+    # (message, sentence, confidence, content words) of each rule suggestion
+    rules: list[tuple[int, int, float, frozenset[str]]] = field(default_factory=list)
     rule_hits: list[list[int]] = field(default_factory=list)
 
     @property
@@ -107,23 +111,24 @@ def prepare(passes: Sequence[SpeakerPass], matcher: Matcher) -> list[Prepared]:
         candidates = conversation_candidates(item.messages)
         hits = [matcher.hits(memory_text(c.text), item.facts, item.subject_words) for c in candidates]
         found = rule_layer(item.messages)
-        rules = [(m, k, s.confidence) for m, k, s in found]
+        rules = [(m, k, s.confidence, frozenset(content_terms(s.content))) for m, k, s in found]
         rule_hits = [matcher.hits(s.content, item.facts, item.subject_words) for _, _, s in found]
         out.append(Prepared(item, candidates, hits, rules, rule_hits))
     return out
 
 
-def fit(prepared: Sequence[Prepared]) -> dict[str, float]:
-    """Weights of a logistic regression on the candidates' features (bias folded into ``bias``)."""
-    counts: Counter[str] = Counter(f for p in prepared for c in p.candidates for f in training_features(c))
-    weights = _fit(prepared, {f for f, n in counts.items() if n >= MIN_COUNT})
+def fit(prepared: Sequence[Prepared], c: float) -> dict[str, float]:
+    """Weights of a logistic regression (inverse regularisation ``c``) on the candidates' features
+    (bias folded into ``bias``)."""
+    counts: Counter[str] = Counter(f for p in prepared for k in p.candidates for f in training_features(k))
+    weights = _fit(prepared, {f for f, n in counts.items() if n >= MIN_COUNT}, c)
     if len(weights) > MAX_WEIGHTS:
         strongest = sorted(weights, key=lambda f: -abs(weights[f]))[:MAX_WEIGHTS]
-        weights = _fit(prepared, set(strongest) | {"bias"})
+        weights = _fit(prepared, set(strongest) | {"bias"}, c)
     return weights
 
 
-def _fit(prepared: Sequence[Prepared], keep: set[str]) -> dict[str, float]:
+def _fit(prepared: Sequence[Prepared], keep: set[str], c: float) -> dict[str, float]:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -131,7 +136,7 @@ def _fit(prepared: Sequence[Prepared], keep: set[str]) -> dict[str, float]:
     labels = [bool(h) for p in prepared for h in p.hits]
     vectorizer = DictVectorizer()
     matrix = vectorizer.fit_transform(rows)
-    model = LogisticRegression(C=C, max_iter=3000).fit(matrix, labels)
+    model = LogisticRegression(C=c, max_iter=3000).fit(matrix, labels)
     names = vectorizer.get_feature_names_out()
     weights = {str(name): float(w) for name, w in zip(names, model.coef_[0], strict=True) if w}
     weights["bias"] = weights.get("bias", 0.0) + float(model.intercept_[0])
@@ -192,15 +197,15 @@ def _scored(
     p: Prepared, probabilities: Sequence[float], floor: float
 ) -> tuple[list[list[int]], list[list[tuple[Candidate, float, list[int]]]]]:
     """The kept rule suggestions' hits, and per message the candidates the rules leave to the model."""
-    skip: dict[int, set[int]] = {}
+    claims: dict[int, dict[int, set[str]]] = {}
     rule_hits: list[list[int]] = []
-    for (message, sentence, confidence), hits in zip(p.rules, p.rule_hits, strict=True):
+    for (message, sentence, confidence, terms), hits in zip(p.rules, p.rule_hits, strict=True):
         if confidence >= floor:
-            skip.setdefault(message, set()).add(sentence)
+            claims.setdefault(message, {}).setdefault(sentence, set()).update(terms)
             rule_hits.append(hits)
     by_message: dict[int, list[tuple[Candidate, float, list[int]]]] = {}
     for c, q, hits in zip(p.candidates, probabilities, p.hits, strict=True):
-        if q >= THRESHOLDS[0] and not (c.message in skip and c.touches(skip[c.message])):
+        if q >= THRESHOLDS[0] and (c.message not in claims or c.free_of(claims[c.message])):
             by_message.setdefault(c.message, []).append((c, q, hits))
     return rule_hits, list(by_message.values())
 
@@ -209,24 +214,37 @@ def _probabilities(model: FactModel, p: Prepared) -> list[float]:
     return [model.probability(c.features, c.long_style) for c in p.candidates]
 
 
-def choose_operating_points(train: Sequence[Prepared], fitted: FactModel) -> dict[str, Any]:
-    """Short-style (threshold, floor) by inner folds of the Persona-Chat training passes; long-style on LoCoMo's.
+def choose_operating_points(train: Sequence[Prepared]) -> tuple[dict[str, float], dict[str, Any]]:
+    """The weights and operating points for ``train``: ``C`` and the short-style point by inner folds
+    of its Persona-Chat passes, the long-style point on its LoCoMo passes.
 
-    Short exchanges (Persona-Chat's style): each training pass is scored by a model fitted on the
-    other inner fold. Long turns (LoCoMo's style): the training LoCoMo conversations, scored by
-    ``fitted`` (which never saw them: LoCoMo is never fitted on); without LoCoMo, the long-style
-    Persona-Chat passes as for the short style.
+    Short exchanges (Persona-Chat's style): for each ``C`` of :data:`C_GRID`, each training pass is
+    scored by a model fitted on the other inner fold; the ``C`` whose best grid point has the best
+    F1 is kept, with that point, and the weights are fitted with it on all the Persona-Chat training
+    passes. Long turns (LoCoMo's style): the training LoCoMo conversations, scored by those weights
+    (which never saw them: LoCoMo is never fitted on); without LoCoMo, the long-style Persona-Chat
+    passes as for the short style.
     """
     persona = trainable(train)
     folds = assign_folds(persona, INNER_FOLDS)
-    inner: dict[int, list[float]] = {}
-    for k in range(INNER_FOLDS):
-        model = FactModel(fit([p for i, p in enumerate(persona) if folds[i] != k]))
-        for i, p in enumerate(persona):
-            if folds[i] == k:
-                inner[i] = _probabilities(model, p)
     short = [i for i, p in enumerate(persona) if not p.long_style]
-    (threshold, floor, span), f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short])
+    best: tuple[float, float, Operating, dict[int, list[float]]] | None = None
+    by_c: dict[str, float] = {}
+    for c in C_GRID:
+        inner: dict[int, list[float]] = {}
+        for k in range(INNER_FOLDS):
+            model = FactModel(fit([p for i, p in enumerate(persona) if folds[i] != k], c))
+            for i, p in enumerate(persona):
+                if folds[i] == k:
+                    inner[i] = _probabilities(model, p)
+        point, f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short])
+        by_c[str(c)] = round(f1, 4)
+        if best is None or f1 > best[0]:
+            best = (f1, c, point, inner)
+    assert best is not None
+    f1, c, (threshold, floor, span), inner = best
+    weights = fit(persona, c)
+    fitted = FactModel(weights)
     tuning = [p for p in train if p.source.dataset not in TRAIN_DATASETS and p.long_style]
     if tuning:
         (threshold_long, floor_long, span_long), f1_long = choose_operating(
@@ -239,7 +257,9 @@ def choose_operating_points(train: Sequence[Prepared], fitted: FactModel) -> dic
             [persona[i] for i in long], [inner[i] for i in long]
         )
         long_source = "persona"
-    return {
+    return weights, {
+        "C": c,
+        "inner_f1_by_C": by_c,
         "threshold": threshold,
         "rule_floor": floor,
         "max_span": span,
@@ -269,8 +289,7 @@ def trainable(prepared: Sequence[Prepared]) -> list[Prepared]:
 
 def train_model(prepared: Sequence[Prepared]) -> tuple[FactModel, dict[str, Any]]:
     """Weights fitted on the trainable passes of ``prepared``; operating points by :func:`choose_operating_points`."""
-    weights = fit(trainable(prepared))
-    points = choose_operating_points(prepared, FactModel(weights))
+    weights, points = choose_operating_points(prepared)
     model = FactModel(
         weights,
         threshold=points["threshold"],
@@ -386,7 +405,9 @@ def model_json(
         },
         "evaluated_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in datasets},
         "training": {
-            "C": C,
+            "C": points["C"],
+            "C_grid": list(C_GRID),
+            "C_chosen_by": "inner cross-validation on Synthetic-Persona-Chat (best F1 of the short-style grid)",
             "min_count": MIN_COUNT,
             "max_weights": MAX_WEIGHTS,
             "candidates": sum(len(p.candidates) for p in fitted),

@@ -4,16 +4,25 @@ One module for training (``bench/train_extractor.py``) and serving (:mod:`engram
 so the model always sees the features it was trained on.
 
 Candidates. Each mined message (role ``user`` by default) is split into sentences and each
-sentence into clauses (at commas, semicolons and conjunctions such as "and", "but", "because").
-The candidates of a message are: every clause of a sentence that has several; every run of up to
-:data:`MAX_SPAN_SENTENCES` consecutive sentences; and each such run without its questions. A
-short persona fact is best matched by a clause ("I love to bake cookies"), a LoCoMo-style
-observation by two or three sentences of one turn ("I just launched an ad campaign for my
-clothing store. Starting my own store is both scary and rewarding."); the model learns which.
+sentence into clauses (at commas, semicolons and conjunctions such as "and", "but", "because",
+"who"). The candidates of a message are: every clause of a sentence that has several; every run
+of up to :data:`MAX_SPAN_SENTENCES` consecutive sentences; and each such run without its
+questions. A question is never a candidate (it states nothing about the speaker), nor is a
+sentence holding a template placeholder such as ``[name]`` (:data:`PLACEHOLDER`: "My name is
+[name]" names nobody). The later items of a list take the subject and verb of its first item
+("I like to hike, play chess and swim" -> "I like to play chess", "I like to swim"; "I'm a nurse
+and a runner" -> "I'm a runner"), so each can become a memory of its own. A short persona fact
+is best matched by a clause ("I love to bake cookies"), a LoCoMo-style observation by two or
+three sentences of one turn ("I just launched an ad campaign for my clothing store. Starting my
+own store is both scary and rewarding."); the model learns which.
 
 Features are binary strings, so scoring is a sum of dictionary look-ups (no numpy on Lambda):
 
-* the words of the candidate (lower-cased), its word pairs, its first word and first two words;
+* the words of the candidate (lower-cased), its word pairs, its first one, two and three words,
+  its last word, and its content words stemmed (:func:`engram.extract.text.terms_of`: "loves",
+  "loving" -> ``t=love``);
+* cues: a negation ("not", "never", "n't"), a hypothetical ("would", "if", "wish", "someday"),
+  a question opening ("what", "do", "are"), an echo ("... too", "also");
 * counts, bucketed: first-person words, second-person words, content words, clauses, sentences;
 * form: a question, an exclamation, a capitalised word inside the text (a name), a digit;
 * where it sits: first sentence of the message, the message's place among the user's messages,
@@ -27,8 +36,10 @@ Features are binary strings, so scoring is a sum of dictionary look-ups (no nump
   augmentation). Serving does not build those strings: the model folds each ``L|`` weight into
   its feature's weight for long-style conversations (:class:`engram.extract.learned.FactModel`).
 
-Each candidate also knows the sentences it spans, so the learned extractor's rule layer can
-claim whole sentences and leave the rest to the model.
+Each candidate also knows the sentences it spans (and a clause its content words), so the
+learned extractor's rule layer can claim what it kept and leave the rest to the model: runs over
+a sentence the rules kept something from are out, the sentence's other clauses are not
+(:meth:`Candidate.free_of`).
 """
 
 from __future__ import annotations
@@ -46,9 +57,32 @@ MAX_SENTENCES = 12  # sentences of one message that are considered (the rest are
 MAX_MESSAGE_CHARS = 4_000  # a longer message is read up to here
 LONG_STYLE_WORDS = 15.0
 SKIPPED_ROLES = frozenset({"system", "tool"})
+_CUE_TEXT = {
+    "neg": "not no never nothing nobody none neither nor",
+    "hypo": "would if wish someday maybe might could hope dream imagine",
+    "qstart": "what what's how why when where who which do does did are is have has can could would will",
+}
+_NEGATION, _HYPOTHETICAL, _QUESTION_START = (frozenset(_CUE_TEXT[k].split()) for k in ("neg", "hypo", "qstart"))
+# A template's unfilled slot: "My name is [name]" names nobody.
+PLACEHOLDER = re.compile(r"\[[^\]]{1,40}\]")
 
-_CONJUNCTION = r"(?:and|but|so|because|since|although|though|while|plus|which|when)"
+_CONJUNCTION = r"(?:and|but|so|because|since|although|though|while|plus|which|who|when)"
 _CLAUSE_SPLIT = re.compile(rf"\s*[,;:]\s*(?:{_CONJUNCTION}\s+)?|\s+{_CONJUNCTION}\s+", re.IGNORECASE)
+# The subject and verb a list's later items share: "I like to hike, play chess and swim" ->
+# "I like to play chess", "I like to swim" (also "I'm a nurse and a runner" -> "I'm a runner").
+_SHARED_HEAD = re.compile(
+    r"^(?:(?P<be>(?:i|we)(?:'m| am| are|'re))(?=\s+(?:a|an)\s)|(?P<verb>(?:i|we)"
+    r"(?:\s+(?:really|also|just|absolutely|especially|mostly|usually|often|sometimes|definitely|still|totally|"
+    r"truly|do))*\s+(?:like|love|enjoy|adore|hate|prefer|play|have|own|collect|watch|read|grow|make|speak|"
+    r"study|teach|volunteer|work|go|used to|want to|plan to|hope to)(?:\s+to)?)\s)",
+    re.IGNORECASE,
+)
+# A later clause that has a subject of its own takes no shared head.
+_OWN_SUBJECT_TEXT = """
+    i i'm im i've i'd i'll we we're my our you your he she it it's its they their this that that's
+    there there's these those what how why who where when
+"""
+_OWN_SUBJECT = frozenset(_OWN_SUBJECT_TEXT.split())
 _CAPITALISED_INSIDE = re.compile(r"(?<=\w )[A-Z][a-z]+")
 _DIGIT = re.compile(r"\d")
 _FIRST_PERSON = frozenset({"i", "i'm", "im", "i've", "i'd", "i'll", "my", "me", "mine", "myself"})
@@ -67,6 +101,8 @@ class Candidate:
     features: tuple[str, ...]
     long_style: bool = False  # the conversation's messages are long (see the module docstring)
     sentences: tuple[int, int] = (0, 1)  # the sentences of the message it spans: [first, last + 1)
+    clause: bool = False  # one clause of a sentence that has several
+    terms: frozenset[str] = frozenset()  # its content words (clauses only)
 
     def overlaps(self, other: Candidate) -> bool:
         return self.message == other.message and self.start < other.end and other.start < self.end
@@ -79,6 +115,17 @@ class Candidate:
     def touches(self, sentences: Collection[int]) -> bool:
         """True when the candidate spans one of ``sentences`` (indices in its message)."""
         return any(self.sentences[0] <= s < self.sentences[1] for s in sentences)
+
+    def free_of(self, claimed: Mapping[int, Collection[str]]) -> bool:
+        """False when it spans a sentence the rule layer kept something from (``claimed``: sentence
+        index in its message -> content words of what was kept), unless it is a clause of that
+        sentence sharing no content word with it ("I can drive a tractor" beside a kept "my
+        favorite color is red")."""
+        for s in range(*self.sentences):
+            kept = claimed.get(s)
+            if kept is not None and not (self.clause and self.terms.isdisjoint(kept)):
+                return False
+        return True
 
 
 @dataclass
@@ -140,7 +187,9 @@ def conversation_candidates(
     """Every candidate of every message whose role is in ``roles``, with its features.
 
     ``skip`` maps a message index to sentences (indices into :meth:`Reading.sentences`) that no
-    candidate may span: the rule layer has already kept them. ``max_span``: runs of at most this
+    run of sentences may span: the rule layer has kept something from them. Their clauses are
+    still listed; the caller keeps those that share nothing with what the rules kept
+    (:meth:`Candidate.free_of`). ``max_span``: runs of at most this
     many sentences (up to :data:`MAX_SPAN_SENTENCES`).
     """
     reading = messages if isinstance(messages, Reading) else read(messages)
@@ -166,13 +215,27 @@ def conversation_candidates(
                 _OV_NEXT.of(len(terms & after_terms)),
                 *_text_features(unit, tokens, end - start),
             ]
+            features += [f"t={t}" for t in sorted(terms)]
             if whole:
                 features.append("whole")
             if start == 0:
                 features.append("sent0")
             if "?" in unit.rstrip()[:-1]:
                 features.append("hasq_inside")
-            out.append(Candidate(index, start, end, unit, tuple(features), long_style, (span[0], span[1])))
+            clause = kind in ("C", "D")
+            out.append(
+                Candidate(
+                    index,
+                    start,
+                    end,
+                    unit,
+                    tuple(features),
+                    long_style,
+                    (span[0], span[1]),
+                    clause,
+                    frozenset(terms) if clause else frozenset(),
+                )
+            )
         position += 1
     return out
 
@@ -203,10 +266,19 @@ def _units(
         tokens.append(words(sentence))
         terms.append(set(terms_of(tokens[-1])))
         count += len(parts)
+    question = [s.rstrip().endswith("?") for s in sentences]
     seen: set[str] = set()
     for i, (parts, (first, _)) in enumerate(zip(clauses, atoms, strict=True)):
-        if len(parts) > 1 and i not in skipped:
+        if PLACEHOLDER.search(sentences[i]):
+            continue
+        if len(parts) > 1 and not question[i]:
+            head = _shared_head(parts[0])
             for k, part in enumerate(parts):
+                kind = "C"
+                if k and head is not None:
+                    shared = _with_head(head, part)
+                    if shared is not None:
+                        part, kind = shared, "D"
                 if part not in seen:
                     seen.add(part)
                     part_tokens = words(part)
@@ -216,11 +288,10 @@ def _units(
                         part,
                         part_tokens,
                         set(terms_of(part_tokens)),
-                        "C",
+                        kind,
                         (i, i + 1, 1),
                         False,
                     )
-    question = [s.rstrip().endswith("?") for s in sentences]
     n = len(sentences)
     for i in range(n):
         for j in range(i + 1, min(n, i + min(max_span, MAX_SPAN_SENTENCES)) + 1):
@@ -230,6 +301,10 @@ def _units(
             span = range(i, j)
             for variant, chosen in (("", span), ("noq", [k for k in span if not question[k]])):
                 if not chosen:
+                    continue
+                if any(PLACEHOLDER.search(sentences[k]) for k in chosen):
+                    continue
+                if any(question[k] for k in chosen):
                     continue
                 unit = " ".join(sentences[k] for k in chosen)
                 if unit in seen:
@@ -248,6 +323,21 @@ def _units(
                     (i, j, len(chosen)),
                     whole,
                 )
+
+
+def _shared_head(clause: str) -> re.Match[str] | None:
+    """The subject and verb of a list's first clause that its later items share, if any."""
+    return _SHARED_HEAD.match(clause)
+
+
+def _with_head(head: re.Match[str], part: str) -> str | None:
+    """A later list item with the first item's subject and verb ("play chess" -> "I like to play chess")."""
+    first = part.split(None, 1)[0].lower().strip(",.!?")
+    if first in _OWN_SUBJECT:
+        return None
+    if head.group("be") is not None:
+        return f"{head.group('be')} {part}" if first in ("a", "an") else None
+    return f"{head.group('verb')} {part}"
 
 
 def _context_features(reading: Reading, index: int, before: int | None, after: int | None, position: int) -> list[str]:
@@ -279,6 +369,18 @@ def _text_features(text: str, tokens: Sequence[str], clauses: int) -> list[str]:
         out.append(f"first={tokens[0]}")
         if len(tokens) > 1:
             out.append(f"first2={tokens[0]}_{tokens[1]}")
+    if tokens:
+        if len(tokens) > 2:
+            out.append(f"first3={tokens[0]}_{tokens[1]}_{tokens[2]}")
+        if any(t in _NEGATION or t.endswith("n't") for t in tokens):
+            out.append("neg")
+        if not _HYPOTHETICAL.isdisjoint(tokens):
+            out.append("hypo")
+        if tokens[0] in _QUESTION_START:
+            out.append("qstart")
+        if tokens[-1] in ("too", "also") or "as well" in text.lower():
+            out.append("echo")
+        out.append(f"last={tokens[-1]}")
     out.append(_FP.of(sum(map(_FIRST_PERSON.__contains__, tokens))))
     out.append(_YOU_COUNT.of(sum(map(_YOU.__contains__, tokens))))
     if not _WE.isdisjoint(tokens):

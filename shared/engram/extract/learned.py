@@ -4,13 +4,16 @@ How it reads a conversation:
 
 1. The rule layer. The heuristic rules (:func:`engram.extract.heuristic.sentence_suggestions`)
    read every sentence of every ``user`` message; a suggestion whose confidence is at or above
-   the model's *rule floor* is kept exactly as the rules wrote it, and its sentence is taken
-   away from the model. The floor is never above 0.92, so durable identity statements ("My name
-   is John and I live in Singapore", "I'm from Toronto", "I prefer morning meetings") are always
-   kept, as the product brief shows them, whatever the weights say.
+   the model's *rule floor* is kept exactly as the rules wrote it, and what it says is taken
+   away from the model: no run of sentences over it, and of its sentence's clauses only those
+   sharing no content word with it ("I can drive a tractor" beside a kept "my favorite color is
+   red"). The floor is never above 0.92, so durable identity statements ("My name is John and I
+   live in Singapore", "I'm from Toronto", "I prefer morning meetings") are always kept, as the
+   product brief shows them, whatever the weights say.
 2. :func:`engram.extract.features.conversation_candidates` lists the remaining candidate memories
-   (clauses, sentences, runs of up to ``max_span`` sentences, the same without questions) with
-   binary features: words, first-person and tense cues, names and numbers, the other speaker's
+   (clauses, list items with their shared subject and verb, sentences, runs of up to
+   ``max_span`` sentences without questions) with binary features: words and stems,
+   first-person, tense, negation and hypothetical cues, names and numbers, the other speaker's
    turns before and after.
 3. A logistic model (:class:`FactModel`, weights in ``model/fact_model.json``, fitted by
    ``bench/train_extractor.py`` on Synthetic-Persona-Chat development data only; see
@@ -49,6 +52,7 @@ from typing import Any
 from engram.extract.features import (
     MAX_SENTENCES,
     MAX_SPAN_SENTENCES,
+    PLACEHOLDER,
     Candidate,
     Reading,
     conversation_candidates,
@@ -65,7 +69,7 @@ from engram.extract.ports import (
     Suggestion,
     make_title,
 )
-from engram.extract.text import normalize, split_sentences
+from engram.extract.text import content_terms, normalize, split_sentences
 from engram.extract.tokens import estimate_tokens
 
 MODEL_RESOURCE = "fact_model.json"
@@ -184,6 +188,8 @@ def rule_layer(messages: Sequence[ConversationMessage] | Reading, roles: Collect
             continue
         penalty = 0.0 if role == "user" else OTHER_ROLE_PENALTY
         for k, sentence in enumerate(reading.sentences(index)[:MAX_SENTENCES]):
+            if PLACEHOLDER.search(sentence):
+                continue
             out += [(index, k, s) for s in sentence_suggestions(sentence, index, penalty)]
     return out
 
@@ -213,15 +219,20 @@ class LearnedExtractor:
         reading = read(messages)
         floor = self.model.rule_floor_for(reading.long_style)
         placed: list[tuple[int, int, Suggestion]] = []  # (message, sentence, suggestion)
-        skip: dict[int, set[int]] = {}
+        claims: dict[int, dict[int, set[str]]] = {}  # message -> sentence -> content words the rules kept
         readings: dict[tuple[int, int], Suggestion] = {}  # the rules' first reading of each sentence
         for index, sentence, suggestion in rule_layer(reading, self._roles):
             readings.setdefault((index, sentence), suggestion)
             if suggestion.confidence >= floor:
                 placed.append((index, sentence, suggestion))
-                skip.setdefault(index, set()).add(sentence)
+                claims.setdefault(index, {}).setdefault(sentence, set()).update(content_terms(suggestion.content))
         max_span = self.model.max_span_for(reading.long_style)
-        for candidate, probability in self.select(conversation_candidates(reading, self._roles, skip, max_span)):
+        candidates = [
+            c
+            for c in conversation_candidates(reading, self._roles, claims, max_span)
+            if c.message not in claims or c.free_of(claims[c.message])
+        ]
+        for candidate, probability in self.select(candidates):
             first, end = candidate.sentences
             rules = next(
                 (readings[(candidate.message, k)] for k in range(first, end) if (candidate.message, k) in readings),

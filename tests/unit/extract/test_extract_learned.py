@@ -210,3 +210,32 @@ def test_the_rule_layer_takes_its_sentence_away_from_the_model() -> None:
     assert next((m, k, s.memory_type) for m, k, s in hits) == (0, 0, "identity")
     off = FactModel({"bias": 5.0}, threshold=0.5, threshold_long=0.5)  # no rule layer: the model reads it
     assert "User's name is Ada." in [s.content for s in LearnedExtractor(model=off).extract(conversation).suggestions]
+
+
+def test_list_items_take_the_subject_and_verb_of_the_first_item() -> None:
+    texts = {c.text for c in conversation_candidates([Message("user", "I like to hike, play chess, and swim.")])}
+    assert {"I like to hike", "I like to play chess", "I like to swim."} <= texts
+    texts = {c.text for c in conversation_candidates([Message("user", "I'm a nurse, a mother and a runner.")])}
+    assert {"I'm a nurse", "I'm a mother", "I'm a runner."} <= texts
+    # a later clause with a subject of its own keeps it
+    texts = {c.text for c in conversation_candidates([Message("user", "I love to cook, but it takes time.")])}
+    assert {"I love to cook", "it takes time."} <= texts
+    assert memory_text("I like to play chess") == "User likes to play chess."
+
+
+def test_questions_and_template_placeholders_are_never_candidates() -> None:
+    messages = [Message("user", "What do you do? I teach math, and I coach. My name is [name].")]
+    texts = {c.text for c in conversation_candidates(messages)}
+    assert texts == {"I teach math", "I coach.", "I teach math, and I coach."}
+    contents = [s.content for s in LearnedExtractor(model=FactModel({"bias": 3.0})).extract(messages).suggestions]
+    assert contents and not any("[name]" in c or "?" in c for c in contents), contents
+
+
+def test_a_kept_rule_leaves_the_other_clauses_of_its_sentence_to_the_model() -> None:
+    said = [Message("user", "I can drive a tractor, and my favorite color is red.")]
+    model = FactModel({"bias": -2.0, "w=tractor": 4.0, "w=red": 4.0}, rule_floor=0.9, rule_floor_long=0.9)
+    contents = [s.content for s in LearnedExtractor(model=model).extract(said).suggestions]
+    # the rules keep the favourite as said; the model may not restate it, nor keep the whole sentence
+    assert contents == ["my favorite color is red.", "User can drive a tractor."], contents
+    free = [c for c in conversation_candidates(said) if c.free_of({0: {"favorit", "color", "red"}})]
+    assert [c.text for c in free] == ["I can drive a tractor"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.extraction_data import SpeakerPass
-from bench.train_extractor import RULE_FLOORS, Prepared, choose_operating
+from bench.train_extractor import RULE_FLOORS, Prepared, _scored, choose_operating
 from engram.extract import Message
 from engram.extract.features import Candidate
 
@@ -20,7 +20,8 @@ def _pass() -> Prepared:
         source,
         candidates=[_candidate(0, 0), _candidate(0, 1), _candidate(0, 2), _candidate(0, 1, span=2)],
         hits=[[0], [1], [], [1]],
-        rules=[(0, 0, 0.95), (0, 2, 0.5)],  # sentence 0: a sure rule reading (fact a); sentence 2: a weak, wrong one
+        # sentence 0: a sure rule reading (fact a); sentence 2: a weak, wrong one
+        rules=[(0, 0, 0.95, frozenset({"fact", "a"})), (0, 2, 0.5, frozenset({"wrong"}))],
         rule_hits=[[0], []],
     )
 
@@ -43,3 +44,22 @@ def test_a_rule_floor_takes_the_sentence_away_from_the_model() -> None:
     probabilities = [0.1, 0.1, 0.1, 0.9]
     (_, floor, max_span), f1 = choose_operating([prepared], [probabilities])
     assert f1 == 1.0 and floor > 0.5 and max_span >= 2
+
+
+def test_a_kept_rule_leaves_the_other_clauses_of_its_sentence_to_the_model() -> None:
+    source = SpeakerPass("persona", "d-0", "User 1", [Message("user", "x")], ["drive tractor", "favorite red"])
+    sentence = Candidate(0, 0, 2, "s", (), False, (0, 1))
+    other = Candidate(0, 0, 1, "I can drive a tractor", (), False, (0, 1), True, frozenset({"drive", "tractor"}))
+    same = Candidate(0, 1, 2, "my favorite color is red", (), False, (0, 1), True, frozenset({"favorit", "red"}))
+    prepared = Prepared(
+        source,
+        candidates=[sentence, other, same],
+        hits=[[0, 1], [0], [1]],
+        rules=[(0, 0, 0.92, frozenset({"favorit", "color", "red"}))],
+        rule_hits=[[1]],
+    )
+    rule_hits, by_message = _scored(prepared, [0.9, 0.9, 0.9], floor=0.9)
+    assert rule_hits == [[1]]
+    assert [[c.text for c, _, _ in items] for items in by_message] == [["I can drive a tractor"]]
+    rule_hits, by_message = _scored(prepared, [0.9, 0.9, 0.9], floor=0.95)  # the rule is not kept
+    assert rule_hits == [] and [len(items) for items in by_message] == [3]
