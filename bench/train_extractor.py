@@ -60,7 +60,7 @@ from engram.extract.text import content_terms
 
 C_GRID = (0.1, 0.3, 1.0)  # inverse L2 regularisation tried; chosen by inner folds (choose_operating_points)
 MIN_COUNT = 5
-MAX_WEIGHTS = 3000
+MAX_WEIGHTS = 6000
 OUTER_FOLDS = 3
 INNER_FOLDS = 2
 THRESHOLDS = (0.15, 0.17, 0.2, 0.22, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)

@@ -11,10 +11,13 @@ questions. A question is never a candidate (it states nothing about the speaker)
 sentence holding a template placeholder such as ``[name]`` (:data:`PLACEHOLDER`: "My name is
 [name]" names nobody). The later items of a list take the subject and verb of its first item
 ("I like to hike, play chess and swim" -> "I like to play chess", "I like to swim"; "I'm a nurse
-and a runner" -> "I'm a runner"), so each can become a memory of its own. A short persona fact
-is best matched by a clause ("I love to bake cookies"), a LoCoMo-style observation by two or
-three sentences of one turn ("I just launched an ad campaign for my clothing store. Starting my
-own store is both scary and rewarding."); the model learns which.
+and a runner" -> "I'm a runner"), so each can become a memory of its own. A short answer to the
+other speaker's "What's your favorite X?" is also read as the statement it makes ("I love
+hummus." -> "My favorite food is hummus."), since out of context the answer alone says less
+than it means. A short persona fact is best matched by a clause ("I love to bake cookies"), a
+LoCoMo-style observation by two or three sentences of one turn ("I just launched an ad campaign
+for my clothing store. Starting my own store is both scary and rewarding."); the model learns
+which.
 
 Features are binary strings, so scoring is a sum of dictionary look-ups (no numpy on Lambda):
 
@@ -63,6 +66,28 @@ _CUE_TEXT = {
     "qstart": "what what's how why when where who which do does did are is have has can could would will",
 }
 _NEGATION, _HYPOTHETICAL, _QUESTION_START = (frozenset(_CUE_TEXT[k].split()) for k in ("neg", "hypo", "qstart"))
+# Short answers to "what's your favorite X?" (:func:`_favourite_answer`).
+_FAVOURITE_QUESTION = re.compile(
+    r"\b(?:what|who)(?:'s|\s+is|\s+are)\s+(?:some\s+of\s+)?your\s+(?:all[- ]time\s+)?fav(?:ou?rite|e)s?\s+"
+    r"((?:[a-z]+\s*){1,4}?)\s*\?",
+    re.IGNORECASE,
+)
+_STATED_FAVOURITE = re.compile(r"\bfav(?:ou?rite|e)s?\b", re.IGNORECASE)
+_ANSWER_LEAD = re.compile(
+    r"^(?:(?:oh|ooh|well|hmm+|um+|so|yes|yeah|definitely|probably|easy|that's easy|that's a tough one|"
+    r"good question|i think|i'd say|i would say|i'd have to say|i have to say|i guess)\b[\s,!.-]*)+",
+    re.IGNORECASE,
+)
+_ANSWER_VERB = re.compile(
+    r"^(?:i\s+(?:really\s+|absolutely\s+|just\s+)?(?:like|love|enjoy|adore)|mine(?:'s|\s+is)|it(?:'s|\s+is)|"
+    r"it\s+has\s+to\s+be|it\s+would\s+be|it'd\s+be)\s+(.+)$",
+    re.IGNORECASE,
+)
+_ANSWER_NOT_OBJECT = re.compile(
+    r"\b(?:i|i'm|you|your|my|we|not|don't|no|sure|know|many|hard|tough|lot|that|this|it|them|too|yes|yeah|"
+    r"hi|hello|hey|thanks|what|how|about)\b|\?",
+    re.IGNORECASE,
+)
 # A template's unfilled slot: "My name is [name]" names nobody.
 PLACEHOLDER = re.compile(r"\[[^\]]{1,40}\]")
 
@@ -206,7 +231,10 @@ def conversation_candidates(
         context = _context_features(reading, index, before, after, position)
         before_terms, after_terms = reading.terms(before), reading.terms(after)
         skipped = skip.get(index, ()) if skip else ()
-        for start, end, unit, tokens, terms, kind, span, whole in _units(sentences[:MAX_SENTENCES], skipped, max_span):
+        asked = _asked_favourite(reading.texts[before]) if before is not None else None
+        for start, end, unit, tokens, terms, kind, span, whole in _units(
+            sentences[:MAX_SENTENCES], skipped, max_span, asked
+        ):
             features = [
                 *context,
                 f"kind={kind}",
@@ -251,9 +279,17 @@ def _neighbour(kinds: Sequence[str], index: int, step: int, mined: frozenset[str
 
 
 def _units(
-    sentences: Sequence[str], skipped: Collection[int], max_span: int = MAX_SPAN_SENTENCES
+    sentences: Sequence[str],
+    skipped: Collection[int],
+    max_span: int = MAX_SPAN_SENTENCES,
+    asked: str | None = None,
 ) -> Iterator[tuple[int, int, str, list[str], set[str], str, tuple[int, int, int], bool]]:
-    """(start, end, text, tokens, content words, kind, (first sentence, end sentence, sentence count), whole)."""
+    """(start, end, text, tokens, content words, kind, (first sentence, end sentence, sentence count), whole).
+
+    ``asked``: the favourite the other speaker just asked about ("food" for "What's your favorite
+    food?"); a short answer in the first sentence is also read as a statement of it ("I love
+    hummus." -> "My favorite food is hummus.", kind ``A``).
+    """
     atoms: list[tuple[int, int]] = []
     clauses: list[list[str]] = []
     tokens: list[list[str]] = []
@@ -292,6 +328,11 @@ def _units(
                         (i, i + 1, 1),
                         False,
                     )
+    answer = _favourite_answer(asked, sentences[0]) if asked and sentences and not question[0] else None
+    if answer is not None and answer not in seen and not PLACEHOLDER.search(sentences[0]):
+        seen.add(answer)
+        answer_tokens = words(answer)
+        yield (atoms[0][0], atoms[0][1], answer, answer_tokens, set(terms_of(answer_tokens)), "A", (0, 1, 1), False)
     n = len(sentences)
     for i in range(n):
         for j in range(i + 1, min(n, i + min(max_span, MAX_SPAN_SENTENCES)) + 1):
@@ -323,6 +364,30 @@ def _units(
                     (i, j, len(chosen)),
                     whole,
                 )
+
+
+def _asked_favourite(text: str) -> str | None:
+    """The favourite a message asks about ("What's your favorite kind of music?" -> "kind of music")."""
+    found = _FAVOURITE_QUESTION.search(text)
+    return found.group(1).strip().lower() if found else None
+
+
+def _favourite_answer(asked: str, sentence: str) -> str | None:
+    """A short answer to "what's your favorite <asked>?" as a statement, or None."""
+    if len(sentence.split()) > 8 or _STATED_FAVOURITE.search(sentence):
+        return None
+    body = _ANSWER_LEAD.sub("", sentence.strip()).strip()
+    found = _ANSWER_VERB.match(body)
+    if found is not None:
+        answer = found.group(1)
+    elif len(body.split()) <= 4 and not _ANSWER_NOT_OBJECT.search(body):
+        answer = body  # "Travis Scott." / "Winter!"
+    else:
+        return None
+    answer = answer.strip(" .!,;:-")
+    if not answer or _ANSWER_NOT_OBJECT.search(answer):
+        return None
+    return f"My favorite {asked} is {answer}."
 
 
 def _shared_head(clause: str) -> re.Match[str] | None:

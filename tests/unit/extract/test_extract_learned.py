@@ -239,3 +239,24 @@ def test_a_kept_rule_leaves_the_other_clauses_of_its_sentence_to_the_model() -> 
     assert contents == ["my favorite color is red.", "User can drive a tractor."], contents
     free = [c for c in conversation_candidates(said) if c.free_of({0: {"favorit", "color", "red"}})]
     assert [c.text for c in free] == ["I can drive a tractor"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "said", "read_as"),
+    [
+        ("What's your favorite food?", "I love hummus. It's so good.", "My favorite food is hummus."),
+        ("Who is your favorite artist?", "Travis Scott!", "My favorite artist is Travis Scott."),
+        ("What is your favorite kind of music?", "Hmm, I'd say jazz.", "My favorite kind of music is jazz."),
+        ("What's your favorite book?", "I'm not sure.", None),
+        ("What's your favorite color?", "My favorite color is blue.", None),  # said outright already
+        ("What do you do for fun?", "Painting.", None),  # not a favourite question
+    ],
+)
+def test_a_short_answer_to_a_favourite_question_is_read_as_a_statement(
+    asked: str, said: str, read_as: str | None
+) -> None:
+    candidates = conversation_candidates([Message("assistant", asked), Message("user", said)])
+    answers = [c.text for c in candidates if "kind=A" in c.features]
+    assert answers == ([read_as] if read_as else [])
+    if read_as:
+        assert memory_text(read_as) == "User's " + read_as[3:]
