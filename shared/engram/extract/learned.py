@@ -27,8 +27,8 @@ How it reads a conversation:
 5. Each kept candidate is written as a third-person fact ("I moved to Berlin last month" ->
    "User moved to Berlin last month."): leading interjections dropped, common chat shorthand
    spelled out ("fam" -> "family"), "I" -> "User" then "they". Memories are read later and out
-   of context, where "I" is ambiguous. Its type and entities are those of the rules' first
-   reading of its sentences (``fact`` when the rules read none): no public data labels memory
+   of context, where "I" is ambiguous. Its type and entities are those of the rules' reading
+   of its sentences that shares most words with it (``fact`` when the rules read none): no public data labels memory
    types, so the model decides *whether* to keep a sentence and the rules *what kind* of memory
    it is. The tier follows the type; confidence is the model's probability.
 
@@ -220,9 +220,9 @@ class LearnedExtractor:
         floor = self.model.rule_floor_for(reading.long_style)
         placed: list[tuple[int, int, Suggestion]] = []  # (message, sentence, suggestion)
         claims: dict[int, dict[int, set[str]]] = {}  # message -> sentence -> content words the rules kept
-        readings: dict[tuple[int, int], Suggestion] = {}  # the rules' first reading of each sentence
+        readings: dict[tuple[int, int], list[Suggestion]] = {}  # the rules' readings of each sentence
         for index, sentence, suggestion in rule_layer(reading, self._roles):
-            readings.setdefault((index, sentence), suggestion)
+            readings.setdefault((index, sentence), []).append(suggestion)
             if suggestion.confidence >= floor:
                 placed.append((index, sentence, suggestion))
                 claims.setdefault(index, {}).setdefault(sentence, set()).update(content_terms(suggestion.content))
@@ -234,11 +234,8 @@ class LearnedExtractor:
         ]
         for candidate, probability in self.select(candidates):
             first, end = candidate.sentences
-            rules = next(
-                (readings[(candidate.message, k)] for k in range(first, end) if (candidate.message, k) in readings),
-                None,
-            )
-            made = _suggestion(candidate, probability, rules)
+            read_as = [r for k in range(first, end) for r in readings.get((candidate.message, k), ())]
+            made = _suggestion(candidate, probability, _reading_of(candidate, read_as))
             if made is not None:
                 placed.append((candidate.message, first, made))
         placed.sort(key=lambda item: (item[0], item[1]))
@@ -292,6 +289,16 @@ def best_disjoint(scored: Sequence[tuple[Candidate, float]], threshold: float) -
     return sorted(chosen, key=lambda item: item[0].start)
 
 
+def _reading_of(candidate: Candidate, readings: Sequence[Suggestion]) -> Suggestion | None:
+    """The rules' reading of the candidate's sentences that says most of what it says (the first on a
+    tie): "I'm a nurse and I have two dogs" -> the identity reading for "I'm a nurse", the other for
+    "I have two dogs"."""
+    if len(readings) < 2:
+        return readings[0] if readings else None
+    terms = set(content_terms(candidate.text))
+    return max(readings, key=lambda r: len(terms.intersection(content_terms(r.content))))
+
+
 def memory_text(text: str, subject: str = "User") -> str:
     """A candidate written as a third-person fact about ``subject``; "" if nothing is left."""
     parts: list[str] = []
@@ -311,7 +318,7 @@ def memory_text(text: str, subject: str = "User") -> str:
 
 
 def _suggestion(candidate: Candidate, probability: float, rules: Suggestion | None) -> Suggestion | None:
-    """The candidate as a memory; its type and entities are those of the rules' reading of its sentences."""
+    """The candidate as a memory; its type and entities are those of ``rules`` (the rules' reading)."""
     content = memory_text(candidate.text)
     if not content:
         return None

@@ -260,3 +260,13 @@ def test_a_short_answer_to_a_favourite_question_is_read_as_a_statement(
     assert answers == ([read_as] if read_as else [])
     if read_as:
         assert memory_text(read_as) == "User's " + read_as[3:]
+
+
+def test_a_clause_takes_the_type_of_the_rule_reading_that_says_what_it_says() -> None:
+    said = [Message("assistant", "What do you do?"), Message("user", "I'm a nurse and I have two dogs.")]
+    model = FactModel({"bias": -2.0, "w=dogs": 4.0, "kind=S": -4.0})  # keeps the clause "I have two dogs" only
+    [suggestion] = LearnedExtractor(model=model).extract(said).suggestions
+    readings = [s for _, _, s in rule_layer(said)]
+    assert readings[0].memory_type == "identity"  # "I'm a nurse", the sentence's first reading
+    assert suggestion.content == "User has two dogs."
+    assert suggestion.memory_type == next(r.memory_type for r in readings if "dogs" in r.content) != "identity"
