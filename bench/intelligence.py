@@ -20,7 +20,7 @@ by inner folds of those dialogues, and its long-turn operating point on the LoCo
 of the other folds. Reported as the mean and standard deviation over held-out units (each LoCoMo
 conversation; each Persona-Chat fold). The baselines run in the same
 way on the same units: naive ("every first-person sentence of the speaker that is not a
-question") and the heuristic extractor (the pattern rules, the default).
+question") and the heuristic extractor (the pattern rules alone; the learned one is the default).
 
 Summaries (DialogSum). ROUGE-1/2/L F1 against the reference summary, implemented here:
 tokens are the lower-cased ``[a-z0-9]+`` runs (so ``#Person1#`` is ``person1``), no stemming,
@@ -59,8 +59,8 @@ _DIALOGSUM_LINE = re.compile(r"^\s*(#[^#]+#)\s*:\s*(.*)$")
 _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 SYSTEMS = (
     ("naive_first_person", "naive: every first-person sentence"),
-    ("heuristic", "HeuristicExtractor (default)"),
-    ("learned", "LearnedExtractor (rule layer + model fitted on Persona-Chat only)"),
+    ("heuristic", "HeuristicExtractor (the rules alone)"),
+    ("learned", "LearnedExtractor (default: rule layer + model fitted on Persona-Chat only)"),
 )
 
 
@@ -265,15 +265,15 @@ def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
                 cells += [str(counts["count"]), str(counts["matched"])]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
     points = "; ".join(
-        f"fold {p['fold']}: short {p['threshold']} / {p['rule_floor']} / {p['max_span']}, "
+        f"fold {p['fold']}: C {p['C']}, short {p['threshold']} / {p['rule_floor']} / {p['max_span']}, "
         f"long {p['threshold_long']} / {p['rule_floor_long']} / {p['max_span_long']}"
         for p in extraction["operating_points"]
     )
     variants = extraction["operating_points"][0]["variants_per_style"]
     lines += [
         "",
-        f"Operating points (threshold / rule floor / longest run in sentences) chosen on each fold's training "
-        f"part, by F1 over {variants} variants per style: {points}.",
+        f"Regularisation C and operating points (threshold / rule floor / longest run in sentences) chosen on "
+        f"each fold's training part, by F1 over {variants} variants per style: {points}.",
     ]
     t = extraction["throughput"]
     lines += ["", "## Throughput", ""]

@@ -76,7 +76,7 @@ class Settings(BaseModel):
     miss_retention_seconds: int = Field(default=180 * 86400, ge=0)
 
     # Background intelligence.
-    extractor: Literal["heuristic", "learned", "bedrock"] = "heuristic"
+    extractor: Literal["heuristic", "learned", "bedrock"] = "learned"
     summarizer: Literal["extractive", "bedrock"] = "extractive"
     bedrock_text_model: str = "anthropic.claude-3-haiku-20240307-v1:0"
 

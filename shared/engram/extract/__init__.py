@@ -1,6 +1,6 @@
 """Extraction and summaries: the ports, and factories that pick an adapter by name.
 
-The deterministic adapters (``heuristic`` extractor, the default; ``learned`` extractor;
+The deterministic adapters (``learned`` extractor, the default; ``heuristic`` extractor;
 ``extractive`` summariser) need nothing but this package (the learned extractor's weights ship in
 ``model/``); the ``bedrock`` adapters import boto3 lazily.
 Names match :class:`engram.config.Settings` ``extractor`` / ``summarizer``.

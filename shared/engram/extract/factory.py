@@ -14,7 +14,7 @@ SUMMARIZERS = ("extractive", "bedrock")
 
 
 def get_extractor(name: str | None = None) -> Extractor:
-    """``heuristic`` (default), ``learned`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
+    """``learned`` (default), ``heuristic`` or ``bedrock``; ``None`` reads ``Settings.extractor``."""
     if name is None:
         from engram.config import get_settings
 

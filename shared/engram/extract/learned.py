@@ -1,4 +1,4 @@
-"""A learned extractor (``ENGRAM_EXTRACTOR=learned``): a rule layer, then a small classifier; no network.
+"""The learned extractor (the default, ``ENGRAM_EXTRACTOR=learned``): a rule layer, then a small classifier; no network.
 
 How it reads a conversation:
 

@@ -64,7 +64,7 @@ EXTRACT_PROBE = (
     PROBE.split("for app in", 1)[0]
     + """
 from engram.extract import Message, get_extractor
-for extractor in (get_extractor(), get_extractor("learned")):
+for extractor in (get_extractor(), get_extractor("heuristic")):
     said = [Message("assistant", "Where do you live?"), Message("user", "I live in Lyon with my cat.")]
     print(type(extractor).__name__, [s.content for s in extractor.extract(said).suggestions])
 """
@@ -72,8 +72,8 @@ for extractor in (get_extractor(), get_extractor("learned")):
 
 
 def test_the_default_and_learned_extractors_run_with_the_layer_only() -> None:
-    """The stream consumer extracts on Lambda: the default (heuristic) extractor, and the learned
-    one's shipped model read and scored, without numpy."""
+    """The stream consumer extracts on Lambda: the default (learned) extractor, its shipped model
+    read and scored without numpy, and the heuristic one."""
     result = subprocess.run(
         [sys.executable, "-c", EXTRACT_PROBE.format(blocked=NOT_IN_LAYER)],
         cwd=ROOT,
@@ -83,6 +83,6 @@ def test_the_default_and_learned_extractors_run_with_the_layer_only() -> None:
         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    default, learned = result.stdout.splitlines()
-    assert default.startswith("HeuristicExtractor [") and "Lyon" in default, result.stdout
-    assert learned.startswith("LearnedExtractor [") and "Lyon" in learned, result.stdout
+    default, heuristic = result.stdout.splitlines()
+    assert default.startswith("LearnedExtractor [") and "Lyon" in default, result.stdout
+    assert heuristic.startswith("HeuristicExtractor [") and "Lyon" in heuristic, result.stdout
