@@ -594,6 +594,11 @@ def count_storage_calls(rounds: int = 6) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def calibrate() -> dict[str, Any]:
+    print("counting storage calls per route (in-process local runtime, one sequential client)...", flush=True)
+    return count_storage_calls()
+
+
 # --------------------------------------------------------------------------------------------
 # Verification
 
@@ -942,9 +947,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
     try:
-        if args.count_calls:
-            print("counting storage calls per route (in-process local runtime)...", flush=True)
-            result["storage_calls"] = count_storage_calls()
+        storage_calls = getattr(args, "storage_calls", None)
+        if storage_calls is None and args.count_calls:
+            storage_calls = calibrate()
+        if storage_calls is not None:
+            result["storage_calls"] = storage_calls
         with local_server(data_dir, tmp, server_workers) as server:
             ledger = Ledger()
             up = threading.Event()
@@ -1110,13 +1117,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 128 or not 1 <= args.duration <= 600:
         parser.error("--workers must be 1..128 and --duration 1..600 s")
+    # Counted once, before the load runs, and shown in each run's table: a run's markdown is
+    # written when the run ends, so calls counted during the first run alone never reached the
+    # table of the last one, the one printed.
+    storage_calls = calibrate() if args.count_calls else None
     results = []
-    for number, server_workers in enumerate(args.server_workers or [None]):
-        run_args = argparse.Namespace(**{**vars(args), "server_workers": server_workers})
-        run_args.count_calls = args.count_calls and number == 0
+    for server_workers in args.server_workers or [None]:
+        run_args = argparse.Namespace(
+            **{**vars(args), "server_workers": server_workers, "storage_calls": storage_calls}
+        )
         results.append(run(run_args))
-        if "storage_calls" in results[0]:
-            results[-1].setdefault("storage_calls", results[0]["storage_calls"])
     result = results[-1]
     if len(results) > 1:
         rows = [comparison_row(r) for r in results]
