@@ -793,7 +793,13 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Load: {result['config']['workers']} workers, {result['elapsed_s']:.1f} s, "
         f"{result['requests']} requests, **{result['throughput_rps']:.1f} req/s**"
-        + (" (server SIGKILLed and restarted midway)" if result.get("kill") else ""),
+        + (" (server SIGKILLed and restarted midway)" if result.get("kill") else "")
+        + (
+            f"; the server and its handler processes used {result['server_cpu']['cores']:.2f} cores, "
+            f"**{result['server_cpu']['ms_per_request']:.1f} ms of CPU per request**"
+            if result.get("server_cpu")
+            else ""
+        ),
         "",
         "| route | requests | req/s | p50 ms | p95 ms | p99 ms | errors | one client p50 ms | storage calls/req "
         "| direct storage ms (est.) | server overhead, one client ms |",
@@ -907,6 +913,34 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
     raise RuntimeError("server did not become healthy")
 
 
+def server_cpu_seconds(server: Any) -> float | None:
+    """User + system CPU seconds of the server process and its live descendants (handler
+    processes), from ``/proc`` (None where there is none)."""
+    if server.process is None or not Path("/proc/self/stat").exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {server.process.pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _acknowledged_messages(ledger: Ledger) -> int:
     with ledger.lock:
         return sum(len(session.messages) for session in ledger.sessions.values())
@@ -973,6 +1007,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             probe.start()
+            cpu_before = server_cpu_seconds(server)
             for agent in agents:
                 agent.start()
             kill_info: dict[str, Any] | None = None
@@ -1005,6 +1040,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for agent in agents:
                 agent.join()
             elapsed = time.monotonic() - started
+            cpu_after = server_cpu_seconds(server)
             probe_stop.set()
             probe.join()
             print("load done; measuring idle storage and verifying...", flush=True)
@@ -1015,6 +1051,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         all_samples = [s for samples in ledger.samples.values() for s in samples]
         result["requests"] = len(all_samples)
         result["throughput_rps"] = round(len(all_samples) / elapsed, 2)
+        if cpu_before is not None and cpu_after is not None and not kill_info:
+            # CPU the server and its handler processes used: per request it does not depend on how
+            # much of a shared machine the run got, where req/s does.
+            result["server_cpu"] = {
+                "seconds": round(cpu_after - cpu_before, 2),
+                "cores": round((cpu_after - cpu_before) / elapsed, 2),
+                "ms_per_request": round(1000 * (cpu_after - cpu_before) / max(1, len(all_samples)), 2),
+            }
         result["errors_by_status"] = dict(collections.Counter(str(s[2]) for s in all_samples if not 200 <= s[2] < 300))
         result["unknown_outcome"] = dict(ledger.unknown)
         result["storage"] = {
@@ -1064,6 +1108,7 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
         "throughput_rps": result["throughput_rps"],
         "p50_ms": round(pct(ok, 50), 1),
         "p95_ms": round(pct(ok, 95), 1),
+        "cpu_ms_per_request": (result.get("server_cpu") or {}).get("ms_per_request"),
         "errors": sum(int(n) for n in result["errors_by_status"].values()),
         "acknowledged_writes": verification["messages_acknowledged"] + verification["memories_acknowledged"],
         "lost": verification["lost"],
@@ -1075,13 +1120,16 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
         "Handler processes compared in one run (same agents, seed and duration; 0 = every handler in the server "
         "process, one event at a time):",
         "",
-        "| handler processes | requests | req/s | p50 ms | p95 ms | errors | acknowledged messages + memories | lost |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| handler processes | requests | req/s | p50 ms | p95 ms | server CPU ms/request | errors "
+        "| acknowledged messages + memories | lost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        cpu = row.get("cpu_ms_per_request")
         lines.append(
             f"| {row['server_workers']} | {row['requests']} | {row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
-            f"{row['p95_ms']:.1f} | {row['errors']} | {row['acknowledged_writes']} | {row['lost']} |"
+            f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {row['errors']} | "
+            f"{row['acknowledged_writes']} | {row['lost']} |"
         )
     return "\n".join(lines)
 
