@@ -5,8 +5,9 @@ moto keeps tables in memory only. To keep every acknowledged write across a rest
 the request is appended to a journal and handed to the kernel *before* the response goes back.
 The endpoint is a small HTTP/1.1 server of its own (keep-alive: an SDK client reuses its
 connections) that hands each DynamoDB request straight to moto's response class; moto's own
-server would close every connection and route each request through a dispatcher and a Flask app. Start-up loads the last snapshot, replays
-the journal, then writes a fresh snapshot and starts a new journal.
+server would close every connection and route each request through a dispatcher and a Flask app.
+Start-up loads the last snapshot, replays the journal, then writes a fresh snapshot and starts a
+new journal.
 
 Files under the data directory::
 
@@ -33,6 +34,7 @@ made, and DynamoDB's model objects are not tracked (local mode serves no moto da
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import io
@@ -260,6 +262,7 @@ class LocalDynamo:
         _install_item_level_transactions()
         _untrack_model_instances()
         _cache_action_names()
+        _serialize_items_directly()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
@@ -840,7 +843,8 @@ class _DynamoRequestHandler(BaseHTTPRequestHandler):
         else:
             body = self.rfile.read(int(length or 0))
         path, _, query = self.path.partition("?")
-        environ = wsgi_environ(self.command, path, query, body, self.headers.items(), self.server.server_address[:2])
+        host, port = self.server.server_address[:2]
+        environ = wsgi_environ(self.command, path, query, body, self.headers.items(), (str(host), int(port)))
         status, headers, data = self.server.dynamo.serve(environ, self.headers.get("X-Amz-Target", ""), body)
         lines = [f"HTTP/1.1 {status}"]
         lines += [f"{name}: {value}" for name, value in headers]
@@ -923,6 +927,65 @@ def _moto_handlers() -> dict[str, Any]:
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     return {DYNAMODB_PREFIX: DynamoHandler, STREAMS_PREFIX: DynamoDBStreamsHandler}
+
+
+# Operations whose results are items (AttributeValue maps) and plain counts; their JSON is the
+# result itself, binary values in base64, as moto's shape-driven serializer writes it.
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _binary_as_base64(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise _NotPlain()
+
+
+def item_result_json(result: Any) -> str | None:
+    """The JSON body of an item operation's result, or None when it holds anything but JSON's
+    own types and binary values (a null, a date, a NaN): moto's serializer then writes it."""
+    try:
+        body = json.dumps(result, default=_binary_as_base64, allow_nan=False)
+    except (_NotPlain, TypeError, ValueError):
+        return None
+    return None if "null" in body else body  # the serializer leaves absent members out
+
+
+def _serialize_items_directly() -> None:
+    """moto writes each response by walking the operation's output shape and, for every member
+    of every attribute value, trying a list of aliases: for an item read that is most of the
+    cost of the call. An item operation's result is already its JSON; write that."""
+    from moto.dynamodb.responses import DynamoResult
+
+    if getattr(DynamoResult.execute_result, "_engram_direct", False):
+        return
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in ITEM_OPERATIONS:
+            body = item_result_json(self.result)
+            if body is not None:
+                return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    execute_result._engram_direct = True  # type: ignore[attr-defined]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
 def _cache_action_names() -> None:
