@@ -234,3 +234,73 @@ def test_binary_attributes_reach_the_stream_and_the_snapshot_as_base64(tmp_path:
         assert got["blob"] == {"B": "AAEC/w=="} and sorted(got["set"]["BS"]) == ["AA==", "AQ=="]
     finally:
         second.stop(snapshot=False)
+
+
+EVERY_TYPE = {
+    "pk": {"S": "every"},
+    "text": {"S": 'JSON in a string: {"turn": null, "ok": true}'},
+    "n": {"N": "12.5"},
+    "blob": {"B": bytes(range(256))},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "blobs": {"BS": [b"\x00\x01", b"\xff"]},
+    "map": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"NULL": True}, {"BOOL": False}]}}},
+}
+
+
+def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDynamo) -> None:
+    # Item operations' answers are written as JSON directly rather than by moto's serializer:
+    # what the SDK parses back must be the item as written, every attribute type included.
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamo.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    client.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    got = client.get_item(TableName=TABLE, Key={"pk": {"S": "every"}}, ConsistentRead=True)["Item"]
+    queried = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "every"}},
+    )
+    batch = client.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "every"}}]}})["Responses"][TABLE]
+    updated = client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "every"}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    missing = client.get_item(TableName=TABLE, Key={"pk": {"S": "absent"}})
+
+    def normal(item: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
+        return {k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in av.items()} for k, av in item.items()}
+
+    assert normal(got) == normal(EVERY_TYPE)
+    assert queried["Count"] == 1 and normal(queried["Items"][0]) == normal(EVERY_TYPE)
+    assert [normal(item) for item in batch] == [normal(EVERY_TYPE)]
+    assert normal(updated) == normal({**EVERY_TYPE, "n": {"N": "13.5"}})
+    assert "Item" not in missing
+
+
+def test_the_endpoint_keeps_connections_open_between_requests(dynamo: LocalDynamo) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", dynamo.port, timeout=30)
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=local",
+    }
+    answers = []
+    for _ in range(2):  # the second request goes over the same socket
+        connection.request("POST", "/", body=b"{}", headers=headers)
+        response = connection.getresponse()
+        answers.append((response.status, json.loads(response.read()), response.will_close))
+    connection.close()
+    assert answers == [(200, {"TableNames": [TABLE]}, False)] * 2

@@ -960,11 +960,25 @@ def _binary_as_base64(value: Any) -> str:
 def item_result_json(result: Any) -> str | None:
     """The JSON body of an item operation's result, or None when it holds anything but JSON's
     own types and binary values (a null, a date, a NaN): moto's serializer then writes it."""
+    if _holds_none(result):
+        return None  # the serializer leaves absent members out
     try:
-        body = json.dumps(result, default=_binary_as_base64, allow_nan=False)
+        return json.dumps(result, default=_binary_as_base64, allow_nan=False)
     except (_NotPlain, TypeError, ValueError):
         return None
-    return None if "null" in body else body  # the serializer leaves absent members out
+
+
+def _holds_none(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if current is None:
+            return True
+        if isinstance(current, dict):
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
 
 
 def _serialize_items_directly() -> None:
