@@ -304,3 +304,79 @@ def test_the_endpoint_keeps_connections_open_between_requests(dynamo: LocalDynam
         answers.append((response.status, json.loads(response.read()), response.will_close))
     connection.close()
     assert answers == [(200, {"TableNames": [TABLE]}, False)] * 2
+
+
+def test_a_query_reads_its_partition_in_key_order_and_pages_through_it(tmp_path: Path) -> None:
+    local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    local.start()
+    try:
+        local.call(
+            "CreateTable",
+            {
+                "TableName": "r",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                    {"AttributeName": "g", "AttributeType": "S"},
+                ],
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": "by_g",
+                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        for pk in ("a", "b", "c"):
+            for sk in (5, 1, 3, 2, 4):
+                item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, "g": {"S": f"g{sk % 2}"}}
+                local.call("PutItem", {"TableName": "r", "Item": item})
+
+        def query(**extra: Any) -> dict[str, Any]:
+            request = {
+                "TableName": "r",
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "b"}},
+                **extra,
+            }
+            return local.call("Query", request)
+
+        forward = query()
+        first = query(ScanIndexForward=False, Limit=3)
+        rest = query(ScanIndexForward=False, ExclusiveStartKey=first["LastEvaluatedKey"])
+        ranged = query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":pk": {"S": "b"}, ":lo": {"N": "2"}, ":hi": {"N": "4"}},
+        )
+        empty = local.call(
+            "Query",
+            {
+                "TableName": "r",
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "z"}},
+            },
+        )
+        on_index = local.call(
+            "Query",
+            {
+                "TableName": "r",
+                "IndexName": "by_g",
+                "KeyConditionExpression": "g = :g",
+                "ExpressionAttributeValues": {":g": {"S": "g1"}},
+            },
+        )
+    finally:
+        local.stop(snapshot=False)
+
+    def keys(page: dict[str, Any]) -> list[tuple[str, int]]:
+        return [(item["pk"]["S"], int(item["sk"]["N"])) for item in page["Items"]]
+
+    assert keys(forward) == [("b", 1), ("b", 2), ("b", 3), ("b", 4), ("b", 5)]
+    assert keys(first) == [("b", 5), ("b", 4), ("b", 3)]
+    assert keys(rest) == [("b", 2), ("b", 1)] and "LastEvaluatedKey" not in rest
+    assert keys(ranged) == [("b", 2), ("b", 3), ("b", 4)]
+    assert empty["Items"] == [] and empty["Count"] == 0
+    assert sorted(keys(on_index)) == [(pk, sk) for pk in "abc" for sk in (1, 3, 5)]

@@ -263,6 +263,8 @@ class LocalDynamo:
         _untrack_model_instances()
         _cache_action_names()
         _serialize_items_directly()
+        _query_one_partition()
+        _cache_update_expressions()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
@@ -1000,6 +1002,60 @@ def _serialize_items_directly() -> None:
 
     execute_result._engram_direct = True  # type: ignore[attr-defined]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+_query_scope = threading.local()
+
+
+def _query_one_partition() -> None:
+    """moto answers a Query on a table's own key by sorting *every* item of the table and then
+    keeping those with the hash key asked for, so a query's cost grew with the table (a session's
+    messages cost more the more messages all sessions had). Let the sort see only the partition
+    asked for: the same items in the same order. Queries on an index are left as they are."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_engram_one_partition", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _query_scope.partition = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_scope.partition = None
+
+    def all_items(self: Any) -> list[Any]:
+        scope = getattr(_query_scope, "partition", None)
+        if scope is None or scope[0] is not self:
+            return original_all_items(self)
+        entry = self.items.get(scope[1])
+        if entry is None:
+            return []
+        items = list(entry.values()) if self.range_key_attr else [entry]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    query._engram_one_partition = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _cache_update_expressions() -> None:
+    """moto parses an UpdateExpression twice per UpdateItem (to check it, then to apply it); the
+    tree is only read (validation works on a deep copy), so one parse per distinct expression."""
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    make = UpdateExpressionParser.make
+    if getattr(make, "_engram_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=512)(make)
+    cached._engram_cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = cached  # type: ignore[method-assign]
 
 
 def _cache_action_names() -> None:
