@@ -423,6 +423,7 @@ class LocalDynamo:
         cost as much as the DynamoDB work itself. Caller holds the lock."""
         from botocore.exceptions import ClientError
         from moto.core.request import Request
+        from werkzeug.exceptions import HTTPException
 
         handler = self._handlers[DYNAMODB_PREFIX if target.startswith(DYNAMODB_PREFIX) else STREAMS_PREFIX]
         request = Request(environ)
@@ -430,6 +431,8 @@ class LocalDynamo:
             result = handler.dispatch(request, request.raw_url, dict(request.headers))
         except ClientError as exc:  # as moto's Flask view answers it
             result = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:  # as Flask answers an HTTP error raised by the view
+            result = exc.code or 500, dict(exc.get_headers()), exc.get_body()
         except Exception as exc:  # a bug in moto: a 500 the SDK retries, as its server answers
             log.exception("moto failed on %s", target)
             result = (
