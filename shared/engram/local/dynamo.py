@@ -815,6 +815,7 @@ class _DynamoHTTPServer(ThreadingHTTPServer):
 class _DynamoRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 600  # an idle keep-alive connection is dropped after this
+    disable_nagle_algorithm = True  # a response is one write; no reason to hold any
     server: _DynamoHTTPServer
 
     def handle(self) -> None:
