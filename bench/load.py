@@ -15,8 +15,9 @@ What it does:
    searches and reinforcements, then ``POST …/end``;
 3. meanwhile a probe thread times direct boto3 calls (GetItem, PutItem, UpdateItem, Query) on the
    same moto DynamoDB endpoint the server uses (from ``<data_dir>/runtime.json``), and again when
-   the server is idle; an in-process calibration run counts the DynamoDB calls each route makes
-   (botocore calls attributed to the Lambda function that made them);
+   the server is idle; an in-process calibration run, once before the load runs, counts the
+   DynamoDB calls each route makes (botocore calls attributed to the Lambda function that made them)
+   and times each route with one sequential client;
 4. with ``--kill-midway`` the server is SIGKILLed halfway through (or once ``--kill-after`` messages
    are acknowledged, however long that takes) and restarted on the same data directory; the agents
    carry on once it is back;
@@ -24,7 +25,9 @@ What it does:
    ``message_count`` and all its acknowledged messages in order; every acknowledged memory exists and
    its ``feedback_score`` is the sum of acknowledged reinforcements (plus the outcome learning of
    sessions that ended with ``success``/``failure`` after using it);
-6. prints a Markdown table and writes JSON (raw latency samples included) to ``--out``.
+6. prints a Markdown table and writes JSON (raw latency samples included) to ``--out``, with the CPU
+   the server and its handler processes used per request (from ``/proc``; unlike req/s, it does not
+   depend on how much of a shared machine the run got).
 
 A request whose outcome is unknown (a 5xx, a timeout, a connection cut by the kill) is not counted
 as acknowledged; what it may have written is allowed for (a stored extra message is reported, never
