@@ -265,6 +265,7 @@ class LocalDynamo:
         _serialize_items_directly()
         _query_one_partition()
         _cache_update_expressions()
+        _cache_condition_lexing()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
@@ -1060,6 +1061,29 @@ def _cache_update_expressions() -> None:
     cached = functools.lru_cache(maxsize=512)(make)
     cached._engram_cached = True  # type: ignore[attr-defined]
     UpdateExpressionParser.make = cached  # type: ignore[method-assign]
+
+
+def _cache_condition_lexing() -> None:
+    """moto tokenizes a ConditionExpression with a dozen regular expressions per token on every
+    call; the tokens depend on the expression's text only (names and values are looked up later)."""
+    import collections
+    import functools
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_engram_cached", False):
+        return
+
+    @functools.lru_cache(maxsize=1024)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        return tuple(original(ConditionExpressionParser(expression, None, None)))
+
+    def lex(self: Any) -> Any:
+        return collections.deque(tokens(self.condition_expression))  # tokens are immutable tuples
+
+    lex._engram_cached = True  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
 
 
 def _cache_action_names() -> None:
