@@ -158,6 +158,34 @@ def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: Worl
     assert [m.memory_id for m in world.memory_repo.memories.values()] == [mem.id]  # not from the session
 
 
+def test_a_credit_that_fails_claims_nothing_and_the_redelivery_credits_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim on the session and the credit on the memory are one write: when it fails (an
+    outage, or a crash in the middle), neither happened, so the redelivered record credits."""
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    turn(world, sid, None, "Dark mode please", used=[mem.id])
+    world.sessions.end(TENANT, sid, EndSession(outcome="success"))
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    record = stream_record("MODIFY", {**old, "status": "ended", "outcome": "success", "memories_used": {mem.id}}, old)
+    apply = world.memory_repo.apply
+
+    def outage(memory: Any, changes: Any, *, outcome_of: str | None = None) -> Any:
+        raise errors.ServiceUnavailable("storage is down")
+
+    monkeypatch.setattr(world.memory_repo, "apply", outage)
+    with pytest.raises(errors.ServiceUnavailable):
+        world.session_events.handle(record)
+    assert world.session_repo.get(TENANT, sid).outcome_applied == frozenset()  # type: ignore[union-attr]
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 0  # type: ignore[union-attr]
+    monkeypatch.setattr(world.memory_repo, "apply", apply)
+    assert "outcome success applied to 1" in world.session_events.handle(record)
+    assert "applied to 0" in world.session_events.handle(record)
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 1  # type: ignore[union-attr]
+    assert world.session_repo.get(TENANT, sid).outcome_applied == {mem.id}  # type: ignore[union-attr]
+
+
 def test_end_without_an_outcome_stores_none_and_credits_nothing(world: World) -> None:
     """No outcome means no outcome learning: the seeds make it optional, so it is not "success"."""
     mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
