@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from engram import errors
 from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
+from engram.models.memories import UpdateMemory
 from engram.models.sessions import AppendMessages, CreateSession, EndSession
 from engram.testing.world import World
 
@@ -86,6 +87,29 @@ def test_every_fifth_turn_refreshes_context(world: World) -> None:
     answers = [turn(world, sid, None, f"message {i}") for i in range(5)]
     assert [a.refresh_needed for a in answers] == [False, False, False, False, True]
     assert answers[-1].new_context is not None and answers[-1].stats is not None
+
+
+def test_a_refresh_turn_record_keeps_ids_and_its_replay_shows_memories_as_they_are_now(world: World) -> None:
+    """The turn log never holds a copy of a memory's text: a deleted memory is gone from the replay
+    of the turn that injected it, and an edited one replays with its text as stored now."""
+    kept = world.memories.create_memory(TENANT, text="My name is Ada", type="identity", tier="critical")
+    gone = world.memories.create_memory(TENANT, text="I live in Lisbon", type="identity", tier="critical")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    answers = [turn(world, sid, n, f"message {n}") for n in range(1, 6)]
+    first = answers[-1].new_context
+    assert first is not None and {m.id: m.text for m in first.critical} == {
+        kept.id: "My name is Ada",
+        gone.id: "I live in Lisbon",
+    }
+    record = world.session_repo.get_turn(TENANT, sid, 5)
+    assert record is not None and "Ada" not in str(record.response) and "Lisbon" not in str(record.response)
+    assert {m["id"] for m in record.response["new_context"]["critical"]} == {kept.id, gone.id}
+    world.memories.delete(TENANT, gone.id)
+    world.memories.update(TENANT, kept.id, UpdateMemory(text="My name is Ada Lovelace"))
+    again = turn(world, sid, 5, "message 5")
+    assert again.new_context is not None and again.stats == answers[-1].stats
+    assert [(m.id, m.text) for m in again.new_context.critical] == [(kept.id, "My name is Ada Lovelace")]
+    assert world.sessions.load(TENANT, sid).turn_count == 5  # replayed, not recorded twice
 
 
 def test_extract_saves_suggestions_once_and_reinforces_duplicates(world: World) -> None:
