@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from engram import clock, errors
 from engram.models.memories import LockOut, Reinforce, ReinforceOut
@@ -132,8 +133,13 @@ class FeedbackService:
             writes = [(m, self._accessed(m, times[m.memory_id])) for m in found.values()]
             gone = self.core.repo.settle_accesses(pending, writes)
             if not gone:
-                for m in found.values():  # the tier decay had reached before these uses
-                    self.core.record_decay(m, min(times[m.memory_id]))
+                for m, changes in writes:
+                    uses = times[m.memory_id]
+                    decayed = self.core.record_decay(m, min(uses))  # the tier decay reached before these uses
+                    if changes.tier is not None and changes.tier != decayed.tier:  # the uses moved it
+                        after = replace(m, version=m.version + 1, tier=changes.tier)
+                        note = f"{len(uses)} use{'s' * (len(uses) > 1)} counted"
+                        self.core.record(after, "access", "tier", {"tier": changes.tier}, note, at=max(uses))
                 return sum(len(times[m.memory_id]) for m in found.values())
             pending = [log for log in pending if log.log_id not in gone]  # settled before: drop them
             if pending:
