@@ -45,8 +45,10 @@ was chosen on all six conversations earlier, which flatters it).
   what its change contributed): fusion of vector, text and coverage learned instead of hand
   weights → names (the memory is about someone the query names; the query names someone no
   candidate mentions — taught with the absent-name training questions) → dates named in the
-  query (the shipped ranker) → the turn before indexed with each memory (embedded and
-  BM25-searched with it; not shipped: memories carry no context field yet). Candidates are
+  query (main's ranker) → the vector gap (how far the memory is from the query's nearest
+  memory in meaning) → the fact slot the query asks about (:mod:`engram.rank.slots`; the
+  shipped ranker) → the turn before indexed with each memory (embedded and BM25-searched with
+  it; not shipped: memories carry no context field yet). Candidates are
   what the service asks its index for at top 50: the 150 nearest vectors and the 150 best BM25
   hits of the namespace, from :class:`engram.index.local.LocalIndex`; a BM25-only hit gets its
   cosine from its stored vector.
@@ -132,19 +134,31 @@ LADDER: list[tuple[str, str, tuple[str, ...], bool]] = [
         True,
     ),
     (
-        "held out: + dates in the query = the new ranker (shipped)",
+        "held out: + dates in the query (main's ranker)",
         "plain",
         ("vector", "text", "coverage", "name_subject", "name_unknown", "date"),
         True,
     ),
     (
+        "held out: + vector gap (distance to the query's nearest memory)",
+        "plain",
+        ("vector", "text", "coverage", "name_subject", "name_unknown", "date", "vector_gap"),
+        True,
+    ),
+    (
+        "held out: + fact slot the query asks about = the new ranker (shipped)",
+        "plain",
+        ("vector", "text", "coverage", "name_subject", "name_unknown", "date", "vector_gap", "slot"),
+        True,
+    ),
+    (
         "held out: + the turn before indexed with each turn (not shipped: no API field carries it)",
         "context",
-        ("vector", "text", "coverage", "name_subject", "name_unknown", "date"),
+        ("vector", "text", "coverage", "name_subject", "name_unknown", "date", "vector_gap", "slot"),
         True,
     ),
 ]
-SHIPPED = 2
+SHIPPED = 4
 
 
 # --- data -------------------------------------------------------------------------------------
