@@ -16,7 +16,12 @@ turns and observations read the same way.
   name read as the subject, like "User"), plus the topic its type states (a ``preference`` or
   ``decision`` memory is about a preference, an ``identity`` memory about who the user is).
 * **What a query asks about**: its words looked up in :data:`QUESTION_CUES` (whole lower-case
-  words). A query with no cue asks about no topic and every memory's feature is 0.
+  words). A *request* ("Help me design a REST API", "Can you write ...", "Let's add ...": the
+  first message of a session, a task) asks how the user wants the work done, so it asks about a
+  *preference* — the preferences and decisions a session start injects for it. A query with no
+  cue asks about no topic and every memory's feature is 0. (LoCoMo holds questions, no requests:
+  the request rule changes no figure of ``make bench-retrieval``; the seed's session start is its
+  test.)
 
 Pure Python, cached per text; the memory side is only read when the query asks about a topic.
 """
@@ -72,6 +77,12 @@ QUESTION_CUES = {
     "possession": "own owns pet pets",
     "limit": "budget deadline salary rent limit",
 }
+# a request for work: it asks how the user wants things done
+_REQUEST = re.compile(
+    r"^\s*(?:please\s+)?(?:help|can you|could you|would you|let's|let us|i need|i want to|i'd like to|"
+    r"write|design|build|create|make|implement|set up|draft|fix|add|refactor|review|suggest|recommend)\b",
+    re.IGNORECASE,
+)
 _CUE = {word: topic for topic, words in QUESTION_CUES.items() for word in words.split()}
 _WORD = re.compile(r"[a-z]+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -82,7 +93,10 @@ _NAMED_SUBJECT = re.compile(r"^(?!I\b|I'|My\b|Our\b|We\b|The\b|This\b|That\b|It\
 @lru_cache(maxsize=4096)
 def query_topics(text: str) -> frozenset[str]:
     """The topics a query asks about (empty when it names none)."""
-    return frozenset(_CUE[w] for w in _WORD.findall(text.lower()) if w in _CUE)
+    topics = {_CUE[w] for w in _WORD.findall(text.lower()) if w in _CUE}
+    if _REQUEST.search(text):
+        topics.add("preference")
+    return frozenset(topics)
 
 
 @lru_cache(maxsize=65536)

@@ -20,7 +20,9 @@ from engram.rank.slots import memory_topics, query_topics
         ("What API style does the user like?", {"preference"}),
         ("What does the user do for work?", {"work"}),
         ("What is the user's name?", {"identity"}),
-        ("Help me design a REST API", set()),
+        ("Help me design a REST API", {"preference"}),  # a request asks how the user wants it done
+        ("Can you write the migration?", {"preference"}),
+        ("What did the user say about REST?", set()),
         ("When did Melanie paint a sunrise?", set()),
     ],
 )
@@ -67,7 +69,7 @@ def test_slot_is_the_topic_rarity_ramped_by_meaning() -> None:
 def test_no_slot_without_meaning_or_without_a_question_topic() -> None:
     texts = ["User prefers REST over GraphQL"]
     assert rows("What is the user's favourite colour?", texts, [cosine_at(-0.3)])[0]["slot"] == 0.0
-    assert rows("Help me design a REST API", texts, [cosine_at(0.7)])[0]["slot"] == 0.0
+    assert rows("What did the user say about REST?", texts, [cosine_at(0.7)])[0]["slot"] == 0.0
 
 
 def test_vector_gap_is_the_distance_to_the_nearest_candidate() -> None:
