@@ -59,7 +59,7 @@ sdk: $(STAMP)
 # The browser tests (tests/ui) fail rather than skip once Chromium is on the machine.
 test: $(STAMP) lint template-lint browser
 	ENGRAM_REQUIRE_BROWSER=$$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo 1 || echo 0) \
-		$(PY) -m pytest -q -n 2 --dist loadfile
+		$(PY) -m pytest -q -n 2 --dist loadfile --durations=15
 
 # The README's screenshots of the memory inspector (a test run keeps its own under build/ui-shots).
 ui-shots: $(STAMP) browser

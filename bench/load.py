@@ -15,8 +15,9 @@ What it does:
    searches and reinforcements, then ``POST …/end``;
 3. meanwhile a probe thread times direct boto3 calls (GetItem, PutItem, UpdateItem, Query) on the
    same moto DynamoDB endpoint the server uses (from ``<data_dir>/runtime.json``), and again when
-   the server is idle; an in-process calibration run counts the DynamoDB calls each route makes
-   (botocore calls attributed to the Lambda function that made them);
+   the server is idle; an in-process calibration run, once before the load runs, counts the
+   DynamoDB calls each route makes (botocore calls attributed to the Lambda function that made them)
+   and times each route with one sequential client;
 4. with ``--kill-midway`` the server is SIGKILLed halfway through (or once ``--kill-after`` messages
    are acknowledged, however long that takes) and restarted on the same data directory; the agents
    carry on once it is back;
@@ -24,7 +25,9 @@ What it does:
    ``message_count`` and all its acknowledged messages in order; every acknowledged memory exists and
    its ``feedback_score`` is the sum of acknowledged reinforcements (plus the outcome learning of
    sessions that ended with ``success``/``failure`` after using it);
-6. prints a Markdown table and writes JSON (raw latency samples included) to ``--out``.
+6. prints a Markdown table and writes JSON (raw latency samples included) to ``--out``, with the CPU
+   the server and its handler processes used per request (from ``/proc``; unlike req/s, it does not
+   depend on how much of a shared machine the run got).
 
 A request whose outcome is unknown (a 5xx, a timeout, a connection cut by the kill) is not counted
 as acknowledged; what it may have written is allowed for (a stored extra message is reported, never
@@ -594,6 +597,11 @@ def count_storage_calls(rounds: int = 6) -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def calibrate() -> dict[str, Any]:
+    print("counting storage calls per route (in-process local runtime, one sequential client)...", flush=True)
+    return count_storage_calls()
+
+
 # --------------------------------------------------------------------------------------------
 # Verification
 
@@ -788,7 +796,13 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Load: {result['config']['workers']} workers, {result['elapsed_s']:.1f} s, "
         f"{result['requests']} requests, **{result['throughput_rps']:.1f} req/s**"
-        + (" (server SIGKILLed and restarted midway)" if result.get("kill") else ""),
+        + (" (server SIGKILLed and restarted midway)" if result.get("kill") else "")
+        + (
+            f"; the server and its handler processes used {result['server_cpu']['cores']:.2f} cores, "
+            f"**{result['server_cpu']['ms_per_request']:.1f} ms of CPU per request**"
+            if result.get("server_cpu")
+            else ""
+        ),
         "",
         "| route | requests | req/s | p50 ms | p95 ms | p99 ms | errors | one client p50 ms | storage calls/req "
         "| direct storage ms (est.) | server overhead, one client ms |",
@@ -902,6 +916,34 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
     raise RuntimeError("server did not become healthy")
 
 
+def server_cpu_seconds(server: Any) -> float | None:
+    """User + system CPU seconds of the server process and its live descendants (handler
+    processes), from ``/proc`` (None where there is none)."""
+    if server.process is None or not Path("/proc/self/stat").exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {server.process.pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 def _acknowledged_messages(ledger: Ledger) -> int:
     with ledger.lock:
         return sum(len(session.messages) for session in ledger.sessions.values())
@@ -942,9 +984,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
     try:
-        if args.count_calls:
-            print("counting storage calls per route (in-process local runtime)...", flush=True)
-            result["storage_calls"] = count_storage_calls()
+        storage_calls = getattr(args, "storage_calls", None)
+        if storage_calls is None and args.count_calls:
+            storage_calls = calibrate()
+        if storage_calls is not None:
+            result["storage_calls"] = storage_calls
         with local_server(data_dir, tmp, server_workers) as server:
             ledger = Ledger()
             up = threading.Event()
@@ -966,6 +1010,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
             probe.start()
+            cpu_before = server_cpu_seconds(server)
             for agent in agents:
                 agent.start()
             kill_info: dict[str, Any] | None = None
@@ -998,6 +1043,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for agent in agents:
                 agent.join()
             elapsed = time.monotonic() - started
+            cpu_after = server_cpu_seconds(server)
             probe_stop.set()
             probe.join()
             print("load done; measuring idle storage and verifying...", flush=True)
@@ -1008,6 +1054,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         all_samples = [s for samples in ledger.samples.values() for s in samples]
         result["requests"] = len(all_samples)
         result["throughput_rps"] = round(len(all_samples) / elapsed, 2)
+        if cpu_before is not None and cpu_after is not None and not kill_info:
+            # CPU the server and its handler processes used: per request it does not depend on how
+            # much of a shared machine the run got, where req/s does.
+            result["server_cpu"] = {
+                "seconds": round(cpu_after - cpu_before, 2),
+                "cores": round((cpu_after - cpu_before) / elapsed, 2),
+                "ms_per_request": round(1000 * (cpu_after - cpu_before) / max(1, len(all_samples)), 2),
+            }
         result["errors_by_status"] = dict(collections.Counter(str(s[2]) for s in all_samples if not 200 <= s[2] < 300))
         result["unknown_outcome"] = dict(ledger.unknown)
         result["storage"] = {
@@ -1057,6 +1111,7 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
         "throughput_rps": result["throughput_rps"],
         "p50_ms": round(pct(ok, 50), 1),
         "p95_ms": round(pct(ok, 95), 1),
+        "cpu_ms_per_request": (result.get("server_cpu") or {}).get("ms_per_request"),
         "errors": sum(int(n) for n in result["errors_by_status"].values()),
         "acknowledged_writes": verification["messages_acknowledged"] + verification["memories_acknowledged"],
         "lost": verification["lost"],
@@ -1068,13 +1123,16 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
         "Handler processes compared in one run (same agents, seed and duration; 0 = every handler in the server "
         "process, one event at a time):",
         "",
-        "| handler processes | requests | req/s | p50 ms | p95 ms | errors | acknowledged messages + memories | lost |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| handler processes | requests | req/s | p50 ms | p95 ms | server CPU ms/request | errors "
+        "| acknowledged messages + memories | lost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        cpu = row.get("cpu_ms_per_request")
         lines.append(
             f"| {row['server_workers']} | {row['requests']} | {row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
-            f"{row['p95_ms']:.1f} | {row['errors']} | {row['acknowledged_writes']} | {row['lost']} |"
+            f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {row['errors']} | "
+            f"{row['acknowledged_writes']} | {row['lost']} |"
         )
     return "\n".join(lines)
 
@@ -1110,13 +1168,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.workers <= 128 or not 1 <= args.duration <= 600:
         parser.error("--workers must be 1..128 and --duration 1..600 s")
+    # Counted once, before the load runs, and shown in each run's table: a run's markdown is
+    # written when the run ends, so calls counted during the first run alone never reached the
+    # table of the last one, the one printed.
+    storage_calls = calibrate() if args.count_calls else None
     results = []
-    for number, server_workers in enumerate(args.server_workers or [None]):
-        run_args = argparse.Namespace(**{**vars(args), "server_workers": server_workers})
-        run_args.count_calls = args.count_calls and number == 0
+    for server_workers in args.server_workers or [None]:
+        run_args = argparse.Namespace(
+            **{**vars(args), "server_workers": server_workers, "storage_calls": storage_calls}
+        )
         results.append(run(run_args))
-        if "storage_calls" in results[0]:
-            results[-1].setdefault("storage_calls", results[0]["storage_calls"])
     result = results[-1]
     if len(results) > 1:
         rows = [comparison_row(r) for r in results]

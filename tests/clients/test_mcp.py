@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -73,6 +74,13 @@ async def every_tool(client: Client) -> dict[str, Any]:
         messages=[{"role": "user", "content": "What is my cat called?"}, {"role": "assistant", "content": "Miso"}],
         memories_used=[out["remember"]["id"]],
     )
+    home = f"home-{uuid.uuid4().hex[:8]}"  # each transport run gets its own
+    out["old_home"] = await call(client, "remember", text="I live in Lisbon", type="identity", namespace=home)
+    out["new_home"] = await call(client, "remember", text="I moved to Berlin", type="identity", namespace=home)
+    out["start_current"] = await call(client, "start_session", first_message="Where do I live?", namespace=home)
+    out["start_all"] = await call(
+        client, "start_session", first_message="Where do I live?", namespace=home, include_superseded=True
+    )
     out["reinforce"] = await call(client, "reinforce", memory_id=out["remember"]["id"], value=1)
     out["miss"] = await call(client, "log_miss", query="What is the cat's birthday?", session_id=session)
     out["end"] = await call(client, "end_session", session_id=session, outcome="success", summary="Talked about Miso")
@@ -102,6 +110,10 @@ def check_every_tool(out: dict[str, Any], sdk: Engram) -> None:
     assert [m["id"] for m in out["recall"]["memories"]][:1] == [memory_id]
     assert out["recall"]["memories"][0]["score"] > 0 and out["empty"] == {"memories": [], "count": 0}
     session = out["start"]["session_id"]
+    old, new = out["old_home"]["id"], out["new_home"]["id"]
+    assert [(m["id"], m.get("superseded")) for m in out["start_current"]["context"]["critical"]] == [(new, None)]
+    marked = {m["id"]: m.get("superseded") for m in out["start_all"]["context"]["critical"]}
+    assert marked == {new: None, old: True}
     assert out["turn"]["turn_number"] == 1 and out["turn"]["refresh_needed"] is False
     assert out["reinforce"]["memory_id"] == memory_id and out["reinforce"]["feedback_score"] >= 1
     assert out["end"]["status"] == "ended" and out["end"]["outcome"] == "success"

@@ -10,7 +10,7 @@ import pytest
 
 from engram import clock, errors
 from engram.ids import new_id
-from engram.ports import StaleWrite
+from engram.ports import AlreadyClaimed, StaleWrite
 from engram.ports.memories import Memory, MemoryChanges, MemoryFilters, Miss, access_logs
 from engram.ports.sessions import Session
 
@@ -165,6 +165,42 @@ def test_a_memory_counts_in_its_sessions_memory_count_atomically(memories: Any, 
     sessions.create(late)  # memory_count 0 while a memory names it (stored before counting began)
     assert memories.delete(early) and memories.get(TENANT, early.memory_id) is None
     assert sessions.get(TENANT, late.session_id).memory_count == 0  # never below zero
+
+
+def test_an_outcome_credit_and_its_claim_are_one_write(memories: Any, sessions: Any) -> None:
+    """apply(outcome_of=session) changes the memory and marks it credited on the session together:
+    a second credit of the same session, a lost version and a missing session write neither."""
+    session = Session(tenant_id=TENANT, session_id=new_id("sess"), created_at=T0, last_activity_at=T0)
+    sessions.create(session)
+    m = new_memory(memories)
+    credited = memories.apply(m, MemoryChanges(feedback_score=1), outcome_of=session.session_id)
+    assert credited.feedback_score == 1 and credited.version == m.version + 1
+    assert memories.get(TENANT, m.memory_id) == credited
+    assert sessions.get(TENANT, session.session_id).outcome_applied == {m.memory_id}
+    with pytest.raises(AlreadyClaimed):  # the same session again: the memory is not touched
+        memories.apply(credited, MemoryChanges(feedback_score=2), outcome_of=session.session_id)
+    assert memories.get(TENANT, m.memory_id) == credited
+    with pytest.raises(StaleWrite):  # a lost version: no claim either
+        memories.apply(m, MemoryChanges(feedback_score=5), outcome_of=new_session_id(sessions))
+    other = new_memory(memories, "The user likes tea")
+    later = new_session_id(sessions)
+    with pytest.raises(StaleWrite):
+        memories.apply(replace(other, version=other.version + 7), MemoryChanges(feedback_score=1), outcome_of=later)
+    assert sessions.get(TENANT, later).outcome_applied == frozenset()
+    assert memories.get(TENANT, other.memory_id) == other
+    with pytest.raises(AlreadyClaimed):  # no such session: nothing credited, no session item appears
+        memories.apply(other, MemoryChanges(feedback_score=1), outcome_of="sess_01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert sessions.get(TENANT, "sess_01ARZ3NDEKTSV4RRFFQ69G5FAV") is None
+    assert memories.get(TENANT, other.memory_id) == other
+    both = memories.apply(other, MemoryChanges(feedback_score=1), outcome_of=session.session_id)
+    assert both.feedback_score == 1
+    assert sessions.get(TENANT, session.session_id).outcome_applied == {m.memory_id, other.memory_id}
+
+
+def new_session_id(sessions: Any) -> str:
+    session = Session(tenant_id=TENANT, session_id=new_id("sess"), created_at=T0, last_activity_at=T0)
+    sessions.create(session)
+    return session.session_id
 
 
 def test_misses_newest_first_since_and_paged(misses: Any) -> None:

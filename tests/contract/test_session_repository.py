@@ -199,13 +199,8 @@ def test_start_and_turn_records_list_in_turn_order_and_purge_with_the_messages(s
     assert sessions.turns(TENANT, s.session_id, limit=10, cursor=None).items == []
 
 
-def test_outcome_claims_and_summaries(sessions: Any) -> None:
+def test_summaries(sessions: Any) -> None:
     s = new_session(sessions)
-    assert sessions.claim_outcome(TENANT, s.session_id, "mem_1")
-    assert not sessions.claim_outcome(TENANT, s.session_id, "mem_1")
-    sessions.release_outcome(TENANT, s.session_id, "mem_1")
-    assert sessions.claim_outcome(TENANT, s.session_id, "mem_1")
-    assert sessions.get(TENANT, s.session_id).outcome_applied == {"mem_1"}
     assert sessions.fill_summary(TENANT, s.session_id, "first")
     assert not sessions.fill_summary(TENANT, s.session_id, "second")
     sessions.save_summary(TENANT, s.session_id, "generated", now=T0 + 1)

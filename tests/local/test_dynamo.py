@@ -234,3 +234,149 @@ def test_binary_attributes_reach_the_stream_and_the_snapshot_as_base64(tmp_path:
         assert got["blob"] == {"B": "AAEC/w=="} and sorted(got["set"]["BS"]) == ["AA==", "AQ=="]
     finally:
         second.stop(snapshot=False)
+
+
+EVERY_TYPE = {
+    "pk": {"S": "every"},
+    "text": {"S": 'JSON in a string: {"turn": null, "ok": true}'},
+    "n": {"N": "12.5"},
+    "blob": {"B": bytes(range(256))},
+    "strings": {"SS": ["a", "b"]},
+    "numbers": {"NS": ["1", "2.5"]},
+    "blobs": {"BS": [b"\x00\x01", b"\xff"]},
+    "map": {"M": {"inner": {"L": [{"S": "x"}, {"N": "3"}, {"NULL": True}, {"BOOL": False}]}}},
+}
+
+
+def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDynamo) -> None:
+    # Item operations' answers are written as JSON directly rather than by moto's serializer:
+    # what the SDK parses back must be the item as written, every attribute type included.
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamo.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    client.put_item(TableName=TABLE, Item=EVERY_TYPE)
+    got = client.get_item(TableName=TABLE, Key={"pk": {"S": "every"}}, ConsistentRead=True)["Item"]
+    queried = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "every"}},
+    )
+    batch = client.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "every"}}]}})["Responses"][TABLE]
+    updated = client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "every"}},
+        UpdateExpression="ADD n :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    missing = client.get_item(TableName=TABLE, Key={"pk": {"S": "absent"}})
+
+    def normal(item: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
+        return {k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in av.items()} for k, av in item.items()}
+
+    assert normal(got) == normal(EVERY_TYPE)
+    assert queried["Count"] == 1 and normal(queried["Items"][0]) == normal(EVERY_TYPE)
+    assert [normal(item) for item in batch] == [normal(EVERY_TYPE)]
+    assert normal(updated) == normal({**EVERY_TYPE, "n": {"N": "13.5"}})
+    assert "Item" not in missing
+
+
+def test_the_endpoint_keeps_connections_open_between_requests(dynamo: LocalDynamo) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", dynamo.port, timeout=30)
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=local",
+    }
+    answers = []
+    for _ in range(2):  # the second request goes over the same socket
+        connection.request("POST", "/", body=b"{}", headers=headers)
+        response = connection.getresponse()
+        answers.append((response.status, json.loads(response.read()), response.will_close))
+    connection.close()
+    assert answers == [(200, {"TableNames": [TABLE]}, False)] * 2
+
+
+def test_a_query_reads_its_partition_in_key_order_and_pages_through_it(tmp_path: Path) -> None:
+    local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    local.start()
+    try:
+        local.call(
+            "CreateTable",
+            {
+                "TableName": "r",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                    {"AttributeName": "g", "AttributeType": "S"},
+                ],
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": "by_g",
+                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        for pk in ("a", "b", "c"):
+            for sk in (5, 1, 3, 2, 4):
+                item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, "g": {"S": f"g{sk % 2}"}}
+                local.call("PutItem", {"TableName": "r", "Item": item})
+
+        def query(**extra: Any) -> dict[str, Any]:
+            request = {
+                "TableName": "r",
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "b"}},
+                **extra,
+            }
+            return local.call("Query", request)
+
+        forward = query()
+        first = query(ScanIndexForward=False, Limit=3)
+        rest = query(ScanIndexForward=False, ExclusiveStartKey=first["LastEvaluatedKey"])
+        ranged = query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":pk": {"S": "b"}, ":lo": {"N": "2"}, ":hi": {"N": "4"}},
+        )
+        empty = local.call(
+            "Query",
+            {
+                "TableName": "r",
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "z"}},
+            },
+        )
+        on_index = local.call(
+            "Query",
+            {
+                "TableName": "r",
+                "IndexName": "by_g",
+                "KeyConditionExpression": "g = :g",
+                "ExpressionAttributeValues": {":g": {"S": "g1"}},
+            },
+        )
+    finally:
+        local.stop(snapshot=False)
+
+    def keys(page: dict[str, Any]) -> list[tuple[str, int]]:
+        return [(item["pk"]["S"], int(item["sk"]["N"])) for item in page["Items"]]
+
+    assert keys(forward) == [("b", 1), ("b", 2), ("b", 3), ("b", 4), ("b", 5)]
+    assert keys(first) == [("b", 5), ("b", 4), ("b", 3)]
+    assert keys(rest) == [("b", 2), ("b", 1)] and "LastEvaluatedKey" not in rest
+    assert keys(ranged) == [("b", 2), ("b", 3), ("b", 4)]
+    assert empty["Items"] == [] and empty["Count"] == 0
+    assert sorted(keys(on_index)) == [(pk, sk) for pk in "abc" for sk in (1, 3, 5)]

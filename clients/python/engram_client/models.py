@@ -310,7 +310,7 @@ class HistoryEventOut(BaseModel):
     """
 
     at: str
-    cause: Literal["api", "extraction", "outcome", "decay", "conflict"]
+    cause: Literal["api", "extraction", "outcome", "decay", "conflict", "access"]
     change: str
     fields: dict[str, Any] | None = None
     note: str | None = None

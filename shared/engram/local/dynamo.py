@@ -1,10 +1,13 @@
 """DynamoDB for local mode: moto over HTTP, made durable with a journal and snapshots.
 
 moto keeps tables in memory only. To keep every acknowledged write across a restart (even
-``kill -9``), moto's WSGI app is wrapped in a middleware that runs DynamoDB requests one at a
-time and, for each mutating request that succeeded, appends the request to a journal and hands
-it to the kernel *before* the response goes back. Start-up loads the last snapshot, replays
-the journal, then writes a fresh snapshot and starts a new journal.
+``kill -9``), DynamoDB requests run one at a time and, for each mutating request that succeeded,
+the request is appended to a journal and handed to the kernel *before* the response goes back.
+The endpoint is a small HTTP/1.1 server of its own (keep-alive: an SDK client reuses its
+connections) that hands each DynamoDB request straight to moto's response class; moto's own
+server would close every connection and route each request through a dispatcher and a Flask app.
+Start-up loads the last snapshot, replays the journal, then writes a fresh snapshot and starts a
+new journal.
 
 Files under the data directory::
 
@@ -31,23 +34,26 @@ made, and DynamoDB's model objects are not tracked (local mode serves no moto da
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import io
 import json
 import logging
 import os
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engram.local.stream_log import TTL_USER_IDENTITY, StreamLog, after_write, lambda_record
 from engram.local.template import ACCOUNT_ID, TableSpec
-
-if TYPE_CHECKING:
-    from werkzeug.serving import BaseWSGIServer
 
 log = logging.getLogger("engram.local.dynamo")
 
@@ -206,7 +212,8 @@ class LocalDynamo:
         self._app: WSGIApp | None = None
         self._journal: Journal | None = None
         self._journal_number = 0
-        self._server: BaseWSGIServer | None = None
+        self._server: _DynamoHTTPServer | None = None
+        self._handlers: dict[str, Any] = {}  # target prefix → moto's response class
         self._thread: threading.Thread | None = None
         self._stats = {"snapshot_items": 0, "replayed": 0, "replay_failures": 0, "restored_records": 0}
         self._writes = 0  # the number of the last journaled write
@@ -244,30 +251,24 @@ class LocalDynamo:
 
     def start(self) -> None:
         """Restore state, then serve moto on ``host:port`` (0 picks a free port)."""
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._app = DomainDispatcherApplication(create_backend_app)
+        self._handlers = _moto_handlers()
         # moto's backends are process-wide; a runtime started earlier in this process
         # (tests, benchmarks) must not leak its tables into this one.
         self._raw("POST", "/moto-api/reset", b"", {})
         _install_item_level_transactions()
         _untrack_model_instances()
+        _cache_action_names()
+        _serialize_items_directly()
+        _query_one_partition()
+        _cache_update_expressions()
+        _cache_condition_lexing()
         self._restore()
-
-        class QuietHandler(MotoRequestHandler):
-            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-                pass  # the runtime logs API requests; a line per DynamoDB call is noise
-
-        # ThreadedMotoServer builds its own app and cannot take a middleware, so this is the
-        # same server it would start, serving the journaling wrapper instead.
-        self._server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=QuietHandler)
-        self.port = int(self._server.server_port)
+        self._server = _DynamoHTTPServer((self.host, self.port), self)
+        self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="engram-local-moto", daemon=True
         )
@@ -276,6 +277,7 @@ class LocalDynamo:
     def stop(self, snapshot: bool = True) -> None:
         if self._server is not None:
             self._server.shutdown()
+            self._server.close_connections()
             self._server.server_close()
             self._server = None
         if self._thread is not None:
@@ -330,20 +332,16 @@ class LocalDynamo:
         with self._lock:
             self._compact_locked()
 
-    # ---- the WSGI middleware ----------------------------------------------------------------
+    # ---- requests ---------------------------------------------------------------------------
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    def serve(self, environ: dict[str, Any], target: str, body: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Answer one HTTP request (``environ`` as WSGI would have it, the body already read)."""
         if not target.startswith((DYNAMODB_PREFIX, STREAMS_PREFIX)):
             app = self._app
             if app is None:
-                start_response("503 Service Unavailable", [("Content-Length", "0")])
-                return [b""]
-            return app(environ, start_response)
-        body = _read_body(environ)
-        status, headers, data = self._dispatch(environ, target, body)
-        start_response(status, headers)
-        return [data]
+                return "503 Service Unavailable", [], b""
+            return _invoke(app, environ)
+        return self._dispatch(environ, target, body)
 
     def _request(self, target: str, body: bytes, ttl: bool = False) -> tuple[int, bytes]:
         environ = self._environ("POST", "/", body, {"X-Amz-Target": target})
@@ -357,8 +355,8 @@ class LocalDynamo:
         mutating = target.startswith(DYNAMODB_PREFIX) and operation in MUTATING
         with self._lock:
             if self._app is None:
-                return "503 Service Unavailable", [("Content-Length", "0")], b""
-            status, headers, data = _invoke(self._app, environ)
+                return "503 Service Unavailable", [], b""
+            status, headers, data = self._call_moto(environ, target)
             if mutating:
                 if status.startswith("200") and self._journal is not None:
                     self._writes += 1
@@ -419,9 +417,40 @@ class LocalDynamo:
                     keys.append({name: item.attrs[name].to_json() for name in _key_names(table)})
             return keys
 
-    def _environ(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-        from werkzeug.test import EnvironBuilder
+    def _call_moto(self, environ: dict[str, Any], target: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        """One DynamoDB (or Streams) request, straight to moto's response class. moto's own
+        server routes it through a host-based dispatcher (which lists moto's modules on the disk
+        for each request) and a Flask app (request context, CORS headers) first: together they
+        cost as much as the DynamoDB work itself. Caller holds the lock."""
+        from botocore.exceptions import ClientError
+        from moto.core.request import Request
+        from werkzeug.exceptions import HTTPException
 
+        handler = self._handlers[DYNAMODB_PREFIX if target.startswith(DYNAMODB_PREFIX) else STREAMS_PREFIX]
+        request = Request(environ)
+        try:
+            result = handler.dispatch(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:  # as moto's Flask view answers it
+            result = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:  # as Flask answers an HTTP error raised by the view
+            result = exc.code or 500, dict(exc.get_headers()), exc.get_body()
+        except Exception as exc:  # a bug in moto: a 500 the SDK retries, as its server answers
+            log.exception("moto failed on %s", target)
+            result = (
+                500,
+                {},
+                json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalFailure", "message": str(exc)}),
+            )
+        if len(result) == 3:
+            status, headers, content = result
+        else:
+            status, headers, content = 200, {}, result
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content or b"")
+        code = int(status)
+        pairs = [(str(k), str(v)) for k, v in (headers or {}).items() if str(k).lower() not in _DROPPED_HEADERS]
+        return f"{code} {_reason(code)}", pairs, data
+
+    def _environ(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
         all_headers = {
             "Content-Type": "application/x-amz-json-1.0",
             # moto reads the region (and service) from the SigV4 credential scope.
@@ -429,12 +458,7 @@ class LocalDynamo:
             f"{self.region}/dynamodb/aws4_request, SignedHeaders=host, Signature=local",
             **headers,
         }
-        builder = EnvironBuilder(path=path, method=method, data=body, headers=list(all_headers.items()))
-        try:
-            environ: dict[str, Any] = builder.get_environ()
-        finally:
-            builder.close()
-        return environ
+        return wsgi_environ(method, path, "", body, list(all_headers.items()), (self.host, self.port))
 
     def _raw(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> bytes:
         assert self._app is not None
@@ -448,7 +472,7 @@ class LocalDynamo:
         target = DYNAMODB_PREFIX + operation
         assert self._app is not None
         environ = self._environ("POST", "/", json.dumps(body).encode(), {"X-Amz-Target": target})
-        status, _, data = _invoke(self._app, environ)
+        status, _, data = self._call_moto(environ, target)
         result: dict[str, Any] = json.loads(data) if data else {}
         if not status.startswith("200"):
             raise DynamoError(operation, int(status.split(" ", 1)[0]), result)
@@ -475,8 +499,7 @@ class LocalDynamo:
                     replayed += 1
                     target = DYNAMODB_PREFIX + entry.operation
                     environ = self._environ("POST", "/", entry.body, {"X-Amz-Target": target})
-                    assert self._app is not None
-                    status, _, data = _invoke(self._app, environ)
+                    status, _, data = self._call_moto(environ, target)
                     if not status.startswith("200"):
                         # It succeeded when journaled; say so loudly rather than stop.
                         self._stats["replay_failures"] += 1
@@ -709,18 +732,147 @@ def request_from_description(description: dict[str, Any]) -> dict[str, Any]:
     return create_table_request(description["TableName"], properties)
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ["wsgi.input"]
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        body = bytes(stream.read(int(length)))
-    elif environ.get("wsgi.input_terminated"):
-        body = bytes(stream.read())
-    else:
-        body = b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    return body
+_DROPPED_HEADERS = frozenset({"status", "content-length", "connection", "transfer-encoding"})
+
+
+def _reason(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def wsgi_environ(
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    headers: Iterable[tuple[str, str]],
+    server: tuple[str, int],
+) -> dict[str, Any]:
+    """A WSGI environ for one request whose body has been read (what moto's request class and,
+    for the rare call that is not DynamoDB's, its Flask app read)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "RAW_URI": path + (f"?{query}" if query else ""),
+        "REQUEST_URI": path + (f"?{query}" if query else ""),
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+class _DynamoHTTPServer(ThreadingHTTPServer):
+    """moto's endpoint: HTTP/1.1 with keep-alive (an SDK client reuses its connections, where
+    werkzeug's development server closes every one: a TCP connection and a server thread per
+    DynamoDB call), each request answered by :meth:`LocalDynamo.serve`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], dynamo: LocalDynamo) -> None:
+        self.dynamo = dynamo
+        self._connections: dict[_DynamoRequestHandler, bool] = {}  # handler → busy
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _DynamoRequestHandler)
+
+    def track(self, handler: _DynamoRequestHandler, busy: bool | None) -> None:
+        with self._connections_lock:
+            if busy is None:
+                self._connections.pop(handler, None)
+            else:
+                self._connections[handler] = busy
+
+    def close_connections(self) -> None:
+        """Wake the threads waiting on idle keep-alive connections (they then exit); a busy one
+        finishes its request first and then finds the server stopped."""
+        with self._connections_lock:
+            idle = [handler for handler, busy in self._connections.items() if not busy]
+        for handler in idle:
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RD)
+
+
+class _DynamoRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 600  # an idle keep-alive connection is dropped after this
+    disable_nagle_algorithm = True  # a response is one write; no reason to hold any
+    server: _DynamoHTTPServer
+
+    def handle(self) -> None:
+        self.server.track(self, False)
+        try:
+            super().handle()
+        finally:
+            self.server.track(self, None)
+
+    def handle_one_request(self) -> None:
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except OSError:
+            self.close_connection = True
+            return
+        if not self.raw_requestline or len(self.raw_requestline) > 65536:
+            self.close_connection = True
+            return
+        if not self.parse_request():
+            return
+        self.server.track(self, True)
+        try:
+            self._answer()
+        finally:
+            self.server.track(self, False)
+
+    def _answer(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length is None and "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self._read_chunked()
+        else:
+            body = self.rfile.read(int(length or 0))
+        path, _, query = self.path.partition("?")
+        host, port = self.server.server_address[:2]
+        environ = wsgi_environ(self.command, path, query, body, self.headers.items(), (str(host), int(port)))
+        status, headers, data = self.server.dynamo.serve(environ, self.headers.get("X-Amz-Target", ""), body)
+        lines = [f"HTTP/1.1 {status}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        lines.append(f"Content-Length: {len(data)}")
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        while True:
+            size = int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(65537)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass  # the runtime logs API requests; a line per DynamoDB call is noise
 
 
 def _invoke(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -775,6 +927,178 @@ def _items_of(table: Any) -> Iterator[Any]:
 
 def _key_names(table: Any) -> list[str]:
     return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+
+def _moto_handlers() -> dict[str, Any]:
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    return {DYNAMODB_PREFIX: DynamoHandler, STREAMS_PREFIX: DynamoDBStreamsHandler}
+
+
+# Operations whose results are items (AttributeValue maps) and plain counts; their JSON is the
+# result itself, binary values in base64, as moto's shape-driven serializer writes it.
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _binary_as_base64(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise _NotPlain()
+
+
+def item_result_json(result: Any) -> str | None:
+    """The JSON body of an item operation's result, or None when it holds anything but JSON's
+    own types and binary values (a null, a date, a NaN): moto's serializer then writes it."""
+    if _holds_none(result):
+        return None  # the serializer leaves absent members out
+    try:
+        return json.dumps(result, default=_binary_as_base64, allow_nan=False)
+    except (_NotPlain, TypeError, ValueError):
+        return None
+
+
+def _holds_none(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if current is None:
+            return True
+        if isinstance(current, dict):
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
+
+
+def _serialize_items_directly() -> None:
+    """moto writes each response by walking the operation's output shape and, for every member
+    of every attribute value, trying a list of aliases: for an item read that is most of the
+    cost of the call. An item operation's result is already its JSON; write that."""
+    from moto.dynamodb.responses import DynamoResult
+
+    if getattr(DynamoResult.execute_result, "_engram_direct", False):
+        return
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in ITEM_OPERATIONS:
+            body = item_result_json(self.result)
+            if body is not None:
+                return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    execute_result._engram_direct = True  # type: ignore[attr-defined]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+_query_scope = threading.local()
+
+
+def _query_one_partition() -> None:
+    """moto answers a Query on a table's own key by sorting *every* item of the table and then
+    keeping those with the hash key asked for, so a query's cost grew with the table (a session's
+    messages cost more the more messages all sessions had). Let the sort see only the partition
+    asked for: the same items in the same order. Queries on an index are left as they are."""
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_engram_one_partition", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _query_scope.partition = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _query_scope.partition = None
+
+    def all_items(self: Any) -> list[Any]:
+        scope = getattr(_query_scope, "partition", None)
+        if scope is None or scope[0] is not self:
+            return original_all_items(self)
+        entry = self.items.get(scope[1])
+        if entry is None:
+            return []
+        items = list(entry.values()) if self.range_key_attr else [entry]
+        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+    query._engram_one_partition = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _cache_update_expressions() -> None:
+    """moto parses an UpdateExpression twice per UpdateItem (to check it, then to apply it); the
+    tree is only read (validation works on a deep copy), so one parse per distinct expression."""
+    import functools
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    make = UpdateExpressionParser.make
+    if getattr(make, "_engram_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=512)(make)
+    cached._engram_cached = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = cached  # type: ignore[method-assign]
+
+
+def _cache_condition_lexing() -> None:
+    """moto tokenizes a ConditionExpression with a dozen regular expressions per token on every
+    call; the tokens depend on the expression's text only (names and values are looked up later)."""
+    import collections
+    import functools
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_engram_cached", False):
+        return
+
+    @functools.lru_cache(maxsize=1024)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        return tuple(original(ConditionExpressionParser(expression, None, None)))
+
+    def lex(self: Any) -> Any:
+        return collections.deque(tokens(self.condition_expression))  # tokens are immutable tuples
+
+    lex._engram_cached = True  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+
+def _cache_action_names() -> None:
+    """moto lists a response class's methods with ``inspect.getmembers`` on every request to
+    find the action's; a class's methods do not change while the server runs."""
+    import functools
+
+    import moto.core.responses as responses
+
+    current = responses.method_names_from_class
+    if getattr(current, "_engram_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=256)(current)
+    cached._engram_cached = True  # type: ignore[attr-defined]
+    responses.method_names_from_class = cached  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import threading
 from multiprocessing.connection import Connection, Listener
 
 from engram.index.ports import VectorIndex
-from engram.index.remote import METHODS
+from engram.index.remote import METHODS, no_delay
 
 log = logging.getLogger("engram.local.index")
 
@@ -48,7 +48,7 @@ class IndexServer:
     def _accept(self) -> None:
         while not self._closed.is_set():
             try:
-                connection = self._listener.accept()
+                connection = no_delay(self._listener.accept())
             except OSError:
                 return  # closed
             except Exception:  # a client that failed the key challenge, or hung up early

@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from multiprocessing.connection import Client, Connection, Listener
 from typing import Any
 
+from engram.index.remote import no_delay
 from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
@@ -204,7 +205,7 @@ class WorkerPool:
             if listener is None:
                 return
             try:
-                connection = listener.accept()
+                connection = no_delay(listener.accept())
                 kind, number = connection.recv()
             except OSError:
                 if self._listener is None:
@@ -325,7 +326,7 @@ def worker_main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
-    connection = Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE]))
+    connection = no_delay(Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE])))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
     lock = threading.Lock()
     try:

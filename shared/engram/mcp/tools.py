@@ -53,6 +53,9 @@ class Backend(Protocol):
     async def log_miss(self, body: dict[str, Any]) -> dict[str, Any]: ...
 
 
+SUPERSEDED = "Also inject memories a newer one replaced (e.g. a former address), marked superseded: true"
+
+
 def build_server(backend: Callable[[], Backend], *, version: str = "") -> MCPServer:
     """An MCPServer with Engram's tools; ``backend()`` is called per tool call (the hosted server's
     backend belongs to the request's tenant)."""
@@ -93,10 +96,12 @@ def build_server(backend: Callable[[], Backend], *, version: str = "") -> MCPSer
         ] = None,
         namespace: Annotated[str | None, Field(max_length=128)] = None,
         key: Annotated[str | None, Field(max_length=255, description="Your key for the conversation")] = None,
+        include_superseded: Annotated[bool, Field(description=SUPERSEDED)] = False,
     ) -> dict[str, Any]:
         """Open a session and get the memories to put in the prompt: every critical memory, and the
         high-tier ones relevant to the first message."""
-        out = await _call(backend().start_session(_body(first_message=first_message, namespace=namespace, key=key)))
+        body = _body(first_message=first_message, namespace=namespace, key=key, include_superseded=include_superseded)
+        out = await _call(backend().start_session(body))
         context = out.get("context") or {}
         return {
             "session_id": out.get("session_id"),
@@ -109,10 +114,13 @@ def build_server(backend: Callable[[], Backend], *, version: str = "") -> MCPSer
         session_id: Annotated[str, Field(min_length=1, max_length=255)],
         messages: Annotated[list[TurnMessage], Field(min_length=1, max_length=50)],
         memories_used: Annotated[list[str] | None, Field(max_length=100, description="Ids of memories used")] = None,
+        include_superseded: Annotated[bool, Field(description=SUPERSEDED)] = False,
     ) -> dict[str, Any]:
         """Record one exchange; the memories used are credited. Every few turns the answer carries a
         refreshed context for the recent topic (refresh_needed)."""
         body = {"messages": [m.model_dump() for m in messages], "memories_used": list(memories_used or [])}
+        if include_superseded:
+            body["include_superseded"] = True
         out = await _call(backend().record_turn(session_id, body))
         refreshed = out.get("new_context")
         return {
@@ -170,4 +178,5 @@ def _body(**values: Any) -> dict[str, Any]:
 
 
 def _memory(m: dict[str, Any]) -> dict[str, Any]:
-    return {k: m.get(k) for k in ("id", "text", "type", "tier", "namespace")}
+    shown = {k: m.get(k) for k in ("id", "text", "type", "tier", "namespace")}
+    return shown | {"superseded": True} if m.get("superseded") else shown

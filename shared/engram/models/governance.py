@@ -11,7 +11,7 @@ from engram.models.memories import DeletionReceiptOut, MemoryOut
 
 Resolution = Literal["keep_new", "keep_old", "keep_both"]
 ConflictStatus = Literal["open", "resolved"]
-Cause = Literal["api", "extraction", "outcome", "decay", "conflict"]
+Cause = Literal["api", "extraction", "outcome", "decay", "conflict", "access"]
 
 
 class ConflictOut(ResponseModel):

@@ -18,6 +18,11 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+class AlreadyClaimed(Exception):
+    """A once-only write was already made (e.g. a session's outcome credited to a memory): nothing
+    was written now, and nothing needs to be."""
+
+
 class StaleWrite(Exception):
     """A conditional write lost: the record changed (or vanished) since it was read.
 

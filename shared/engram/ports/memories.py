@@ -180,8 +180,13 @@ class MemoryRepository(Protocol):
         and rebuild the changes)."""
         ...
 
-    def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
-        """Apply ``changes`` if the memory is still at ``memory.version``; returns it as stored."""
+    def apply(self, memory: Memory, changes: MemoryChanges, *, outcome_of: str | None = None) -> Memory:
+        """Apply ``changes`` if the memory is still at ``memory.version``; returns it as stored.
+
+        With ``outcome_of`` (a session of the memory's tenant), the same all-or-nothing write marks
+        the memory as credited with that session's outcome (the session's ``outcome_applied``), so a
+        crash can never leave a credit claimed but not applied, or applied but not claimed.
+        AlreadyClaimed (nothing written) if it was credited before or the session is gone."""
         ...
 
     def replace_embedding(self, memory: Memory, embedding: Sequence[float], embedder: str) -> Memory:

@@ -281,14 +281,6 @@ class SessionRepository(Protocol):
         """Delete every message and turn record; returns how many messages were removed."""
         ...
 
-    def claim_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> bool:
-        """Mark a memory as credited with the session's outcome; False if it already was."""
-        ...
-
-    def release_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> None:
-        """Undo :meth:`claim_outcome` (the credit could not be applied)."""
-        ...
-
     def save_summary(self, tenant_id: str, session_id: str, summary: str, *, now: float) -> None:
         """Guarded (not deleted, stored status not expired): store a generated summary."""
         ...

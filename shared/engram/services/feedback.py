@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from engram import clock, errors
 from engram.models.memories import LockOut, Reinforce, ReinforceOut
-from engram.ports import StaleWrite
+from engram.ports import AlreadyClaimed, StaleWrite
 from engram.ports.memories import ATOMIC_WRITE_ITEMS, Accesses, Memory, MemoryChanges, access_logs
 from engram.services.memory_core import MAX_WRITE_ATTEMPTS, MemoryCore
 from engram.services.optimistic import optimistic
@@ -56,20 +57,32 @@ class FeedbackService:
             message=message,
         )
 
-    def apply_outcome(self, tenant_id: str, memory_ids: Iterable[str], delta_feedback: int) -> int:
+    def apply_outcome(
+        self, tenant_id: str, memory_ids: Iterable[str], delta_feedback: int, *, session_id: str | None = None
+    ) -> int:
         """Outcome learning: add ``delta_feedback`` (e.g. +1 success, -1 failure) to each memory's
-        feedback score. Missing ids are skipped; returns how many memories were updated."""
+        feedback score. Missing ids are skipped; returns how many memories were updated. With
+        ``session_id`` (the session whose outcome this is), each credit is claimed on the session in
+        the same write, so a memory is credited once per session however often this runs, and a
+        crash between two writes can neither lose a credit nor double it."""
         updated = 0
         for memory_id in dict.fromkeys(memory_ids):
             try:
-                self._feedback(tenant_id, memory_id, int(delta_feedback), cause="outcome")
+                self._feedback(tenant_id, memory_id, int(delta_feedback), cause="outcome", outcome_of=session_id)
                 updated += 1
-            except errors.NotFound:
+            except (errors.NotFound, AlreadyClaimed):
                 continue
         return updated
 
     def _feedback(
-        self, tenant_id: str, memory_id: str, value: int, first: Memory | None = None, *, cause: str = "api"
+        self,
+        tenant_id: str,
+        memory_id: str,
+        value: int,
+        first: Memory | None = None,
+        *,
+        cause: str = "api",
+        outcome_of: str | None = None,
     ) -> Memory:
         old_tier: dict[str, str] = {}
 
@@ -84,7 +97,7 @@ class FeedbackService:
                 tier=self.core.tier_after(memory, strength),
             )
 
-        memory = self.core.change(tenant_id, memory_id, build, first=first, cause=cause)
+        memory = self.core.change(tenant_id, memory_id, build, first=first, cause=cause, outcome_of=outcome_of)
         if memory.tier != old_tier.get("tier"):
             self.core.sync_index(memory)
         return memory
@@ -120,8 +133,13 @@ class FeedbackService:
             writes = [(m, self._accessed(m, times[m.memory_id])) for m in found.values()]
             gone = self.core.repo.settle_accesses(pending, writes)
             if not gone:
-                for m in found.values():  # the tier decay had reached before these uses
-                    self.core.record_decay(m, min(times[m.memory_id]))
+                for m, changes in writes:
+                    uses = times[m.memory_id]
+                    decayed = self.core.record_decay(m, min(uses))  # the tier decay reached before these uses
+                    if changes.tier is not None and changes.tier != decayed.tier:  # the uses moved it
+                        after = replace(m, version=m.version + 1, tier=changes.tier)
+                        note = f"{len(uses)} use{'s' * (len(uses) > 1)} counted"
+                        self.core.record(after, "access", "tier", {"tier": changes.tier}, note, at=max(uses))
                 return sum(len(times[m.memory_id]) for m in found.values())
             pending = [log for log in pending if log.log_id not in gone]  # settled before: drop them
             if pending:

@@ -215,7 +215,7 @@ class IntelligenceService:
                     now=now,
                     inactivity_timeout=timeout,
                     memories_used=used,
-                    turn=TurnRecord(turn_number, request_hash, response.model_dump(mode="json")),
+                    turn=TurnRecord(turn_number, request_hash, _without_text(response)),
                     accesses=inline,
                 )
             except TurnTaken:
@@ -238,8 +238,28 @@ class IntelligenceService:
         if previous is None:
             return None
         if previous.request_hash == request_hash and previous.response:
-            return TurnOut.model_validate(previous.response)  # a safe retry: the first answer
+            return self._answer_again(tenant_id, previous.response)  # a safe retry: the first answer
         raise errors.Conflict(f"Turn {req.turn_number} was already recorded with different content")
+
+    def _answer_again(self, tenant_id: str, response: dict[str, Any]) -> TurnOut:
+        """A stored turn answer as it is replayed: the refreshed context it injected, in its order,
+        with each memory's text as stored now; a memory deleted since is left out (the record
+        keeps ids, never text, so deleting a memory leaves no copy of it behind)."""
+        body = dict(response)
+        context = body.get("new_context")
+        if context:
+            groups = ("critical", "high")
+            ids = [m["id"] for group in groups for m in context.get(group, [])]
+            current = self._memories().lookup(tenant_id, ids)
+            body["new_context"] = {
+                group: [
+                    {**m, "title": current[m["id"]].title, "text": current[m["id"]].text}
+                    for m in context.get(group, [])
+                    if m["id"] in current
+                ]
+                for group in groups
+            }
+        return TurnOut.model_validate(body)
 
     def _recent_topic(self, tenant_id: str, session_id: str, req: RecordTurn) -> str:
         recent = self._repo.recent_messages(tenant_id, session_id, RECENT_MESSAGES_FOR_REFRESH)
@@ -390,6 +410,17 @@ class IntelligenceService:
 def injected_ids(context: InjectedContext) -> list[str]:
     """The memories a context injects (each counts as one access)."""
     return [m.id for group in (context.critical, context.high) for m in group]
+
+
+def _without_text(response: TurnOut) -> dict[str, Any]:
+    """What a turn record keeps of its answer: the injected memories by id (with group, score,
+    type, tier), never their title or text."""
+    body = response.model_dump(mode="json")
+    context = body.get("new_context")
+    if context:
+        for group in ("critical", "high"):
+            context[group] = [{k: v for k, v in m.items() if k not in ("title", "text")} for m in context[group]]
+    return body
 
 
 def _turn_hash(req: RecordTurn) -> str:

@@ -99,16 +99,19 @@ class MemoryCore:
         first: Memory | None = None,
         cause: str = "api",
         note: str | None = None,
+        outcome_of: str | None = None,
     ) -> Memory:
         """Optimistic write: build the changes from the memory as read (``first``, if the caller
         has just read it) and apply them if its version is unchanged, else re-read and rebuild.
-        What changed of :data:`HISTORY_FIELDS` (and the text) goes to the memory's history."""
+        What changed of :data:`HISTORY_FIELDS` (and the text) goes to the memory's history.
+        ``outcome_of``: the write is that session's outcome credit, claimed in the same write
+        (AlreadyClaimed, nothing written, if it was made before)."""
         before: dict[str, Memory] = {}
 
         def attempt(n: int) -> Memory:
             memory = first if (n == 0 and first is not None) else self.load(tenant_id, memory_id)
             before["memory"] = memory
-            return self.repo.apply(memory, build(memory, clock.now()))
+            return self.repo.apply(memory, build(memory, clock.now()), outcome_of=outcome_of)
 
         after = optimistic(
             attempt, attempts=MAX_WRITE_ATTEMPTS, busy="The memory is busy with concurrent writes; retry"

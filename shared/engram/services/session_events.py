@@ -16,8 +16,9 @@ When DynamoDB TTL (or anything else) removes a session, what remains of its mess
 index entries is deleted, and its memories too if it was deleted with ``cascade_memories``.
 
 Every step is idempotent, so a record delivered twice changes nothing the second time: extraction
-skips suggestions this session already produced, each memory's credit is claimed on the session
-(``outcome_applied``) before it is applied, and the summary memory is written once per session.
+skips suggestions this session already produced, each memory's credit and its claim on the session
+(``outcome_applied``) are one all-or-nothing write (a crash between the two cannot lose or double a
+credit), and the summary memory is written once per session.
 A record that cannot be processed raises, is reported as a batch item failure, retried, and
 finally sent to the dead-letter queue.
 """
@@ -127,18 +128,8 @@ class SessionEventHandler:
         return saved
 
     def _learn(self, tenant_id: str, session_id: str, used: list[str], applied: set[str], delta: int) -> int:
-        credited = 0
-        for memory_id in used:
-            if memory_id in applied:
-                continue
-            if not self._repo.claim_outcome(tenant_id, session_id, memory_id):
-                continue  # claimed first, so a redelivered record never credits twice
-            try:
-                credited += self._feedback().apply_outcome(tenant_id, [memory_id], delta)
-            except Exception:
-                self._repo.release_outcome(tenant_id, session_id, memory_id)
-                raise
-        return credited
+        pending = [m for m in used if m not in applied]  # the claim in each credit's write decides
+        return self._feedback().apply_outcome(tenant_id, pending, delta, session_id=session_id) if pending else 0
 
     def _summarize(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> str:
         memories = self._memories()

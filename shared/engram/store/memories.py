@@ -24,7 +24,7 @@ from pynamodb.transactions import TransactWrite
 from engram.config import Settings
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
-from engram.ports import Listing, StaleWrite
+from engram.ports import AlreadyClaimed, Listing, StaleWrite
 from engram.ports.memories import (
     Accesses,
     Memory,
@@ -339,11 +339,29 @@ class DynamoMemoryRepository:
                 raise
         return set()
 
-    def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
+    def apply(self, memory: Memory, changes: MemoryChanges, *, outcome_of: str | None = None) -> Memory:
         item = MemoryItem(pk=memory_pk(memory.tenant_id, memory.memory_id))
         guard = MemoryItem.pk.exists() & (MemoryItem.version == memory.version)
-        conditional_update(item, _actions(memory, changes), guard)
-        return to_memory(item)
+        if outcome_of is None:
+            conditional_update(item, _actions(memory, changes), guard)
+            return to_memory(item)
+        session = SessionItem(pk=session_pk(memory.tenant_id, outcome_of))
+        unclaimed = SessionItem.pk.exists() & ~SessionItem.outcome_applied.contains(memory.memory_id)
+
+        def both(tx: TransactWrite) -> None:  # updates go in the order added: the memory, then the claim
+            tx.update(item, actions=_actions(memory, changes), condition=guard)
+            tx.update(session, actions=[SessionItem.outcome_applied.add({memory.memory_id})], condition=unclaimed)
+
+        with storage_errors():
+            reasons = transact(self._region, both)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
+            raise StaleWrite()
+        if reasons:
+            raise AlreadyClaimed()
+        stored = self.get(memory.tenant_id, memory.memory_id)  # a transaction returns no item
+        if stored is None:
+            raise StaleWrite()
+        return stored
 
     def replace_embedding(self, memory: Memory, embedding: Sequence[float], embedder: str) -> Memory:
         item = to_item(memory)

@@ -615,21 +615,6 @@ class DynamoSessionRepository:
 
     # --- what the session stream and summaries write ----------------------------------------------
 
-    def claim_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> bool:
-        session = Session(tenant_id, session_id)
-        try:
-            self._update(
-                session,
-                [SessionItem.outcome_applied.add({memory_id})],
-                ~SessionItem.outcome_applied.contains(memory_id),
-            )
-        except StaleWrite:
-            return False
-        return True
-
-    def release_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> None:
-        self._update(Session(tenant_id, session_id), [SessionItem.outcome_applied.delete({memory_id})], None)
-
     def save_summary(self, tenant_id: str, session_id: str, summary: str, *, now: float) -> None:
         actions = [
             SessionItem.summary.set(summary),

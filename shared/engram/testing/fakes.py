@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from engram import errors
 from engram.ids import id_floor
 from engram.paging import decode_cursor, encode_cursor, take_page
-from engram.ports import Listing, StaleWrite
+from engram.ports import AlreadyClaimed, Listing, StaleWrite
 from engram.ports.auth import ApiKey
 from engram.ports.ledger import LedgerEntry
 from engram.ports.memories import Accesses, Memory, MemoryChanges, MemoryFilters, Miss, content_key
@@ -346,19 +346,14 @@ class FakeSessionRepository:
             return len(self.messages_by_session.pop((tenant_id, session_id), []))
 
     def claim_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> bool:
+        """What an outcome credit does to its session (FakeMemoryRepository.apply calls it): False,
+        and nothing changes, when the session is gone or already credited this memory."""
         with self._lock:
             current = self.sessions.get((tenant_id, session_id))
             if current is None or memory_id in current.outcome_applied:
                 return False
             self._store(replace(current, outcome_applied=current.outcome_applied | {memory_id}))
             return True
-
-    def release_outcome(self, tenant_id: str, session_id: str, memory_id: str) -> None:
-        with self._lock:
-            current = self.sessions.get((tenant_id, session_id))
-            if current is None:
-                raise StaleWrite()
-            self._store(replace(current, outcome_applied=current.outcome_applied - {memory_id}))
 
     def save_summary(self, tenant_id: str, session_id: str, summary: str, *, now: float) -> None:
         with self._lock:
@@ -465,11 +460,16 @@ class FakeMemoryRepository:
                 del self.access_logs[(log.tenant_id, log.log_id)]
             return set()
 
-    def apply(self, memory: Memory, changes: MemoryChanges) -> Memory:
+    def apply(self, memory: Memory, changes: MemoryChanges, *, outcome_of: str | None = None) -> Memory:
         with self._lock:
             current = self.memories.get((memory.tenant_id, memory.memory_id))
             if current is None or current.version != memory.version:
                 raise StaleWrite()
+            if outcome_of is not None and not (
+                self.sessions is not None
+                and self.sessions.claim_outcome(memory.tenant_id, outcome_of, memory.memory_id)
+            ):
+                raise AlreadyClaimed()
             values: dict[str, Any] = {
                 name: getattr(changes, name)
                 for name in MemoryChanges.__dataclass_fields__

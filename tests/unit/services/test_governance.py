@@ -417,6 +417,26 @@ def test_uses_after_a_long_silence_record_the_decay_before_them(world: World, no
     assert len([k for k in world.ledger_repo.entries if "decay" in str(k)]) == 2  # stored by the settle
 
 
+def test_uses_that_promote_a_memory_record_the_tier_change_with_cause_access(world: World) -> None:
+    mem = world.memories.create(TENANT, CreateMemory(text="The user prefers tea", tier="normal"))
+    world.feedback.record_access(TENANT, [mem.id])
+    assert world.settle_accesses() == 1
+    assert [e.cause for e in world.memories.governance.history(TENANT, mem.id).data] == ["api"]  # no tier change
+    stored = world.memory_repo.get(TENANT, mem.id)
+    assert stored is not None and stored.tier == "normal"
+    for _ in range(40):
+        world.feedback.record_access(TENANT, [mem.id])
+    assert world.settle_accesses() == 40
+    promoted = world.memory_repo.get(TENANT, mem.id)
+    assert promoted is not None and promoted.tier != "normal"
+    events = world.memories.governance.history(TENANT, mem.id).data
+    assert [(e.change, e.cause, e.fields) for e in events] == [
+        ("tier", "access", {"tier": promoted.tier}),
+        ("created", "api", {"tier": "normal", "type": "fact", "namespace": "default", "locked": False}),
+    ]
+    assert events[0].version == promoted.version and events[0].note == "40 uses counted"
+
+
 def test_a_write_that_leaves_tier_and_strength_alone_stores_no_decay(world: World, now: list[float]) -> None:
     day = 86400.0
     mem = world.memories.create(TENANT, CreateMemory(text="I live in Singapore", type="identity"))

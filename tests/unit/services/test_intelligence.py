@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from engram import errors
 from engram.models.intelligence import ExtractRequest, RecordTurn, StartSession
+from engram.models.memories import UpdateMemory
 from engram.models.sessions import AppendMessages, CreateSession, EndSession
 from engram.testing.world import World
 
@@ -88,6 +89,29 @@ def test_every_fifth_turn_refreshes_context(world: World) -> None:
     assert answers[-1].new_context is not None and answers[-1].stats is not None
 
 
+def test_a_refresh_turn_record_keeps_ids_and_its_replay_shows_memories_as_they_are_now(world: World) -> None:
+    """The turn log never holds a copy of a memory's text: a deleted memory is gone from the replay
+    of the turn that injected it, and an edited one replays with its text as stored now."""
+    kept = world.memories.create_memory(TENANT, text="My name is Ada", type="identity", tier="critical")
+    gone = world.memories.create_memory(TENANT, text="I live in Lisbon", type="identity", tier="critical")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    answers = [turn(world, sid, n, f"message {n}") for n in range(1, 6)]
+    first = answers[-1].new_context
+    assert first is not None and {m.id: m.text for m in first.critical} == {
+        kept.id: "My name is Ada",
+        gone.id: "I live in Lisbon",
+    }
+    record = world.session_repo.get_turn(TENANT, sid, 5)
+    assert record is not None and "Ada" not in str(record.response) and "Lisbon" not in str(record.response)
+    assert {m["id"] for m in record.response["new_context"]["critical"]} == {kept.id, gone.id}
+    world.memories.delete(TENANT, gone.id)
+    world.memories.update(TENANT, kept.id, UpdateMemory(text="My name is Ada Lovelace"))
+    again = turn(world, sid, 5, "message 5")
+    assert again.new_context is not None and again.stats == answers[-1].stats
+    assert [(m.id, m.text) for m in again.new_context.critical] == [(kept.id, "My name is Ada Lovelace")]
+    assert world.sessions.load(TENANT, sid).turn_count == 5  # replayed, not recorded twice
+
+
 def test_extract_saves_suggestions_once_and_reinforces_duplicates(world: World) -> None:
     conversation = [{"role": "user", "content": "My name is Grace and I prefer Python over Java."}]
     first = world.intelligence.extract(
@@ -156,6 +180,34 @@ def test_session_stream_credits_outcomes_once_and_stores_one_summary(world: Worl
     removed = world.session_events.handle(stream_record("REMOVE", None, {**old, "cascade_memories": True}))
     assert removed == "purged 1 messages, 1 memories"
     assert [m.memory_id for m in world.memory_repo.memories.values()] == [mem.id]  # not from the session
+
+
+def test_a_credit_that_fails_claims_nothing_and_the_redelivery_credits_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim on the session and the credit on the memory are one write: when it fails (an
+    outage, or a crash in the middle), neither happened, so the redelivered record credits."""
+    mem = world.memories.create_memory(TENANT, text="Prefers dark mode")
+    sid = world.sessions.create(TENANT, CreateSession()).id
+    turn(world, sid, None, "Dark mode please", used=[mem.id])
+    world.sessions.end(TENANT, sid, EndSession(outcome="success"))
+    old = {"status": "active", "tenant_id": TENANT, "session_id": sid}
+    record = stream_record("MODIFY", {**old, "status": "ended", "outcome": "success", "memories_used": {mem.id}}, old)
+    apply = world.memory_repo.apply
+
+    def outage(memory: Any, changes: Any, *, outcome_of: str | None = None) -> Any:
+        raise errors.ServiceUnavailable("storage is down")
+
+    monkeypatch.setattr(world.memory_repo, "apply", outage)
+    with pytest.raises(errors.ServiceUnavailable):
+        world.session_events.handle(record)
+    assert world.session_repo.get(TENANT, sid).outcome_applied == frozenset()  # type: ignore[union-attr]
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 0  # type: ignore[union-attr]
+    monkeypatch.setattr(world.memory_repo, "apply", apply)
+    assert "outcome success applied to 1" in world.session_events.handle(record)
+    assert "applied to 0" in world.session_events.handle(record)
+    assert world.memory_repo.get(TENANT, mem.id).feedback_score == 1  # type: ignore[union-attr]
+    assert world.session_repo.get(TENANT, sid).outcome_applied == {mem.id}  # type: ignore[union-attr]
 
 
 def test_end_without_an_outcome_stores_none_and_credits_nothing(world: World) -> None:
