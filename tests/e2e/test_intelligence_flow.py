@@ -113,17 +113,24 @@ def test_start_turns_refresh_end_extract_then_next_start(server: LocalServer) ->
     assert any("Dana" in text for text in critical), nxt.json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: one word of four shared scores 0.51 < 0.7 with the LoCoMo-fitted ranker (hashing embedder)",
-)
 def test_start_injects_the_high_memory_the_first_message_is_about(server: LocalServer) -> None:
     pref_id = rest_decision(server, "project-rest")
+    other = server.request(
+        "POST",
+        "/v1/memories",
+        json={
+            "text": "User prefers morning meetings, usually around 9am",
+            "type": "preference",
+            "tier": "high",
+            "namespace": "project-rest",
+        },
+    )
+    assert other.status_code == 201, other.text
     started = server.request(
         "POST", "/v1/sessions/start", json={"firstMessage": "Help me design a REST API", "namespace": "project-rest"}
     )
     assert started.status_code == 201, started.text
-    assert pref_id in [m["id"] for m in started.json()["context"]["high"]]
+    assert [m["id"] for m in started.json()["context"]["high"]] == [pref_id]  # not the meetings
 
 
 def test_close_writes_summary_into_session_memory(server: LocalServer) -> None:

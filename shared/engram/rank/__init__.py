@@ -6,8 +6,10 @@ and best first. Pure Python, no numpy, no storage: it runs the same behind the l
 behind OpenSearch, in Lambda and in tests.
 
 * :mod:`engram.rank.query` — what the query names: terms, people and places, dates.
+* :mod:`engram.rank.slots` — what the query asks about and what a memory states, in the
+  fact-slot vocabulary governance uses (a place, work, a preference, ...).
 * :mod:`engram.rank.features` — per-candidate features (vector, text, coverage, names, date,
-  and the usage signals: entities, feedback, access).
+  vector gap, slot, and the usage signals: entities, feedback, access).
 * :mod:`engram.rank.fusion` — the logistic model, its score, and explain terms that add up
   exactly to the score (Shapley values of the model).
 * :mod:`engram.rank.weights` — the fitted weights per embedder, written by
@@ -17,8 +19,8 @@ behind OpenSearch, in Lambda and in tests.
 adapter turns OpenSearch's ``(1 + cos) / 2`` back into the cosine — or, for a BM25-only hit,
 the cosine with the stored vector; (b) the raw BM25 of a text hit, divided by the best BM25 of
 the same query (so the two engines' different analysers and statistics matter only through
-ranks within a query); (c) the stored memory: its searchable text and context, entities,
-date, feedback and accesses, analysed here with one analyser for both engines. Nothing needs
+ranks within a query); (c) the stored memory: its searchable text and context, type,
+entities, date, feedback and accesses, analysed here with one analyser for both engines. Nothing needs
 corpus statistics or an index-specific call.
 
 **Index-time text.** A :class:`Candidate` can carry ``context`` — in the bench, the turn before

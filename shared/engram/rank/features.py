@@ -24,6 +24,19 @@ features (see :mod:`engram.rank`). Per-query normalisations use only the candida
 ``name_unknown``   share of the query's names that no candidate mentions: the query is about
                    someone the memories never mention (same for every candidate of the query)
 ``date``           1 when the memory's date falls in (or just after) a period the query names
+``vector_gap``     ``vector`` minus the best ``vector`` among the query's candidates (0 for the
+                   memory nearest in meaning, negative for the others): how far a memory is
+                   from the query's best match in meaning, whatever the query's own level
+``slot``           the memory fills a fact slot of a topic the query asks about ("What
+                   timezone ...?" asks about a place; "User is based in Singapore" fills the
+                   residence slot, a place; :mod:`engram.rank.slots`), weighted like a
+                   coverage term by how few candidates hold that topic (the same idf and
+                   ``MIN_POOL``, divided by the idf of a topic no candidate holds) and ramped
+                   by meaning: times ``min(max(vector, 0), SLOT_RAMP) / SLOT_RAMP``, so a slot
+                   match counts only for a memory nearer the query than typical unrelated
+                   text, fully from half-way to a typical match ("What is the user's
+                   favourite colour?" asks about a preference, but no stored preference is
+                   near colours in meaning)
 ``entities``       how many of the memory's entities the query names
 ``feedback``       the memory's explicit reinforcement (±1 each), clipped to ±FEEDBACK_CAP
 ``access``         how often the memory was used, capped at ``access_cap``
@@ -34,6 +47,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,10 +55,12 @@ from functools import lru_cache
 from engram.embed.calibration import calibration_for
 from engram.index.text import stem, terms
 from engram.rank.query import QueryInfo, day_of
+from engram.rank.slots import memory_topics, query_topics
 
 FEEDBACK_CAP = 10
 MIN_POOL = 50  # the fewest candidates a search asks its index for (services/search.py)
 DEFAULT_ACCESS_CAP = 25
+SLOT_RAMP = 0.5  # a slot match counts fully from half-way between typical noise and a typical match
 
 FEATURES = (
     "vector",
@@ -53,6 +69,8 @@ FEATURES = (
     "name_subject",
     "name_unknown",
     "date",
+    "vector_gap",
+    "slot",
     "entities",
     "feedback",
     "access",
@@ -77,6 +95,7 @@ class Candidate:
     bm25: float | None = None
     entities: tuple[str, ...] = ()
     timestamp: float | None = None
+    kind: str = ""
     feedback: int = 0
     access: int = 0
 
@@ -102,6 +121,12 @@ def _subject(text: str) -> str:
     "John prefers ...", "User is based in ...")."""
     m = _FIRST_WORD.search(text)
     return stem(m.group().lower()) if m else ""
+
+
+def _ramp(vector: float) -> float:
+    """How much a slot match counts at this ``vector``: 0 at or below typical unrelated text,
+    rising to 1 at ``SLOT_RAMP`` (half-way to a typical match)."""
+    return min(max(vector, 0.0), SLOT_RAMP) / SLOT_RAMP
 
 
 def with_context(text: str, context: str) -> str:
@@ -139,17 +164,26 @@ def features(
         idf[term] = math.log(1.0 + (pool - df + 0.5) / (df + 0.5))
     idf_total = math.fsum(idf.values())
     name_unknown = (len(query.names) - len(known)) / len(query.names) if query.names else 0.0
+    asks = query_topics(query.text)
+    topics = [asks & memory_topics(c.text, c.kind) if asks else frozenset() for c in candidates]
+    held = Counter(t for found in topics for t in found)
+    slot_idf = {t: math.log(1.0 + (pool - df + 0.5) / (df + 0.5)) for t, df in held.items()}
+    slot_top = math.log(1.0 + (pool + 0.5) / 0.5)
+    vectors = [0.0 if c.cosine is None else (c.cosine - noise) / (match - noise) for c in candidates]
+    best_vector = max(vectors, default=0.0)
     rows = []
-    for cand, kterms in zip(candidates, key_terms, strict=True):
+    for cand, kterms, vector, found in zip(candidates, key_terms, vectors, topics, strict=True):
         when = day_of(cand.timestamp) if (query.periods and cand.timestamp) else None
         rows.append(
             {
-                "vector": 0.0 if cand.cosine is None else (cand.cosine - noise) / (match - noise),
+                "vector": vector,
+                "vector_gap": vector - best_vector,
                 "text": (cand.bm25 or 0.0) / best_bm25 if best_bm25 > 0 else 0.0,
                 "coverage": math.fsum(idf[t] for t in query.terms & kterms) / idf_total if idf_total else 0.0,
                 "name_subject": 1.0 if known and _subject(cand.text) in known else 0.0,
                 "name_unknown": name_unknown,
                 "date": 1.0 if when is not None and any(p.near(when) for p in query.periods) else 0.0,
+                "slot": max((slot_idf[t] for t in found), default=0.0) / slot_top * _ramp(vector),
                 "entities": float(entities_matched(query.text, cand.entities)) if cand.entities else 0.0,
                 "feedback": float(max(-FEEDBACK_CAP, min(FEEDBACK_CAP, cand.feedback))),
                 "access": float(min(max(cand.access, 0), access_cap)),

@@ -1,8 +1,8 @@
 """The shipped ranking weights, per embedder.
 
-**Procedure.** The learned part (bias and the weights of vector, text, coverage, names and date)
-is a logistic regression (scikit-learn, L2, C = 1, both classes weighted equally) over every
-candidate the index offers for each question, evidence turns positive, plus the same questions
+**Procedure.** The learned part (bias and the weights of vector, text, coverage, names, date,
+vector gap and slot) is a logistic regression (scikit-learn, L2, C = 1, both classes weighted
+equally) over every candidate the index offers for each question, evidence turns positive, plus the same questions
 with the speakers' names swapped for absent names (all candidates negative); then the bias is
 moved so that the default threshold sits where, on the fitted conversations, (share of answerable
 questions with an evidence memory returned) + (share of absent-name questions with nothing
@@ -23,10 +23,12 @@ when the embedder can run.
 
 **Short facts.** Product memories are short facts, not dialogue turns. ``make bench-retrieval``
 also reports the procedure with LoCoMo's observations (third-person facts tied to turns) as the
-memories: the ranker is no stricter on them than on turns, and fitting on turns and facts together
-(or adding a memory-length feature) does not raise the score of a match in meaning alone ("What
-API style does the user like?" → "User chose REST over GraphQL"), which LoCoMo barely contains.
-So the weights stay fitted on turns.
+memories: the ranker is no stricter on them than on turns. What lifts a stated fact that matches a
+question in meaning alone ("What timezone is the user in?" → "User is based in Singapore") is not
+refitting on facts but two features that mean the same on turns and on facts: ``vector_gap`` (the
+memory is the query's nearest in meaning) and ``slot`` (the memory fills a fact slot of the topic
+the question asks about, :mod:`engram.rank.slots`). Both are fitted here on turns like the rest;
+the seed examples are tests, never training data.
 
 **Usage weights** are set by hand, because no public data says how much a user's feedback
 should count: the seed's bonuses (entity 0.06, feedback 0.08 per point, access 0.01 per use up
@@ -45,22 +47,26 @@ FALLBACK = "minilm"
 # --- fitted by bench/retrieval.py --write-weights: begin ---
 FITTED: dict[str, dict[str, float]] = {
     "minilm": {
-        "bias": -4.7184,
-        "vector": 1.5209,
-        "text": 1.2734,
-        "coverage": 5.8123,
-        "name_subject": 2.2132,
-        "name_unknown": -1.7391,
-        "date": 1.8908,
+        "bias": -2.7670,
+        "vector": 0.4196,
+        "text": 0.9989,
+        "coverage": 6.3830,
+        "name_subject": 2.2029,
+        "name_unknown": -2.6060,
+        "date": 1.7550,
+        "vector_gap": 1.4425,
+        "slot": 3.2044,
     },
     "hashing": {
-        "bias": -4.3474,
-        "vector": -0.0785,
-        "text": 3.2411,
-        "coverage": 6.0456,
-        "name_subject": 2.9215,
-        "name_unknown": -3.1705,
-        "date": 1.2757,
+        "bias": -4.4707,
+        "vector": -0.1494,
+        "text": 3.0449,
+        "coverage": 6.3057,
+        "name_subject": 2.9259,
+        "name_unknown": -3.0997,
+        "date": 1.2686,
+        "vector_gap": 0.0936,
+        "slot": 2.5746,
     },
 }
 SOURCE = (

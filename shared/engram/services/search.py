@@ -370,6 +370,7 @@ class SearchService:
                 bm25=bm25.get(mid),
                 entities=tuple(m.entities),
                 timestamp=m.created_at,
+                kind=m.type,
                 feedback=m.feedback_score,
                 access=m.access_count,
             )

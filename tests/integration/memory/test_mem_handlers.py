@@ -359,6 +359,7 @@ def test_explain_terms_add_up_and_nothing_is_counted(call: Any, service: Any) ->
         terms = {t["name"]: t["contribution"] for t in r["terms"]}
         assert list(terms)[:3] == ["prior", "vector", "text"] and terms["prior"] == round(rank.sigmoid(model.bias), 6)
         parts = terms["prior"] + terms["coverage"] + terms["name_subject"] + terms["name_unknown"] + terms["date"]
+        parts += terms["vector_gap"] + terms["slot"]
         parts += r["vector_term"] + r["text_term"] + r["entity_bonus"] + r["feedback_bonus"] + r["access_bonus"]
         assert round(parts, 6) == r["score"]
         assert round(sum(terms.values()), 6) == r["score"]
