@@ -34,9 +34,10 @@ _SPACE = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3
 NO_CONTROL_PATTERN = rf"^[^{_CONTROL}]*$"
 NOT_BLANK_PATTERN = rf"[^{_SPACE}]"
 TEXT_PATTERN = rf"^[^{_CONTROL}]*[^{_SPACE}{_CONTROL}][^{_CONTROL}]*$"  # not blank, no control characters
-_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# RFC 3339 allows year 0000 and a leap second (:60); Python's datetime has neither, so neither is declared.
+_DATE = r"(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}"
 DATE_OR_DATETIME_PATTERN = (
-    rf"^{_DATE}([Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}}))?$"
+    rf"^{_DATE}([Tt][0-9]{{2}}:[0-9]{{2}}:[0-5][0-9](\.[0-9]+)?([Zz]|[+-][0-9]{{2}}:[0-9]{{2}}))?$"
 )
 
 # Checked with fullmatch: in Python a final "$" also matches before a trailing newline, in JSON Schema not.
