@@ -1048,19 +1048,24 @@ def _query_one_partition() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
+def _memoize(owner: Any, name: str, maxsize: int) -> None:
+    """Replace ``owner.name`` (a pure function of its arguments) by an LRU-cached copy, once."""
+    import functools
+
+    current = getattr(owner, name)
+    if getattr(current, "_engram_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=maxsize)(current)
+    cached._engram_cached = True  # type: ignore[attr-defined]
+    setattr(owner, name, cached)
+
+
 def _cache_update_expressions() -> None:
     """moto parses an UpdateExpression twice per UpdateItem (to check it, then to apply it); the
     tree is only read (validation works on a deep copy), so one parse per distinct expression."""
-    import functools
-
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
-    make = UpdateExpressionParser.make
-    if getattr(make, "_engram_cached", False):
-        return
-    cached = functools.lru_cache(maxsize=512)(make)
-    cached._engram_cached = True  # type: ignore[attr-defined]
-    UpdateExpressionParser.make = cached  # type: ignore[method-assign]
+    _memoize(UpdateExpressionParser, "make", 512)
 
 
 def _cache_condition_lexing() -> None:
@@ -1089,16 +1094,9 @@ def _cache_condition_lexing() -> None:
 def _cache_action_names() -> None:
     """moto lists a response class's methods with ``inspect.getmembers`` on every request to
     find the action's; a class's methods do not change while the server runs."""
-    import functools
-
     import moto.core.responses as responses
 
-    current = responses.method_names_from_class
-    if getattr(current, "_engram_cached", False):
-        return
-    cached = functools.lru_cache(maxsize=256)(current)
-    cached._engram_cached = True  # type: ignore[attr-defined]
-    responses.method_names_from_class = cached  # type: ignore[assignment]
+    _memoize(responses, "method_names_from_class", 256)
 
 
 # --------------------------------------------------------------------------------------------
