@@ -7,7 +7,6 @@ The local server sees the socket's source address as ``sourceIp``; binding the c
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from engram.testing.server import LocalServer
 from tests.abuse.conftest import assert_error
 from tests.fuzz import live
+from tests.support.clock import same_rate_window
 
 pytestmark = pytest.mark.e2e
 
@@ -48,13 +48,6 @@ def _loopback_aliases_work(url: str) -> bool:
         return client("127.0.0.2").get(f"{url}/v1/health", timeout=10).status_code == 200
     except requests.RequestException:
         return False
-
-
-def _same_window() -> None:
-    """The limiter counts fixed one-minute windows: don't start a burst in a window's last seconds."""
-    into = time.time() % 60
-    if into > 45:
-        time.sleep(60 - into + 0.5)
 
 
 def _server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[LocalServer]:
@@ -105,7 +98,7 @@ def test_one_key_from_eight_addresses_gets_exactly_the_limit(limited: LocalServe
     if not _loopback_aliases_work(limited.url):
         pytest.skip("cannot bind 127.0.0.x source addresses here")
     key = live.cli(limited, "keys", "create", "--tenant", "rate_a")["api_key"]
-    _same_window()
+    same_rate_window()
     # 40 requests, 5 from each of 8 addresses: no address reaches the limit, the key does.
     calls = [(f"127.0.0.{2 + i % 8}", key) for i in range(2 * LIMIT)]
     _assert_limited(burst(limited, calls), "API key")
@@ -114,7 +107,7 @@ def test_one_key_from_eight_addresses_gets_exactly_the_limit(limited: LocalServe
 def test_one_address_with_two_keys_gets_exactly_the_limit(limited: LocalServer) -> None:
     keys = [live.cli(limited, "keys", "create", "--tenant", f"rate_{t}")["api_key"] for t in ("b", "c")]
     ip = "127.0.0.10" if _loopback_aliases_work(limited.url) else "127.0.0.1"
-    _same_window()
+    same_rate_window()
     # 40 requests from one address, 20 per key: no key reaches the limit alone, the address does.
     calls = [(ip, keys[i % 2]) for i in range(2 * LIMIT)]
     _assert_limited(burst(limited, calls), "address")
@@ -125,7 +118,7 @@ def test_unverified_scope_gives_an_address_with_two_keys_the_limit_of_each_key(
 ) -> None:
     keys = [live.cli(limited_unverified, "keys", "create", "--tenant", f"rate_{t}")["api_key"] for t in ("d", "e")]
     ip = "127.0.0.11" if _loopback_aliases_work(limited_unverified.url) else "127.0.0.1"
-    _same_window()
+    same_rate_window()
     # 60 requests from one address, 30 per key (a fleet behind one NAT address): each key gets exactly
     # its own limit; the address is counted only for each key's first, unverified use.
     replies = burst(limited_unverified, [(ip, keys[i % 2]) for i in range(3 * LIMIT)])
@@ -140,6 +133,6 @@ def test_an_address_guessing_keys_gets_exactly_the_limit(
 ) -> None:
     server = limited if scope == "all" else limited_unverified
     ip = ("127.0.0.12" if scope == "all" else "127.0.0.13") if _loopback_aliases_work(server.url) else "127.0.0.1"
-    _same_window()
+    same_rate_window()
     calls = [(ip, f"egm_guess_{scope}_{i:04d}_0123456789abcdef") for i in range(2 * LIMIT)]
     _assert_limited(burst(server, calls), "address", ok=401)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engram.testing.server import ROOT, LocalServer
+from tests.support.clock import same_rate_window
 
 pytestmark = pytest.mark.e2e
 KEY = "egm_e2e_test_key_0123456789abcdef"
@@ -94,6 +95,7 @@ def test_full_session_over_http_with_isolation_idempotency_and_restart(server: L
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     srv = LocalServer(tmp_path / "data", KEY, env={"ENGRAM_RATE_LIMIT_PER_MINUTE": "5"}).start()
     try:
+        same_rate_window()
         with ThreadPoolExecutor(max_workers=4) as pool:
             codes = list(pool.map(lambda _: srv.request("GET", "/v1/sessions").status_code, range(8)))
         assert codes.count(200) == 5 and codes.count(429) == 3
