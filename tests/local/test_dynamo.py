@@ -380,3 +380,54 @@ def test_a_query_reads_its_partition_in_key_order_and_pages_through_it(tmp_path:
     assert keys(ranged) == [("b", 2), ("b", 3), ("b", 4)]
     assert empty["Items"] == [] and empty["Count"] == 0
     assert sorted(keys(on_index)) == [(pk, sk) for pk in "abc" for sk in (1, 3, 5)]
+
+
+def test_one_update_expression_applied_again_and_again_answers_each_item_exactly(dynamo: LocalDynamo) -> None:
+    # moto parses an expression once (cached) and validates a copy of the tree per call, made
+    # directly rather than by copy.deepcopy: no call may see what validating an earlier one did.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    expression = "ADD #h :one SET #e = if_not_exists(#e, :e), #l = list_append(if_not_exists(#l, :empty), :l) REMOVE #x"
+    answers = []
+    for pk, value in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")]:
+        reply = dynamo.call(
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": pk}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": {"#h": "hits", "#e": "first", "#l": "seen", "#x": "gone"},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":e": {"N": value},
+                    ":empty": {"L": []},
+                    ":l": {"L": [{"N": value}]},
+                },
+                "ReturnValues": "ALL_NEW",
+            },
+        )
+        answers.append(reply["Attributes"])
+    assert answers[-1] == {
+        "pk": {"S": "a"},
+        "hits": {"N": "3"},
+        "first": {"N": "1"},
+        "seen": {"L": [{"N": "1"}, {"N": "3"}, {"N": "4"}]},
+    }
+    assert answers[1] == {"pk": {"S": "b"}, "hits": {"N": "1"}, "first": {"N": "2"}, "seen": {"L": [{"N": "2"}]}}
+    assert _get(dynamo, "a") == answers[-1]
+
+    tree = UpdateExpressionParser.make(expression)  # the cached parse the calls shared
+    copied = validators.deepcopy(tree)
+    assert getattr(validators.deepcopy, "_engram_direct", False)
+    assert copied is not tree and copied.children[0] is not tree.children[0]
+    assert copied.children[0].parent is copied and tree.children[0].parent is tree
+    assert _shape(copied) == _shape(tree)
+
+
+def _shape(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_shape(n) for n in node]
+    if hasattr(node, "children"):
+        return (type(node).__name__, _shape(node.children))
+    return node

@@ -265,6 +265,7 @@ class LocalDynamo:
         _serialize_items_directly()
         _query_one_partition()
         _cache_update_expressions()
+        _copy_update_trees_directly()
         _cache_condition_lexing()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
@@ -1066,6 +1067,53 @@ def _cache_update_expressions() -> None:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     _memoize(UpdateExpressionParser, "make", 512)
+
+
+def _copy_update_trees_directly() -> None:
+    """moto validates an UpdateExpression on a ``copy.deepcopy`` of its parsed tree (validation
+    replaces nodes in place), and the generic deep copy was half of an UpdateItem's time. The tree
+    is plain ``Node`` objects, lists and strings: copy those directly (same result, the same
+    sharing through the ``parent`` links); anything else still goes through ``copy.deepcopy``.
+    Re-check on a moto upgrade that ``Validator.__init__`` still deep-copies with the module's
+    ``deepcopy`` name (tests/local/test_dynamo.py covers the answers)."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    if getattr(validators.deepcopy, "_engram_direct", False):
+        return
+
+    atoms = frozenset({str, int, float, bool, type(None)})
+    direct: dict[type, bool] = {}  # type → copied attribute by attribute (a Node with no copy hook)
+
+    def clone(value: Any, memo: dict[int, Any]) -> Any:
+        kind = type(value)
+        if kind in atoms:
+            return value
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+        if kind is list:
+            items: list[Any] = []
+            memo[id(value)] = items
+            items.extend([clone(v, memo) for v in value])
+            return items
+        plain = direct.get(kind)
+        if plain is None:
+            plain = direct[kind] = issubclass(kind, Node) and not hasattr(kind, "__deepcopy__")
+        if not plain:
+            return copy.deepcopy(value, memo)
+        result = object.__new__(kind)
+        memo[id(value)] = result
+        attributes = result.__dict__
+        for name, v in value.__dict__.items():
+            attributes[name] = v if type(v) in atoms else clone(v, memo)
+        return result
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return clone(value, {} if memo is None else memo)
+
+    deepcopy._engram_direct = True  # type: ignore[attr-defined]
+    validators.deepcopy = deepcopy  # type: ignore[assignment]
 
 
 def _cache_condition_lexing() -> None:
