@@ -384,9 +384,11 @@ def test_a_query_reads_its_partition_in_key_order_and_pages_through_it(tmp_path:
 
 def test_one_update_expression_applied_again_and_again_answers_each_item_exactly(dynamo: LocalDynamo) -> None:
     # moto parses an expression once (cached) and validates a copy of the tree per call, made
-    # directly rather than by copy.deepcopy: no call may see what validating an earlier one did.
+    # directly rather than by copy.deepcopy, walked by node class: no call may see what validating
+    # an earlier one did, and every clause (SET with functions, REMOVE, ADD) still applies.
     from moto.dynamodb.parsing import validators
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     expression = "ADD #h :one SET #e = if_not_exists(#e, :e), #l = list_append(if_not_exists(#l, :empty), :l) REMOVE #x"
     answers = []
@@ -420,6 +422,7 @@ def test_one_update_expression_applied_again_and_again_answers_each_item_exactly
     tree = UpdateExpressionParser.make(expression)  # the cached parse the calls shared
     copied = validators.deepcopy(tree)
     assert getattr(validators.deepcopy, "_engram_direct", False)
+    assert getattr(DepthFirstTraverser.traverse, "_engram_by_type", False)
     assert copied is not tree and copied.children[0] is not tree.children[0]
     assert copied.children[0].parent is copied and tree.children[0].parent is tree
     assert _shape(copied) == _shape(tree)

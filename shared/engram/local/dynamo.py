@@ -266,6 +266,7 @@ class LocalDynamo:
         _query_one_partition()
         _cache_update_expressions()
         _copy_update_trees_directly()
+        _traverse_update_trees_by_type()
         _cache_condition_lexing()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
@@ -1114,6 +1115,76 @@ def _copy_update_trees_directly() -> None:
 
     deepcopy._engram_direct = True  # type: ignore[attr-defined]
     validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
+def _traverse_update_trees_by_type() -> None:
+    """moto validates an UpdateExpression with ten depth-first passes over its tree, and each pass
+    rebuilds its tuple of node classes and runs two ``isinstance`` checks against abstract classes
+    at every node (the passes were most of an UpdateItem's remaining time). The same walk, in the
+    same order with the same hooks, deciding by each node's class once per pass; and the search for
+    an expression's clauses (run from every nested node by two of the passes) likewise. Re-check on
+    a moto upgrade that ``DepthFirstTraverser.traverse_node_recursively`` and ``Node.find_clauses``
+    are unchanged."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+        DepthFirstTraverser,
+        Expression,
+        Node,
+        UpdateExpressionFunction,
+    )
+
+    if getattr(DepthFirstTraverser.traverse, "_engram_by_type", False):
+        return
+    is_node: dict[type, bool] = {}
+
+    def traverse(self: Any, root: Any) -> Any:
+        wanted = self.nodes_to_be_processed()
+        processed: dict[type, bool] = {}
+        pre_processing_of_child = self.pre_processing_of_child
+        process = self.process
+
+        def visit(node: Any, child_id: int) -> Any:
+            kind = type(node)
+            node_kind = is_node.get(kind)
+            if node_kind is None:
+                node_kind = is_node[kind] = issubclass(kind, Node)
+            if not node_kind:
+                return node
+            parent = node.parent
+            if node.children is not None:
+                for i, child in enumerate(node.children):
+                    pre_processing_of_child(node, i)
+                    visit(child, i)
+            hit = processed.get(kind)
+            if hit is None:
+                hit = processed[kind] = issubclass(kind, wanted)
+            if hit:
+                node = process(node)
+                node.parent = parent
+                if parent:
+                    parent.children[child_id] = node
+            return node
+
+        return visit(root, -1)
+
+    nested: dict[type, bool] = {}
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            inside = nested.get(kind)
+            if inside is None:
+                inside = nested[kind] = issubclass(kind, (Expression, UpdateExpressionFunction))
+            if inside:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    traverse._engram_by_type = True  # type: ignore[attr-defined]
+    DepthFirstTraverser.traverse = traverse
+    Node.find_clauses = find_clauses
 
 
 def _cache_condition_lexing() -> None:
