@@ -276,6 +276,20 @@ def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDyn
         ReturnValues="ALL_NEW",
     )["Attributes"]
     missing = client.get_item(TableName=TABLE, Key={"pk": {"S": "absent"}})
+    # a projection of top-level attributes is copied from the item (not through moto's plain-JSON
+    # round trip): every type comes back as stored, and only what was asked for
+    names = {"#t": "text", "#n": "n", "#b": "blob", "#s": "strings", "#bs": "blobs", "#m": "map", "#x": "nothing"}
+    projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    projected = client.get_item(TableName=TABLE, Key={"pk": {"S": "every"}}, **projection)["Item"]
+    projected_batch = client.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "every"}}], **projection}})[
+        "Responses"
+    ][TABLE]
+    nested = client.get_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "every"}},
+        ProjectionExpression="#m.inner[1], numbers",
+        ExpressionAttributeNames={"#m": "map"},
+    )["Item"]
 
     def normal(item: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
         return {k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in av.items()} for k, av in item.items()}
@@ -285,6 +299,12 @@ def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDyn
     assert [normal(item) for item in batch] == [normal(EVERY_TYPE)]
     assert normal(updated) == normal({**EVERY_TYPE, "n": {"N": "13.5"}})
     assert "Item" not in missing
+    asked = {name: EVERY_TYPE[name] for name in ("text", "blob", "strings", "blobs", "map")} | {"n": {"N": "13.5"}}
+    assert normal(projected) == normal(asked) and [normal(i) for i in projected_batch] == [normal(asked)]
+    from moto.dynamodb.models.dynamo_type import Item
+
+    assert getattr(Item.project, "_engram_direct", False)  # the answers above came from the direct copy
+    assert normal(nested) == {"map": {"M": {"inner": {"L": [{"N": "3"}]}}}, "numbers": {"NS": ["1", "2.5"]}}
 
 
 def test_the_endpoint_keeps_connections_open_between_requests(dynamo: LocalDynamo) -> None:
