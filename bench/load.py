@@ -884,6 +884,7 @@ def local_server(data_dir: Path, log_dir: Path, server_workers: int | None = Non
             "ENGRAM_EMBEDDER": "hashing",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
         },
+        lazy=False,  # as `make run` starts: every handler imported before the first request
         args=[] if server_workers is None else ["--workers", str(server_workers)],
     )
     server.log = log_dir / f"server-{server.port}.log"
