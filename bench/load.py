@@ -887,6 +887,7 @@ def local_server(
             "POWERTOOLS_LOG_LEVEL": "ERROR",
             **(env or {}),
         },
+        lazy=False,  # as `make run` starts: every handler imported before the first request
         args=[] if server_workers is None else ["--workers", str(server_workers)],
     )
     server.log = log_dir / f"server-{server.port}.log"
