@@ -6,7 +6,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import moto  # noqa: F401 - see below
 import pytest
+
+# moto registers its request stub in botocore's built-in handlers when imported; a boto3 session
+# made before that never sees the stub. The `aws` fixtures keep one boto3 session for the run
+# (reset_boto3_session=False), so moto is imported before any test can make one (a Bedrock test
+# that made the default session first sent every later moto test to the real endpoint).
 
 _ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
