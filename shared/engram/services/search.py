@@ -53,7 +53,7 @@ from engram import clock, errors
 from engram.embed.calibration import calibration_for
 from engram.extract.tokens import estimate_tokens
 from engram.index.ports import IndexFilters, IndexUnavailable
-from engram.index.text import bm25_text, terms
+from engram.index.text import bm25_text, terms, with_context
 from engram.models.memories import (
     ExplainBreakdown,
     ExplainOut,
@@ -341,7 +341,7 @@ class SearchService:
                     vec = embeddings.get(mid) or memory.embedding
                     if vec is not None and len(vec) == len(qvec):
                         raw_cos[mid] = math.fsum(a * b for a, b in zip(qvec, vec, strict=True))
-        texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}
+        texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}  # what it says
         found_bm25 = {m: s for m, s in bm25.items() if m in found}
         if q.mode == "hybrid" and self.weights.ranker == "learned":
             ranked = self._learned(q, found, texts, raw_cos, found_bm25, threshold)
@@ -366,6 +366,7 @@ class SearchService:
             rank.Candidate(
                 mid,
                 texts[mid],
+                context=m.context or "",
                 cosine=raw_cos.get(mid),
                 bm25=bm25.get(mid),
                 entities=tuple(m.entities),
@@ -404,7 +405,8 @@ class SearchService:
     ) -> list[Ranked]:
         """The hand-weighted sum of the module doc (the ``text`` and ``vector`` modes, and
         ``ranker="linear"``: the baseline bench/retrieval.py measures)."""
-        tscores = text_scores(q.text, bm25, texts, use_coverage=self.weights.text_coverage)
+        searched = {mid: with_context(texts[mid], m.context) for mid, m in found.items()}  # what BM25 read
+        tscores = text_scores(q.text, bm25, searched, use_coverage=self.weights.text_coverage)
         calibrate = calibration_for(self.core.embedder().name) if q.mode != "text" else None
         weights = self.weights_for(q.mode)
         scorer = HybridScorer(weights)
