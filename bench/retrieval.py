@@ -479,6 +479,7 @@ SERVICE_RUNS = (
 # How each regime's service rows are named: memories created without context (what main indexes),
 # with the turn before as their context (the new field), or LoCoMo's observations (facts).
 SERVICE_REGIMES = {"plain": "", "context": "with context: ", "facts": "facts: "}
+CONTEXT_RUNS = ("learned",)  # with context, only the shipped ranker goes through the service (CPU)
 
 
 def service_runs(
@@ -490,8 +491,9 @@ def service_runs(
     from engram import clock
     from engram.index.local import LocalIndex
 
-    runs = {label: Figures() for label, _, _ in SERVICE_RUNS}
-    latencies: dict[str, list[float]] = {label: [] for label, mode, _ in SERVICE_RUNS if mode == "hybrid"}
+    wanted = [r for r in SERVICE_RUNS if variant != "context" or r[2] in CONTEXT_RUNS]
+    runs = {label: Figures() for label, _, _ in wanted}
+    latencies: dict[str, list[float]] = {label: [] for label, mode, _ in wanted if mode == "hybrid"}
     with tempfile.TemporaryDirectory() as tmp:
         index = LocalIndex(tmp, snapshot_every=10**9)
         services = {ranker: build_service(tmp, embedder, ranker, index) for _, _, ranker in SERVICE_RUNS}
@@ -515,7 +517,7 @@ def service_runs(
         for service in services.values():  # one store: the services share the index, not the repository
             service.repo.memories = services["learned"].repo.memories
         for conv in conversations:
-            for label, mode, ranker in SERVICE_RUNS:
+            for label, mode, ranker in wanted:
                 service = services[ranker]
                 figures = runs[label]
                 threshold = service.weights.threshold
@@ -981,10 +983,13 @@ def run_embedder(
     log: Callable[[str], None],
     fit_anchors: bool = False,
     full: bool = True,
+    install: bool = False,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, float]]:
     """One embedder's figures. ``full``: also the service runs (BM25, today's, the shipped ranker
     through SearchService) and every ladder step; otherwise only the shipped step, held out (what
-    a second embedder needs: its own fitted weights and threshold figures)."""
+    a second embedder needs: its own fitted weights and threshold figures). ``install``: the
+    service runs rank with the weights fitted here (what ``--write-weights`` writes), not the
+    module's."""
     embedder = CachedEmbedder(make_embedder(name, dims), cache_dir)
     texts = [t.text for c in conversations for t in c.turns]
     texts += [f"{t.context}\n{t.text}" for c in conversations for t in c.turns if t.context]
@@ -1003,23 +1008,6 @@ def run_embedder(
         log(f"{embedder.name} calibration anchors: {extra['calibration']}")
 
     results: dict[str, dict[str, Any]] = {}
-    if full:
-        extra["locomo_search_ms"] = {}
-        for variant, prefix in SERVICE_REGIMES.items():
-            runs, latencies = service_runs(embedder, conversations, variant)
-            for label, figures in runs.items():
-                run = f"{prefix}{label}" if label == "BM25 only" else f"{prefix}{embedder.name} {label}"
-                results[run] = figures.summary()
-                log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-            if variant != "facts":
-                extra["locomo_search_ms"] |= {
-                    f"{prefix}{label}": {
-                        "p50": 1000 * float(np.percentile(v, 50)),
-                        "p95": 1000 * float(np.percentile(v, 95)),
-                    }
-                    for label, v in latencies.items()
-                }
-
     ladder = LADDER if full else [LADDER[SHIPPED]]
     _, main_variant, main_names, _ = LADDER[MAIN]
     data: dict[str, dict[str, list[Asked]]] = {}
@@ -1082,7 +1070,29 @@ def run_embedder(
         log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
     bias, coef = fit([a for rows in data[variant].values() for a in rows], names, with_absent)
     fitted = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)}
-    return results, extra, fitted
+    if install:  # the service rows below rank with the weights this run writes
+        from engram.rank import weights
+
+        weights.FITTED[embedder.name] = fitted
+        weights._models.clear()
+    through_service: dict[str, dict[str, Any]] = {}  # printed first
+    if full:
+        extra["locomo_search_ms"] = {}
+        for regime_name, prefix in SERVICE_REGIMES.items():
+            runs, latencies = service_runs(embedder, conversations, regime_name)
+            for label, figures in runs.items():
+                run = f"{prefix}{label}" if label == "BM25 only" else f"{prefix}{embedder.name} {label}"
+                through_service[run] = figures.summary()
+                log(f"{run}: r@10 {through_service[run]['all']['r@10']:.1f}")
+            if regime_name != "facts":
+                extra["locomo_search_ms"] |= {
+                    f"{prefix}{label}": {
+                        "p50": 1000 * float(np.percentile(v, 50)),
+                        "p95": 1000 * float(np.percentile(v, 95)),
+                    }
+                    for label, v in latencies.items()
+                }
+    return through_service | results, extra, fitted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1112,7 +1122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra: dict[str, Any] = {"embedding": {}, "fitted": {}}
     for i, name in enumerate(e for e in args.embedders.split(",") if e):
         res, info, fitted = run_embedder(
-            name, conversations, cache_dir, args.dims, log, args.fit_calibration, full=i == 0
+            name,
+            conversations,
+            cache_dir,
+            args.dims,
+            log,
+            args.fit_calibration,
+            full=i == 0,
+            install=bool(args.write_weights),
         )
         for run, value in res.items():
             if run not in results:
