@@ -75,8 +75,10 @@ answerable question.
 default, on turns and on facts — what a separate, lower threshold (e.g. for session-start
 injection) would buy in (a) and cost in (b).
 
-``--write-weights`` refits the shipped step (turns with context) on all six conversations and
-rewrites the fitted block of ``shared/engram/rank/weights.py``. Embeddings are cached under ``--cache-dir`` (default
+``--write-weights`` refits main's step (turns without context: ``FITTED``, for memories without
+context) and the shipped step (turns with context: ``FITTED_CONTEXT``, for memories with one) on
+all six conversations and rewrites the fitted block of ``shared/engram/rank/weights.py``.
+Embeddings are cached under ``--cache-dir`` (default
 ``build/bench-cache``, git-ignored), keyed by embedder and text, so reruns only embed what changed.
 Latency: ``SearchService.search`` (hybrid, top 10) over 100k synthetic memories (hashing
 vectors, Zipf-distributed words), today's ranking and the learned ranker, and the learned ranker
@@ -837,7 +839,11 @@ HEADER = (
 )
 VARIANTS = (
     "Variants tried on this data: the six ladder steps above (each printed, none chosen by its "
-    "held-out score alone: each adds one feature family); the shipped step is the fact-slot step. "
+    "held-out score alone: each adds one feature family); the shipped step is the context step "
+    "(the fact-slot step's features, each turn created with the turn before as its context). "
+    "Memories without context are ranked by the same weights: the rows 'turns without context, "
+    "ranked by the shipped procedure' and 'facts: ... the shipped procedure' against main's "
+    "procedure (fitted without context) show what that costs them. "
     "Also tried and not adopted: a fixed strong name_unknown weight (-4, -8; in-sample, (b) +3 "
     "points, not needed for the target); the small-pool idf of the coverage feature changes nothing "
     "here (every LoCoMo question has >= 150 candidates). Slot feature forms (held out, turns): an "
@@ -884,18 +890,21 @@ def category_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_weights(path: Path, fitted: dict[str, dict[str, float]], source: str) -> None:
+def write_weights(path: Path, fitted: dict[str, dict[str, dict[str, float]]], source: str) -> None:
+    """``fitted``: per embedder, the ``no_context`` and ``context`` fits (FITTED, FITTED_CONTEXT)."""
     text = path.read_text()
     begin = "# --- fitted by bench/retrieval.py --write-weights: begin ---\n"
     end = "# --- fitted by bench/retrieval.py --write-weights: end ---\n"
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    body = ["FITTED: dict[str, dict[str, float]] = {"]
-    for embedder, weights in fitted.items():
-        body.append(f'    "{embedder}": {{')
-        body += [f'        "{name}": {value:.4f},' for name, value in weights.items()]
-        body.append("    },")
-    body.append("}")
+    body = []
+    for table, kind in (("FITTED", "no_context"), ("FITTED_CONTEXT", "context")):
+        body.append(f"{table}: dict[str, dict[str, float]] = {{")
+        for embedder, both in fitted.items():
+            body.append(f'    "{embedder}": {{')
+            body += [f'        "{name}": {value:.4f},' for name, value in both[kind].items()]
+            body.append("    },")
+        body.append("}")
     body.append("SOURCE = (")
     body += [f"    {chunk!r}" for chunk in textwrap.wrap(source, 90, drop_whitespace=False)]
     body.append(")")
@@ -984,7 +993,7 @@ def run_embedder(
     fit_anchors: bool = False,
     full: bool = True,
     install: bool = False,
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, float]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, dict[str, float]]]:
     """One embedder's figures. ``full``: also the service runs (BM25, today's, the shipped ranker
     through SearchService) and every ladder step; otherwise only the shipped step, held out (what
     a second embedder needs: its own fitted weights and threshold figures). ``install``: the
@@ -1008,7 +1017,7 @@ def run_embedder(
         log(f"{embedder.name} calibration anchors: {extra['calibration']}")
 
     results: dict[str, dict[str, Any]] = {}
-    ladder = LADDER if full else [LADDER[SHIPPED]]
+    ladder = LADDER if full else [LADDER[MAIN], LADDER[SHIPPED]]
     _, main_variant, main_names, _ = LADDER[MAIN]
     data: dict[str, dict[str, list[Asked]]] = {}
     rank_ms: list[float] = []
@@ -1068,12 +1077,15 @@ def run_embedder(
     for run, regime, feature_names, train in regimes:
         results[run] = held_out(regime, feature_names, with_absent, train).summary()
         log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-    bias, coef = fit([a for rows in data[variant].values() for a in rows], names, with_absent)
-    fitted = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)}
+    fitted: dict[str, dict[str, float]] = {}
+    for kind, (_, fit_variant, fit_names, fit_absent) in (("no_context", LADDER[MAIN]), ("context", LADDER[SHIPPED])):
+        bias, coef = fit([a for rows in data[fit_variant].values() for a in rows], fit_names, fit_absent)
+        fitted[kind] = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(fit_names, coef, strict=True)}
     if install:  # the service rows below rank with the weights this run writes
         from engram.rank import weights
 
-        weights.FITTED[embedder.name] = fitted
+        weights.FITTED[embedder.name] = fitted["no_context"]
+        weights.FITTED_CONTEXT[embedder.name] = fitted["context"]
         weights._models.clear()
     through_service: dict[str, dict[str, Any]] = {}  # printed first
     if full:

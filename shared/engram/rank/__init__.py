@@ -27,7 +27,9 @@ corpus statistics or an index-specific call.
 the question a fact answers; extraction sets the message before the source message) is indexed
 with it — embedded and searched by BM25 as :func:`engram.index.text.with_context` — and read by
 the ``coverage`` and ``name_unknown`` features, never shown as the memory's text; the features
-that read what a memory says (its subject, slot, entities, date) read its own text only.
+that read what a memory says (its subject, slot, entities, date) read its own text only. A memory
+with a context is scored by the weights fitted on memories with context, one without by those
+fitted without (:mod:`engram.rank.weights`).
 """
 
 from __future__ import annotations
@@ -77,18 +79,23 @@ def rank(
     *,
     embedder: str,
     model: RankModel | None = None,
+    context_model: RankModel | None = None,
     threshold: float | None = None,
     access_cap: int = DEFAULT_ACCESS_CAP,
 ) -> list[Ranked]:
     """Every candidate scored, best first (ties: the input order, so the caller can put newer
-    memories first). ``included`` is ``score >= threshold`` (default: the model's)."""
+    memories first). ``included`` is ``score >= threshold`` (default: the model's). A candidate
+    with a context is scored by ``context_model`` (default: the embedder's context fit), one
+    without by ``model``."""
     info = read_query(query) if isinstance(query, str) else query
     model = model or model_for(embedder)
+    with_context_model = context_model or model_for(embedder, model.threshold, context=True)
     limit = model.threshold if threshold is None else threshold
     rows = features(info, candidates, embedder=embedder, access_cap=access_cap)
     scored = []
     for cand, values in zip(candidates, rows, strict=True):
-        score = model.score(values)
-        scored.append(Ranked(cand, values, score, score >= limit, model))
+        chosen = with_context_model if cand.context else model
+        score = chosen.score(values)
+        scored.append(Ranked(cand, values, score, score >= limit, chosen))
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
     return [scored[i] for i in order]

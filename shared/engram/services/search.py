@@ -379,8 +379,15 @@ class SearchService:
         ]
         embedder = self.core.embedder().name
         model = rank.model_for(embedder, self.weights.threshold)
+        context_model = rank.model_for(embedder, self.weights.threshold, context=True)
         scored = rank.rank(
-            q.text, candidates, embedder=embedder, model=model, threshold=threshold, access_cap=self.weights.access_cap
+            q.text,
+            candidates,
+            embedder=embedder,
+            model=model,
+            context_model=context_model,
+            threshold=threshold,
+            access_cap=self.weights.access_cap,
         )
         return [
             Ranked(
@@ -501,7 +508,9 @@ class SearchService:
                 text_normalisation=(
                     "learned logistic fusion (engram.rank): score = sigmoid(bias + sum weight * value); "
                     "terms are the prior sigmoid(bias) and each feature's Shapley share of the rest; "
-                    "text = bm25 / max_bm25_of_query; " + model.source
+                    "text = bm25 / max_bm25_of_query; the weights above are those of memories without "
+                    "context (a memory with one is scored by the context fit: its terms carry their weights); "
+                    + model.source
                 ),
             )
         else:
