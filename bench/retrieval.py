@@ -9,9 +9,10 @@ plus local index latency.
 **Memories.** Every dialogue turn of a conversation is a memory (one namespace per conversation):
 ``"<speaker>: <text>"`` plus ``[shares a photo: <blip caption>]`` when the turn has an image,
 dated by its session. Its *context* is the turn before it in the same session (none for a
-session's first turn). Evidence ids are normalised (``'D8:6; D9:17'`` split, ``'D:11:26'`` →
-``D11:26``, ``'D30:05'`` → ``D30:5``); ids naming no turn are dropped; questions of categories
-1-4 left with evidence are asked.
+session's first turn): the memory's ``context`` field, embedded and BM25-searched with its text.
+Evidence ids are normalised (``'D8:6; D9:17'`` split, ``'D:11:26'`` → ``D11:26``, ``'D30:05'`` →
+``D30:5``); ids naming no turn are dropped; questions of categories 1-4 left with evidence are
+asked.
 
 **Facts (the observation regime).** Product memories are short third-person facts ("User is
 based in Singapore"), not dialogue turns. LoCoMo's ``observation`` field holds such facts per
@@ -37,18 +38,23 @@ was chosen on all six conversations earlier, which flatters it).
 **Runs.**
 
 * *BM25 only*, *today's ranking* and the *shipped ranker*: ``SearchService.search`` (mode
-  ``text``; mode ``hybrid`` with ``ranker="linear"`` and ``ranker="learned"``) over the memories
-  without context (what the service indexes), top 50, no threshold. The shipped ranker's line is
-  in-sample (its weights were fitted on all six conversations): it checks that the service
-  computes what the held-out ladder measures, it is not a held-out figure.
+  ``text``; mode ``hybrid`` with ``ranker="linear"`` and ``ranker="learned"``), top 50, no
+  threshold, three times: over the turns created as memories without context (what main
+  indexes: the no-context regime), ``with context:`` (each turn created with the turn before as
+  its ``context``), and ``facts:`` (the observations). The shipped ranker's lines are in-sample
+  (its weights were fitted on all six conversations): they check that the service computes what
+  the held-out ladder measures, they are not held-out figures.
 * *learned ranker*, step by step (each step refitted and measured held-out, so each line says
   what its change contributed): fusion of vector, text and coverage learned instead of hand
   weights → names (the memory is about someone the query names; the query names someone no
   candidate mentions — taught with the absent-name training questions) → dates named in the
   query (main's ranker) → the vector gap (how far the memory is from the query's nearest
-  memory in meaning) → the fact slot the query asks about (:mod:`engram.rank.slots`; the
-  shipped ranker) → the turn before indexed with each memory (embedded and BM25-searched with
-  it; not shipped: memories carry no context field yet). Candidates are
+  memory in meaning) → the fact slot the query asks about (:mod:`engram.rank.slots`; main's
+  shipped ranker) → the turn before as each memory's ``context`` (embedded and BM25-searched with
+  it, as the service does; the shipped ranker: its weights are fitted on this step). Then the
+  no-context regime with the shipped weights, held out: turns without context ranked by the
+  weights fitted on turns with context, and the facts (main's procedure, fitted on turns without
+  context, beside it). Candidates are
   what the service asks its index for at top 50: the 150 nearest vectors and the 150 best BM25
   hits of the namespace, from :class:`engram.index.local.LocalIndex`; a BM25-only hit gets its
   cosine from its stored vector.
@@ -69,12 +75,15 @@ answerable question.
 default, on turns and on facts — what a separate, lower threshold (e.g. for session-start
 injection) would buy in (a) and cost in (b).
 
-``--write-weights`` refits on all six conversations and rewrites the fitted block of
-``shared/engram/rank/weights.py``. Embeddings are cached under ``--cache-dir`` (default
+``--write-weights`` refits main's step (turns without context: ``FITTED``, for memories without
+context) and the shipped step (turns with context: ``FITTED_CONTEXT``, for memories with one) on
+all six conversations and rewrites the fitted block of ``shared/engram/rank/weights.py``.
+Embeddings are cached under ``--cache-dir`` (default
 ``build/bench-cache``, git-ignored), keyed by embedder and text, so reruns only embed what changed.
 Latency: ``SearchService.search`` (hybrid, top 10) over 100k synthetic memories (hashing
-vectors, Zipf-distributed words), today's ranking and the learned ranker interleaved query by
-query in one run, p50/p95 and their ratio; plus both hybrid runs' search latency on LoCoMo and
+vectors, Zipf-distributed words), today's ranking and the learned ranker, and the learned ranker
+over the same memories each with a synthetic context, interleaved query by query in one run,
+p50/p95 and their ratios to today's; plus both hybrid runs' search latency on LoCoMo and
 the learned ranker's own work per query (features of ≈ 200 candidates).
 ``--fit-calibration`` also prints the cosine anchors of :mod:`engram.embed.calibration`.
 """
@@ -124,8 +133,8 @@ TEST_NAMES = (
     "Ezekiel",
 )
 LADDER: list[tuple[str, str, tuple[str, ...], bool]] = [
-    # (label, index text, learned features, absent-name training questions); the last "plain"
-    # row is the shipped ranker (the service indexes a memory's own text, no context)
+    # (label, index text, learned features, absent-name training questions); the last row is the
+    # shipped ranker (memories created with the turn before as their context)
     ("held out: learned fusion (vector, text, coverage)", "plain", ("vector", "text", "coverage"), False),
     (
         "held out: + names (subject, unknown)",
@@ -146,19 +155,20 @@ LADDER: list[tuple[str, str, tuple[str, ...], bool]] = [
         True,
     ),
     (
-        "held out: + fact slot the query asks about = the new ranker (shipped)",
+        "held out: + fact slot the query asks about (main's shipped ranker)",
         "plain",
         ("vector", "text", "coverage", "name_subject", "name_unknown", "date", "vector_gap", "slot"),
         True,
     ),
     (
-        "held out: + the turn before indexed with each turn (not shipped: no API field carries it)",
+        "held out: + the turn before as each turn's context = the new ranker (shipped)",
         "context",
         ("vector", "text", "coverage", "name_subject", "name_unknown", "date", "vector_gap", "slot"),
         True,
     ),
 ]
-SHIPPED = 4
+SHIPPED = 5
+MAIN = 4  # main's shipped step: the same features, memories without context
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -466,20 +476,26 @@ SERVICE_RUNS = (
     # (label, search mode, ranker)
     ("BM25 only", "text", "linear"),
     ("today's ranking (main's hybrid)", "hybrid", "linear"),
-    ("new ranker through the service (in-sample check: shipped weights fitted on all six)", "hybrid", "learned"),
+    ("shipped ranker through the service (in-sample: its weights were fitted on all six)", "hybrid", "learned"),
 )
+# How each regime's service rows are named: memories created without context (what main indexes),
+# with the turn before as their context (the new field), or LoCoMo's observations (facts).
+SERVICE_REGIMES = {"plain": "", "context": "with context: ", "facts": "facts: "}
+CONTEXT_RUNS = ("learned",)  # with context, only the shipped ranker goes through the service (CPU)
 
 
 def service_runs(
     embedder: CachedEmbedder, conversations: list[Conversation], variant: str = "plain"
 ) -> tuple[dict[str, Figures], dict[str, list[float]]]:
     """BM25 only, today's ranking and the shipped ranker, through SearchService.search (each
-    turn created as a memory dated by its session); and each hybrid run's search latency."""
+    turn created as a memory dated by its session, with the turn before as its ``context`` in
+    the ``context`` variant); and each hybrid run's search latency."""
     from engram import clock
     from engram.index.local import LocalIndex
 
-    runs = {label: Figures() for label, _, _ in SERVICE_RUNS}
-    latencies: dict[str, list[float]] = {label: [] for label, mode, _ in SERVICE_RUNS if mode == "hybrid"}
+    wanted = [r for r in SERVICE_RUNS if variant != "context" or r[2] in CONTEXT_RUNS]
+    runs = {label: Figures() for label, _, _ in wanted}
+    latencies: dict[str, list[float]] = {label: [] for label, mode, _ in wanted if mode == "hybrid"}
     with tempfile.TemporaryDirectory() as tmp:
         index = LocalIndex(tmp, snapshot_every=10**9)
         services = {ranker: build_service(tmp, embedder, ranker, index) for _, _, ranker in SERVICE_RUNS}
@@ -489,14 +505,21 @@ def service_runs(
             for conv in conversations:
                 for item in items_of(conv, variant):
                     clock.set_clock(partial(float, item.timestamp))
-                    out = create(TENANT, text=item.text, namespace=conv.namespace, type="event", tier="normal")
+                    out = create(
+                        TENANT,
+                        text=item.text,
+                        namespace=conv.namespace,
+                        type="event",
+                        tier="normal",
+                        context=item.context or None,
+                    )
                     dia_of[out.id] = item.key
         finally:
             clock.set_clock(None)
         for service in services.values():  # one store: the services share the index, not the repository
             service.repo.memories = services["learned"].repo.memories
         for conv in conversations:
-            for label, mode, ranker in SERVICE_RUNS:
+            for label, mode, ranker in wanted:
                 service = services[ranker]
                 figures = runs[label]
                 threshold = service.weights.threshold
@@ -583,7 +606,8 @@ def candidates_for(
     evidence; questions with no relevant fact are not asked in this regime)."""
     from engram.index import IndexDoc, IndexFilters
     from engram.index.local import LocalIndex
-    from engram.rank import Candidate, features, read_query, with_context
+    from engram.rank import Candidate, features, read_query
+    from engram.services.memory_core import embed_text
 
     out: dict[str, list[Asked]] = {}
     rank_seconds: list[float] = []
@@ -591,13 +615,23 @@ def candidates_for(
         index = LocalIndex(tmp, snapshot_every=10**9)
         for conv in conversations:
             items = items_of(conv, variant)
-            keys = [with_context(it.text, it.context) for it in items]
-            vectors = embedder.vectors(keys)
+            # what the service embeds and indexes for a memory created with this text and context
+            # (its derived title is the start of its text, so neither adds it)
+            vectors = embedder.vectors([embed_text("", it.text, it.context) for it in items])
             docs = [  # memory ids are per conversation: the same dia ids recur in every conversation
                 IndexDoc(
-                    TENANT, f"{conv.sample_id}/{it.key}", conv.namespace, "event", "normal", "", key, vec.tolist(), 1
+                    TENANT,
+                    f"{conv.sample_id}/{it.key}",
+                    conv.namespace,
+                    "event",
+                    "normal",
+                    "",
+                    it.text,
+                    vec.tolist(),
+                    1,
+                    context=it.context,
                 )
-                for it, key, vec in zip(items, keys, vectors, strict=True)
+                for it, vec in zip(items, vectors, strict=True)
             ]
             for i in range(0, len(docs), 1000):
                 index.upsert(docs[i : i + 1000])
@@ -805,7 +839,11 @@ HEADER = (
 )
 VARIANTS = (
     "Variants tried on this data: the six ladder steps above (each printed, none chosen by its "
-    "held-out score alone: each adds one feature family); the shipped step is the fact-slot step. "
+    "held-out score alone: each adds one feature family); the shipped step is the context step "
+    "(the fact-slot step's features, each turn created with the turn before as its context). "
+    "Memories without context are ranked by the same weights: the rows 'turns without context, "
+    "ranked by the shipped procedure' and 'facts: ... the shipped procedure' against main's "
+    "procedure (fitted without context) show what that costs them. "
     "Also tried and not adopted: a fixed strong name_unknown weight (-4, -8; in-sample, (b) +3 "
     "points, not needed for the target); the small-pool idf of the coverage feature changes nothing "
     "here (every LoCoMo question has >= 150 candidates). Slot feature forms (held out, turns): an "
@@ -825,14 +863,17 @@ VARIANTS = (
 
 def latency_table(rows: dict[str, Any]) -> str:
     lines = [
-        "| search latency (local index, hybrid, top 10) | today p50 / p95 ms | new p50 / p95 ms | ratio p50 / p95 |"
+        "| search latency (local index, hybrid, top 10) | today p50 / p95 ms | new ranker p50 / p95 ms | "
+        "new ranker, memories with context p50 / p95 ms | ratio to today p50 / p95 (without / with context) |"
     ]
-    lines.append("|---|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---:|")
     for size, row in rows.items():
         lines.append(
             f"| {int(size):,} memories | {row['today']['p50_ms']:.1f} / {row['today']['p95_ms']:.1f} | "
             f"{row['learned']['p50_ms']:.1f} / {row['learned']['p95_ms']:.1f} | "
-            f"{row['ratio_p50']:.2f} / {row['ratio_p95']:.2f} |"
+            f"{row['learned_context']['p50_ms']:.1f} / {row['learned_context']['p95_ms']:.1f} | "
+            f"{row['ratio_p50']:.2f} / {row['ratio_p95']:.2f} (without); "
+            f"{row['ratio_p50_context']:.2f} / {row['ratio_p95_context']:.2f} (with) |"
         )
     return "\n".join(lines)
 
@@ -849,18 +890,21 @@ def category_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_weights(path: Path, fitted: dict[str, dict[str, float]], source: str) -> None:
+def write_weights(path: Path, fitted: dict[str, dict[str, dict[str, float]]], source: str) -> None:
+    """``fitted``: per embedder, the ``no_context`` and ``context`` fits (FITTED, FITTED_CONTEXT)."""
     text = path.read_text()
     begin = "# --- fitted by bench/retrieval.py --write-weights: begin ---\n"
     end = "# --- fitted by bench/retrieval.py --write-weights: end ---\n"
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    body = ["FITTED: dict[str, dict[str, float]] = {"]
-    for embedder, weights in fitted.items():
-        body.append(f'    "{embedder}": {{')
-        body += [f'        "{name}": {value:.4f},' for name, value in weights.items()]
-        body.append("    },")
-    body.append("}")
+    body = []
+    for table, kind in (("FITTED", "no_context"), ("FITTED_CONTEXT", "context")):
+        body.append(f"{table}: dict[str, dict[str, float]] = {{")
+        for embedder, both in fitted.items():
+            body.append(f'    "{embedder}": {{')
+            body += [f'        "{name}": {value:.4f},' for name, value in both[kind].items()]
+            body.append("    },")
+        body.append("}")
     body.append("SOURCE = (")
     body += [f"    {chunk!r}" for chunk in textwrap.wrap(source, 90, drop_whitespace=False)]
     body.append(")")
@@ -871,13 +915,18 @@ def write_weights(path: Path, fitted: dict[str, dict[str, float]], source: str) 
 
 
 def search_latency(sizes: Sequence[int], queries: int = 100) -> dict[str, Any]:
-    """SearchService.search (hybrid, top 10, no namespace filter) over ``size`` synthetic memories,
-    today's ranking and the learned ranker interleaved query by query (same index, same
-    repository, same machine noise): p50/p95 ms and the ratio learned / today."""
+    """SearchService.search (hybrid, top 10, no namespace filter) over ``size`` synthetic memories:
+    today's ranking and the learned ranker over memories without context, and the learned ranker
+    over the same memories each created with a context (a synthetic turn before it, indexed and
+    embedded with it), interleaved query by query (same machine noise): p50/p95 ms and the ratios
+    to today's."""
+    from dataclasses import replace
+
     from engram.embed.hashing import HashingEmbedder
     from engram.index import IndexDoc
     from engram.index.local import LocalIndex
     from engram.ports.memories import Memory
+    from engram.services.memory_core import embed_text
 
     rng = random.Random(7)
     vocab = [f"w{i}" for i in range(20_000)]
@@ -885,27 +934,37 @@ def search_latency(sizes: Sequence[int], queries: int = 100) -> dict[str, Any]:
     embedder = HashingEmbedder(384)
     out: dict[str, Any] = {}
     for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as tmp_ctx:
             index = LocalIndex(tmp, snapshot_every=10**9)
+            index_ctx = LocalIndex(tmp_ctx, snapshot_every=10**9)
             services = {r: build_service(tmp, embedder, r, index) for r in ("linear", "learned")}
+            services["context"] = build_service(tmp_ctx, embedder, "learned", index_ctx)
             texts = [" ".join(rng.choices(vocab, zipf, k=rng.randint(6, 30))) for _ in range(size)]
-            vectors = embedder.embed(texts)
+            contexts = [" ".join(rng.choices(vocab, zipf, k=rng.randint(6, 30))) for _ in range(size)]
             store = services["linear"].repo.memories
+            store_ctx = services["context"].repo.memories
             for start in range(0, size, 1000):
-                docs = []
-                for j in range(start, min(size, start + 1000)):
+                docs, docs_ctx = [], []
+                chunk = range(start, min(size, start + 1000))
+                vectors = embedder.embed([texts[j] for j in chunk])
+                vectors_ctx = embedder.embed([embed_text("", texts[j], contexts[j]) for j in chunk])
+                for j, vec, vec_ctx in zip(chunk, vectors, vectors_ctx, strict=True):
                     mid, ns = f"mem_{j:08d}", f"ns{j % 10}"
-                    store[(TENANT, mid)] = Memory(
-                        TENANT, mid, ns, "", texts[j], "fact", "normal", 1.7e9, 1.7e9, embedding=vectors[j]
+                    memory = Memory(TENANT, mid, ns, "", texts[j], "fact", "normal", 1.7e9, 1.7e9, embedding=vec)
+                    store[(TENANT, mid)] = memory
+                    store_ctx[(TENANT, mid)] = replace(memory, embedding=vec_ctx, context=contexts[j])
+                    docs.append(IndexDoc(TENANT, mid, ns, "fact", "normal", "", texts[j], vec, 1))
+                    docs_ctx.append(
+                        IndexDoc(TENANT, mid, ns, "fact", "normal", "", texts[j], vec_ctx, 1, context=contexts[j])
                     )
-                    docs.append(IndexDoc(TENANT, mid, ns, "fact", "normal", "", texts[j], vectors[j], 1))
                 index.upsert(docs)
+                index_ctx.upsert(docs_ctx)
             services["learned"].repo.memories = store
             asked = [" ".join(rng.choices(vocab, zipf, k=rng.randint(4, 10))) for _ in range(queries)]
-            timings: dict[str, list[float]] = {"today": [], "learned": []}
+            order = [("linear", "today"), ("learned", "learned"), ("context", "learned_context")]
+            timings: dict[str, list[float]] = {label: [] for _, label in order}
             for i, q in enumerate(asked):
-                order = (("linear", "today"), ("learned", "learned"))
-                for ranker, label in order if i % 2 else order[::-1]:
+                for ranker, label in order[i % 3 :] + order[: i % 3]:
                     t0 = time.perf_counter()
                     services[ranker].search(TENANT, q, top_k=10, threshold=0.0, record_access=False)
                     timings[label].append(time.perf_counter() - t0)
@@ -913,10 +972,12 @@ def search_latency(sizes: Sequence[int], queries: int = 100) -> dict[str, Any]:
                 label: {"p50_ms": 1000 * float(np.percentile(v, 50)), "p95_ms": 1000 * float(np.percentile(v, 95))}
                 for label, v in timings.items()
             }
-            row["ratio_p50"] = row["learned"]["p50_ms"] / row["today"]["p50_ms"]
-            row["ratio_p95"] = row["learned"]["p95_ms"] / row["today"]["p95_ms"]
+            for label, suffix in (("learned", ""), ("learned_context", "_context")):
+                row[f"ratio_p50{suffix}"] = row[label]["p50_ms"] / row["today"]["p50_ms"]
+                row[f"ratio_p95{suffix}"] = row[label]["p95_ms"] / row["today"]["p95_ms"]
             out[str(size)] = row
             index.close()
+            index_ctx.close()
     return out
 
 
@@ -931,10 +992,13 @@ def run_embedder(
     log: Callable[[str], None],
     fit_anchors: bool = False,
     full: bool = True,
-) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, float]]:
+    install: bool = False,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], dict[str, dict[str, float]]]:
     """One embedder's figures. ``full``: also the service runs (BM25, today's, the shipped ranker
     through SearchService) and every ladder step; otherwise only the shipped step, held out (what
-    a second embedder needs: its own fitted weights and threshold figures)."""
+    a second embedder needs: its own fitted weights and threshold figures). ``install``: the
+    service runs rank with the weights fitted here (what ``--write-weights`` writes), not the
+    module's."""
     embedder = CachedEmbedder(make_embedder(name, dims), cache_dir)
     texts = [t.text for c in conversations for t in c.turns]
     texts += [f"{t.context}\n{t.text}" for c in conversations for t in c.turns if t.context]
@@ -953,23 +1017,8 @@ def run_embedder(
         log(f"{embedder.name} calibration anchors: {extra['calibration']}")
 
     results: dict[str, dict[str, Any]] = {}
-    if full:
-        runs, latencies = service_runs(embedder, conversations)
-        for label, figures in runs.items():
-            run = label if label == "BM25 only" else f"{embedder.name} {label}"
-            results[run] = figures.summary()
-            log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-        extra["locomo_search_ms"] = {
-            label: {"p50": 1000 * float(np.percentile(v, 50)), "p95": 1000 * float(np.percentile(v, 95))}
-            for label, v in latencies.items()
-        }
-        fact_runs, _ = service_runs(embedder, conversations, "facts")
-        for label, figures in fact_runs.items():
-            run = f"facts: {label}" if label == "BM25 only" else f"facts: {embedder.name} {label}"
-            results[run] = figures.summary()
-            log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-
-    ladder = LADDER if full else [LADDER[SHIPPED]]
+    ladder = LADDER if full else [LADDER[MAIN], LADDER[SHIPPED]]
+    _, main_variant, main_names, _ = LADDER[MAIN]
     data: dict[str, dict[str, list[Asked]]] = {}
     rank_ms: list[float] = []
     for variant in dict.fromkeys([*(v for _, v, _, _ in ladder), "facts"]):
@@ -983,9 +1032,30 @@ def run_embedder(
     _, variant, names, with_absent = LADDER[SHIPPED]
     turns, facts = data[variant], data["facts"]
     regimes = [
-        (f"facts: {embedder.name} held out: the shipped procedure (fitted on turns)", facts, names, [turns]),
+        (
+            f"facts: {embedder.name} held out: the shipped procedure (fitted on turns with context)",
+            facts,
+            names,
+            [turns],
+        ),
     ]
     if full:
+        plain = data[main_variant]
+        regimes += [  # the no-context regime: memories without context, ranked with the new weights
+            (
+                f"{embedder.name} held out: turns without context, ranked by the shipped procedure "
+                "(fitted on turns with context)",
+                plain,
+                names,
+                [turns],
+            ),
+            (
+                f"facts: {embedder.name} held out: main's procedure (fitted on turns without context)",
+                facts,
+                main_names,
+                [plain],
+            ),
+        ]
         with_brevity = (*names, "brevity")
         for regime in (turns, facts):
             add_brevity(regime)
@@ -1007,9 +1077,34 @@ def run_embedder(
     for run, regime, feature_names, train in regimes:
         results[run] = held_out(regime, feature_names, with_absent, train).summary()
         log(f"{run}: r@10 {results[run]['all']['r@10']:.1f}")
-    bias, coef = fit([a for rows in data[variant].values() for a in rows], names, with_absent)
-    fitted = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(names, coef, strict=True)}
-    return results, extra, fitted
+    fitted: dict[str, dict[str, float]] = {}
+    for kind, (_, fit_variant, fit_names, fit_absent) in (("no_context", LADDER[MAIN]), ("context", LADDER[SHIPPED])):
+        bias, coef = fit([a for rows in data[fit_variant].values() for a in rows], fit_names, fit_absent)
+        fitted[kind] = {"bias": round(bias, 4)} | {n: round(float(c), 4) for n, c in zip(fit_names, coef, strict=True)}
+    if install:  # the service rows below rank with the weights this run writes
+        from engram.rank import weights
+
+        weights.FITTED[embedder.name] = fitted["no_context"]
+        weights.FITTED_CONTEXT[embedder.name] = fitted["context"]
+        weights._models.clear()
+    through_service: dict[str, dict[str, Any]] = {}  # printed first
+    if full:
+        extra["locomo_search_ms"] = {}
+        for regime_name, prefix in SERVICE_REGIMES.items():
+            runs, latencies = service_runs(embedder, conversations, regime_name)
+            for label, figures in runs.items():
+                run = f"{prefix}{label}" if label == "BM25 only" else f"{prefix}{embedder.name} {label}"
+                through_service[run] = figures.summary()
+                log(f"{run}: r@10 {through_service[run]['all']['r@10']:.1f}")
+            if regime_name != "facts":
+                extra["locomo_search_ms"] |= {
+                    f"{prefix}{label}": {
+                        "p50": 1000 * float(np.percentile(v, 50)),
+                        "p95": 1000 * float(np.percentile(v, 95)),
+                    }
+                    for label, v in latencies.items()
+                }
+    return through_service | results, extra, fitted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1039,7 +1134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     extra: dict[str, Any] = {"embedding": {}, "fitted": {}}
     for i, name in enumerate(e for e in args.embedders.split(",") if e):
         res, info, fitted = run_embedder(
-            name, conversations, cache_dir, args.dims, log, args.fit_calibration, full=i == 0
+            name,
+            conversations,
+            cache_dir,
+            args.dims,
+            log,
+            args.fit_calibration,
+            full=i == 0,
+            install=bool(args.write_weights),
         )
         for run, value in res.items():
             if run not in results:
@@ -1060,7 +1162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for size, row in extra["search_latency"].items():
             log(
                 f"search at {size} memories: today p50 {row['today']['p50_ms']:.1f} ms, learned p50 "
-                f"{row['learned']['p50_ms']:.1f} ms (x{row['ratio_p50']:.2f}; p95 x{row['ratio_p95']:.2f})"
+                f"{row['learned']['p50_ms']:.1f} ms (x{row['ratio_p50']:.2f}; p95 x{row['ratio_p95']:.2f}), "
+                f"learned with context p50 {row['learned_context']['p50_ms']:.1f} ms "
+                f"(x{row['ratio_p50_context']:.2f}; p95 x{row['ratio_p95_context']:.2f})"
             )
     parts = [HEADER, recall_table(results), category_table(results), VARIANTS]
     for name, info in extra["embedding"].items():

@@ -205,3 +205,16 @@ def test_governance_methods_send_their_routes_and_parse_their_answers() -> None:
         ("GET", "/v1/deletions"),
     ]
     assert json.loads(requests[2].content) == {"resolution": "keep_new"} and requests[4].url.params["limit"] == "5"
+
+
+def test_a_memory_context_is_sent_and_read_back() -> None:
+    answer = httpx.Response(201, json={**MEMORY, "context": "Who wrote it?", "action": "created"})
+    client, requests = scripted([answer, httpx.Response(200, json={**MEMORY, "action": "edited"})])
+    created = client.memories.create("Ann wrote it", context="Who wrote it?")
+    assert created.context == "Who wrote it?"
+    edited = client.memories.update(MEMORY["id"], context="")  # "" removes it
+    assert edited.context is None
+    assert [json.loads(r.content) for r in requests] == [
+        {"text": "Ann wrote it", "context": "Who wrote it?"},
+        {"context": ""},
+    ]

@@ -72,3 +72,21 @@ def test_batches_stay_under_the_body_limit(tmp_path: Path) -> None:
     assert report.counts["memory created"] == 150
     assert len(client.memories.bodies) == 3  # 60 + 60 + 30: by size, not the 100-item cap
     assert max(client.memories.bodies) < 1_000_000 and BATCH_BYTES < 1_000_000
+
+
+def test_an_exported_memory_imports_with_its_context(tmp_path: Path) -> None:
+    sent: list[dict[str, Any]] = []
+
+    class Recording(FakeMemories):
+        def batch_create(self, memories: list[dict[str, Any]]) -> Any:
+            sent.extend(memories)
+            return super().batch_create(memories)
+
+    client = SimpleNamespace(memories=Recording())
+    records = [
+        Record(1, "memory", {"id": "mem_1", "text": "Ann wrote it", "context": "Who wrote it?"}),
+        Record(2, "memory", {"id": "mem_2", "text": "No context", "context": None}),
+    ]
+    with Progress("test", stream=open(tmp_path / "progress.log", "w")) as progress:
+        Importer(client, progress=progress, clock=lambda: 0.0).run(records)  # type: ignore[arg-type]
+    assert [m.get("context") for m in sent] == ["Who wrote it?", None]

@@ -806,6 +806,14 @@ class UpdateMemory(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
+    context: Annotated[
+        str | None,
+        Field(
+            description="What came before the memory in its conversation (e.g. the question the fact answers): embedded and searched together with the text, so a question worded like it finds the memory; search still returns the text. Empty: none.",
+            max_length=4000,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
     namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
@@ -870,6 +878,7 @@ class WrittenMemoryOut(BaseModel):
     action: Literal["created", "duplicate", "superseded", "conflict"] | None = "created"
     agent_id: str | None = None
     conflict_id: str | None = None
+    context: str | None = None
     created_at: str | None = None
     entities: list[str]
     feedback_score: int
@@ -920,6 +929,14 @@ class BatchMemory(BaseModel):
         extra="forbid",
     )
     agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    context: Annotated[
+        str | None,
+        Field(
+            description="What came before the memory in its conversation (e.g. the question the fact answers): embedded and searched together with the text, so a question worded like it finds the memory; search still returns the text. Empty: none.",
+            max_length=4000,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     created_at: Annotated[
         AwareDatetime | None,
         Field(
@@ -978,6 +995,14 @@ class CreateMemory(BaseModel):
         extra="forbid",
     )
     agent_id: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = None
+    context: Annotated[
+        str | None,
+        Field(
+            description="What came before the memory in its conversation (e.g. the question the fact answers): embedded and searched together with the text, so a question worded like it finds the memory; search still returns the text. Empty: none.",
+            max_length=4000,
+            pattern="^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$",
+        ),
+    ] = None
     entities: Annotated[list[Entity] | None, Field(max_length=50)] = None
     metadata: dict[str, Any] | None = None
     namespace: Annotated[str | None, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9_:.@+/-]+$")] = "default"
@@ -1051,6 +1076,7 @@ class EditedMemoryOut(BaseModel):
     action: Literal["edited", "superseded", "conflict"] | None = "edited"
     agent_id: str | None = None
     conflict_id: str | None = None
+    context: str | None = None
     created_at: str | None = None
     entities: list[str]
     feedback_score: int
@@ -1106,6 +1132,7 @@ class ExtractOut(BaseModel):
 class MemoryOut(BaseModel):
     access_count: int
     agent_id: str | None = None
+    context: str | None = None
     created_at: str | None = None
     entities: list[str]
     feedback_score: int
@@ -1196,6 +1223,7 @@ class ResolveConflictOut(BaseModel):
 class SearchHit(BaseModel):
     access_count: int
     agent_id: str | None = None
+    context: str | None = None
     created_at: str | None = None
     entities: list[str]
     feedback_score: int

@@ -4,7 +4,7 @@
   one). k-NN is exact: a dot product (vectors are unit length, so it is the cosine) over the
   tenant/filter-masked rows, then ``argpartition``. ≈10 ms for 100kx384 on one core.
 * Text: an inverted index (term → rows, term frequencies) scored with Lucene's BM25
-  (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5)/(df + 0.5))), over title, text and entities,
+  (k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + 0.5)/(df + 0.5))), over context, title, text and entities,
   with N, df and the average length taken over the filtered documents (tenant + filters).
 * Filters: tenant, namespace, type, tier, session and agent are interned to integer codes in
   numpy arrays, so a filter is a vectorised mask.
@@ -179,7 +179,7 @@ class LocalIndex:
         self._meta.append(doc)
         self._row[memory_id] = row
         self._versions[memory_id] = int(doc["version"])
-        terms = tokens(bm25_text(doc.get("title", ""), doc.get("text", ""), doc.get("entities", [])))
+        terms = tokens(_searchable(doc))
         self._dl[row] = len(terms)
         self._total_len += len(terms)
         self._live += 1
@@ -199,7 +199,7 @@ class LocalIndex:
         self._live -= 1
         self._total_len -= float(self._dl[row])
         meta = self._meta[row] or {}
-        for term in set(tokens(bm25_text(meta.get("title", ""), meta.get("text", ""), meta.get("entities", [])))):
+        for term in set(tokens(_searchable(meta))):
             left = self._df.get(term, 0) - 1
             if left <= 0:
                 self._df.pop(term, None)
@@ -251,6 +251,7 @@ class LocalIndex:
                     "title": doc.title,
                     "text": doc.text,
                     "entities": list(doc.entities),
+                    "context": doc.context,
                     "version": int(doc.version),
                     "created_at": doc.created_at,
                 }
@@ -486,6 +487,10 @@ class LocalIndex:
             namespace=str(meta.get("namespace", "")),
             embedding=self._vec[row].tolist() if with_vector else None,
         )
+
+
+def _searchable(doc: dict[str, Any]) -> str:
+    return bm25_text(doc.get("title", ""), doc.get("text", ""), doc.get("entities", []), doc.get("context"))
 
 
 def _saturation(tfs: np.ndarray, dls: np.ndarray, avgdl: float) -> np.ndarray:

@@ -1,9 +1,11 @@
 """OpenSearchIndex: the vector + BM25 index on Amazon OpenSearch Service or Serverless.
 
 Mapping: ``embedding`` is a ``knn_vector`` (HNSW, engine **faiss**, space ``cosinesimil``);
-``content`` (title when it adds words + text + entities) is a ``text`` field with the
-``english`` analyser for BM25; tenant, namespace, type, tier, session and agent are ``keyword``
-fields for exact filters; ``version`` orders writes.
+``content`` (the memory's context + title when it adds words + text + entities) is a ``text``
+field with the ``english`` analyser for BM25 (the context lives only there: search reads a
+memory's text and context from DynamoDB, so the mapping needs no field of its own for it);
+tenant, namespace, type, tier, session and agent are ``keyword`` fields for exact filters;
+``version`` orders writes.
 
 Why faiss: it is the engine both Amazon OpenSearch Service (2.9+) and Serverless support with
 *efficient filtering* — the ``filter`` inside the ``knn`` clause is applied during the graph
@@ -168,7 +170,7 @@ class OpenSearchIndex:
             "entities": list(doc.entities),
             "title": doc.title,
             "text": doc.text,
-            "content": bm25_text(doc.title, doc.text, doc.entities),
+            "content": bm25_text(doc.title, doc.text, doc.entities, doc.context),
             "version": int(doc.version),
             "created_at": doc.created_at,
             "embedding": [float(x) for x in doc.embedding],

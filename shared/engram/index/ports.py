@@ -33,6 +33,7 @@ class IndexDoc:
     session_id: str | None = None
     agent_id: str | None = None
     created_at: float = 0.0
+    context: str = ""  # what came before the memory in its conversation: searched (and embedded) with it
 
 
 @dataclass(frozen=True)

@@ -186,10 +186,17 @@ def terms(text: str) -> set[str]:
     return set(tokens(text))
 
 
-def bm25_text(title: str, text: str, entities: Sequence[str]) -> str:
-    """The searchable text of a memory: the title only when it adds words (titles are often
-    the first words of the text), then the text and the entities."""
+def with_context(text: str, context: str | None) -> str:
+    """What is indexed for a memory with context (embedded, and searched by BM25): the context
+    first, as it came first in the conversation, then the memory's own text."""
+    return f"{context}\n{text}" if context else text
+
+
+def bm25_text(title: str, text: str, entities: Sequence[str], context: str | None = None) -> str:
+    """The searchable text of a memory: its context (what came before it in the conversation),
+    the title only when it adds words (titles are often the first words of the text), then the
+    text and the entities."""
     parts = [] if (not title or text.startswith(title.rstrip(". …"))) else [title]
     parts.append(text)
     parts.extend(entities)
-    return "\n".join(parts)
+    return with_context("\n".join(parts), context)

@@ -67,9 +67,18 @@ def build_server(backend: Callable[[], Backend], *, version: str = "") -> MCPSer
         namespace: Namespace = "default",
         type: MemoryType = "fact",  # noqa: A002 - the API's name
         tier: Annotated[Tier | None, Field(description="critical: always injected; default by type")] = None,
+        context: Annotated[
+            str | None,
+            Field(
+                max_length=4_000,
+                description="What came before it in the conversation (e.g. the question it answers): "
+                "searched with the text, so a question worded like it finds the memory",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Store a long-term memory (a fact, preference, decision, ...). It is searchable at once."""
-        out = await _call(backend().create_memory(_body(text=text, namespace=namespace, type=type, tier=tier)))
+        body = _body(text=text, namespace=namespace, type=type, tier=tier, context=context)
+        out = await _call(backend().create_memory(body))
         return {k: out.get(k) for k in ("id", "title", "namespace", "type", "tier")}
 
     @server.tool()

@@ -117,6 +117,11 @@ def _text(value: str) -> str:
     return value
 
 
+def without_controls(value: str) -> str:
+    """``value`` with each control character (those the text rules refuse) made a space."""
+    return _CONTROL_RE.sub(" ", value)
+
+
 def _not_blank(value: str) -> str:
     if not _NOT_BLANK_RE.search(value):
         raise ValueError("must not be blank")

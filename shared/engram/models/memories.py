@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, model_validator
 
 from engram.models.common import (
+    NO_CONTROL_PATTERN,
     NOT_BLANK_PATTERN,
     TEXT_PATTERN,
     DateOrDateTime,
@@ -24,6 +25,7 @@ from engram.vocabulary import MEMORY_TYPES, MemoryType, SearchMode, Tier
 # Bounds (every memory item stays far below DynamoDB's 400 KB: text 16k chars ≤ 64 KB UTF-8,
 # metadata 10 KB, embedding ≤ 4 KB, entities ≤ 50 x 128).
 MAX_MEMORY_TEXT = 16_000
+MAX_MEMORY_CONTEXT = 4_000  # a turn or two of conversation before the memory
 MAX_QUERY = 2_000
 MAX_ENTITIES = 50
 MAX_ENTITY = 128
@@ -39,6 +41,21 @@ MemoryText = Annotated[
     declared(TEXT_PATTERN),
     AfterValidator(_text),
     AfterValidator(_not_blank),
+]
+# What came before the memory in its conversation (the question a fact answers): searched and
+# embedded with the text, never shown as it. "" is none (and clears it on an edit).
+MemoryContext = Annotated[
+    str,
+    Field(
+        max_length=MAX_MEMORY_CONTEXT,
+        description=(
+            "What came before the memory in its conversation (e.g. the question the fact answers): "
+            "embedded and searched together with the text, so a question worded like it finds the "
+            "memory; search still returns the text. Empty: none."
+        ),
+    ),
+    declared(NO_CONTROL_PATTERN),
+    AfterValidator(_text),
 ]
 QueryText = Annotated[
     str, Field(min_length=1, max_length=MAX_QUERY), declared(NOT_BLANK_PATTERN), AfterValidator(_not_blank)
@@ -67,6 +84,7 @@ class CreateMemory(RequestModel):
     session_id: Label | None = None
     agent_id: Label | None = None
     source: MemorySource | None = None
+    context: MemoryContext | None = None
 
 
 class UpdateMemory(RequestModel):
@@ -77,13 +95,16 @@ class UpdateMemory(RequestModel):
     tier: Tier | None = None
     entities: list[Entity] | None = Field(default=None, max_length=MAX_ENTITIES)
     metadata: Metadata | None = None
+    context: MemoryContext | None = None  # "" removes it
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     @model_validator(mode="after")
     def _not_empty(self) -> UpdateMemory:  # a field sent as null is left as it is
         if not self.model_fields_set:
-            raise ValueError("nothing to update: send title, text, type, tier, entities, metadata or namespace")
+            raise ValueError(
+                "nothing to update: send title, text, type, tier, entities, metadata, namespace or context"
+            )
         return self
 
 
@@ -109,6 +130,7 @@ class MemoryOut(ResponseModel):
     namespace: str
     title: str
     text: str
+    context: str | None = None  # what came before it in its conversation (indexed with the text)
     type: str
     tier: str
     locked: bool

@@ -60,6 +60,7 @@ class Memory:
     supersedes: tuple[str, ...] = ()
     superseded_by: str | None = None
     sources: tuple[dict[str, Any], ...] = ()  # {"session_id", "turn"}: where it was extracted or reinforced from
+    context: str | None = None  # what came before it in its conversation: indexed (embedded, BM25) with the text
 
     @property
     def current(self) -> bool:
@@ -99,6 +100,7 @@ class MemoryChanges:
     sources: Sequence[dict[str, Any]] | None = None
     session_id: str | None = None  # "" clears it (a session unlinked by a cascade)
     slot: str | None = None  # "" releases it (an edit that no longer states the fact)
+    context: str | None = None  # "" removes it
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ ranks within a query); (c) the stored memory: its searchable text and context, t
 entities, date, feedback and accesses, analysed here with one analyser for both engines. Nothing needs
 corpus statistics or an index-specific call.
 
-**Index-time text.** A :class:`Candidate` can carry ``context`` — in the bench, the turn before
-a LoCoMo turn, indexed with it (embedded and searched by BM25 as
-:func:`engram.rank.features.with_context`), never shown as the memory's text. The API has no
-such field, so the service passes none and the shipped weights are fitted without it;
-``make bench-retrieval`` prints what it would add. (A memory's title is embedded and indexed
-with its text, so a client that puts the turn before into the title gets much the same
-indexing, shown as the title.)
+**Index-time text.** A memory's optional ``context`` (what came before it in the conversation:
+the question a fact answers; extraction sets the message before the source message) is indexed
+with it — embedded and searched by BM25 as :func:`engram.index.text.with_context` — and read by
+the ``coverage`` and ``name_unknown`` features, never shown as the memory's text; the features
+that read what a memory says (its subject, slot, entities, date) read its own text only. A memory
+with a context is scored by the weights fitted on memories with context, one without by those
+fitted without (:mod:`engram.rank.weights`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engram.rank.features import DEFAULT_ACCESS_CAP, FEATURES, Candidate, features, with_context
+from engram.index.text import with_context
+from engram.rank.features import DEFAULT_ACCESS_CAP, FEATURES, Candidate, features
 from engram.rank.fusion import RankModel, Term, sigmoid
 from engram.rank.query import QueryInfo, read_query
 from engram.rank.weights import model_for
@@ -78,18 +79,23 @@ def rank(
     *,
     embedder: str,
     model: RankModel | None = None,
+    context_model: RankModel | None = None,
     threshold: float | None = None,
     access_cap: int = DEFAULT_ACCESS_CAP,
 ) -> list[Ranked]:
     """Every candidate scored, best first (ties: the input order, so the caller can put newer
-    memories first). ``included`` is ``score >= threshold`` (default: the model's)."""
+    memories first). ``included`` is ``score >= threshold`` (default: the model's). A candidate
+    with a context is scored by ``context_model`` (default: the embedder's context fit), one
+    without by ``model``."""
     info = read_query(query) if isinstance(query, str) else query
     model = model or model_for(embedder)
+    with_context_model = context_model or model_for(embedder, model.threshold, context=True)
     limit = model.threshold if threshold is None else threshold
     rows = features(info, candidates, embedder=embedder, access_cap=access_cap)
     scored = []
     for cand, values in zip(candidates, rows, strict=True):
-        score = model.score(values)
-        scored.append(Ranked(cand, values, score, score >= limit, model))
+        chosen = with_context_model if cand.context else model
+        score = chosen.score(values)
+        scored.append(Ranked(cand, values, score, score >= limit, chosen))
     order = sorted(range(len(scored)), key=lambda i: -scored[i].score)
     return [scored[i] for i in order]

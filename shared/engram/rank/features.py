@@ -129,12 +129,6 @@ def _ramp(vector: float) -> float:
     return min(max(vector, 0.0), SLOT_RAMP) / SLOT_RAMP
 
 
-def with_context(text: str, context: str) -> str:
-    """What is indexed for a memory with context (embedded, and searched by BM25): the context
-    first, as it came first in the conversation, then the memory's own text."""
-    return f"{context}\n{text}" if context else text
-
-
 def entities_matched(query: str, entities: Sequence[str]) -> int:
     """How many of the memory's entities the query names (case-insensitive, whole words)."""
     lowered = query.lower()

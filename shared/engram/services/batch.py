@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from engram import clock, errors
 from engram.ids import derived_id, looks_like_id
 from engram.models.batch import BatchCreateMemories, BatchItemError, BatchItemResult, BatchMemory, BatchOut
-from engram.services.memories import MemoryService
+from engram.services.memories import MemoryService, context_of
 from engram.services.memory_core import derive_title, embed_text
 
 CLOCK_SKEW_SECONDS = 300  # a source clock a little ahead of ours is not "the future"
@@ -52,7 +52,12 @@ class BatchWriter:
             else:
                 fresh.append((index, item, memory_id, created_at))
 
-        vectors = self._embed([embed_text(item.title or derive_title(item.text), item.text) for _, item, _, _ in fresh])
+        vectors = self._embed(
+            [
+                embed_text(item.title or derive_title(item.text), item.text, context_of(item.context))
+                for _, item, _, _ in fresh
+            ]
+        )
         for (index, item, memory_id, created_at), vector in zip(fresh, vectors, strict=True):
             results[index] = self._store(tenant_id, index, item, memory_id, created_at, vector)
 

@@ -26,6 +26,7 @@ from engram.config import Settings
 from engram.extract.ports import ConversationMessage, Extractor, Message, Summarizer
 from engram.extract.tokens import estimate_tokens
 from engram.ids import looks_like_id
+from engram.models.common import without_controls
 from engram.models.intelligence import (
     ContextMemory,
     ContextStats,
@@ -39,6 +40,7 @@ from engram.models.intelligence import (
     SummarizeOut,
     TurnOut,
 )
+from engram.models.memories import MAX_MEMORY_CONTEXT
 from engram.models.sessions import CreateSession
 from engram.ports import StaleWrite
 from engram.ports.memories import ATOMIC_WRITE_ITEMS, access_logs
@@ -279,7 +281,9 @@ class IntelligenceService:
         saved = 0
         if req.save:
             namespace = req.namespace or DEFAULT_NAMESPACE
-            requests = self._validated(namespace, out, req.session_id)  # all or nothing: refuse before writing
+            contents = [m.content for m in req.conversation]
+            # all or nothing: refuse before writing
+            requests = self._validated(namespace, out, req.session_id, contents)
             for suggestion, request in zip(out, requests, strict=True):
                 suggestion.memory_id, suggestion.action = self.save_suggestion(
                     tenant_id, namespace, suggestion, req.session_id, request=request
@@ -288,12 +292,17 @@ class IntelligenceService:
         return ExtractOut(suggestions=out, tokens_analyzed=tokens, saved=saved)
 
     def _validated(
-        self, namespace: str, suggestions: Sequence[SuggestionOut], session_id: str | None
+        self,
+        namespace: str,
+        suggestions: Sequence[SuggestionOut],
+        session_id: str | None,
+        contents: Sequence[str],
     ) -> list[CreateMemory]:
         requests, details = [], []
         for n, suggestion in enumerate(suggestions):
+            context = context_before(contents, suggestion.source_index)
             try:
-                requests.append(self._memory_request(namespace, suggestion, session_id))
+                requests.append(self._memory_request(namespace, suggestion, session_id, context=context))
             except errors.ValidationFailed as exc:
                 details += [{**d, "field": f"suggestions.{n}.{d['field']}"} for d in exc.details]
         if details:
@@ -303,10 +312,17 @@ class IntelligenceService:
         return requests
 
     def _memory_request(
-        self, namespace: str, suggestion: SuggestionOut, session_id: str | None, origin: StoredMessage | None = None
+        self,
+        namespace: str,
+        suggestion: SuggestionOut,
+        session_id: str | None,
+        origin: StoredMessage | None = None,
+        *,
+        context: str | None = None,
     ) -> CreateMemory:
         """``origin``: the stored message of the session the suggestion was read from (its turn and
-        position go to the memory's source and lineage)."""
+        position go to the memory's source and lineage); ``context``: the message before it (the
+        memory's context: indexed with it, so a question worded like that message finds it)."""
         source: dict[str, Any] = {"session_id": session_id, "extracted": True, "confidence": suggestion.confidence}
         if origin is not None:
             source |= {"turn": origin.turn_number, "message": origin.seq}
@@ -319,6 +335,7 @@ class IntelligenceService:
             entities=suggestion.entities[:20],
             session_id=session_id,
             source=source,
+            context=context,
         )
 
     def suggest(self, messages: Sequence[ConversationMessage]) -> tuple[list[SuggestionOut], int]:
@@ -347,13 +364,15 @@ class IntelligenceService:
         *,
         request: CreateMemory | None = None,
         origin: StoredMessage | None = None,
+        context: str | None = None,
     ) -> tuple[str, str]:
         """Store a suggestion, or reinforce the memory it duplicates. A duplicate that this very
         session (and message) already produced is left alone, so re-processing a session changes
         nothing; one the session produced from another message gains that message in its lineage,
-        and a session reinforces a memory once. ``origin``: the session's stored message it was read from."""
+        and a session reinforces a memory once. ``origin``: the session's stored message it was read
+        from; ``context``: the message before that one."""
         memories = self._memories()
-        request = request or self._memory_request(namespace, suggestion, session_id, origin)
+        request = request or self._memory_request(namespace, suggestion, session_id, origin, context=context)
         written, changed = memories.write(tenant_id, request, cause="extraction", near_cosine=NEAR_DUPLICATE_COSINE)
         if written.action != "duplicate":
             return written.id, written.action
@@ -431,3 +450,13 @@ def _turn_hash(req: RecordTurn) -> str:
         "turn_number": req.turn_number,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def context_before(contents: Sequence[str], index: int | None) -> str | None:
+    """The context of a memory read from message ``index`` of a conversation: the message before
+    it (often the question the memory answers), its last :data:`MAX_MEMORY_CONTEXT` characters
+    without control characters; None for the first message, an unknown one, or a blank one."""
+    if index is None or not 0 < index <= len(contents):
+        return None
+    text = without_controls(contents[index - 1])[-MAX_MEMORY_CONTEXT:]
+    return text if text.strip() else None

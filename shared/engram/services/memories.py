@@ -150,7 +150,7 @@ class MemoryService:
         title = req.title or derive_title(req.text)
         tier = req.tier or default_tier(req.type)
         if vector is None:
-            vector = self.core.embed([embed_text(title, req.text)])[0]
+            vector = self.core.embed([embed_text(title, req.text, context_of(req.context))])[0]
         memory = Memory(
             tenant_id=tenant_id,
             memory_id=memory_id or new_id("mem"),
@@ -173,6 +173,7 @@ class MemoryService:
             slot=slot,
             valid_from=now if created_at is None else created_at,
             sources=(source,) if source else (),
+            context=context_of(req.context),
         )
         try:
             memory = self.core.repo.add(memory)
@@ -224,6 +225,7 @@ class MemoryService:
         session_id: str | None = None,
         agent_id: str | None = None,
         source: dict[str, Any] | None = None,
+        context: str | None = None,
         cause: str = "extraction",
     ) -> WrittenMemoryOut:
         """Programmatic write (extraction, summaries): the same bounds and the same write path as the API."""
@@ -238,6 +240,7 @@ class MemoryService:
             session_id=session_id,
             agent_id=agent_id,
             source=source,
+            context=context,
         )
         return self.write(tenant_id, request, cause=cause)[0]
 
@@ -254,6 +257,7 @@ class MemoryService:
         session_id: str | None = None,
         agent_id: str | None = None,
         source: dict[str, Any] | None = None,
+        context: str | None = None,
     ) -> CreateMemory:
         """A memory validated as the API would (422 otherwise), not yet written."""
         try:
@@ -269,6 +273,7 @@ class MemoryService:
                     "session_id": session_id,
                     "agent_id": agent_id,
                     "source": source,
+                    "context": context,
                 }
             )
         except ValidationError as exc:
@@ -331,9 +336,10 @@ class MemoryService:
         sent = {k for k in req.model_fields_set if getattr(req, k) is not None}
         before = self.core.load(tenant_id, memory_id)
         vector: builtins.list[float] | None = None
-        if "text" in sent or "title" in sent:
+        context = context_of(req.context) if "context" in sent else before.context
+        if sent & {"text", "title", "context"}:
             title = _next_title(before, req.title, req.text)
-            vector = self.core.embed([embed_text(title, req.text or before.text)])[0]
+            vector = self.core.embed([embed_text(title, req.text or before.text, context)])[0]
         reslot = bool(sent & {"text", "type", "namespace"})
 
         def build(memory: Memory, now: float) -> MemoryChanges:
@@ -357,6 +363,7 @@ class MemoryService:
                 strength_at=now if strength is not None else None,
                 updated_at=now,
                 slot=_slot_change(memory, req) if reslot else None,
+                context=(context or "") if "context" in sent else None,
             )
 
         memory = self.core.change(tenant_id, memory_id, build, first=before)
@@ -522,7 +529,7 @@ class MemoryService:
         batch: builtins.list[IndexDoc] = []
         for memory in self.core.repo.scan(tenant_id):
             if memory.embedder != tag or not memory.embedding:
-                vector = self.core.embed([embed_text(memory.title, memory.text)])[0]
+                vector = self.core.embed([embed_text(memory.title, memory.text, memory.context)])[0]
                 memory = self.core.repo.replace_embedding(memory, vector, tag)
             batch.append(index_doc(memory))
             if len(batch) >= batch_size:
@@ -537,6 +544,11 @@ class MemoryService:
             if progress is not None:
                 progress(len(batch))
         return total
+
+
+def context_of(value: str | None) -> str | None:
+    """A memory's context as stored: None for none (or blank)."""
+    return value if value and value.strip() else None
 
 
 def _lineage(req: CreateMemory) -> dict[str, Any] | None:

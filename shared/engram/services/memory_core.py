@@ -18,6 +18,7 @@ from engram import clock, errors
 from engram.embed.ports import Embedder, EmbeddingError
 from engram.ids import looks_like_id
 from engram.index.ports import IndexDoc, VectorIndex
+from engram.index.text import with_context
 from engram.models.memories import LineageOut, MemoryOut, SourceOut
 from engram.observability import logger
 from engram.ports.ledger import LedgerEntry, LedgerRepository
@@ -242,6 +243,7 @@ class MemoryCore:
             namespace=memory.namespace,
             title=memory.title,
             text=memory.text,
+            context=memory.context,
             type=memory.type,
             tier=self.tier_of(memory, now),
             locked=memory.locked,
@@ -285,6 +287,7 @@ def index_doc(memory: Memory) -> IndexDoc:
         session_id=memory.session_id,
         agent_id=memory.agent_id,
         created_at=memory.created_at,
+        context=memory.context or "",
     )
 
 
@@ -327,11 +330,12 @@ def derive_title(text: str) -> str:
     return cut + "…"
 
 
-def embed_text(title: str, text: str) -> str:
-    """What is embedded: the text, preceded by the title when the title adds words."""
-    if not title or text.startswith(title.rstrip(". …")):
-        return text
-    return f"{title}. {text}"
+def embed_text(title: str, text: str, context: str | None = None) -> str:
+    """What is embedded: the text, preceded by the title when the title adds words, and by the
+    memory's context (what came before it in its conversation) when it has one."""
+    if title and not text.startswith(title.rstrip(". …")):
+        text = f"{title}. {text}"
+    return with_context(text, context)
 
 
 def short(ref: str, limit: int = 64) -> str:

@@ -53,7 +53,7 @@ from engram import clock, errors
 from engram.embed.calibration import calibration_for
 from engram.extract.tokens import estimate_tokens
 from engram.index.ports import IndexFilters, IndexUnavailable
-from engram.index.text import bm25_text, terms
+from engram.index.text import bm25_text, terms, with_context
 from engram.models.memories import (
     ExplainBreakdown,
     ExplainOut,
@@ -351,7 +351,7 @@ class SearchService:
                     vec = embeddings.get(mid)
                     if vec is not None and len(vec) == len(qvec):
                         raw_cos[mid] = math.fsum(a * b for a, b in zip(qvec, vec, strict=True))
-        texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}
+        texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}  # what it says
         found_bm25 = {m: s for m, s in bm25.items() if m in found}
         if q.mode == "hybrid" and self.weights.ranker == "learned":
             ranked = self._learned(q, found, texts, raw_cos, found_bm25, threshold)
@@ -376,6 +376,7 @@ class SearchService:
             rank.Candidate(
                 mid,
                 texts[mid],
+                context=m.context or "",
                 cosine=raw_cos.get(mid),
                 bm25=bm25.get(mid),
                 entities=tuple(m.entities),
@@ -388,8 +389,15 @@ class SearchService:
         ]
         embedder = self.core.embedder().name
         model = rank.model_for(embedder, self.weights.threshold)
+        context_model = rank.model_for(embedder, self.weights.threshold, context=True)
         scored = rank.rank(
-            q.text, candidates, embedder=embedder, model=model, threshold=threshold, access_cap=self.weights.access_cap
+            q.text,
+            candidates,
+            embedder=embedder,
+            model=model,
+            context_model=context_model,
+            threshold=threshold,
+            access_cap=self.weights.access_cap,
         )
         return [
             Ranked(
@@ -414,7 +422,8 @@ class SearchService:
     ) -> list[Ranked]:
         """The hand-weighted sum of the module doc (the ``text`` and ``vector`` modes, and
         ``ranker="linear"``: the baseline bench/retrieval.py measures)."""
-        tscores = text_scores(q.text, bm25, texts, use_coverage=self.weights.text_coverage)
+        searched = {mid: with_context(texts[mid], m.context) for mid, m in found.items()}  # what BM25 read
+        tscores = text_scores(q.text, bm25, searched, use_coverage=self.weights.text_coverage)
         calibrate = calibration_for(self.core.embedder().name) if q.mode != "text" else None
         weights = self.weights_for(q.mode)
         scorer = HybridScorer(weights)
@@ -509,7 +518,9 @@ class SearchService:
                 text_normalisation=(
                     "learned logistic fusion (engram.rank): score = sigmoid(bias + sum weight * value); "
                     "terms are the prior sigmoid(bias) and each feature's Shapley share of the rest; "
-                    "text = bm25 / max_bm25_of_query; " + model.source
+                    "text = bm25 / max_bm25_of_query; the weights above are those of memories without "
+                    "context (a memory with one is scored by the context fit: its terms carry their weights); "
+                    + model.source
                 ),
             )
         else:

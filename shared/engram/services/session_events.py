@@ -113,6 +113,8 @@ class SessionEventHandler:
         return "; ".join(done) or "nothing to do"
 
     def _extract(self, tenant_id: str, session_id: str, new: dict[str, Any]) -> int:
+        from engram.services.intelligence import context_before
+
         intelligence = self._intelligence()
         stored = list(self._repo.all_messages(tenant_id, session_id))
         if not stored:
@@ -123,7 +125,10 @@ class SessionEventHandler:
         for suggestion in suggestions:
             at = suggestion.source_index
             origin = stored[at] if at is not None and 0 <= at < len(stored) else None
-            _, action = intelligence.save_suggestion(tenant_id, namespace, suggestion, session_id, origin=origin)
+            context = context_before([m.content or "" for m in stored], at)
+            _, action = intelligence.save_suggestion(
+                tenant_id, namespace, suggestion, session_id, origin=origin, context=context
+            )
             saved += action == "created"
         return saved
 

@@ -140,6 +140,7 @@ def to_memory(item: MemoryItem) -> Memory:
         supersedes=tuple(item.supersedes or ()),
         superseded_by=item.superseded_by,
         sources=tuple(item.sources or ()),
+        context=item.context or None,
     )
 
 
@@ -183,6 +184,7 @@ def to_item(memory: Memory) -> MemoryItem:
         superseded_by=m.superseded_by,
         sources=list(m.sources) or None,
         source_sessions=source_sessions(m.sources),
+        context=m.context or None,
     )
 
 
@@ -215,6 +217,8 @@ def _actions(memory: Memory, changes: MemoryChanges) -> builtins.list[Action]:
         actions.append(MemoryItem.embedding.set(pack_vector(c.embedding)))
     if c.entities is not None:
         actions.append(MemoryItem.entities.set(builtins.list(c.entities)))
+    if c.context is not None:
+        actions.append(MemoryItem.context.set(c.context) if c.context else MemoryItem.context.remove())
     tenant = memory.tenant_id
     namespace = c.namespace or memory.namespace
     text = c.text or memory.text
@@ -579,7 +583,19 @@ class DynamoMissRepository:
 # --- the memories table's stream ----------------------------------------------------------------
 
 # The attributes the index document is built from; a MODIFY that changes none of them is "unchanged".
-INDEXED = ("namespace", "type", "tier", "title", "text", "entities", "session_id", "agent_id", "embedding", "tenant_id")
+INDEXED = (
+    "namespace",
+    "type",
+    "tier",
+    "title",
+    "text",
+    "context",
+    "entities",
+    "session_id",
+    "agent_id",
+    "embedding",
+    "tenant_id",
+)
 
 
 def _decode_binary(image: dict[str, Any]) -> dict[str, Any]:

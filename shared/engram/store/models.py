@@ -249,6 +249,7 @@ class MemoryItem(Model):
     superseded_by = UnicodeAttribute(null=True)
     sources = JSONAttribute(null=True)
     source_sessions = UnicodeSetAttribute(null=True)  # the sessions of ``sources``, for a filter
+    context = UnicodeAttribute(null=True)  # what came before it in its conversation
 
     by_tenant = _ByTenant()
     by_namespace = _ByNamespace()

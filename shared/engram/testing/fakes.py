@@ -485,7 +485,7 @@ class FakeMemoryRepository:
             for name in ("supersedes", "sources"):
                 if name in values:
                     values[name] = tuple(copy.deepcopy(list(values[name])))
-            for name in ("session_id", "slot"):
+            for name in ("session_id", "slot", "context"):
                 if values.get(name) == "":
                     values[name] = None
             if values.get("superseded_by") == "":

@@ -111,7 +111,7 @@ class Importer:
         if "memory" in data or "external_id" in data:  # already a batch item (mem0, agentcore)
             return data
         item: dict[str, Any] = {"external_id": data["id"], "text": data["text"]}
-        for name in ("title", "namespace", "type", "tier", "entities", "metadata", "agent_id", "created_at"):
+        for name in ("title", "context", "namespace", "type", "tier", "entities", "metadata", "agent_id", "created_at"):
             if data.get(name) not in (None, "", [], {}):
                 item[name] = data[name]
         session = data.get("session_id")

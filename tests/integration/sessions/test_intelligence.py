@@ -220,6 +220,11 @@ def test_extract_matches_the_seed_and_save_dedupes(aws: dict[str, str]) -> None:
         http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True}),
     ).json
     assert [s["action"] for s in saved["suggestions"]] == ["created", "created"]
+    contexts = [
+        invoke("get_memory", http_event("GET", "/v1/memories/{id}", path_params={"id": s["memory_id"]})).json["context"]
+        for s in saved["suggestions"]
+    ]
+    assert contexts == [None, "Nice to meet you, John!"]  # the message before each source message
     again = invoke(
         "extract",
         http_event("POST", "/v1/extract", body={"conversation": SEED_CONVERSATION, "namespace": "crm", "save": True}),

@@ -65,6 +65,10 @@ def test_end_with_extract_and_success_learns_once(aws: dict[str, str]) -> None:
     extracted = invoke("list_memories", http_event("GET", "/v1/memories", query={"session_id": sid})).json["data"]
     assert {m["type"] for m in extracted} >= {"identity", "preference"}
     assert all(m["source"]["extracted"] and m["session_id"] == sid for m in extracted)
+    # each memory's context is the message before its source message (none before the first)
+    by_message = {m["source"]["message"]: m["context"] for m in extracted}
+    assert by_message[1] is None
+    assert by_message[2] == "My name is Priya and I work at Acme as a data engineer"
     assert get_memory(used)["feedback_score"] == 1
 
     again = process(records)  # redelivery changes nothing

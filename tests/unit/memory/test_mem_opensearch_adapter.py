@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -150,7 +151,8 @@ def test_bulk_upsert_uses_external_versions_and_reports_conflicts_as_stale(recor
         ]
     }
     recorder.responder = staticmethod(lambda m, u, b: (200, items))  # type: ignore[assignment]
-    result = make().upsert([doc("mem_1", 3), doc("mem_2", 1)])
+    with_context = replace(doc("mem_2", 1), context="Who wrote it?")
+    result = make().upsert([doc("mem_1", 3), with_context])
     assert result == {"mem_1": "indexed", "mem_2": "stale"}
     req = recorder.requests[0]
     assert (req["method"], req["url"]) == ("POST", "/_bulk")
@@ -161,6 +163,9 @@ def test_bulk_upsert_uses_external_versions_and_reports_conflicts_as_stale(recor
     }
     assert source["tenant_id"] == "t1" and source["version"] == 3 and source["embedding"] == [0.5] * 4
     assert source["content"] == "Title here\nBody text\nAnn"
+    # a memory's context is BM25-searched with it: in the content field only (no mapping change)
+    assert req["body"][3]["content"] == "Who wrote it?\nTitle here\nBody text\nAnn"
+    assert "context" not in req["body"][3]
     assert len(req["body"]) == 4
 
 

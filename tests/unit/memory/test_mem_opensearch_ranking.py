@@ -22,7 +22,7 @@ from engram.index.opensearch import OpenSearchIndex
 from engram.models.memories import ExplainRequest
 from engram.ports.memories import Memory
 from engram.services.feedback import FeedbackService
-from engram.services.memory_core import MemoryCore
+from engram.services.memory_core import MemoryCore, embed_text
 from engram.services.misses import MissService
 from engram.services.search import SearchService
 from engram.testing.fakes import FakeMemoryRepository, FakeMissRepository
@@ -36,6 +36,7 @@ TEXTS = [
     "Caroline went to the LGBTQ support group on 7 May 2023",
     "Melanie painted a sunrise by the lake",
 ]
+CONTEXTS = {4: "Caroline: What did you paint for the art show?"}  # the turn before (memory context)
 
 
 def service_over(index: Any, memories: list[Memory]) -> SearchService:
@@ -49,9 +50,22 @@ def service_over(index: Any, memories: list[Memory]) -> SearchService:
 
 @pytest.fixture
 def memories() -> list[Memory]:
-    vectors = HashingEmbedder(DIMS).embed(TEXTS)
+    contexts = [CONTEXTS.get(i) for i in range(len(TEXTS))]
+    vectors = HashingEmbedder(DIMS).embed([embed_text("", t, c) for t, c in zip(TEXTS, contexts, strict=True)])
     return [
-        Memory("t1", f"mem_{i}", "ns", "", text, "fact", "normal", 1.68e9 + i, 1.68e9 + i, embedding=vectors[i])
+        Memory(
+            "t1",
+            f"mem_{i}",
+            "ns",
+            "",
+            text,
+            "fact",
+            "normal",
+            1.68e9 + i,
+            1.68e9 + i,
+            embedding=vectors[i],
+            context=contexts[i],
+        )
         for i, text in enumerate(TEXTS)
     ]
 
@@ -63,7 +77,10 @@ def test_opensearch_and_local_index_rank_and_explain_alike(
 ) -> None:
     local = LocalIndex(str(tmp_path))
     local.upsert(
-        [IndexDoc("t1", m.memory_id, "ns", "fact", "normal", "", m.text, m.embedding or [], 1) for m in memories]
+        [
+            IndexDoc("t1", m.memory_id, "ns", "fact", "normal", "", m.text, m.embedding or [], 1, context=ctx)
+            for m, ctx in ((m, m.context or "") for m in memories)
+        ]
     )
 
     def answer(method: str, url: str, body: Any) -> tuple[int, Any]:
@@ -88,7 +105,12 @@ def test_opensearch_and_local_index_rank_and_explain_alike(
     )
     remote = OpenSearchIndex(client, "engram-memories", DIMS)
     on_local, on_opensearch = service_over(local, memories), service_over(remote, memories)
-    for query in ("What timezone is the user in?", "When did Caroline go to the support group in May 2023?"):
+    queries = (
+        "What timezone is the user in?",
+        "When did Caroline go to the support group in May 2023?",
+        "What did Melanie paint for the art show?",  # "art show": only in a memory's context
+    )
+    for query in queries:
         a = on_local.search("t1", query, threshold=0.0, record_access=False)
         b = on_opensearch.search("t1", query, threshold=0.0, record_access=False)
         assert [(h.id, h.score, h.vector_score, h.text_score) for h in a] == [
@@ -100,5 +122,7 @@ def test_opensearch_and_local_index_rank_and_explain_alike(
         assert [r.terms for r in ea.results] == [r.terms for r in eb.results]
         for r in eb.results:
             assert round(sum(t.contribution for t in r.terms), 6) == r.score
+    art_show = on_opensearch.search("t1", "art show", mode="text", threshold=0.0, record_access=False)
+    assert [h.id for h in art_show] == ["mem_4"] and art_show[0].text == TEXTS[4]
     searched = [r["body"] for r in recorder.requests if r["body"] and "query" in r["body"]]
     assert any("knn" in str(b) for b in searched) and any("match" in str(b) for b in searched)

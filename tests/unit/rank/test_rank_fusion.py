@@ -52,3 +52,25 @@ def test_terms_always_add_up_exactly(values: dict[str, float]) -> None:
     assert round(sum(t.contribution for t in terms), 6) == MODEL.score(values)
     for t in terms[1:]:
         assert math.copysign(1, t.contribution) == math.copysign(1, t.weight * t.value) or abs(t.contribution) < 1e-5
+
+
+def test_a_candidate_with_context_is_scored_by_the_context_model() -> None:
+    from engram.rank import FEATURES, Candidate, rank
+    from engram.rank.weights import FITTED, FITTED_CONTEXT, model_for
+
+    plain = RankModel(bias=-1.0, weights=dict.fromkeys(FEATURES, 0.0), threshold=0.7, source="plain")
+    contextual = RankModel(bias=2.0, weights=dict.fromkeys(FEATURES, 0.0), threshold=0.7, source="context")
+    candidates = [
+        Candidate("mem_a", "Ann: it was Friday", cosine=0.5, bm25=1.0),
+        Candidate("mem_b", "Ann: it was Friday", context="Bob: when was the parade?", cosine=0.5, bm25=1.0),
+    ]
+    ranked = rank("when?", candidates, embedder="hashing", model=plain, context_model=contextual)
+    scored = {r.candidate.memory_id: r for r in ranked}
+    assert scored["mem_a"].model is plain and scored["mem_a"].score == pytest.approx(sigmoid(-1.0), abs=1e-6)
+    assert scored["mem_b"].model is contextual and scored["mem_b"].score == pytest.approx(sigmoid(2.0), abs=1e-6)
+    assert scored["mem_b"].included and not scored["mem_a"].included
+    # the shipped tables: one fit per embedder for each kind, the same features
+    assert FITTED.keys() == FITTED_CONTEXT.keys()
+    for name in FITTED:
+        assert FITTED[name].keys() == FITTED_CONTEXT[name].keys()
+        assert model_for(name, context=True).weights != model_for(name).weights

@@ -503,12 +503,14 @@ class Memories(_Resource):
         session_id: str | None = None,
         agent_id: str | None = None,
         source: Mapping[str, Any] | models.MemorySource | None = None,
+        context: str | None = None,
         idempotency_key: str | None = None,
     ) -> models.WrittenMemoryOut:
         """Store a memory; it is searchable when this returns. ``action`` says what the write did:
         ``created``, ``duplicate`` (the namespace had the text: that memory comes back),
         ``superseded`` (it replaced the memories in ``supersedes``) or ``conflict`` (a
-        contradiction waiting for review, ``conflict_id``)."""
+        contradiction waiting for review, ``conflict_id``). ``context``: what came before it in
+        the conversation (e.g. the question it answers), searched with the text."""
         body = fields(
             text=text,
             title=title,
@@ -520,6 +522,7 @@ class Memories(_Resource):
             session_id=session_id,
             agent_id=agent_id,
             source=source,
+            context=context,
         )
         return self._client.request(
             "POST", "/v1/memories", models.WrittenMemoryOut, json=body, idempotency_key=idempotency_key
@@ -582,10 +585,11 @@ class Memories(_Resource):
         tier: Tier | None = None,
         entities: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        context: str | None = None,
     ) -> models.EditedMemoryOut:
         """Edit a memory; ``metadata`` is merged (a None value removes that key). A new text is read
         for its fact slot again: ``action`` says whether it superseded a memory or opened a conflict,
-        ``restored`` which memories it no longer supersedes."""
+        ``restored`` which memories it no longer supersedes. ``context=""`` removes the context."""
         body = fields(
             text=text,
             title=title,
@@ -594,6 +598,7 @@ class Memories(_Resource):
             tier=tier,
             entities=list(entities) if entities is not None else None,
             metadata=metadata,
+            context=context,
         )
         return self._client.request("PATCH", f"/v1/memories/{segment(memory_id)}", models.EditedMemoryOut, json=body)
 
