@@ -248,7 +248,7 @@ def conversation_candidates(
         before_terms, after_terms = reading.terms(before), reading.terms(after)
         skipped = skip.get(index, ()) if skip else ()
         asked = _asked_favourite(reading.texts[before]) if before is not None else None
-        echoed = _echoed(reading.sentences(before), sentences[0]) if before is not None and sentences else ()
+        echoed = _echoed(reading, before, sentences[0]) if before is not None and sentences else ()
         for start, end, unit, tokens, terms, kind, span, whole in _units(
             sentences[:MAX_SENTENCES], skipped, max_span, asked, echoed
         ):
@@ -322,9 +322,10 @@ def _units(
         terms.append(set(terms_of(tokens[-1])))
         count += len(parts)
     question = [s.rstrip().endswith("?") for s in sentences]
+    placeholder = [PLACEHOLDER.search(s) is not None for s in sentences]  # looked up once, not per run
     seen: set[str] = set()
     for i, (parts, (first, _)) in enumerate(zip(clauses, atoms, strict=True)):
-        if PLACEHOLDER.search(sentences[i]):
+        if placeholder[i]:
             continue
         if len(parts) > 1 and not question[i]:
             head = _shared_head(parts[0])
@@ -348,7 +349,7 @@ def _units(
                         False,
                     )
     answer = _favourite_answer(asked, sentences[0]) if asked and sentences and not question[0] else None
-    if answer is not None and answer not in seen and not PLACEHOLDER.search(sentences[0]):
+    if answer is not None and answer not in seen and not placeholder[0]:
         seen.add(answer)
         answer_tokens = words(answer)
         yield (atoms[0][0], atoms[0][1], answer, answer_tokens, set(terms_of(answer_tokens)), "A", (0, 1, 1), False)
@@ -377,7 +378,7 @@ def _units(
             for variant, chosen in (("", span), ("noq", [k for k in span if not question[k]])):
                 if not chosen:
                     continue
-                if any(PLACEHOLDER.search(sentences[k]) for k in chosen):
+                if any(placeholder[k] for k in chosen):
                     continue
                 if any(question[k] for k in chosen):
                     continue
@@ -400,7 +401,7 @@ def _units(
                 )
 
 
-def _echoed(before: Sequence[str], first: str) -> tuple[str, ...]:
+def _echoed(reading: Reading, before: int, first: str) -> tuple[str, ...]:
     """What a reply's first sentence takes on as the speaker's own, from the other speaker's message
     before it: after "Me too!" / "Same here." / "So do I." their first-person statements ("I love
     to watch the Olympics."); after a bare "Yes!" / "I do." their closing yes/no question, as a
@@ -408,10 +409,10 @@ def _echoed(before: Sequence[str], first: str) -> tuple[str, ...]:
     if len(first.split()) > 5 or PLACEHOLDER.search(first):
         return ()
     if _ECHO.match(first):
-        said = [s for s in before if not s.rstrip().endswith("?") and not PLACEHOLDER.search(s)]
+        said = [s for s in reading.sentences(before) if not s.rstrip().endswith("?") and not PLACEHOLDER.search(s)]
         return tuple(s for s in said if not _FIRST_PERSON.isdisjoint(words(s)))[:_MAX_ECHOED]
-    if _YES.match(first) and before and before[-1].rstrip().endswith("?"):
-        found = _YES_NO_QUESTION.match(before[-1].strip())
+    if _YES.match(first) and reading.texts[before].rstrip().endswith("?"):
+        found = _YES_NO_QUESTION.match(reading.sentences(before)[-1].strip())
         if found is not None:
             verb, rest = found.group(1).lower(), found.group(2).strip()
             subject = {"are": "I am", "have": "I have", "do": "I"}.get(verb, "I")
