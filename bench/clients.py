@@ -91,7 +91,7 @@ def bench_import(count: int, embedder: str, workdir: Path, batch_size: int) -> d
     dump = workdir / f"mem0-{count}.json"
     dump.write_text(json.dumps(mem0_dump(count)), encoding="utf-8")
     server = LocalServer(
-        workdir / f"data-{embedder}", "egm_bench_clients_key_0123456789", env={"ENGRAM_EMBEDDER": embedder}
+        workdir / f"data-{embedder}", "egm_bench_clients_key_0123456789", env={"ENGRAM_EMBEDDER": embedder}, lazy=False
     )
     server.start(timeout=600)
     try:
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         results["import"] = [
             bench_import(args.memories, e.strip(), workdir, args.batch_size) for e in args.embedders.split(",") if e
         ]
-        live = LocalServer(workdir / "data-sdk", "egm_bench_sdk_key_0123456789").start(timeout=600)
+        live = LocalServer(workdir / "data-sdk", "egm_bench_sdk_key_0123456789", lazy=False).start(timeout=600)
         try:
             results["sdk"] = bench_sdk(args.calls, live)
         finally:

@@ -168,12 +168,14 @@ class Capacity:
     ) -> tuple[float, float]:
         """(read units, write units) of one call."""
         if operation == "GetItem":
-            return self._read([response.get("Item") or {}], params.get("ConsistentRead", False)), 0.0
+            item = self._whole(params["TableName"], response.get("Item") or {}, params)
+            return self._read([item], params.get("ConsistentRead", False)), 0.0
         if operation == "BatchGetItem":
             rcu = 0.0
             for table, items in (response.get("Responses") or {}).items():
-                consistent = params["RequestItems"].get(table, {}).get("ConsistentRead", False)
-                rcu += sum(self._read([i], consistent) for i in items)
+                asked = params["RequestItems"].get(table, {})
+                consistent = asked.get("ConsistentRead", False)
+                rcu += sum(self._read([self._whole(table, i, asked)], consistent) for i in items)
             return rcu, 0.0
         if operation == "Query":
             evaluated = self._evaluated(params)
@@ -187,6 +189,12 @@ class Capacity:
                 wcu += self._write_units(table, old, new, factor)
             return 0.0, wcu
         return 0.0, 0.0
+
+    def _whole(self, table: str, item: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
+        """The item as billed: a read is billed for the whole item, whatever its projection returned."""
+        if not item or not asked.get("ProjectionExpression"):
+            return item
+        return self._get(table, self._key(table, item)) or item
 
     @staticmethod
     def _read(items: list[dict[str, Any]], consistent: bool) -> float:

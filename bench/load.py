@@ -873,7 +873,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 @contextmanager
-def local_server(data_dir: Path, log_dir: Path, server_workers: int | None = None) -> Iterator[Any]:
+def local_server(
+    data_dir: Path, log_dir: Path, server_workers: int | None = None, env: dict[str, str] | None = None
+) -> Iterator[Any]:
     from engram.testing.server import LocalServer
 
     server = LocalServer(
@@ -883,7 +885,9 @@ def local_server(data_dir: Path, log_dir: Path, server_workers: int | None = Non
             "ENGRAM_RATE_LIMIT_PER_MINUTE": "1000000",
             "ENGRAM_EMBEDDER": "hashing",
             "POWERTOOLS_LOG_LEVEL": "ERROR",
+            **(env or {}),
         },
+        lazy=False,  # as `make run` starts: every handler imported before the first request
         args=[] if server_workers is None else ["--workers", str(server_workers)],
     )
     server.log = log_dir / f"server-{server.port}.log"
@@ -966,6 +970,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ``kill_after`` it comes at half the duration."""
     server_workers: int | None = getattr(args, "server_workers", None)
     kill_after: int | None = getattr(args, "kill_after", None)
+    server_env: dict[str, str] = dict(getattr(args, "server_env", None) or [])
     tmp = Path(tempfile.mkdtemp(prefix="engram-load-"))
     data_dir = tmp / "data"
     result: dict[str, Any] = {
@@ -981,6 +986,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "kill_after": kill_after,
             "seed": args.seed,
             "embedder": "hashing",
+            "server_env": server_env,
         },
     }
     try:
@@ -989,7 +995,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             storage_calls = calibrate()
         if storage_calls is not None:
             result["storage_calls"] = storage_calls
-        with local_server(data_dir, tmp, server_workers) as server:
+        with local_server(data_dir, tmp, server_workers, server_env) as server:
             ledger = Ledger()
             up = threading.Event()
             up.set()
@@ -1006,7 +1012,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
             print(
                 f"load: {args.workers} agents for {args.duration:.0f} s against {server.url} "
-                f"({'default' if server_workers is None else server_workers} handler processes)",
+                f"({'default' if server_workers is None else server_workers} handler processes)"
+                + "".join(f", {k}={v}" for k, v in server_env.items()),
                 flush=True,
             )
             probe.start()
@@ -1137,6 +1144,13 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _name_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
 def _server_workers(text: str) -> list[int]:
     from engram.local.workers import MAX_WORKERS, default_size
 
@@ -1157,6 +1171,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="handler processes of the server, a comma-separated list to compare in one run "
         "(e.g. 0,4; 'default' is the server's own default); default: the server's default only",
+    )
+    parser.add_argument(
+        "--server-env",
+        type=_name_value,
+        action="append",
+        metavar="NAME=VALUE",
+        help="a setting for the server (repeatable), e.g. ENGRAM_RATE_LIMIT_ADDRESS_SCOPE=unverified",
     )
     parser.add_argument("--kill-midway", action="store_true", help="SIGKILL the server halfway and restart it")
     parser.add_argument("--kill-after", type=int, default=None, help="with --kill-midway: after this many messages")

@@ -209,9 +209,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = tmp / "data"
     env = {"ENGRAM_RATE_LIMIT_PER_MINUTE": "1000000", "ENGRAM_EMBEDDER": "hashing", "POWERTOOLS_LOG_LEVEL": "ERROR"}
     if args.server_workers is None:
-        server = LocalServer(data_dir, API_KEY, env=env)
+        server = LocalServer(data_dir, API_KEY, env=env, lazy=False)
     else:
-        server = LocalServer(data_dir, API_KEY, env=env, args=["--workers", str(args.server_workers)])
+        server = LocalServer(data_dir, API_KEY, env=env, lazy=False, args=["--workers", str(args.server_workers)])
     server.log = tmp / "server.log"
     try:
         server.start(timeout=300)

@@ -47,6 +47,9 @@ def test_add_get_and_tenant_isolation(memories: Any) -> None:
     assert memories.get("tenant_b", m.memory_id) is None
     other = new_memory(memories, tenant="tenant_b")
     assert set(memories.get_many(TENANT, [m.memory_id, other.memory_id, "mem_nope"])) == {m.memory_id}
+    # a read that only renders or scores leaves the embedding out, and only the embedding
+    (slim,) = memories.get_many(TENANT, [m.memory_id, other.memory_id], embeddings=False).values()
+    assert slim.embedding is None and replace(slim, embedding=m.embedding) == m
 
 
 def test_apply_bumps_the_version_and_loses_to_a_newer_write(memories: Any) -> None:

@@ -276,6 +276,20 @@ def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDyn
         ReturnValues="ALL_NEW",
     )["Attributes"]
     missing = client.get_item(TableName=TABLE, Key={"pk": {"S": "absent"}})
+    # a projection of top-level attributes is copied from the item (not through moto's plain-JSON
+    # round trip): every type comes back as stored, and only what was asked for
+    names = {"#t": "text", "#n": "n", "#b": "blob", "#s": "strings", "#bs": "blobs", "#m": "map", "#x": "nothing"}
+    projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+    projected = client.get_item(TableName=TABLE, Key={"pk": {"S": "every"}}, **projection)["Item"]
+    projected_batch = client.batch_get_item(RequestItems={TABLE: {"Keys": [{"pk": {"S": "every"}}], **projection}})[
+        "Responses"
+    ][TABLE]
+    nested = client.get_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "every"}},
+        ProjectionExpression="#m.inner[1], numbers",
+        ExpressionAttributeNames={"#m": "map"},
+    )["Item"]
 
     def normal(item: dict[str, Any]) -> dict[str, Any]:  # sets come back in any order
         return {k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in av.items()} for k, av in item.items()}
@@ -285,6 +299,12 @@ def test_item_reads_and_writes_answer_the_sdk_exactly_over_http(dynamo: LocalDyn
     assert [normal(item) for item in batch] == [normal(EVERY_TYPE)]
     assert normal(updated) == normal({**EVERY_TYPE, "n": {"N": "13.5"}})
     assert "Item" not in missing
+    asked = {name: EVERY_TYPE[name] for name in ("text", "blob", "strings", "blobs", "map")} | {"n": {"N": "13.5"}}
+    assert normal(projected) == normal(asked) and [normal(i) for i in projected_batch] == [normal(asked)]
+    from moto.dynamodb.models.dynamo_type import Item
+
+    assert getattr(Item.project, "_engram_direct", False)  # the answers above came from the direct copy
+    assert normal(nested) == {"map": {"M": {"inner": {"L": [{"N": "3"}]}}}, "numbers": {"NS": ["1", "2.5"]}}
 
 
 def test_the_endpoint_keeps_connections_open_between_requests(dynamo: LocalDynamo) -> None:
@@ -380,3 +400,57 @@ def test_a_query_reads_its_partition_in_key_order_and_pages_through_it(tmp_path:
     assert keys(ranged) == [("b", 2), ("b", 3), ("b", 4)]
     assert empty["Items"] == [] and empty["Count"] == 0
     assert sorted(keys(on_index)) == [(pk, sk) for pk in "abc" for sk in (1, 3, 5)]
+
+
+def test_one_update_expression_applied_again_and_again_answers_each_item_exactly(dynamo: LocalDynamo) -> None:
+    # moto parses an expression once (cached) and validates a copy of the tree per call, made
+    # directly rather than by copy.deepcopy, walked by node class: no call may see what validating
+    # an earlier one did, and every clause (SET with functions, REMOVE, ADD) still applies.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    expression = "ADD #h :one SET #e = if_not_exists(#e, :e), #l = list_append(if_not_exists(#l, :empty), :l) REMOVE #x"
+    answers = []
+    for pk, value in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")]:
+        reply = dynamo.call(
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": pk}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": {"#h": "hits", "#e": "first", "#l": "seen", "#x": "gone"},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":e": {"N": value},
+                    ":empty": {"L": []},
+                    ":l": {"L": [{"N": value}]},
+                },
+                "ReturnValues": "ALL_NEW",
+            },
+        )
+        answers.append(reply["Attributes"])
+    assert answers[-1] == {
+        "pk": {"S": "a"},
+        "hits": {"N": "3"},
+        "first": {"N": "1"},
+        "seen": {"L": [{"N": "1"}, {"N": "3"}, {"N": "4"}]},
+    }
+    assert answers[1] == {"pk": {"S": "b"}, "hits": {"N": "1"}, "first": {"N": "2"}, "seen": {"L": [{"N": "2"}]}}
+    assert _get(dynamo, "a") == answers[-1]
+
+    tree = UpdateExpressionParser.make(expression)  # the cached parse the calls shared
+    copied = validators.deepcopy(tree)
+    assert getattr(validators.deepcopy, "_engram_direct", False)
+    assert getattr(DepthFirstTraverser.traverse, "_engram_by_type", False)
+    assert copied is not tree and copied.children[0] is not tree.children[0]
+    assert copied.children[0].parent is copied and tree.children[0].parent is tree
+    assert _shape(copied) == _shape(tree)
+
+
+def _shape(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_shape(n) for n in node]
+    if hasattr(node, "children"):
+        return (type(node).__name__, _shape(node.children))
+    return node

@@ -4,6 +4,7 @@ process that dies fails its event and is replaced; the processes share one index
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from engram.index import IndexDoc, IndexFilters, IndexUnavailable
 from engram.index.local import LocalIndex
 from engram.index.remote import RemoteIndex
-from engram.local.runtime import LocalRuntime
+from engram.local.runtime import LocalRuntime, LocalRuntimeError
 from engram.local.shared_index import IndexServer
 from tests.local.helpers import FIXTURE_TEMPLATE, call, read_jsonl, wait_for
 
@@ -193,3 +194,32 @@ def test_a_sigterm_to_the_whole_process_group_still_stops_in_order(
     assert "exited during the invocation" not in text and "WorkerExited" not in text, text
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_jsonl(logs["stream"])] == ["in-flight"]
     assert "handler processes stopped" in text and "DynamoDB snapshot written" in text
+
+
+def _with_a_broken_handler(tmp_path: Path) -> Path:
+    """The fixture template, with ItemsFunction's handler failing on import."""
+    root = tmp_path / "template"
+    shutil.copytree(FIXTURE_TEMPLATE.parent, root)
+    (root / "functions" / "items" / "app.py").write_text("raise RuntimeError('broken on purpose')\n")
+    return root / "template.yaml"
+
+
+def test_a_warmed_up_start_refuses_a_handler_that_cannot_be_imported(tmp_path: Path, logs: dict[str, Path]) -> None:
+    # `python -m engram.local` without --lazy: every handler is imported before the API answers.
+    local = LocalRuntime(_with_a_broken_handler(tmp_path), tmp_path / "data", port=0, workers=1, warm_up=True)
+    with pytest.raises(LocalRuntimeError) as refused:
+        local.start()
+    assert "ItemsFunction" in str(refused.value) and "broken on purpose" in str(refused.value)
+
+
+def test_a_lazy_start_imports_each_handler_on_its_first_event(tmp_path: Path, logs: dict[str, Path]) -> None:
+    # --lazy (and LocalServer in tests): as Lambda's cold start, a handler is imported by its first
+    # event, so the broken one fails only its own requests.
+    local = LocalRuntime(_with_a_broken_handler(tmp_path), tmp_path / "data", port=0, workers=1).start()
+    try:
+        assert call(local.port, "GET", "/public").status == 200
+        failed = call(local.port, "GET", "/items/one")
+        assert failed.status == 500 and failed.json() == {"message": "Internal Server Error"}
+        assert call(local.port, "GET", "/public").status == 200
+    finally:
+        local.stop()

@@ -265,6 +265,9 @@ class LocalDynamo:
         _serialize_items_directly()
         _query_one_partition()
         _cache_update_expressions()
+        _copy_update_trees_directly()
+        _traverse_update_trees_by_type()
+        _project_top_level_attributes_directly()
         _cache_condition_lexing()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
@@ -1066,6 +1069,148 @@ def _cache_update_expressions() -> None:
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     _memoize(UpdateExpressionParser, "make", 512)
+
+
+def _copy_update_trees_directly() -> None:
+    """moto validates an UpdateExpression on a ``copy.deepcopy`` of its parsed tree (validation
+    replaces nodes in place), and the generic deep copy was half of an UpdateItem's time. The tree
+    is plain ``Node`` objects, lists and strings: copy those directly (same result, the same
+    sharing through the ``parent`` links); anything else still goes through ``copy.deepcopy``.
+    Re-check on a moto upgrade that ``Validator.__init__`` still deep-copies with the module's
+    ``deepcopy`` name (tests/local/test_dynamo.py covers the answers)."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    if getattr(validators.deepcopy, "_engram_direct", False):
+        return
+
+    atoms = frozenset({str, int, float, bool, type(None)})
+    direct: dict[type, bool] = {}  # type → copied attribute by attribute (a Node with no copy hook)
+
+    def clone(value: Any, memo: dict[int, Any]) -> Any:
+        kind = type(value)
+        if kind in atoms:
+            return value
+        found = memo.get(id(value))
+        if found is not None:
+            return found
+        if kind is list:
+            items: list[Any] = []
+            memo[id(value)] = items
+            items.extend([clone(v, memo) for v in value])
+            return items
+        plain = direct.get(kind)
+        if plain is None:
+            plain = direct[kind] = issubclass(kind, Node) and not hasattr(kind, "__deepcopy__")
+        if not plain:
+            return copy.deepcopy(value, memo)
+        result = object.__new__(kind)
+        memo[id(value)] = result
+        attributes = result.__dict__
+        for name, v in value.__dict__.items():
+            attributes[name] = v if type(v) in atoms else clone(v, memo)
+        return result
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return clone(value, {} if memo is None else memo)
+
+    deepcopy._engram_direct = True  # type: ignore[attr-defined]
+    validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
+def _traverse_update_trees_by_type() -> None:
+    """moto validates an UpdateExpression with ten depth-first passes over its tree, and each pass
+    rebuilds its tuple of node classes and runs two ``isinstance`` checks against abstract classes
+    at every node (the passes were most of an UpdateItem's remaining time). The same walk, in the
+    same order with the same hooks, deciding by each node's class once per pass; and the search for
+    an expression's clauses (run from every nested node by two of the passes) likewise. Re-check on
+    a moto upgrade that ``DepthFirstTraverser.traverse_node_recursively`` and ``Node.find_clauses``
+    are unchanged."""
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
+        DepthFirstTraverser,
+        Expression,
+        Node,
+        UpdateExpressionFunction,
+    )
+
+    if getattr(DepthFirstTraverser.traverse, "_engram_by_type", False):
+        return
+    is_node: dict[type, bool] = {}
+
+    def traverse(self: Any, root: Any) -> Any:
+        wanted = self.nodes_to_be_processed()
+        processed: dict[type, bool] = {}
+        pre_processing_of_child = self.pre_processing_of_child
+        process = self.process
+
+        def visit(node: Any, child_id: int) -> Any:
+            kind = type(node)
+            node_kind = is_node.get(kind)
+            if node_kind is None:
+                node_kind = is_node[kind] = issubclass(kind, Node)
+            if not node_kind:
+                return node
+            parent = node.parent
+            if node.children is not None:
+                for i, child in enumerate(node.children):
+                    pre_processing_of_child(node, i)
+                    visit(child, i)
+            hit = processed.get(kind)
+            if hit is None:
+                hit = processed[kind] = issubclass(kind, wanted)
+            if hit:
+                node = process(node)
+                node.parent = parent
+                if parent:
+                    parent.children[child_id] = node
+            return node
+
+        return visit(root, -1)
+
+    nested: dict[type, bool] = {}
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            inside = nested.get(kind)
+            if inside is None:
+                inside = nested[kind] = issubclass(kind, (Expression, UpdateExpressionFunction))
+            if inside:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    traverse._engram_by_type = True  # type: ignore[attr-defined]
+    DepthFirstTraverser.traverse = traverse
+    Node.find_clauses = find_clauses
+
+
+def _project_top_level_attributes_directly() -> None:
+    """moto answers a ProjectionExpression by converting the whole item to plain JSON once per
+    projected attribute (a 30-attribute projection of an item with a 4 KB embedding cost three times
+    the unprojected read). A projection of top-level attributes only (``a, b, #c``, no ``.`` or
+    ``[i]``) copies those attributes; any other still goes through moto. Re-check on a moto upgrade
+    that ``Item.project`` still takes the parsed paths (tests/local/test_dynamo.py covers answers)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    original = Item.project
+    if getattr(original, "_engram_direct", False):
+        return
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
+            return original(self, projection_expressions)
+        result = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+        attrs = self.attrs
+        chosen = {name: copy.deepcopy(attrs[name]) for (name,) in projection_expressions if name in attrs}
+        dict.update(result.attrs, chosen)  # a part of an item that passed moto's size check, once
+        return result
+
+    project._engram_direct = True  # type: ignore[attr-defined]
+    Item.project = project  # type: ignore[method-assign]
 
 
 def _cache_condition_lexing() -> None:

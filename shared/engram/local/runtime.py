@@ -73,7 +73,8 @@ class LocalRuntime:
     server's own environment (defaults to ``os.environ`` at start); its values win over the
     template's. ``schedule_seconds`` overrides every schedule interval and the TTL reaper's.
     ``workers`` is the number of handler processes (0: handlers run in this process, one event
-    at a time). ``warm_up`` loads the embedding model before the API answers; ``progress``
+    at a time). ``warm_up`` imports every handler (in each handler process) and loads the
+    embedding model before the API answers; without it each is loaded on first use. ``progress``
     prints a line per start-up step.
     """
 

@@ -93,16 +93,17 @@ class WorkerPool:
         self.replaced = 0
 
     def configure(self, environ: Mapping[str, str], warm_up: bool) -> None:
-        """The environment the processes start with, and whether each loads the embedding model
-        before it is ready (set once the runtime knows them, before :meth:`start`)."""
+        """The environment the processes start with, and whether each imports every handler and
+        loads the embedding model before it is ready (else each handler is imported on its first
+        event, as Lambda does on a cold start). Set once the runtime knows them, before :meth:`start`."""
         self._environ = dict(environ)
         self._warm_up = warm_up
 
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 300.0) -> None:
-        """Start the processes and wait until each has imported every handler (and loaded the
-        embedding model, if local mode uses one)."""
+        """Start the processes and wait until each is ready: when warming up, once it has imported
+        every handler and loaded the embedding model (if local mode uses one)."""
         self._listener = Listener(("127.0.0.1", 0), authkey=self._key)
         threading.Thread(target=self._accept, name="engram-local-workers", daemon=True).start()
         started = time.monotonic()
@@ -334,9 +335,9 @@ def worker_main() -> int:
         namespace = new_namespace()
         region = os.environ.get("AWS_REGION", "us-east-1")
         functions = {fid: LambdaFunction(spec, region, namespace, lock) for fid, spec in specs.items()}
-        for function in functions.values():
-            function.warm()
         if warm_up:
+            for function in functions.values():
+                function.warm()
             warm_up_embedder(_to_stderr if os.environ[ID_VARIABLE] == "1" else None)
     except Exception as exc:  # noqa: BLE001 - reported to the main process, which refuses to start
         connection.send(("failed", f"{exc.__class__.__name__}: {exc}"))
@@ -370,4 +371,10 @@ def _receive_specs(connection: Connection) -> tuple[dict[str, FunctionSpec], boo
 
 
 if __name__ == "__main__":
-    sys.exit(worker_main())
+    code = worker_main()
+    # Nothing is left to save: skip the interpreter's teardown (its garbage collection over the
+    # handlers' modules held up every stop by a second or more per process).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -165,8 +165,12 @@ class MemoryRepository(Protocol):
 
     def get(self, tenant_id: str, memory_id: str) -> Memory | None: ...
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
-        """The memories of this tenant among ``memory_ids`` (missing ones are left out)."""
+    def get_many(
+        self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False, embeddings: bool = True
+    ) -> dict[str, Memory]:
+        """The memories of this tenant among ``memory_ids`` (missing ones are left out). With
+        ``embeddings=False`` the embeddings are not read (``embedding`` is None): for reads that
+        only render or score, never for a memory that is written back."""
         ...
 
     def log_accesses(self, logs: Sequence[Accesses]) -> None:

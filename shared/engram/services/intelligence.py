@@ -149,7 +149,8 @@ class IntelligenceService:
         create_fields = req.model_dump(
             exclude={"first_message", "token_budget", "include_superseded"}, exclude_unset=True
         )
-        session = self._sessions.create(tenant_id, CreateSession.model_validate(create_fields))
+        stored = self._sessions.create_stored(tenant_id, CreateSession.model_validate(create_fields))
+        session = self._sessions.render(stored)
         budget = req.token_budget or self._settings.context_token_budget
         context, stats = self.build_context(
             tenant_id, req.namespace, req.first_message, budget, include_superseded=req.include_superseded
@@ -157,7 +158,7 @@ class IntelligenceService:
         injected = injected_ids(context)
         if injected:
             self._feedback().record_access(tenant_id, injected)
-        self._sessions.record_start(tenant_id, session.id, context, stats)  # turn 0 of GET …/turns: the ids
+        self._sessions.record_start(stored, context, stats)  # turn 0 of GET …/turns: the ids
         return StartSessionOut(session_id=session.id, session=session, context=context, stats=stats)
 
     # --- turns ------------------------------------------------------------------------------------

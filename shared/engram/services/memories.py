@@ -278,8 +278,8 @@ class MemoryService:
     # --- read ---------------------------------------------------------------------------------
 
     def existing(self, tenant_id: str, memory_ids: Sequence[str]) -> set[str]:
-        """Which of these ids the tenant already has (one batched read)."""
-        return set(self.core.repo.get_many(tenant_id, list(dict.fromkeys(memory_ids))))
+        """Which of these ids the tenant already has (one batched read, embeddings left out)."""
+        return set(self.core.repo.get_many(tenant_id, list(dict.fromkeys(memory_ids)), embeddings=False))
 
     def get(self, tenant_id: str, memory_id: str) -> MemoryOut:
         return self.core.render(self.core.load(tenant_id, memory_id))
@@ -444,8 +444,9 @@ class MemoryService:
 
     def lookup(self, tenant_id: str, memory_ids: Sequence[str]) -> dict[str, Memory]:
         """The memories of this tenant among ``memory_ids`` (any strings: callers report ids they
-        were given, so unknown and other tenants' ids are simply absent), in one batched read."""
-        return self.core.repo.get_many(tenant_id, memory_ids) if memory_ids else {}
+        were given, so unknown and other tenants' ids are simply absent), in one batched read that
+        leaves the embeddings out: for checking and rendering ids, never to write a memory back."""
+        return self.core.repo.get_many(tenant_id, memory_ids, embeddings=False) if memory_ids else {}
 
     def for_session(self, tenant_id: str, session_id: str) -> builtins.list[MemoryOut]:
         now = clock.now()

@@ -330,15 +330,25 @@ class SearchService:
                     extra = index.text_search(tenant_id, q.text, len(extra_ids), q.index_filters(tuple(extra_ids)))
                     for h in extra:
                         bm25.setdefault(h.memory_id, h.score)
+                        if h.embedding is not None:
+                            embeddings.setdefault(h.memory_id, h.embedding)
         except IndexUnavailable as exc:
             raise errors.ServiceUnavailable("The memory index is unavailable; retry the request") from exc
         ids = list(dict.fromkeys([*raw_cos, *bm25, *extra_ids]))
         now = clock.now()
-        found = {mid: m for mid, m in self.core.repo.get_many(tenant_id, ids).items() if self._matches(m, q, now)}
+        # The stored memories without their embeddings (the index gave the vectors it holds); a
+        # candidate still without a score or a vector from the index is read again, whole.
+        repo = self.core.repo
+        found = {m: v for m, v in repo.get_many(tenant_id, ids, embeddings=False).items() if self._matches(v, q, now)}
         if qvec is not None:
-            for mid, memory in found.items():
+            unscored = [mid for mid in found if mid not in raw_cos and not embeddings.get(mid)]
+            if unscored:
+                embeddings.update(
+                    {mid: m.embedding for mid, m in repo.get_many(tenant_id, unscored).items() if m.embedding}
+                )
+            for mid in found:
                 if mid not in raw_cos:
-                    vec = embeddings.get(mid) or memory.embedding
+                    vec = embeddings.get(mid)
                     if vec is not None and len(vec) == len(qvec):
                         raw_cos[mid] = math.fsum(a * b for a, b in zip(qvec, vec, strict=True))
         texts = {mid: bm25_text(m.title, m.text, m.entities) for mid, m in found.items()}

@@ -85,6 +85,10 @@ class SessionService:
     # --- create -------------------------------------------------------------------------------
 
     def create(self, tenant_id: str, req: CreateSession) -> SessionOut:
+        return self.render(self.create_stored(tenant_id, req))
+
+    def create_stored(self, tenant_id: str, req: CreateSession) -> Session:
+        """Create a session; the session as stored (what a caller writing more for it needs)."""
         session = self._new(tenant_id, req)
         try:
             self._repo.create(session)
@@ -92,7 +96,7 @@ class SessionService:
             raise errors.Conflict(
                 f"Key {req.key!r} is already used by session {exc.session_id}; use get-or-create to reuse it"
             ) from exc
-        return self.render(session)
+        return session
 
     def get_or_create(self, tenant_id: str, req: CreateSession) -> SessionDetail:
         """Idempotent by key: one session per key even under concurrent calls (the alias write is
@@ -238,9 +242,9 @@ class SessionService:
             total_count=session.turn_count + int(has_start),
         )
 
-    def record_start(self, tenant_id: str, session_id: str, context: InjectedContext, stats: ContextStats) -> None:
-        """Keep what a start injected (ids, not text) as turn 0 of the session's turn log."""
-        session = self.load(tenant_id, session_id)
+    def record_start(self, session: Session, context: InjectedContext, stats: ContextStats) -> None:
+        """Keep what a start injected (ids, not text) as turn 0 of the session's turn log (``session``
+        as :meth:`create_stored` returned it: no read of what the start just wrote)."""
         self._repo.save_start(session, start_record(context, stats), now=clock.now())
 
     def export(self, tenant_id: str, ref: str) -> dict[str, Any]:

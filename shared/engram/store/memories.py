@@ -42,6 +42,12 @@ ACCESS_LOG_RETENTION_SECONDS = 14 * 86400  # as long as the dead-letter queue ke
 # --- keys ---------------------------------------------------------------------------------------
 
 
+# Every stored attribute of a memory but its embedding (up to 4 KB of a ~5 KB item): what a read
+# that only renders or scores asks for. DynamoDB bills the whole item all the same; the saving is
+# the bytes sent, decoded and unpacked.
+_WITHOUT_EMBEDDING = [a.attr_name for name, a in MemoryItem.get_attributes().items() if name != "embedding"]
+
+
 def memory_pk(tenant_id: str, memory_id: str) -> str:
     return f"{tenant_id}#{memory_id}"
 
@@ -298,13 +304,16 @@ class DynamoMemoryRepository:
                 return None
         return to_memory(item) if item.tenant_id == tenant_id else None
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
+    def get_many(
+        self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False, embeddings: bool = True
+    ) -> dict[str, Memory]:
         keys = builtins.list(dict.fromkeys(memory_pk(tenant_id, m) for m in memory_ids))
         found: dict[str, Memory] = {}
         if not keys:
             return found
+        projection = None if embeddings else _WITHOUT_EMBEDDING
         with storage_errors():
-            for item in MemoryItem.batch_get(keys, consistent_read=consistent):
+            for item in MemoryItem.batch_get(keys, consistent_read=consistent, attributes_to_get=projection):
                 if item.tenant_id == tenant_id and item.memory_id:
                     found[str(item.memory_id)] = to_memory(item)
         return found

@@ -427,13 +427,16 @@ class FakeMemoryRepository:
         with self._lock:
             return self.memories.get((tenant_id, memory_id))
 
-    def get_many(self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False) -> dict[str, Memory]:
+    def get_many(
+        self, tenant_id: str, memory_ids: Iterable[str], *, consistent: bool = False, embeddings: bool = True
+    ) -> dict[str, Memory]:
         with self._lock:
-            return {
+            found = {
                 mid: self.memories[(tenant_id, mid)]
                 for mid in dict.fromkeys(memory_ids)
                 if (tenant_id, mid) in self.memories
             }
+        return found if embeddings else {mid: replace(m, embedding=None) for mid, m in found.items()}
 
     def log_accesses(self, logs: Sequence[Accesses]) -> None:
         with self._lock:

@@ -31,14 +31,16 @@ class LocalServer:
         root: Path | None = None,
         *,
         quiet: bool = True,
+        lazy: bool = True,
         args: list[str] | None = None,
     ) -> None:
         """``root``: the working directory (another checkout's, with its package on PYTHONPATH);
-        ``args``: more options for ``engram.local`` (e.g. ``--workers 2``)."""
+        ``lazy``: start with ``--lazy`` (handlers imported on first use: a test pays only for the
+        functions it calls); ``args``: more options for ``engram.local`` (e.g. ``--workers 2``)."""
         self.root = root or ROOT
         self.data_dir = data_dir
         self.quiet = quiet  # False: a line per request in the log ("GET /v1/health 200 3ms")
-        self.args = list(args or [])
+        self.args = [*(["--lazy"] if lazy else []), *(args or [])]
         self.api_key = api_key
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

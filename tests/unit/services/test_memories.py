@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from engram import errors
@@ -126,3 +129,38 @@ def test_misses_are_listed_newest_first_since_a_date(world: World, now: list[flo
     assert [m.query for m in since.data] == ["new question"] and since.count == 1
     with pytest.raises(errors.ValidationFailed):
         world.misses.list_misses(TENANT, since="yesterday")
+
+
+def test_search_reads_memories_without_embeddings_and_rereads_one_the_index_gave_no_vector(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dog = world.memories.create_memory(TENANT, text="The user's dog is called Rex", entities=["Rex"])
+    world.memories.create_memory(TENANT, text="The user's cat is called Tom")
+    query = SearchMemories(query="What is the dog called? Rex", threshold=0.0, mode="hybrid")
+    plain = {r.id: r for r in world.search.search_api(TENANT, query).results}
+    reads: list[tuple[tuple[str, ...], bool]] = []
+    get_many = world.memory_repo.get_many
+
+    def counted(tenant_id: str, ids: Any, **kwargs: Any) -> Any:
+        found = get_many(tenant_id, ids, **kwargs)
+        reads.append((tuple(ids), kwargs.get("embeddings", True)))
+        assert all((m.embedding is None) != kwargs.get("embeddings", True) for m in found.values())
+        return found
+
+    monkeypatch.setattr(world.memory_repo, "get_many", counted)
+    world.search.search_api(TENANT, query)
+    assert [embeddings for _, embeddings in reads] == [False]  # the index gave every vector: one slim read
+
+    # the index finds the dog by text only, and without its vector: the score comes from a reread
+    reads.clear()
+    text_search = world.index.text_search
+    monkeypatch.setattr(world.index, "knn", lambda *args, **kwargs: [])
+    monkeypatch.setattr(
+        world.index,
+        "text_search",
+        lambda *args, **kwargs: [replace(h, embedding=None) for h in text_search(*args, **kwargs)],
+    )
+    hits = {r.id: r for r in world.search.search_api(TENANT, query).results}
+    (slim_ids, slim), (whole_ids, whole) = reads
+    assert (slim, whole) == (False, True) and dog.id in whole_ids and set(whole_ids) <= set(slim_ids)
+    assert hits[dog.id].vector_score == pytest.approx(plain[dog.id].vector_score, abs=1e-4)
