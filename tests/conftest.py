@@ -62,7 +62,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(BotocoreStubber, "process_request", serialised)
-    with mock_aws():
+    # One boto3 session for the whole run (moto replaces it per mock by default, and a new session
+    # re-reads botocore's endpoint and service data: a third of a second per test).
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         names = create_tables(boto3.client("dynamodb", region_name="us-east-1"))
         yield names
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,15 @@ TEMPLATE = ROOT / "template.yaml"
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return load_yaml(path)  # the local runtime's CloudFormation-aware loader
+    """The template as data (the local runtime's CloudFormation-aware loader), parsed once per
+    version of the file: every test that makes moto tables asks for it."""
+    stat = path.stat()
+    return copy.deepcopy(_parsed(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    return load_yaml(path)
 
 
 def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -124,7 +124,9 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from engram.store.base import bind
     from engram.store.memories import MemoryItem, MissItem
 
-    with mock_aws():
+    # One boto3 session for the whole run (moto replaces it per mock by default, and a new session
+    # re-reads botocore's endpoint and service data: a third of a second per test).
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         container.reset()
         settings = get_settings()
         import boto3
