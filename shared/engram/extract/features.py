@@ -14,13 +14,10 @@ sentence holding a template placeholder such as ``[name]`` (:data:`PLACEHOLDER`:
 and a runner" -> "I'm a runner"), so each can become a memory of its own. A short answer to the
 other speaker's "What's your favorite X?" is also read as the statement it makes ("I love
 hummus." -> "My favorite food is hummus."), since out of context the answer alone says less
-than it means. Likewise a reply that agrees ("Me too!", "Same here.") takes on the other
-speaker's first-person statements before it ("I love to watch the Olympics."), and a bare "Yes!"
-or "I do." the yes/no question it answers, as a statement ("Do you like to travel?" -> "I like to
-travel."): the fact is the speaker's, the words are the other's. A short persona fact is best
-matched by a clause ("I love to bake cookies"), a LoCoMo-style observation by two or three
-sentences of one turn ("I just launched an ad campaign for my clothing store. Starting my own
-store is both scary and rewarding."); the model learns which.
+than it means. A short persona fact is best matched by a clause ("I love to bake cookies"), a
+LoCoMo-style observation by two or three sentences of one turn ("I just launched an ad campaign
+for my clothing store. Starting my own store is both scary and rewarding."); the model learns
+which.
 
 Features are binary strings, so scoring is a sum of dictionary look-ups (no numpy on Lambda):
 
@@ -91,19 +88,6 @@ _ANSWER_NOT_OBJECT = re.compile(
     r"hi|hello|hey|thanks|what|how|about)\b|\?",
     re.IGNORECASE,
 )
-# A reply that takes the other speaker's words as its own (:func:`_echoed`).
-_ECHO = re.compile(
-    r"^(?:(?:oh|yeah|yes|haha|wow|ha),?\s+)*(?:me too|me as well|same(?: here)?|so do i|so am i|i do too|i am too|"
-    r"i'm the same|same with me)\b",
-    re.IGNORECASE,
-)
-_YES = re.compile(
-    r"^(?:(?:oh|yeah|yes|yep|yup|sure|definitely|absolutely|of course)[\s,!.]*)+(?:i do|i am|i have|i sure do)?[\s!.]*$"
-    r"|^i (?:do|am|have)[\s!.]*$",
-    re.IGNORECASE,
-)
-_YES_NO_QUESTION = re.compile(r"^(?:so,?\s+)?(do|are|have)\s+you\s+(.{3,80}?)\s*\?$", re.IGNORECASE)
-_MAX_ECHOED = 2
 # A template's unfilled slot: "My name is [name]" names nobody.
 PLACEHOLDER = re.compile(r"\[[^\]]{1,40}\]")
 
@@ -248,9 +232,8 @@ def conversation_candidates(
         before_terms, after_terms = reading.terms(before), reading.terms(after)
         skipped = skip.get(index, ()) if skip else ()
         asked = _asked_favourite(reading.texts[before]) if before is not None else None
-        echoed = _echoed(reading, before, sentences[0]) if before is not None and sentences else ()
         for start, end, unit, tokens, terms, kind, span, whole in _units(
-            sentences[:MAX_SENTENCES], skipped, max_span, asked, echoed
+            sentences[:MAX_SENTENCES], skipped, max_span, asked
         ):
             features = [
                 *context,
@@ -300,14 +283,12 @@ def _units(
     skipped: Collection[int],
     max_span: int = MAX_SPAN_SENTENCES,
     asked: str | None = None,
-    echoed: Sequence[str] = (),
 ) -> Iterator[tuple[int, int, str, list[str], set[str], str, tuple[int, int, int], bool]]:
     """(start, end, text, tokens, content words, kind, (first sentence, end sentence, sentence count), whole).
 
     ``asked``: the favourite the other speaker just asked about ("food" for "What's your favorite
     food?"); a short answer in the first sentence is also read as a statement of it ("I love
-    hummus." -> "My favorite food is hummus.", kind ``A``). ``echoed``: what the message's first
-    sentence agrees with or says yes to (:func:`_echoed`), each read as said by the speaker (kind ``E``).
+    hummus." -> "My favorite food is hummus.", kind ``A``).
     """
     atoms: list[tuple[int, int]] = []
     clauses: list[list[str]] = []
@@ -322,10 +303,9 @@ def _units(
         terms.append(set(terms_of(tokens[-1])))
         count += len(parts)
     question = [s.rstrip().endswith("?") for s in sentences]
-    placeholder = [PLACEHOLDER.search(s) is not None for s in sentences]  # looked up once, not per run
     seen: set[str] = set()
     for i, (parts, (first, _)) in enumerate(zip(clauses, atoms, strict=True)):
-        if placeholder[i]:
+        if PLACEHOLDER.search(sentences[i]):
             continue
         if len(parts) > 1 and not question[i]:
             head = _shared_head(parts[0])
@@ -349,25 +329,10 @@ def _units(
                         False,
                     )
     answer = _favourite_answer(asked, sentences[0]) if asked and sentences and not question[0] else None
-    if answer is not None and answer not in seen and not placeholder[0]:
+    if answer is not None and answer not in seen and not PLACEHOLDER.search(sentences[0]):
         seen.add(answer)
         answer_tokens = words(answer)
         yield (atoms[0][0], atoms[0][1], answer, answer_tokens, set(terms_of(answer_tokens)), "A", (0, 1, 1), False)
-    if sentences and 0 not in skipped:
-        for statement in echoed:
-            if statement not in seen:
-                seen.add(statement)
-                echo_tokens = words(statement)
-                yield (
-                    atoms[0][0],
-                    atoms[0][1],
-                    statement,
-                    echo_tokens,
-                    set(terms_of(echo_tokens)),
-                    "E",
-                    (0, 1, 1),
-                    False,
-                )
     n = len(sentences)
     for i in range(n):
         for j in range(i + 1, min(n, i + min(max_span, MAX_SPAN_SENTENCES)) + 1):
@@ -378,7 +343,7 @@ def _units(
             for variant, chosen in (("", span), ("noq", [k for k in span if not question[k]])):
                 if not chosen:
                     continue
-                if any(placeholder[k] for k in chosen):
+                if any(PLACEHOLDER.search(sentences[k]) for k in chosen):
                     continue
                 if any(question[k] for k in chosen):
                     continue
@@ -399,26 +364,6 @@ def _units(
                     (i, j, len(chosen)),
                     whole,
                 )
-
-
-def _echoed(reading: Reading, before: int, first: str) -> tuple[str, ...]:
-    """What a reply's first sentence takes on as the speaker's own, from the other speaker's message
-    before it: after "Me too!" / "Same here." / "So do I." their first-person statements ("I love
-    to watch the Olympics."); after a bare "Yes!" / "I do." their closing yes/no question, as a
-    statement ("Do you like to travel?" -> "I like to travel.")."""
-    if len(first.split()) > 5 or PLACEHOLDER.search(first):
-        return ()
-    if _ECHO.match(first):
-        said = [s for s in reading.sentences(before) if not s.rstrip().endswith("?") and not PLACEHOLDER.search(s)]
-        return tuple(s for s in said if not _FIRST_PERSON.isdisjoint(words(s)))[:_MAX_ECHOED]
-    if _YES.match(first) and reading.texts[before].rstrip().endswith("?"):
-        found = _YES_NO_QUESTION.match(reading.sentences(before)[-1].strip())
-        if found is not None:
-            verb, rest = found.group(1).lower(), found.group(2).strip()
-            subject = {"are": "I am", "have": "I have", "do": "I"}.get(verb, "I")
-            rest = re.sub(r"\byour\b", "my", re.sub(r"\byou\b", "me", rest, flags=re.IGNORECASE), flags=re.IGNORECASE)
-            return (f"{subject} {rest}.",)
-    return ()
 
 
 def _asked_favourite(text: str) -> str | None:

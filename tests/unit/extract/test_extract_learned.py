@@ -270,29 +270,3 @@ def test_a_clause_takes_the_type_of_the_rule_reading_that_says_what_it_says() ->
     assert readings[0].memory_type == "identity"  # "I'm a nurse", the sentence's first reading
     assert suggestion.content == "User has two dogs."
     assert suggestion.memory_type == next(r.memory_type for r in readings if "dogs" in r.content) != "identity"
-
-
-@pytest.mark.parametrize(
-    ("other", "said", "echoed"),
-    [
-        (
-            "That's cool. I love to watch the Olympics. Do you?",
-            "Me too! It's so exciting.",
-            "I love to watch the Olympics.",
-        ),
-        ("Nice! I'm a nurse.", "Oh, same here.", "I'm a nurse."),
-        ("So, do you like to travel?", "Yes!", "I like to travel."),
-        ("Are you a fan of your local team?", "I am!", "I am a fan of my local team."),
-        ("Do you like to travel?", "Yes, I went to Paris last year.", None),  # says more than yes: read as said
-        ("I love the Olympics.", "That's nice.", None),  # no agreement
-        ("What do you do?", "Yes!", None),  # not a yes/no question
-        ("It rains a lot here. Lovely weather.", "Me too!", None),  # nothing first-person to take on
-    ],
-)
-def test_an_agreement_or_a_bare_yes_takes_on_the_other_speakers_words(
-    other: str, said: str, echoed: str | None
-) -> None:
-    candidates = conversation_candidates([Message("assistant", other), Message("user", said)])
-    found = [c for c in candidates if "kind=E" in c.features]
-    assert [c.text for c in found] == ([echoed] if echoed else [])
-    assert all(c.message == 1 and c.sentences == (0, 1) for c in found)  # it stands for the reply's first sentence
