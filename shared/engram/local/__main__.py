@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from engram.local.runtime import LocalRuntime, LocalRuntimeError
-from engram.local.workers import MAX_WORKERS, default_size
+from engram.local.workers import MAX_WORKERS, default_size, exit_without_teardown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,11 +160,5 @@ def _banner(runtime: LocalRuntime) -> None:
 
 
 if __name__ == "__main__":
-    code = main()
-    # Everything is saved by now (runtime.stop wrote the snapshot; the journal was fsynced per
-    # write). Skip the interpreter's teardown: its garbage collection over moto's and botocore's
-    # objects took seconds after "stopped" on every exit.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    # Everything is saved by now: runtime.stop wrote the snapshot, the journal was fsynced per write.
+    exit_without_teardown(main())

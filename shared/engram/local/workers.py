@@ -33,7 +33,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Client, Connection, Listener
-from typing import Any
+from typing import Any, NoReturn
 
 from engram.index.remote import no_delay
 from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
@@ -370,11 +370,14 @@ def _receive_specs(connection: Connection) -> tuple[dict[str, FunctionSpec], boo
     return specs, bool(message[2])
 
 
-if __name__ == "__main__":
-    code = worker_main()
-    # Nothing is left to save: skip the interpreter's teardown (its garbage collection over the
-    # handlers' modules held up every stop by a second or more per process).
+def exit_without_teardown(code: int) -> NoReturn:
+    """End the process once everything is saved, skipping the interpreter's teardown: its garbage
+    collection over moto's, botocore's and the handlers' objects took seconds on every stop."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_without_teardown(worker_main())
