@@ -20,15 +20,18 @@ regularisation ``C`` is chosen from :data:`C_GRID` by inner folds of the Persona
 dialogues, with the short-style operating point (below): the ``C`` whose best point has the best
 inner F1.
 
-Operating points. Three more numbers per conversation style turn rules and probabilities into
+Operating points. Four more numbers per conversation style turn rules and probabilities into
 memories: the threshold, the rule floor (rule suggestions at or above it are kept as the rules
-read them; see :mod:`engram.extract.learned`) and the longest run of sentences the model may keep.
-Each style's are the grid point (:data:`THRESHOLDS` x :data:`RULE_FLOORS` x :data:`MAX_SPANS`)
-with the best F1 on training data of that style: short exchanges (Persona-Chat's style) on the
-Persona-Chat training dialogues, scored by inner folds (:data:`INNER_FOLDS`); long turns
-(LoCoMo's style) on the LoCoMo training conversations, scored by the model fitted on all the
-Persona-Chat training dialogues (it never saw LoCoMo). Without ``--locomo``, the long-style
-Persona-Chat dialogues choose the long-turn point too.
+read them; see :mod:`engram.extract.learned`), the longest run of sentences the model may keep,
+and the content gate (a rule reading below 0.92 or a candidate with fewer distinct content words
+is no memory: "That's awesome!", "I love it."). Each style's are the grid point
+(:data:`THRESHOLDS` x :data:`RULE_FLOORS` x :data:`MAX_SPANS` x :data:`MIN_CONTENTS`) with the
+best F1 on training data of that style: short exchanges (Persona-Chat's style) on the
+Persona-Chat training dialogues, scored by inner folds (:data:`INNER_FOLDS`), the gate searched
+after the other three (:func:`choose_operating`); long turns (LoCoMo's style) on the LoCoMo
+training conversations, the whole grid, scored by the model fitted on all the Persona-Chat
+training dialogues (it never saw LoCoMo). Without ``--locomo``, the long-style Persona-Chat
+dialogues choose the long-turn point too.
 
 Held-out protocol (:func:`cross_validate`). Conversations are the unit of every split: the
 Persona-Chat dialogues and the six LoCoMo conversations go to :data:`OUTER_FOLDS` folds. For each
@@ -176,26 +179,51 @@ class Score:
 Operating = tuple[float, float, int, int]  # (threshold, rule floor, max span, min content)
 
 
-def choose_operating(passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]]) -> tuple[Operating, float]:
+def choose_operating(
+    passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]], joint: bool = True
+) -> tuple[Operating, float]:
     """The (threshold, rule floor, max span, min content) of the grid with the best F1 over ``passes``,
-    and that F1 (on a tie, the first: the smaller content gate, the higher floor)."""
+    and that F1 (on a tie, the first: the smaller content gate, the higher floor).
+
+    ``joint``: the whole grid. Otherwise (the short style: thousands of Persona-Chat dialogues, where
+    the whole grid costs minutes per call) the gate is searched second: the best threshold, floor
+    and span without a gate, then the gate and threshold at that floor and span.
+    """
     best: tuple[float, Operating] = (-1.0, (THRESHOLDS[0], RULE_FLOORS[0], MAX_SPANS[-1], MIN_CONTENTS[0]))
-    for min_content in MIN_CONTENTS:
+    gates = MIN_CONTENTS if joint else MIN_CONTENTS[:1]
+    for min_content in gates:
         for floor in RULE_FLOORS:
-            scored = [_scored(p, probs, floor, min_content) for p, probs in zip(passes, probabilities, strict=True)]
-            for max_span in MAX_SPANS:
-                for threshold in THRESHOLDS:
-                    score = Score()
-                    for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
-                        kept = list(rule_hits)
-                        for items in by_message:
-                            pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
-                            taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
-                            kept += [h for c, _, h in items if id(c) in taken]
-                        score.add(kept, len(p.source.facts))
-                    if score.f1 > best[0]:
-                        best = (score.f1, (threshold, floor, max_span, min_content))
+            best = _best_of(passes, probabilities, floor, min_content, MAX_SPANS, best)
+    if not joint:
+        _, floor, max_span, _ = best[1]
+        for min_content in MIN_CONTENTS[1:]:
+            best = _best_of(passes, probabilities, floor, min_content, (max_span,), best)
     return best[1], best[0]
+
+
+def _best_of(
+    passes: Sequence[Prepared],
+    probabilities: Sequence[Sequence[float]],
+    floor: float,
+    min_content: int,
+    max_spans: Sequence[int],
+    best: tuple[float, Operating],
+) -> tuple[float, Operating]:
+    """``best``, or the point of (``floor``, ``min_content``, a span, a threshold) that beats its F1."""
+    scored = [_scored(p, probs, floor, min_content) for p, probs in zip(passes, probabilities, strict=True)]
+    for max_span in max_spans:
+        for threshold in THRESHOLDS:
+            score = Score()
+            for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
+                kept = list(rule_hits)
+                for items in by_message:
+                    pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
+                    taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
+                    kept += [h for c, _, h in items if id(c) in taken]
+                score.add(kept, len(p.source.facts))
+            if score.f1 > best[0]:
+                best = (score.f1, (threshold, floor, max_span, min_content))
+    return best
 
 
 def _scored(
@@ -246,7 +274,7 @@ def choose_operating_points(train: Sequence[Prepared]) -> tuple[dict[str, float]
             for i, p in enumerate(persona):
                 if folds[i] == k:
                     inner[i] = _probabilities(model, p)
-        point, f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short])
+        point, f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short], joint=False)
         by_c[str(c)] = round(f1, 4)
         if best is None or f1 > best[0]:
             best = (f1, c, point, inner)
@@ -263,7 +291,7 @@ def choose_operating_points(train: Sequence[Prepared]) -> tuple[dict[str, float]
     else:
         long = [i for i, p in enumerate(persona) if p.long_style]
         (threshold_long, floor_long, span_long, gate_long), f1_long = choose_operating(
-            [persona[i] for i in long], [inner[i] for i in long]
+            [persona[i] for i in long], [inner[i] for i in long], joint=False
         )
         long_source = "persona"
     return weights, {
