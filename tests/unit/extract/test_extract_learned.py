@@ -295,3 +295,6 @@ def test_the_content_gate_is_read_from_the_model_file_and_defaults_to_none() -> 
     assert FactModel.from_json(base).min_content_for(False) == 0
     model = FactModel.from_json({**base, "min_content": 1, "min_content_long": 3})
     assert (model.min_content_for(False), model.min_content_for(True)) == (1, 3)
+    shipped = shipped_model()
+    assert shipped.min_content_long == shipped.metadata["min_content_long"] >= 0
+    assert 4 in shipped.metadata["operating_points_chosen_on"]["grid"]["min_contents"]
