@@ -9,7 +9,10 @@ How it reads a conversation:
    sharing no content word with it ("I can drive a tractor" beside a kept "my favorite color is
    red"). The floor is never above 0.92, so durable identity statements ("My name is John and I
    live in Singapore", "I'm from Toronto", "I prefer morning meetings") are always kept, as the
-   product brief shows them, whatever the weights say.
+   product brief shows them, whatever the weights say. Below 0.92, a rule reading with fewer
+   distinct content words than the model's *content gate* is dropped (and claims nothing), as is
+   every model candidate below it: "That's awesome!", "I love it." say nothing worth keeping. The
+   gate is chosen per conversation style with the operating point (``bench/train_extractor.py``).
 2. :func:`engram.extract.features.conversation_candidates` lists the remaining candidate memories
    (clauses, list items with their shared subject and verb, sentences, runs of up to
    ``max_span`` sentences without questions) with binary features: words and stems,
