@@ -12,18 +12,27 @@ little-endian data), so loading costs no copy and every process of the local run
 set of pages. Texts are sorted by length and batched by token count so padding stays small;
 padded positions are masked out of attention and pooling, so a text's vector does not depend
 on the batch it lands in (to float rounding).
+
+Batches run on every core at once, one thread each with one BLAS thread (``threadpoolctl``):
+numpy's element-wise steps (GELU, layer norm, softmax: about half the time on short texts) run
+on one core whatever BLAS does, and BLAS's own threads on small products spin more than they
+gain, so batches in parallel beat products in parallel (``python -m bench.search_speed``).
 """
 
 from __future__ import annotations
 
 import json
 import mmap
+import os
 import struct
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 HIDDEN = 384
@@ -31,7 +40,9 @@ HEADS = 12
 HEAD_DIM = HIDDEN // HEADS
 LAYERS = 6
 LN_EPS = 1e-12
-BATCH_TOKENS = 4096  # padded tokens per forward pass: large enough for BLAS, small for attention
+BATCH_TOKENS = 4096  # padded tokens per forward pass at most: bounds attention's memory
+BATCHES_PER_WORKER = 4  # smaller batches pad less and share the work out more evenly
+MIN_BATCH_TOKENS = 64  # a smaller batch is not split further (per-batch overhead)
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -115,6 +126,11 @@ class MiniLM:
         tok.no_padding()
         tok.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer = tok
+        self._workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self._blas = ThreadpoolController()
+        # the BLAS thread limit is process-wide: one parallel pass at a time, so a second one
+        # never restores the limit under the first
+        self._parallel = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), 384) float32, unit rows, in the order given."""
@@ -123,18 +139,15 @@ class MiniLM:
             return out
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        start = 0
-        while start < len(order):
-            longest = len(ids[order[start]])
-            end = start
-            # grow the batch while its padded size (rows x longest row) stays within budget
-            while end < len(order) and (end - start + 1) * max(longest, len(ids[order[end]])) <= BATCH_TOKENS:
-                longest = max(longest, len(ids[order[end]]))
-                end += 1
-            end = max(end, start + 1)
-            rows = order[start:end]
-            out[rows] = self._forward([ids[i] for i in rows])
-            start = end
+        batches = [order[start:end] for start, end in _plan([len(ids[i]) for i in order], self._workers)]
+        with self._parallel, self._blas.limit(limits=1, user_api="blas"):
+            if len(batches) == 1:
+                out[batches[0]] = self._forward([ids[i] for i in batches[0]])
+                return out
+            with ThreadPoolExecutor(min(self._workers, len(batches))) as pool:
+                results = pool.map(lambda rows: self._forward([ids[i] for i in rows]), batches)
+                for rows, vectors in zip(batches, results, strict=True):
+                    out[rows] = vectors
         return out
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
@@ -152,6 +165,36 @@ class MiniLM:
         pooled = np.einsum("bnd,bn->bd", x.reshape(len(batch), n, HIDDEN), mask) / mask.sum(axis=1, keepdims=True)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, np.float32(1e-12))
+
+
+def _runs(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Greedy runs of ascending ``lengths`` whose padded size (rows x longest) stays within budget."""
+    runs, start = [], 0
+    while start < len(lengths):
+        end = start + 1  # a row longer than the budget runs alone
+        while end < len(lengths) and (end - start + 1) * lengths[end] <= budget:
+            end += 1
+        runs.append((start, end))
+        start = end
+    return runs
+
+
+def _plan(lengths: Sequence[int], workers: int) -> list[tuple[int, int]]:
+    """Cut ascending ``lengths`` into batches: each within BATCH_TOKENS padded; BATCHES_PER_WORKER
+    per worker (as many more as BATCH_TOKENS needs, as many fewer as MIN_BATCH_TOKENS asks); and
+    the largest as small as possible, so they pad little and the workers finish together: the
+    least budget whose greedy runs are that few, found by bisection."""
+    fewest = len(_runs(lengths, BATCH_TOKENS))
+    parts = workers * BATCHES_PER_WORKER * -(-fewest // workers)
+    parts = max(fewest, min(parts, sum(lengths) // MIN_BATCH_TOKENS))
+    low, high = max(lengths), BATCH_TOKENS
+    while low < high:
+        mid = (low + high) // 2
+        if len(_runs(lengths, mid)) <= parts:
+            high = mid
+        else:
+            low = mid + 1
+    return _runs(lengths, low)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
