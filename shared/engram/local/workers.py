@@ -36,6 +36,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, NoReturn
 
 from engram.index.remote import no_delay
+from engram.local.dynamo_client import install as install_dynamo_client
 from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
@@ -329,6 +330,7 @@ def worker_main() -> int:
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
     connection = no_delay(Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE])))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
+    install_dynamo_client(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""))
     lock = threading.Lock()
     try:
         specs, warm_up = _receive_specs(connection)
