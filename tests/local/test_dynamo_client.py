@@ -242,3 +242,68 @@ def test_install_is_switched_off_by_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(dynamo_client.SWITCH_VARIABLE, "botocore")
     assert dynamo_client.install("http://127.0.0.1:1") is False
     assert BaseClient._make_api_call is before
+
+
+def _random_json(shape: Any, rng: Any, depth: int = 0) -> Any:
+    """A random wire value of ``shape``: members present or absent or null, unknown keys, nesting."""
+    import base64
+
+    kind = shape.type_name
+    if kind == "structure":
+        names = list(shape.members)
+        if depth > 3:  # deep enough: scalar members only
+            names = [n for n in names if shape.members[n].type_name not in ("structure", "list", "map")]
+        chosen = rng.sample(names, k=min(len(names), rng.choice([0, 1, 1, 1, 2, 3])))
+        value = {
+            shape.members[n].serialization.get("name", n): _random_json(shape.members[n], rng, depth + 1)
+            for n in chosen
+        }
+        if rng.random() < 0.2:
+            value["NotInTheModel"] = "ignored"
+        if names and rng.random() < 0.2:
+            value[rng.choice(names)] = None
+        return value
+    if kind == "list":
+        return [
+            None if rng.random() < 0.1 else _random_json(shape.member, rng, depth + 1) for _ in range(rng.randint(0, 3))
+        ]
+    if kind == "map":
+        return {f"k{i}": _random_json(shape.value, rng, depth + 1) for i in range(rng.randint(0, 3))}
+    if kind == "blob":
+        return base64.b64encode(rng.randbytes(rng.randint(0, 8))).decode()
+    if kind == "timestamp":
+        return rng.choice([1700000000, 1700000000.25])
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind in ("integer", "long"):
+        return rng.randint(-5, 5)
+    if kind in ("double", "float"):
+        return rng.random()
+    return rng.choice(["", "a", "ü#", "{}"])
+
+
+def test_the_compiled_parser_parses_every_dynamodb_answer_as_botocore_does() -> None:
+    import json
+    import random
+
+    import botocore.session
+    from botocore.parsers import ResponseParserFactory
+
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    shapes = [model.operation_model(name).output_shape for name in model.operation_names]
+    shapes += list(model.error_shapes)  # modelled error fields (a cancelled transaction's reasons)
+    reference = ResponseParserFactory().create_parser("json")
+    fast = dynamo_client.compiled_parser(ResponseParserFactory().create_parser("json"))
+    assert fast is not reference and isinstance(fast, type(reference))
+    rng = random.Random(14)
+    compared = 0
+    for shape in shapes:
+        if shape is None:
+            continue
+        for _ in range(20):
+            body = json.dumps(_random_json(shape, rng)).encode()
+            response = {"status_code": 200, "headers": {"x-amzn-requestid": "r"}, "body": body, "context": {}}
+            expected, got = reference.parse(dict(response), shape), fast.parse(dict(response), shape)
+            assert repr(got) == repr(expected), shape.name  # equal, in the same key order
+            compared += 1
+    assert compared > 1000

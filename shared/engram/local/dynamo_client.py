@@ -18,6 +18,7 @@ that fails is handed back to the full botocore call, which then applies its own 
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -110,6 +111,132 @@ class _Connection:
         return status, headers, data
 
 
+def compiled_parser(parser: Any) -> Any:
+    """``parser`` (botocore's JSON response parser) with each shape's parsing compiled once.
+
+    botocore parses a DynamoDB answer by walking the output shape generically: for every attribute
+    value of every item it looks up a handler by the shape's type name and tries each of the ten
+    members of ``AttributeValue`` in turn. Here each shape gets a function, built once, that does
+    what botocore's handler for it does (same result, same key order; tests compare them): a
+    structure reads the members the value has and orders them as the shape does, a blob or a
+    timestamp goes through the parser's own converters, and a type botocore's JSON parser does not
+    convert is returned as it is. A parser of any other class is returned unchanged."""
+    from botocore.parsers import JSONParser
+
+    if type(parser) is not JSONParser:
+        return parser
+    fast = _CompiledJSONParser.__new__(_CompiledJSONParser)
+    fast.__dict__.update(parser.__dict__)
+    fast._compiled = {}
+    return fast
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _botocore_parser_class() -> Any:
+    from botocore.parsers import JSONParser
+
+    return JSONParser
+
+
+class _CompiledJSONParser(_botocore_parser_class()):  # type: ignore[misc]
+    _compiled: dict[str, Any]
+
+    def _parse_shape(self, shape: Any, node: Any) -> Any:
+        return self._function(shape)(node)
+
+    def _function(self, shape: Any) -> Any:
+        name = shape.name
+        if name is not None:
+            found = self._compiled.get(name)
+            if found is not None:
+                return found
+        kind = shape.type_name
+        # A shape's function is registered before its members' are built: shapes are recursive
+        # (an AttributeValue holds a map of AttributeValues).
+        function: Any
+        if kind == "structure" and not shape.is_document_type and not shape.is_tagged_union:
+            members: dict[str, tuple[int, str, Any]] = {}
+            function = _structure(members)
+            self._register(name, function)
+            for position, (member_name, member_shape) in enumerate(shape.members.items()):
+                json_name = member_shape.serialization.get("name", member_name)
+                members[json_name] = (position, member_name, self._function(member_shape))
+            return function
+        if kind in ("list", "map"):
+            parts: list[Any] = []
+            function = _list(parts) if kind == "list" else _map(parts)
+            self._register(name, function)
+            parts += (
+                [self._function(shape.member)]
+                if kind == "list"
+                else [self._function(shape.value), self._function(shape.key)]
+            )
+            return function
+        if kind == "blob":
+            function = self._blob_parser
+        elif kind == "timestamp":
+            function = self._timestamp_parser
+        elif not hasattr(self, f"_handle_{kind}"):
+            function = _identity
+        else:  # any other type botocore's JSON parser converts: its own handler
+            function = functools.partial(_call_handler, getattr(self, f"_handle_{kind}"), shape)
+        self._register(name, function)
+        return function
+
+    def _register(self, name: str | None, function: Any) -> None:
+        if name is not None:
+            self._compiled[name] = function
+
+
+def _call_handler(handler: Any, shape: Any, value: Any) -> Any:
+    return handler(shape, value)
+
+
+def _structure(members: dict[str, tuple[int, str, Any]]) -> Any:
+    """botocore's ``_handle_structure``: the members present and not null, in the shape's order."""
+
+    def structure(value: Any) -> Any:
+        if value is None:
+            return None
+        found = []
+        for json_name, raw in value.items():
+            member = members.get(json_name)
+            if member is not None and raw is not None:
+                found.append((member, raw))
+        if len(found) == 1:
+            (_, name, function), raw = found[0]
+            return {name: function(raw)}
+        found.sort(key=lambda entry: entry[0][0])
+        return {name: function(raw) for (_, name, function), raw in found}
+
+    return structure
+
+
+def _list(parts: list[Any]) -> Any:
+    """botocore's ``_handle_list`` (a null element stays null)."""
+
+    def parse_list(value: Any) -> Any:
+        member = parts[0]
+        return [None if item is None else member(item) for item in value]
+
+    return parse_list
+
+
+def _map(parts: list[Any]) -> Any:
+    """botocore's ``_handle_map``."""
+
+    def parse_map(value: Any) -> Any:
+        item, key = parts
+        if key is _identity:  # string keys, as all of DynamoDB's are
+            return {name: item(raw) for name, raw in value.items()}
+        return {key(name): item(raw) for name, raw in value.items()}
+
+    return parse_map
+
+
 class LeanCall:
     """``_make_api_call`` for one botocore DynamoDB client that talks to the local endpoint."""
 
@@ -119,7 +246,7 @@ class LeanCall:
         self._model = client.meta.service_model
         self._service_id = self._model.service_id.hyphenize()
         self._serializer = client._serializer
-        self._parser = client._response_parser
+        self._parser = compiled_parser(client._response_parser)
         parts = urlsplit(client.meta.endpoint_url)
         self._host = parts.hostname or "127.0.0.1"
         self._port = parts.port or 80
