@@ -547,3 +547,99 @@ def test_answers_carry_moto_shaped_request_ids_and_http_1_0_is_closed(dynamo: Lo
     assert ids[0].group(1) != ids[1].group(1)  # type: ignore[union-attr]
     assert all(answer.endswith(b'{"TableNames": ["t"]}') for answer in answers)
     assert b"Connection: close" in answers[1] and b"Connection: close" not in answers[0]
+
+
+def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A query sorts only its partition (by the range key's value), and a query on an index starts
+    # from the items unsorted: every answer, page by page, equals moto's own.
+    import random
+
+    from moto.dynamodb.models.table import Table
+
+    dynamo.call(
+        "CreateTable",
+        {
+            "TableName": "q",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": kind}
+                for name, kind in (("pk", "S"), ("sk", "N"), ("g", "S"), ("r", "S"))
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "by_g_r",
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "r", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "by_g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    rng = random.Random(5)
+    keys = [(pk, sk) for pk in ("a", "b", "c", "d") for sk in (-3, 0, 1.5, 2, 10, 11, 100)]
+    rng.shuffle(keys)
+    for pk, sk in keys:
+        item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, "g": {"S": rng.choice("xy")}, "n": {"N": str(rng.randint(0, 9))}}
+        if rng.random() < 0.8:  # the rest are left out of by_g_r
+            item["r"] = {"S": rng.choice(["m", "n", "o"])}
+        dynamo.call("PutItem", {"TableName": "q", "Item": item})
+
+    requests: list[dict[str, Any]] = []
+    for pk in ("b", "z"):
+        on_table = {"KeyConditionExpression": "pk = :k", "ExpressionAttributeValues": {":k": {"S": pk}}}
+        requests += [on_table, {**on_table, "ScanIndexForward": False, "Limit": 3}]
+    requests.append(
+        {
+            "KeyConditionExpression": "pk = :k AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":k": {"S": "c"}, ":lo": {"N": "0"}, ":hi": {"N": "11"}},
+        }
+    )
+    for index in ("by_g_r", "by_g"):
+        on_index = {
+            "IndexName": index,
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "x"}},
+        }
+        requests += [on_index, {**on_index, "ScanIndexForward": False, "Limit": 4}, {**on_index, "Limit": 5}]
+    requests.append(
+        {
+            "IndexName": "by_g_r",
+            "KeyConditionExpression": "g = :g AND r > :r",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":g": {"S": "y"}, ":r": {"S": "m"}, ":n": {"N": "3"}},
+        }
+    )
+
+    def answers() -> list[list[dict[str, Any]]]:
+        pages_of_all = []
+        for request in requests:
+            pages, start = [], None
+            while True:
+                page = dynamo.call(
+                    "Query", {"TableName": "q", **request, **({"ExclusiveStartKey": start} if start else {})}
+                )
+                pages.append(page)
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
+            pages_of_all.append(pages)
+        return pages_of_all
+
+    patched = answers()
+    assert getattr(Table.query, "_engram_one_partition", False)
+    monkeypatch.setattr(Table, "query", Table.query._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Table, "all_items", Table.all_items._engram_original)  # type: ignore[attr-defined]
+    unpatched = answers()
+    assert patched == unpatched
+    assert sum(len(page["Items"]) for pages in patched for page in pages) > 40
+    assert any(len(pages) > 1 for pages in patched)  # pages followed through LastEvaluatedKey

@@ -1105,10 +1105,12 @@ _query_scope = threading.local()
 
 
 def _query_one_partition() -> None:
-    """moto answers a Query on a table's own key by sorting *every* item of the table and then
-    keeping those with the hash key asked for, so a query's cost grew with the table (a session's
-    messages cost more the more messages all sessions had). Let the sort see only the partition
-    asked for: the same items in the same order. Queries on an index are left as they are."""
+    """moto answers a Query by sorting *every* item of the table first, so a query's cost grew
+    with the table (a session's messages cost more the more messages all sessions had; a lookup
+    on an index, the more memories every tenant had). Hand moto only the partition asked for (on a
+    table's own key) or the items unsorted (on an index): after keeping the items that match, moto
+    sorts them again by the table's range key, or by the index's keys and then the table's, keys
+    that tell any two items apart, so the first sort never decided the order of an answer."""
     from moto.dynamodb.models.table import Table
 
     if getattr(Table.query, "_engram_one_partition", False):
@@ -1116,10 +1118,10 @@ def _query_one_partition() -> None:
     original_query, original_all_items = Table.query, Table.all_items
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
-        if index_name or hash_key is None:
+        if hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
-        _query_scope.partition = (self, hash_key)
+        index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
+        _query_scope.partition = (self, None if index_name else hash_key)
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -1129,13 +1131,18 @@ def _query_one_partition() -> None:
         scope = getattr(_query_scope, "partition", None)
         if scope is None or scope[0] is not self:
             return original_all_items(self)
-        entry = self.items.get(scope[1])
+        if scope[1] is None:  # a query on an index: every item, in no particular order
+            if not self.range_key_attr:
+                return list(self.items.values())
+            return [item for partition in self.items.values() for item in partition.values()]
+        entry = self.items.get(scope[1])  # the partition asked for, in no particular order
         if entry is None:
             return []
-        items = list(entry.values()) if self.range_key_attr else [entry]
-        return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        return list(entry.values()) if self.range_key_attr else [entry]
 
     query._engram_one_partition = True  # type: ignore[attr-defined]
+    query._engram_original = original_query  # type: ignore[attr-defined]
+    all_items._engram_original = original_all_items  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
 
