@@ -565,7 +565,7 @@ def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             "AttributeDefinitions": [
                 {"AttributeName": name, "AttributeType": kind}
-                for name, kind in (("pk", "S"), ("sk", "N"), ("g", "S"), ("r", "S"))
+                for name, kind in (("pk", "S"), ("sk", "N"), ("g", "S"), ("r", "S"), ("n", "N"))
             ],
             "GlobalSecondaryIndexes": [
                 {
@@ -580,6 +580,11 @@ def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
                     "IndexName": "by_g",
                     "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+                {  # a number: 3 and 3.0 are the same key
+                    "IndexName": "by_n",
+                    "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
                 },
             ],
             "BillingMode": "PAY_PER_REQUEST",
@@ -612,6 +617,9 @@ def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
         }
         requests += [on_index, {**on_index, "ScanIndexForward": False, "Limit": 4}, {**on_index, "Limit": 5}]
     requests.append(
+        {"IndexName": "by_n", "KeyConditionExpression": "n = :n", "ExpressionAttributeValues": {":n": {"N": "3.0"}}}
+    )
+    requests.append(
         {
             "IndexName": "by_g_r",
             "KeyConditionExpression": "g = :g AND r > :r",
@@ -642,4 +650,5 @@ def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
     unpatched = answers()
     assert patched == unpatched
     assert sum(len(page["Items"]) for pages in patched for page in pages) > 40
+    assert patched[-2][0]["Count"] > 0  # 3.0 found the items stored with 3
     assert any(len(pages) > 1 for pages in patched)  # pages followed through LastEvaluatedKey

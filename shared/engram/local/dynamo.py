@@ -1121,7 +1121,10 @@ def _query_one_partition() -> None:
         if hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         index_name = kwargs["index_name"] if "index_name" in kwargs else (args[6] if len(args) > 6 else None)
-        _query_scope.partition = (self, None if index_name else hash_key)
+        if index_name:
+            _query_scope.partition = (self, None, kwargs.get("hash_key_conditions") or [])
+        else:
+            _query_scope.partition = (self, hash_key, [])
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -1131,14 +1134,30 @@ def _query_one_partition() -> None:
         scope = getattr(_query_scope, "partition", None)
         if scope is None or scope[0] is not self:
             return original_all_items(self)
-        if scope[1] is None:  # a query on an index: every item, in no particular order
+        if scope[1] is None:  # a query on an index: every item, in no particular order,
             if not self.range_key_attr:
-                return list(self.items.values())
-            return [item for partition in self.items.values() for item in partition.values()]
+                items = list(self.items.values())
+            else:
+                items = [item for partition in self.items.values() for item in partition.values()]
+            for name, value in scope[2]:  # less those moto is about to drop for their index key
+                items = _having(items, name, value)
+            return items
         entry = self.items.get(scope[1])  # the partition asked for, in no particular order
         if entry is None:
             return []
         return list(entry.values()) if self.range_key_attr else [entry]
+
+    def _having(items: list[Any], name: str, value: Any) -> list[Any]:
+        """The items whose attribute ``name`` equals ``value`` as moto compares them (type and
+        value; a number by its decimal value), without building a Decimal for every string."""
+        if value.type == "N":
+            return [item for item in items if (found := item.attrs.get(name)) is not None and found == value]
+        kind, raw = value.type, value.value
+        return [
+            item
+            for item in items
+            if (found := item.attrs.get(name)) is not None and found.type == kind and found.value == raw
+        ]
 
     query._engram_one_partition = True  # type: ignore[attr-defined]
     query._engram_original = original_query  # type: ignore[attr-defined]
