@@ -307,3 +307,9 @@ def test_the_compiled_parser_parses_every_dynamodb_answer_as_botocore_does() -> 
             assert repr(got) == repr(expected), shape.name  # equal, in the same key order
             compared += 1
     assert compared > 1000
+
+
+def test_install_refuses_an_unknown_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(dynamo_client.SWITCH_VARIABLE, "fast")
+    with pytest.raises(ValueError, match="ENGRAM_LOCAL_DYNAMO_CLIENT=fast: must be lean or botocore"):
+        dynamo_client.install("http://127.0.0.1:1")

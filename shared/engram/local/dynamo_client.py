@@ -319,10 +319,14 @@ _installed: dict[str, Any] = {}
 
 def install(endpoint: str) -> bool:
     """Send every DynamoDB call this process makes to ``endpoint`` (local mode's) on the lean
-    path. Returns False, changing nothing, when ``ENGRAM_LOCAL_DYNAMO_CLIENT=botocore``."""
+    path. Returns False, changing nothing, when ``ENGRAM_LOCAL_DYNAMO_CLIENT=botocore``; any value
+    but ``lean`` or ``botocore`` is refused (the handler process reports it and the server stops)."""
     from botocore.client import BaseClient
 
-    if not endpoint or os.environ.get(SWITCH_VARIABLE, "").strip().lower() == "botocore":
+    choice = os.environ.get(SWITCH_VARIABLE, "").strip().lower() or "lean"
+    if choice not in ("lean", "botocore"):
+        raise ValueError(f"invalid configuration: {SWITCH_VARIABLE}={choice}: must be lean or botocore")
+    if not endpoint or choice == "botocore":
         return False
     _installed["endpoint"] = endpoint.rstrip("/")
     if getattr(BaseClient._make_api_call, "_engram_lean", False):

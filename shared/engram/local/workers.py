@@ -330,9 +330,9 @@ def worker_main() -> int:
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
     connection = no_delay(Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE])))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
-    install_dynamo_client(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""))
     lock = threading.Lock()
     try:
+        install_dynamo_client(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""))
         specs, warm_up = _receive_specs(connection)
         namespace = new_namespace()
         region = os.environ.get("AWS_REGION", "us-east-1")
