@@ -230,7 +230,6 @@ def test_install_routes_only_the_local_endpoints_dynamodb_clients(
     assert local.list_tables()["TableNames"] == [TABLE]
     assert isinstance(local.__dict__["_engram_lean_call"], dynamo_client.LeanCall)
     for other in (elsewhere, sqs):
-        other._make_api_call  # noqa: B018 - resolved lazily on the first call; none made here
         assert dynamo_client._lean_call_for(other, None) is False
 
 
