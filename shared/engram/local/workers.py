@@ -36,6 +36,7 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, NoReturn
 
 from engram.index.remote import no_delay
+from engram.local.dynamo_client import install as install_dynamo_client
 from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
@@ -331,6 +332,7 @@ def worker_main() -> int:
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
     lock = threading.Lock()
     try:
+        install_dynamo_client(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""))
         specs, warm_up = _receive_specs(connection)
         namespace = new_namespace()
         region = os.environ.get("AWS_REGION", "us-east-1")
