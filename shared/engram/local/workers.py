@@ -56,9 +56,12 @@ IDLE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a queued event waits at m
 
 
 def default_size() -> int:
-    """One process per core, at least two (one may be busy on a slow event) and at most four
-    (each holds its own copy of the handlers and the embedding model)."""
-    return max(2, min(4, os.cpu_count() or 2))
+    """One process per core and one more, at least two (one may be busy on a slow event) and at
+    most four (each holds its own copy of the handlers and the embedding model). A handler process
+    spends a good part of each event waiting on DynamoDB (moto, in the server process), so one per
+    core left the cores idle: on 2 cores, 24 agents got 30-60 % more requests a second through 3 or
+    4 processes than through 2, at the same CPU per request (bench.load, --server-workers 2,4,3)."""
+    return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
 class WorkerStartError(Exception):
