@@ -89,11 +89,11 @@ class MemoryService:
         if memory_id is None:
             duplicate = self._duplicate_of(tenant_id, req, source, near_cosine)
             if duplicate is not None:
-                return self._reinforce(duplicate, source, cause)
+                return self._reinforce(duplicate, source, cause, context_of(req.context))
         slot = _slot_of(req.text, req.type) if memory_id is None else None
         same, rivals = self._rivals(tenant_id, req.namespace, slot)
         if same is not None:
-            return self._reinforce(same, source, cause)
+            return self._reinforce(same, source, cause, context_of(req.context))
         memory = self._add(tenant_id, req, memory_id, vector, created_at, slot.key if slot else None, source, cause)
         memory, action, conflict_id = self._decide(memory, rivals, cause)
         out = self.core.render(memory, cls=WrittenMemoryOut, action=action or "created", conflict_id=conflict_id)
@@ -198,17 +198,35 @@ class MemoryService:
             return None
         return self.core.repo.get(tenant_id, near.id)
 
-    def _reinforce(self, memory: Memory, source: dict[str, Any] | None, cause: str) -> tuple[WrittenMemoryOut, bool]:
-        """A duplicate: its sources gain this write's (at most once per session, turn and message)."""
-        if source is None or source in memory.sources:
+    def _reinforce(
+        self, memory: Memory, source: dict[str, Any] | None, cause: str, context: str | None = None
+    ) -> tuple[WrittenMemoryOut, bool]:
+        """A duplicate: its sources gain this write's (at most once per session, turn and message).
+
+        A duplicate that brings a ``context`` to a memory stored without one gives it that
+        context (re-embedded and re-indexed, as a PATCH would): the same fact, now findable by
+        what it answers. A memory that has a context keeps its own."""
+        adopt = context if context and not memory.context else None
+        if (source is None or source in memory.sources) and adopt is None:
             return self.core.render(memory, cls=WrittenMemoryOut, action="duplicate"), False
+        vector = self.core.embed([embed_text(memory.title, memory.text, adopt)])[0] if adopt else None
 
         def build(m: Memory, now: float) -> MemoryChanges:
-            if source in m.sources:
+            sources = [*m.sources, source] if source is not None and source not in m.sources else None
+            fill = adopt is not None and not m.context
+            if sources is None and not fill:
                 return MemoryChanges()
-            return MemoryChanges(sources=[*m.sources, source], updated_at=now)
+            return MemoryChanges(
+                sources=sources,
+                context=adopt if fill else None,
+                embedding=vector if fill else None,
+                embedder=self.core.embedder_tag() if fill else None,
+                updated_at=now,
+            )
 
         memory = self.core.change(memory.tenant_id, memory.memory_id, build, first=memory, cause=cause)
+        if adopt is not None:
+            self.core.sync_index(memory)
         return self.core.render(memory, cls=WrittenMemoryOut, action="duplicate"), True
 
     def create_memory(

@@ -98,6 +98,27 @@ def test_patch_context_re_embeds_and_re_indexes(call: Any, service: Any) -> None
     assert stored(memory["id"]).context is None
 
 
+def test_a_duplicate_brings_its_context_to_a_memory_without_one(call: Any, service: Any) -> None:
+    bare = create(call, text=TEXT, namespace="a")
+    before = stored(bare["id"])
+    assert search(call, "pride parade", "a") == []
+
+    again = create(call, text=TEXT, context=CONTEXT, namespace="a")
+    assert again["id"] == bare["id"] and again["action"] == "duplicate" and again["context"] == CONTEXT
+    after = stored(bare["id"])
+    assert after.context == CONTEXT and after.version == before.version + 1
+    assert unpack_vector(after.embedding) != unpack_vector(before.embedding)
+    assert service.core.index().document("tenant-a", bare["id"])["context"] == CONTEXT
+    assert [h["id"] for h in search(call, "pride parade", "a")] == [bare["id"]]
+
+    # a memory that has a context keeps its own; a duplicate without one changes nothing
+    other = create(call, text=TEXT, context="Melanie: Where were you on Friday?", namespace="a")
+    assert other["id"] == bare["id"] and other["context"] == CONTEXT
+    create(call, text=TEXT, namespace="a")
+    assert stored(bare["id"]).version == after.version and stored(bare["id"]).context == CONTEXT
+    assert call("list_memories", "GET", "/v1/memories", query={"namespace": "a"})[1]["total_count"] == 1
+
+
 def test_batch_items_carry_a_context(call: Any) -> None:
     items = [{"text": TEXT, "context": CONTEXT, "namespace": "a"}, {"text": "No context here", "namespace": "a"}]
     status, out, _ = call("batch_create_memories", "POST", "/v1/memories/batch", body={"memories": items})
