@@ -454,3 +454,201 @@ def _shape(node: Any) -> Any:
     if hasattr(node, "children"):
         return (type(node).__name__, _shape(node.children))
     return node
+
+
+HEADER_BLOCKS = [
+    b"Host: 127.0.0.1:8000\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\nContent-Length: 2\r\n\r\n",
+    b"content-type:application/x-amz-json-1.0\r\nX-Repeated: one\r\nx-repeated: two\r\n\r\n",
+    b"Folded: first\r\n  second\r\n\tthird\r\nAfter:  \t padded value \r\n\r\n",
+    b"Bare-LF: yes\nEmpty:\r\n\r\n",
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("block", HEADER_BLOCKS)
+def test_request_headers_are_read_as_the_standard_library_reads_them(block: bytes) -> None:
+    import http.client
+    import io
+
+    from engram.local.dynamo import read_headers
+
+    expected = http.client.parse_headers(io.BytesIO(block + b"BODY"))
+    rfile = io.BytesIO(block + b"BODY")
+    got = read_headers(rfile)
+    assert not isinstance(got, tuple)
+    assert got.items() == expected.items()
+    for name, _ in expected.items():
+        for spelling in (name, name.lower(), name.upper()):
+            assert got.get(spelling) == expected.get(spelling) and (spelling in got)
+    assert got.get("Absent", "default") == "default" and "Absent" not in got
+    assert rfile.read() == b"BODY"  # the body is left to read
+
+
+def test_request_headers_past_the_standard_librarys_limits_are_refused() -> None:
+    import io
+    from http import HTTPStatus
+
+    from engram.local.dynamo import read_headers
+
+    most = b"".join(f"H{i}: v\r\n".encode() for i in range(99)) + b"\r\n"
+    assert len(read_headers(io.BytesIO(most)).items()) == 99  # type: ignore[union-attr]
+    many = b"".join(f"H{i}: v\r\n".encode() for i in range(100)) + b"\r\n"
+    assert read_headers(io.BytesIO(many)) == (HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+    long = b"H: " + b"v" * 70000 + b"\r\n\r\n"
+    assert read_headers(io.BytesIO(long)) == (HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
+    assert read_headers(io.BytesIO(b"no colon here\r\n\r\n")) == (HTTPStatus.BAD_REQUEST, "Bad header line")
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        {"HTTP_HOST": "127.0.0.1:8000", "PATH_INFO": "/", "RAW_URI": "/"},
+        {"HTTP_HOST": "localhost", "PATH_INFO": "/a b", "RAW_URI": "/a%20b", "QUERY_STRING": "x=1&y=%2F"},
+        {"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "4566", "PATH_INFO": "//double", "SCRIPT_NAME": "/root"},
+        {"HTTP_HOST": "dynamodb.eu-west-1.amazonaws.com", "PATH_INFO": "/", "wsgi.url_scheme": "https"},
+    ],
+)
+def test_the_url_moto_is_given_is_the_one_its_request_builds(parts: dict[str, str]) -> None:
+    from moto.core.request import Request
+
+    from engram.local.dynamo import _raw_url, wsgi_environ
+
+    environ = wsgi_environ("POST", "/", "", b"{}", [], ("127.0.0.1", 8000))
+    for name in ("HTTP_HOST", "RAW_URI", "REQUEST_URI"):
+        environ.pop(name, None)
+    environ.update(parts)
+    assert _raw_url(environ) == Request(environ).raw_url
+    assert _raw_url(dict(environ)) == Request(dict(environ)).raw_url  # and again, from the cache
+
+
+def test_answers_carry_moto_shaped_request_ids_and_http_1_0_is_closed(dynamo: LocalDynamo) -> None:
+    import re
+    import socket
+
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=local",
+    }
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    answers = []
+    for version in ("HTTP/1.1", "HTTP/1.0"):
+        with socket.create_connection(("127.0.0.1", dynamo.port), timeout=30) as sock:
+            sock.sendall(f"POST / {version}\r\n{head}Content-Length: 2\r\n\r\n{{}}".encode())
+            if version == "HTTP/1.1":
+                sock.shutdown(socket.SHUT_WR)  # so the server ends the kept-alive connection
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        answers.append(data)
+    ids = [re.search(rb"x-amzn-requestid: ([^\r]*)\r\n", answer, re.IGNORECASE) for answer in answers]
+    assert all(found and re.fullmatch(rb"[A-Za-z0-9]{52}", found.group(1)) for found in ids)
+    assert ids[0].group(1) != ids[1].group(1)  # type: ignore[union-attr]
+    assert all(answer.endswith(b'{"TableNames": ["t"]}') for answer in answers)
+    assert b"Connection: close" in answers[1] and b"Connection: close" not in answers[0]
+
+
+def test_queries_on_a_partition_or_an_index_answer_as_moto_does_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A query sorts only its partition (by the range key's value), and a query on an index starts
+    # from the items unsorted: every answer, page by page, equals moto's own.
+    import random
+
+    from moto.dynamodb.models.table import Table
+
+    dynamo.call(
+        "CreateTable",
+        {
+            "TableName": "q",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": name, "AttributeType": kind}
+                for name, kind in (("pk", "S"), ("sk", "N"), ("g", "S"), ("r", "S"), ("n", "N"))
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "by_g_r",
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "r", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {
+                    "IndexName": "by_g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                },
+                {  # a number: 3 and 3.0 are the same key
+                    "IndexName": "by_n",
+                    "KeySchema": [{"AttributeName": "n", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    rng = random.Random(5)
+    keys = [(pk, sk) for pk in ("a", "b", "c", "d") for sk in (-3, 0, 1.5, 2, 10, 11, 100)]
+    rng.shuffle(keys)
+    for pk, sk in keys:
+        item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, "g": {"S": rng.choice("xy")}, "n": {"N": str(rng.randint(0, 9))}}
+        if rng.random() < 0.8:  # the rest are left out of by_g_r
+            item["r"] = {"S": rng.choice(["m", "n", "o"])}
+        dynamo.call("PutItem", {"TableName": "q", "Item": item})
+
+    requests: list[dict[str, Any]] = []
+    for pk in ("b", "z"):
+        on_table = {"KeyConditionExpression": "pk = :k", "ExpressionAttributeValues": {":k": {"S": pk}}}
+        requests += [on_table, {**on_table, "ScanIndexForward": False, "Limit": 3}]
+    requests.append(
+        {
+            "KeyConditionExpression": "pk = :k AND sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {":k": {"S": "c"}, ":lo": {"N": "0"}, ":hi": {"N": "11"}},
+        }
+    )
+    for index in ("by_g_r", "by_g"):
+        on_index = {
+            "IndexName": index,
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "x"}},
+        }
+        requests += [on_index, {**on_index, "ScanIndexForward": False, "Limit": 4}, {**on_index, "Limit": 5}]
+    requests.append(
+        {"IndexName": "by_n", "KeyConditionExpression": "n = :n", "ExpressionAttributeValues": {":n": {"N": "3.0"}}}
+    )
+    requests.append(
+        {
+            "IndexName": "by_g_r",
+            "KeyConditionExpression": "g = :g AND r > :r",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":g": {"S": "y"}, ":r": {"S": "m"}, ":n": {"N": "3"}},
+        }
+    )
+
+    def answers() -> list[list[dict[str, Any]]]:
+        pages_of_all = []
+        for request in requests:
+            pages, start = [], None
+            while True:
+                page = dynamo.call(
+                    "Query", {"TableName": "q", **request, **({"ExclusiveStartKey": start} if start else {})}
+                )
+                pages.append(page)
+                start = page.get("LastEvaluatedKey")
+                if not start:
+                    break
+            pages_of_all.append(pages)
+        return pages_of_all
+
+    patched = answers()
+    assert getattr(Table.query, "_engram_one_partition", False)
+    monkeypatch.setattr(Table, "query", Table.query._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Table, "all_items", Table.all_items._engram_original)  # type: ignore[attr-defined]
+    unpatched = answers()
+    assert patched == unpatched
+    assert sum(len(page["Items"]) for pages in patched for page in pages) > 40
+    assert patched[-2][0]["Count"] > 0  # 3.0 found the items stored with 3
+    assert any(len(pages) > 1 for pages in patched)  # pages followed through LastEvaluatedKey

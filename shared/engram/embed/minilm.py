@@ -12,18 +12,27 @@ little-endian data), so loading costs no copy and every process of the local run
 set of pages. Texts are sorted by length and batched by token count so padding stays small;
 padded positions are masked out of attention and pooling, so a text's vector does not depend
 on the batch it lands in (to float rounding).
+
+Batches run on every core at once, one thread each with one BLAS thread (``threadpoolctl``):
+numpy's element-wise steps (GELU, layer norm, softmax: about half the time on short texts) run
+on one core whatever BLAS does, and BLAS's own threads on small products spin more than they
+gain, so batches in parallel beat products in parallel (``python -m bench.search_speed``).
 """
 
 from __future__ import annotations
 
 import json
 import mmap
+import os
 import struct
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 HIDDEN = 384
@@ -31,7 +40,9 @@ HEADS = 12
 HEAD_DIM = HIDDEN // HEADS
 LAYERS = 6
 LN_EPS = 1e-12
-BATCH_TOKENS = 4096  # padded tokens per forward pass: large enough for BLAS, small for attention
+BATCH_TOKENS = 4096  # padded tokens per forward pass at most: bounds attention's memory
+BATCHES_PER_WORKER = 4  # smaller batches pad less and share the work out more evenly
+MIN_BATCH_TOKENS = 64  # a smaller batch is not split further (per-batch overhead)
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
@@ -115,6 +126,11 @@ class MiniLM:
         tok.no_padding()
         tok.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer = tok
+        self._workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self._blas = ThreadpoolController()
+        # the BLAS thread limit is process-wide: one parallel pass at a time, so a second one
+        # never restores the limit under the first
+        self._parallel = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), 384) float32, unit rows, in the order given."""
@@ -123,18 +139,15 @@ class MiniLM:
             return out
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=True)]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        start = 0
-        while start < len(order):
-            longest = len(ids[order[start]])
-            end = start
-            # grow the batch while its padded size (rows x longest row) stays within budget
-            while end < len(order) and (end - start + 1) * max(longest, len(ids[order[end]])) <= BATCH_TOKENS:
-                longest = max(longest, len(ids[order[end]]))
-                end += 1
-            end = max(end, start + 1)
-            rows = order[start:end]
-            out[rows] = self._forward([ids[i] for i in rows])
-            start = end
+        batches = [order[start:end] for start, end in _plan([len(ids[i]) for i in order], self._workers)]
+        with self._parallel, self._blas.limit(limits=1, user_api="blas"):
+            if len(batches) == 1:
+                out[batches[0]] = self._forward([ids[i] for i in batches[0]])
+                return out
+            with ThreadPoolExecutor(min(self._workers, len(batches))) as pool:
+                results = pool.map(lambda rows: self._forward([ids[i] for i in rows]), batches)
+                for rows, vectors in zip(batches, results, strict=True):
+                    out[rows] = vectors
         return out
 
     def _forward(self, batch: list[list[int]]) -> np.ndarray:
@@ -154,6 +167,36 @@ class MiniLM:
         return pooled / np.maximum(norms, np.float32(1e-12))
 
 
+def _runs(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Greedy runs of ascending ``lengths`` whose padded size (rows x longest) stays within budget."""
+    runs, start = [], 0
+    while start < len(lengths):
+        end = start + 1  # a row longer than the budget runs alone
+        while end < len(lengths) and (end - start + 1) * lengths[end] <= budget:
+            end += 1
+        runs.append((start, end))
+        start = end
+    return runs
+
+
+def _plan(lengths: Sequence[int], workers: int) -> list[tuple[int, int]]:
+    """Cut ascending ``lengths`` into batches: each within BATCH_TOKENS padded; BATCHES_PER_WORKER
+    per worker (as many more as BATCH_TOKENS needs, as many fewer as MIN_BATCH_TOKENS asks); and
+    the largest as small as possible, so they pad little and the workers finish together: the
+    least budget whose greedy runs are that few, found by bisection."""
+    fewest = len(_runs(lengths, BATCH_TOKENS))
+    parts = workers * BATCHES_PER_WORKER * -(-fewest // workers)
+    parts = max(fewest, min(parts, sum(lengths) // MIN_BATCH_TOKENS))
+    low, high = max(lengths), BATCH_TOKENS
+    while low < high:
+        mid = (low + high) // 2
+        if len(_runs(lengths, mid)) <= parts:
+            high = mid
+        else:
+            low = mid + 1
+    return _runs(lengths, low)
+
+
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     x = x - mean
@@ -164,42 +207,56 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     return x
 
 
-# Abramowitz & Stegun 7.1.26: erfc(z) = poly(t) * exp(-z²), t = 1 / (1 + p z), to within 1.5e-7
-# (float32 rounding is 6e-8 near 1). Past z = 4, erfc < 1.6e-8 rounds away in float32, so z is
-# clamped there (no denormals in exp).
-_P = np.float32(0.3275911)
-_A = [np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
-_INV_SQRT2 = np.float32(1.0 / np.sqrt(2.0))
-_GELU_ROWS = 128  # rows per block: a block's temporaries stay in the CPU cache
+# erf as a rational function, x P(x²) / Q(x²) over [-4, 4] (past that erf is ±1 in float32), as
+# Eigen (and so TensorFlow and XLA) computes float erf: a few float32 ulps, and no exp (numpy's
+# float32 exp costs ten products here). The coefficients below are Eigen's with GELU's scalings
+# folded in: Φ(x) = 1/2 + erf(x / √2) / 2 = 1/2 + x P'(x²) / Q'(x²).
+_SQRT2 = np.sqrt(2.0)
+_ERF_P = (
+    -2.72614225801306e-10,
+    2.77068142495902e-08,
+    -2.10102402082508e-06,
+    -5.69250639462346e-05,
+    -7.34990630326855e-04,
+    -2.95459980854025e-03,
+    -1.60960333262415e-02,
+)  # x¹³ ... x¹
+_ERF_Q = (
+    -1.45660718464996e-05,
+    -2.13374055278905e-04,
+    -1.68282697438203e-03,
+    -7.37332916720468e-03,
+    -1.42647390514189e-02,
+)  # x⁸ ... x⁰
+_P = [np.float32(c / 2 / _SQRT2 ** (2 * k + 1)) for k, c in zip(range(6, -1, -1), _ERF_P, strict=True)]
+_Q = [np.float32(c / _SQRT2 ** (2 * k)) for k, c in zip(range(4, -1, -1), _ERF_Q, strict=True)]
+_CLAMP = np.float32(4.0 * _SQRT2)
+_GELU_ROWS = 32  # rows per block: a block's temporaries stay in the CPU cache
 
 
 def _gelu(x: np.ndarray) -> None:
-    """In place: x * (1 + erf(x / sqrt 2)) / 2, BERT's exact GELU, over 2-D ``x``."""
-    z = np.empty((min(_GELU_ROWS, x.shape[0]), x.shape[1]), dtype=np.float32)
-    t = np.empty_like(z)
-    poly = np.empty_like(z)
+    """In place: x Φ(x) = x (1 + erf(x / √2)) / 2, BERT's exact GELU, over 2-D ``x``."""
+    shape = (min(_GELU_ROWS, x.shape[0]), x.shape[1])
+    z, z2, p, q = (np.empty(shape, dtype=np.float32) for _ in range(4))
     for start in range(0, x.shape[0], _GELU_ROWS):
         block = x[start : start + _GELU_ROWS]
         m = block.shape[0]
-        zb, tb, pb = z[:m], t[:m], poly[:m]
-        np.abs(block, out=zb)
-        zb *= _INV_SQRT2
-        np.minimum(zb, np.float32(4.0), out=zb)
-        np.multiply(zb, _P, out=tb)
-        tb += np.float32(1.0)
-        np.reciprocal(tb, out=tb)
-        np.multiply(tb, _A[0], out=pb)
-        for a in _A[1:]:
-            pb += a
-            pb *= tb
-        np.square(zb, out=zb)
-        np.negative(zb, out=zb)
-        np.exp(zb, out=zb)
-        pb *= zb  # erfc(|x| / sqrt 2)
-        np.subtract(np.float32(1.0), pb, out=pb)  # erf(|x| / sqrt 2)
-        np.copysign(pb, block, out=pb)  # erf(x / sqrt 2)
-        pb += np.float32(1.0)
-        pb *= np.float32(0.5)
+        zb, z2b, pb, qb = z[:m], z2[:m], p[:m], q[:m]
+        np.clip(block, -_CLAMP, _CLAMP, out=zb)
+        np.square(zb, out=z2b)
+        np.multiply(z2b, _P[0], out=pb)
+        for c in _P[1:-1]:
+            pb += c
+            pb *= z2b
+        pb += _P[-1]
+        pb *= zb
+        np.multiply(z2b, _Q[0], out=qb)
+        for c in _Q[1:-1]:
+            qb += c
+            qb *= z2b
+        qb += _Q[-1]
+        pb /= qb  # erf(x / √2) / 2
+        pb += np.float32(0.5)
         block *= pb
 
 

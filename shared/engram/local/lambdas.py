@@ -54,6 +54,39 @@ class InvocationError(Exception):
         self.remote_traceback = remote_traceback
 
 
+class AuthorizerInvocationError(InvocationError):
+    """The authorizer failed in a request that was to run it and then the route's function."""
+
+
+@dataclass
+class Authorized:
+    """What an authorizer and then, if it allowed the request, the route's function returned when
+    both ran in one handler process (:meth:`engram.local.workers.PooledFunction.invoke_authorized`)."""
+
+    allowed: bool
+    authorizer_result: Any = None  # when not allowed: what the authorizer returned
+    result: Any = None  # when allowed: what the function returned
+    seconds: float = 0.0  # how long the function ran
+
+
+def authorizer_verdict(simple_responses: bool, result: Any) -> tuple[bool | None, dict[str, Any]]:
+    """Whether an HTTP API Lambda authorizer's response allows the request (None: the response is
+    unusable, API Gateway answers 500) and the context it hands the function."""
+    if not isinstance(result, dict):
+        return None, {}
+    context = result.get("context") or {}
+    if not isinstance(context, dict):
+        return None, {}
+    if simple_responses:
+        allowed = result.get("isAuthorized")
+        return (allowed if isinstance(allowed, bool) else None), context
+    statements = (result.get("policyDocument") or {}).get("Statement") or []
+    effects = {str(s.get("Effect", "")).lower() for s in statements if isinstance(s, dict)}
+    if not effects:
+        return None, {}
+    return ("allow" in effects and "deny" not in effects), context
+
+
 def describe_failure(exc: BaseException) -> str:
     """``Type: message`` of a handler's failure, wherever the handler ran."""
     kind = exc.kind if isinstance(exc, InvocationError) else exc.__class__.__name__
@@ -117,11 +150,16 @@ class LambdaFunction:
         Raises whatever the handler raises. The result is returned after its own JSON round
         trip, so a response Lambda could not serialise fails here as it would on AWS.
         """
-        payload = json.loads(json.dumps(event))
+        return json.loads(self.invoke_decoded(json.loads(json.dumps(event))))
+
+    def invoke_decoded(self, event: Any) -> str:
+        """:meth:`invoke` for an event just decoded from JSON (from another process; nothing else
+        holds it), answering JSON text: the round trips of :meth:`invoke` would decode and encode
+        each twice more."""
         with self._lock:
             environment = self._load()
-            result = environment.handler(payload, self._context(environment))
-        return json.loads(json.dumps(result))
+            result = environment.handler(event, self._context(environment))
+        return json.dumps(result)
 
     def warm(self) -> None:
         """Import the handler now (so a broken handler is reported at start-up)."""

@@ -27,7 +27,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from engram.local.lambdas import Invokable, failure_traceback
+from engram.local.lambdas import (
+    Authorized,
+    AuthorizerInvocationError,
+    Invokable,
+    authorizer_verdict,
+    failure_traceback,
+)
 from engram.local.template import (
     ACCOUNT_ID,
     API_ID,
@@ -208,9 +214,11 @@ def build_http_event(
     request_id: str,
     now: float,
     authorizer_context: dict[str, Any] | None,
+    parts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The API Gateway HTTP API payload 2.0 event for a request."""
-    parts = _common_parts(request, match)
+    """The API Gateway HTTP API payload 2.0 event for a request (``parts``: the request's
+    :func:`_common_parts`, when the authorizer's event has them already)."""
+    parts = parts or _common_parts(request, match)
     context = _request_context(request, match, request_id, now, parts["headers"])
     if authorizer_context is not None:
         context["authorizer"] = {"lambda": authorizer_context}
@@ -234,9 +242,10 @@ def build_authorizer_event(
     request_id: str,
     now: float,
     region: str,
+    parts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The HTTP API Lambda authorizer (payload 2.0, REQUEST) event."""
-    parts = _common_parts(request, match)
+    parts = parts or _common_parts(request, match)
     identity = [parts["headers"][h] for h in authorizer.identity_headers if h in parts["headers"]]
     query = parts.get("queryStringParameters") or {}
     identity += [query[q] for q in authorizer.identity_query if q in query]
@@ -339,20 +348,29 @@ class Gateway:
             return _with_cors(response, request, api)
         if len(request.body) > MAX_BODY_BYTES:
             return gateway_error(413, "Request Entity Too Large", request_id)
+        # Parsed once for both events (the same trace id in both, as API Gateway gives them).
+        parts = _common_parts(request, match)
+        authorizer = api.authorizers[match.route.authorizer] if match.route.authorizer and api is not None else None
+        authorizer_event: dict[str, Any] | None = None
+        if authorizer is not None:
+            authorizer_event = build_authorizer_event(
+                request, match, authorizer, request_id, now, self.template.region, parts
+            )
+            if len(authorizer_event["identitySource"]) < len(authorizer.identity_headers) + len(
+                authorizer.identity_query
+            ):
+                # A missing identity source is rejected before the authorizer runs.
+                return _with_cors(gateway_error(401, "Unauthorized", request_id), request, api)
+        event = build_http_event(request, match, request_id, now, None, parts)
+        function = self.functions[match.route.function_id]
         try:
-            authorizer_context = self._authorize(request, match, api, request_id, now)
+            result, elapsed = self._run(function, event, authorizer, authorizer_event, request_id)
+            response = lambda_response(result, request_id)
         except AuthorizerFailure as failure:
             return _with_cors(failure.response, request, api)
-        event = build_http_event(request, match, request_id, now, authorizer_context)
-        function = self.functions[match.route.function_id]
-        started = time.monotonic()
-        try:
-            result = function.invoke(event)
-            response = lambda_response(result, request_id)
         except Exception as exc:  # noqa: BLE001 - Lambda reports it; API Gateway answers 500
             self._log_error(f"{match.route.function_id} failed on {match.route.route_key}:\n" + failure_traceback(exc))
             return _with_cors(gateway_error(500, "Internal Server Error", request_id), request, api)
-        elapsed = time.monotonic() - started
         if elapsed > function.spec.timeout_seconds:
             self._log_error(
                 f"{match.route.function_id} took {elapsed:.1f}s, beyond its Timeout of "
@@ -365,27 +383,47 @@ class Gateway:
             return _with_cors(gateway_error(500, "Internal Server Error", request_id), request, api)
         return _with_cors(response, request, api)
 
-    def _authorize(
+    def _run(
         self,
-        request: IncomingRequest,
-        match: RouteMatch,
-        api: HttpApiSpec | None,
+        function: Invokable,
+        event: dict[str, Any],
+        authorizer: AuthorizerSpec | None,
+        authorizer_event: dict[str, Any] | None,
         request_id: str,
-        now: float,
-    ) -> dict[str, Any] | None:
-        if match.route.authorizer is None or api is None:
-            return None
-        spec = api.authorizers[match.route.authorizer]
-        event = build_authorizer_event(request, match, spec, request_id, now, self.template.region)
-        if len(event["identitySource"]) < len(spec.identity_headers) + len(spec.identity_query):
-            # A missing identity source is rejected before the authorizer runs.
-            raise AuthorizerFailure(gateway_error(401, "Unauthorized", request_id))
-        try:
-            result = self.functions[spec.function_id].invoke(event)
-        except Exception as exc:
-            self._log_error(f"authorizer {spec.name} failed:\n" + failure_traceback(exc))
-            raise AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id)) from exc
-        allowed, context = _authorizer_verdict(spec, result)
+    ) -> tuple[Any, float]:
+        """The function's result for ``event`` and how long it ran, after the authorizer, if the
+        route has one, allowed the request (else :class:`AuthorizerFailure`)."""
+        if authorizer is not None:
+            assert authorizer_event is not None
+            chained = getattr(function, "invoke_authorized", None)
+            if chained is not None:
+                # Both in one handler process, one after the other (see PooledFunction).
+                try:
+                    outcome: Authorized = chained(
+                        authorizer.function_id, authorizer_event, authorizer.simple_responses, event
+                    )
+                except AuthorizerInvocationError as exc:
+                    raise self._authorizer_failed(authorizer, exc, request_id) from exc
+                if outcome.allowed:
+                    return outcome.result, outcome.seconds
+                self._verdict(authorizer, outcome.authorizer_result, request_id)
+                raise AssertionError("a request the authorizer did not allow reached its function")
+            try:
+                verdict = self.functions[authorizer.function_id].invoke(authorizer_event)
+            except Exception as exc:
+                raise self._authorizer_failed(authorizer, exc, request_id) from exc
+            event["requestContext"]["authorizer"] = {"lambda": self._verdict(authorizer, verdict, request_id)}
+        started = time.monotonic()
+        result = function.invoke(event)
+        return result, time.monotonic() - started
+
+    def _authorizer_failed(self, spec: AuthorizerSpec, exc: Exception, request_id: str) -> AuthorizerFailure:
+        self._log_error(f"authorizer {spec.name} failed:\n" + failure_traceback(exc))
+        return AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id))
+
+    def _verdict(self, spec: AuthorizerSpec, result: Any, request_id: str) -> dict[str, Any]:
+        """The context of an authorizer's response that allows the request (else :class:`AuthorizerFailure`)."""
+        allowed, context = authorizer_verdict(spec.simple_responses, result)
         if allowed is None:
             self._log_error(f"authorizer {spec.name} returned an unusable response: {result!r}")
             raise AuthorizerFailure(gateway_error(500, "Internal Server Error", request_id))
@@ -409,22 +447,6 @@ class Gateway:
             if cors.get("MaxAge") is not None:
                 response.headers.append(("Access-Control-Max-Age", str(cors["MaxAge"])))
         return response
-
-
-def _authorizer_verdict(spec: AuthorizerSpec, result: Any) -> tuple[bool | None, dict[str, Any]]:
-    if not isinstance(result, dict):
-        return None, {}
-    context = result.get("context") or {}
-    if not isinstance(context, dict):
-        return None, {}
-    if spec.simple_responses:
-        allowed = result.get("isAuthorized")
-        return (allowed if isinstance(allowed, bool) else None), context
-    statements = (result.get("policyDocument") or {}).get("Statement") or []
-    effects = {str(s.get("Effect", "")).lower() for s in statements if isinstance(s, dict)}
-    if not effects:
-        return None, {}
-    return ("allow" in effects and "deny" not in effects), context
 
 
 def _allowed_origin(cors: dict[str, Any], origin: str) -> str | None:

@@ -36,7 +36,15 @@ from multiprocessing.connection import Client, Connection, Listener
 from typing import Any, NoReturn
 
 from engram.index.remote import no_delay
-from engram.local.lambdas import InvocationError, LambdaFunction, new_namespace
+from engram.local.dynamo_client import install as install_dynamo_client
+from engram.local.lambdas import (
+    Authorized,
+    AuthorizerInvocationError,
+    InvocationError,
+    LambdaFunction,
+    authorizer_verdict,
+    new_namespace,
+)
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
 log = logging.getLogger("engram.local.workers")
@@ -49,9 +57,12 @@ IDLE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a queued event waits at m
 
 
 def default_size() -> int:
-    """One process per core, at least two (one may be busy on a slow event) and at most four
-    (each holds its own copy of the handlers and the embedding model)."""
-    return max(2, min(4, os.cpu_count() or 2))
+    """One process per core and one more, at least two (one may be busy on a slow event) and at
+    most four (each holds its own copy of the handlers and the embedding model). A handler process
+    spends a good part of each event waiting on DynamoDB (moto, in the server process), so one per
+    core left the cores idle: on 2 cores, 24 agents got 30-60 % more requests a second through 3 or
+    4 processes than through 2, at the same CPU per request (bench.load, --server-workers 2,4,3)."""
+    return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
 class WorkerStartError(Exception):
@@ -145,12 +156,27 @@ class WorkerPool:
 
     def invoke(self, function_id: str, event: Any) -> Any:
         """Run one event on the next idle worker (waiting for one if all are busy)."""
-        payload = json.dumps(event)
+        status, *reply = self._exchange(("invoke", function_id, json.dumps(event)))
+        if status == "ok":
+            return json.loads(reply[0])
+        raise InvocationError(*reply)
+
+    def invoke_authorized(
+        self, authorizer_id: str, authorizer_event: Any, simple_responses: bool, function_id: str, event: Any
+    ) -> Authorized:
+        """Run a request's authorizer and then, if it allows the request, the route's function with
+        the authorizer's context, one after the other in one worker: one round trip between the
+        processes and one wait for an idle worker per request, not two."""
+        message = ("authorized", authorizer_id, json.dumps(authorizer_event), simple_responses, function_id)
+        return authorized_outcome(self._exchange((*message, json.dumps(event))))
+
+    def _exchange(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Send one message to the next idle worker and return its answer."""
         worker = self._next_idle()
         try:
             assert worker.connection is not None
-            worker.connection.send(("invoke", function_id, payload))
-            status, *reply = worker.connection.recv()
+            worker.connection.send(message)
+            reply: tuple[Any, ...] = worker.connection.recv()
         except (OSError, EOFError) as exc:
             code = worker.process.poll()
             self._replace(worker)
@@ -161,10 +187,7 @@ class WorkerPool:
                 "",
             ) from exc
         self._idle.put(worker)
-        if status == "ok":
-            return json.loads(reply[0])
-        kind, message, remote_traceback = reply
-        raise InvocationError(kind, message, remote_traceback)
+        return reply
 
     def _next_idle(self) -> _Worker:
         """An idle worker that is still alive (one that died while idle is replaced, not used)."""
@@ -292,6 +315,15 @@ class PooledFunction:
     def invoke(self, event: Any) -> Any:
         return self._pool.invoke(self.spec.logical_id, event)
 
+    def invoke_authorized(
+        self, authorizer_id: str, authorizer_event: Any, simple_responses: bool, event: Any
+    ) -> Authorized:
+        """Run the authorizer ``authorizer_id`` and then, if it allows the request, this function with
+        the authorizer's context in ``event``'s request context (see :meth:`WorkerPool.invoke_authorized`)."""
+        return self._pool.invoke_authorized(
+            authorizer_id, authorizer_event, simple_responses, self.spec.logical_id, event
+        )
+
     def unload(self) -> None:
         pass
 
@@ -331,6 +363,7 @@ def worker_main() -> int:
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
     lock = threading.Lock()
     try:
+        install_dynamo_client(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", ""))
         specs, warm_up = _receive_specs(connection)
         namespace = new_namespace()
         region = os.environ.get("AWS_REGION", "us-east-1")
@@ -350,16 +383,62 @@ def worker_main() -> int:
             return 0  # the main process is gone
         if message[0] == "stop":
             return 0
-        _, function_id, payload = message
-        try:
-            result = functions[function_id].invoke(json.loads(payload))
-            reply: tuple[Any, ...] = ("ok", json.dumps(result))
-        except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
-            reply = ("error", exc.__class__.__name__, str(exc), traceback.format_exc())
+        reply: tuple[Any, ...]
+        if message[0] == "authorized":
+            reply = run_authorized(functions, *message[1:])
+        else:
+            _, function_id, payload = message
+            try:
+                reply = ("ok", functions[function_id].invoke_decoded(json.loads(payload)))
+            except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
+                reply = _failure(exc)
         try:
             connection.send(reply)
         except (EOFError, OSError):
             return 0
+
+
+def _failure(exc: Exception) -> tuple[str, str, str, str]:
+    return ("error", exc.__class__.__name__, str(exc), traceback.format_exc())
+
+
+def run_authorized(
+    functions: Mapping[str, LambdaFunction],
+    authorizer_id: str,
+    authorizer_payload: str,
+    simple_responses: bool,
+    function_id: str,
+    payload: str,
+) -> tuple[Any, ...]:
+    """In a handler process: the authorizer, then (if it allows the request) the function with the
+    authorizer's context, as API Gateway runs them; the reply :func:`authorized_outcome` reads."""
+    try:
+        verdict = functions[authorizer_id].invoke_decoded(json.loads(authorizer_payload))
+    except Exception as exc:  # noqa: BLE001 - the authorizer's failure is the request's result
+        return ("authorizer_error", *_failure(exc)[1:])
+    allowed, context = authorizer_verdict(simple_responses, json.loads(verdict))
+    if not allowed:
+        return ("denied", verdict)
+    event = json.loads(payload)
+    event["requestContext"]["authorizer"] = {"lambda": context}
+    started = time.monotonic()
+    try:
+        result = functions[function_id].invoke_decoded(event)
+    except Exception as exc:  # noqa: BLE001 - the handler's failure is the invocation's result
+        return _failure(exc)
+    return ("ok", result, time.monotonic() - started)
+
+
+def authorized_outcome(reply: tuple[Any, ...]) -> Authorized:
+    """What :func:`run_authorized`'s reply says (raises what failed)."""
+    status, *rest = reply
+    if status == "ok":
+        return Authorized(allowed=True, result=json.loads(rest[0]), seconds=rest[1])
+    if status == "denied":
+        return Authorized(allowed=False, authorizer_result=json.loads(rest[0]))
+    if status == "authorizer_error":
+        raise AuthorizerInvocationError(*rest)
+    raise InvocationError(*rest)
 
 
 def _receive_specs(connection: Connection) -> tuple[dict[str, FunctionSpec], bool]:

