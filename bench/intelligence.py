@@ -265,14 +265,16 @@ def markdown(extraction: dict[str, Any], summaries: dict[str, Any]) -> str:
                 cells += [str(counts["count"]), str(counts["matched"])]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
     points = "; ".join(
-        f"fold {p['fold']}: C {p['C']}, short {p['threshold']} / {p['rule_floor']} / {p['max_span']}, "
-        f"long {p['threshold_long']} / {p['rule_floor_long']} / {p['max_span_long']}"
+        f"fold {p['fold']}: C {p['C']}, short {p['threshold']} / {p['rule_floor']} / {p['max_span']} / "
+        f"{p['min_content']}, long {p['threshold_long']} / {p['rule_floor_long']} / {p['max_span_long']} / "
+        f"{p['min_content_long']}"
         for p in extraction["operating_points"]
     )
     variants = extraction["operating_points"][0]["variants_per_style"]
     lines += [
         "",
-        f"Regularisation C and operating points (threshold / rule floor / longest run in sentences) chosen on "
+        f"Regularisation C and operating points (threshold / rule floor / longest run in sentences / content "
+        f"gate in content words) chosen on "
         f"each fold's training part, by F1 over {variants} variants per style: {points}.",
     ]
     t = extraction["throughput"]

@@ -20,15 +20,18 @@ regularisation ``C`` is chosen from :data:`C_GRID` by inner folds of the Persona
 dialogues, with the short-style operating point (below): the ``C`` whose best point has the best
 inner F1.
 
-Operating points. Three more numbers per conversation style turn rules and probabilities into
+Operating points. Four more numbers per conversation style turn rules and probabilities into
 memories: the threshold, the rule floor (rule suggestions at or above it are kept as the rules
-read them; see :mod:`engram.extract.learned`) and the longest run of sentences the model may keep.
-Each style's are the grid point (:data:`THRESHOLDS` x :data:`RULE_FLOORS` x :data:`MAX_SPANS`)
-with the best F1 on training data of that style: short exchanges (Persona-Chat's style) on the
-Persona-Chat training dialogues, scored by inner folds (:data:`INNER_FOLDS`); long turns
-(LoCoMo's style) on the LoCoMo training conversations, scored by the model fitted on all the
-Persona-Chat training dialogues (it never saw LoCoMo). Without ``--locomo``, the long-style
-Persona-Chat dialogues choose the long-turn point too.
+read them; see :mod:`engram.extract.learned`), the longest run of sentences the model may keep,
+and the content gate (a rule reading below 0.92 or a candidate with fewer distinct content words
+is no memory: "That's awesome!", "I love it."). Each style's are the grid point
+(:data:`THRESHOLDS` x :data:`RULE_FLOORS` x :data:`MAX_SPANS` x :data:`MIN_CONTENTS`) with the
+best F1 on training data of that style: short exchanges (Persona-Chat's style) on the
+Persona-Chat training dialogues, scored by inner folds (:data:`INNER_FOLDS`), the gate searched
+after the other three (:func:`choose_operating`); long turns (LoCoMo's style) on the LoCoMo
+training conversations, the whole grid, scored by the model fitted on all the Persona-Chat
+training dialogues (it never saw LoCoMo). Without ``--locomo``, the long-style Persona-Chat
+dialogues choose the long-turn point too.
 
 Held-out protocol (:func:`cross_validate`). Conversations are the unit of every split: the
 Persona-Chat dialogues and the six LoCoMo conversations go to :data:`OUTER_FOLDS` folds. For each
@@ -55,7 +58,7 @@ from typing import Any
 
 from bench.extraction_data import Matcher, SpeakerPass, load_locomo, load_persona
 from engram.extract.features import Candidate, conversation_candidates, training_features
-from engram.extract.learned import FactModel, LearnedExtractor, best_disjoint, memory_text, rule_layer
+from engram.extract.learned import ALWAYS_KEPT, FactModel, LearnedExtractor, best_disjoint, memory_text, rule_layer
 from engram.extract.text import content_terms
 
 C_GRID = (0.1, 0.3, 1.0)  # inverse L2 regularisation tried; chosen by inner folds (choose_operating_points)
@@ -69,6 +72,9 @@ THRESHOLDS = (0.15, 0.17, 0.2, 0.22, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 # John", "I live in Singapore", "I prefer ...") are always kept, whatever the model says.
 RULE_FLOORS = (0.92, 0.9, 0.88, 0.85, 0.8, 0.76, 0.7, 0.6, 0.3)  # 0.3: every rule suggestion
 MAX_SPANS = (1, 2, 3)  # the longest run of sentences the model may keep as one memory
+# Content gates tried: a rule reading (below ALWAYS_KEPT) or a candidate with fewer distinct content
+# words is no memory ("That's awesome!", "I love it.", "Thanks so much!" say nothing to keep).
+MIN_CONTENTS = (0, 1, 2, 3, 4)
 TRAIN_DATASETS = frozenset({"persona"})  # what the shipped weights may be fitted on (licence)
 HELD_OUT_SPLIT = (
     f"{OUTER_FOLDS} folds by conversation; each fold's weights fitted on the other folds' Persona-Chat "
@@ -170,42 +176,73 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-Operating = tuple[float, float, int]  # (threshold, rule floor, max span)
+Operating = tuple[float, float, int, int]  # (threshold, rule floor, max span, min content)
 
 
-def choose_operating(passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]]) -> tuple[Operating, float]:
-    """The (threshold, rule floor, max span) of the grid with the best F1 over ``passes``, and that F1."""
-    best: tuple[float, Operating] = (-1.0, (THRESHOLDS[0], RULE_FLOORS[0], MAX_SPANS[-1]))
-    for floor in RULE_FLOORS:
-        scored = [_scored(p, probs, floor) for p, probs in zip(passes, probabilities, strict=True)]
-        for max_span in MAX_SPANS:
-            for threshold in THRESHOLDS:
-                score = Score()
-                for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
-                    kept = list(rule_hits)
-                    for items in by_message:
-                        pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
-                        taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
-                        kept += [h for c, _, h in items if id(c) in taken]
-                    score.add(kept, len(p.source.facts))
-                if score.f1 > best[0]:
-                    best = (score.f1, (threshold, floor, max_span))
+def choose_operating(
+    passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]], joint: bool = True
+) -> tuple[Operating, float]:
+    """The (threshold, rule floor, max span, min content) of the grid with the best F1 over ``passes``,
+    and that F1 (on a tie, the first: the smaller content gate, the higher floor).
+
+    ``joint``: the whole grid. Otherwise (the short style: thousands of Persona-Chat dialogues, where
+    the whole grid costs minutes per call) the gate is searched second: the best threshold, floor
+    and span without a gate, then the gate and threshold at that floor and span.
+    """
+    best: tuple[float, Operating] = (-1.0, (THRESHOLDS[0], RULE_FLOORS[0], MAX_SPANS[-1], MIN_CONTENTS[0]))
+    gates = MIN_CONTENTS if joint else MIN_CONTENTS[:1]
+    for min_content in gates:
+        for floor in RULE_FLOORS:
+            best = _best_of(passes, probabilities, floor, min_content, MAX_SPANS, best)
+    if not joint:
+        _, floor, max_span, _ = best[1]
+        for min_content in MIN_CONTENTS[1:]:
+            best = _best_of(passes, probabilities, floor, min_content, (max_span,), best)
     return best[1], best[0]
 
 
+def _best_of(
+    passes: Sequence[Prepared],
+    probabilities: Sequence[Sequence[float]],
+    floor: float,
+    min_content: int,
+    max_spans: Sequence[int],
+    best: tuple[float, Operating],
+) -> tuple[float, Operating]:
+    """``best``, or the point of (``floor``, ``min_content``, a span, a threshold) that beats its F1."""
+    scored = [_scored(p, probs, floor, min_content) for p, probs in zip(passes, probabilities, strict=True)]
+    for max_span in max_spans:
+        for threshold in THRESHOLDS:
+            score = Score()
+            for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
+                kept = list(rule_hits)
+                for items in by_message:
+                    pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
+                    taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
+                    kept += [h for c, _, h in items if id(c) in taken]
+                score.add(kept, len(p.source.facts))
+            if score.f1 > best[0]:
+                best = (score.f1, (threshold, floor, max_span, min_content))
+    return best
+
+
 def _scored(
-    p: Prepared, probabilities: Sequence[float], floor: float
+    p: Prepared, probabilities: Sequence[float], floor: float, min_content: int = 0
 ) -> tuple[list[list[int]], list[list[tuple[Candidate, float, list[int]]]]]:
-    """The kept rule suggestions' hits, and per message the candidates the rules leave to the model."""
+    """The kept rule suggestions' hits, and per message the candidates the rules leave to the model
+    (as :meth:`engram.extract.learned.LearnedExtractor.extract` keeps them: rule readings at or above
+    ``floor``, and those and the candidates with at least ``min_content`` content words)."""
     claims: dict[int, dict[int, set[str]]] = {}
     rule_hits: list[list[int]] = []
     for (message, sentence, confidence, terms), hits in zip(p.rules, p.rule_hits, strict=True):
-        if confidence >= floor:
+        if confidence >= floor and (confidence >= ALWAYS_KEPT or len(terms) >= min_content):
             claims.setdefault(message, {}).setdefault(sentence, set()).update(terms)
             rule_hits.append(hits)
     by_message: dict[int, list[tuple[Candidate, float, list[int]]]] = {}
     for c, q, hits in zip(p.candidates, probabilities, p.hits, strict=True):
-        if q >= THRESHOLDS[0] and (c.message not in claims or c.free_of(claims[c.message])):
+        if q < THRESHOLDS[0] or c.content < min_content:
+            continue
+        if c.message not in claims or c.free_of(claims[c.message]):
             by_message.setdefault(c.message, []).append((c, q, hits))
     return rule_hits, list(by_message.values())
 
@@ -237,24 +274,24 @@ def choose_operating_points(train: Sequence[Prepared]) -> tuple[dict[str, float]
             for i, p in enumerate(persona):
                 if folds[i] == k:
                     inner[i] = _probabilities(model, p)
-        point, f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short])
+        point, f1 = choose_operating([persona[i] for i in short], [inner[i] for i in short], joint=False)
         by_c[str(c)] = round(f1, 4)
         if best is None or f1 > best[0]:
             best = (f1, c, point, inner)
     assert best is not None
-    f1, c, (threshold, floor, span), inner = best
+    f1, c, (threshold, floor, span, gate), inner = best
     weights = fit(persona, c)
     fitted = FactModel(weights)
     tuning = [p for p in train if p.source.dataset not in TRAIN_DATASETS and p.long_style]
     if tuning:
-        (threshold_long, floor_long, span_long), f1_long = choose_operating(
+        (threshold_long, floor_long, span_long, gate_long), f1_long = choose_operating(
             tuning, [_probabilities(fitted, p) for p in tuning]
         )
         long_source = "locomo"
     else:
         long = [i for i, p in enumerate(persona) if p.long_style]
-        (threshold_long, floor_long, span_long), f1_long = choose_operating(
-            [persona[i] for i in long], [inner[i] for i in long]
+        (threshold_long, floor_long, span_long, gate_long), f1_long = choose_operating(
+            [persona[i] for i in long], [inner[i] for i in long], joint=False
         )
         long_source = "persona"
     return weights, {
@@ -263,13 +300,15 @@ def choose_operating_points(train: Sequence[Prepared]) -> tuple[dict[str, float]
         "threshold": threshold,
         "rule_floor": floor,
         "max_span": span,
+        "min_content": gate,
         "f1": round(f1, 4),
         "threshold_long": threshold_long,
         "rule_floor_long": floor_long,
         "max_span_long": span_long,
+        "min_content_long": gate_long,
         "f1_long": round(f1_long, 4),
         "long_tuned_on": long_source,
-        "variants_per_style": len(THRESHOLDS) * len(RULE_FLOORS) * len(MAX_SPANS),
+        "variants_per_style": len(THRESHOLDS) * len(RULE_FLOORS) * len(MAX_SPANS) * len(MIN_CONTENTS),
     }
 
 
@@ -298,6 +337,8 @@ def train_model(prepared: Sequence[Prepared]) -> tuple[FactModel, dict[str, Any]
         rule_floor_long=points["rule_floor_long"],
         max_span=points["max_span"],
         max_span_long=points["max_span_long"],
+        min_content=points["min_content"],
+        min_content_long=points["min_content_long"],
     )
     return model, points
 
@@ -395,13 +436,21 @@ def model_json(
         "rule_floor_long": model.rule_floor_long,
         "max_span": model.max_span,
         "max_span_long": model.max_span_long,
+        "min_content": model.min_content,
+        "min_content_long": model.min_content_long,
         "trained_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in trained},
         "operating_points_chosen_on": {
             "short": "Synthetic-Persona-Chat (inner cross-validation)",
-            "long": "LoCoMo (long-turn threshold, rule floor and longest run only, by F1; no weight fitted on it)"
+            "long": "LoCoMo (long-turn threshold, rule floor, longest run and content gate only, by F1; "
+            "no weight fitted on it)"
             if points["long_tuned_on"] == "locomo"
             else "Synthetic-Persona-Chat (inner cross-validation)",
-            "grid": {"thresholds": list(THRESHOLDS), "rule_floors": list(RULE_FLOORS), "max_spans": list(MAX_SPANS)},
+            "grid": {
+                "thresholds": list(THRESHOLDS),
+                "rule_floors": list(RULE_FLOORS),
+                "max_spans": list(MAX_SPANS),
+                "min_contents": list(MIN_CONTENTS),
+            },
         },
         "evaluated_on": {name: ATTRIBUTION["persona-chat" if name == "persona" else "locomo"] for name in datasets},
         "training": {

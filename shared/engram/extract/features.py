@@ -128,6 +128,7 @@ class Candidate:
     sentences: tuple[int, int] = (0, 1)  # the sentences of the message it spans: [first, last + 1)
     clause: bool = False  # one clause of a sentence that has several
     terms: frozenset[str] = frozenset()  # its content words (clauses only)
+    content: int = 0  # how many distinct content words it holds (the model's content gate)
 
     def overlaps(self, other: Candidate) -> bool:
         return self.message == other.message and self.start < other.end and other.start < self.end
@@ -262,6 +263,7 @@ def conversation_candidates(
                     (span[0], span[1]),
                     clause,
                     frozenset(terms) if clause else frozenset(),
+                    len(terms),
                 )
             )
         position += 1

@@ -9,7 +9,10 @@ How it reads a conversation:
    sharing no content word with it ("I can drive a tractor" beside a kept "my favorite color is
    red"). The floor is never above 0.92, so durable identity statements ("My name is John and I
    live in Singapore", "I'm from Toronto", "I prefer morning meetings") are always kept, as the
-   product brief shows them, whatever the weights say.
+   product brief shows them, whatever the weights say. Below 0.92, a rule reading with fewer
+   distinct content words than the model's *content gate* is dropped (and claims nothing), as is
+   every model candidate below it: "That's awesome!", "I love it." say nothing worth keeping. The
+   gate is chosen per conversation style with the operating point (``bench/train_extractor.py``).
 2. :func:`engram.extract.features.conversation_candidates` lists the remaining candidate memories
    (clauses, list items with their shared subject and verb, sentences, runs of up to
    ``max_span`` sentences without questions) with binary features: words and stems,
@@ -105,6 +108,7 @@ _SHORTHAND_WORD = re.compile(r"(?<![\w'])(" + "|".join(re.escape(k) for k in _SH
 
 
 RULES_OFF = 1.0  # a rule floor above every rule's confidence: the rule layer keeps nothing
+ALWAYS_KEPT = 0.92  # rule readings this sure are kept whatever the model and the content gate say
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,8 @@ class FactModel:
     rule_floor_long: float = RULES_OFF  # the same for long turns
     max_span: int = MAX_SPAN_SENTENCES  # candidates span at most this many sentences (short)
     max_span_long: int = MAX_SPAN_SENTENCES  # the same for long turns
+    min_content: int = 0  # content gate: fewer distinct content words and it is no memory (short)
+    min_content_long: int = 0  # the same for long turns
     metadata: Mapping[str, Any] = field(default_factory=dict)
     long_weights: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
@@ -143,6 +149,9 @@ class FactModel:
     def max_span_for(self, long_style: bool) -> int:
         return self.max_span_long if long_style else self.max_span
 
+    def min_content_for(self, long_style: bool) -> int:
+        return self.min_content_long if long_style else self.min_content
+
     def probability(self, features: Sequence[str], long_style: bool = False) -> float:
         weights = self.long_weights if long_style else self.weights
         z = sum(filter(None, map(weights.get, features)))
@@ -160,6 +169,8 @@ class FactModel:
             rule_floor_long=float(data.get("rule_floor_long", RULES_OFF)),
             max_span=int(data.get("max_span", MAX_SPAN_SENTENCES)),
             max_span_long=int(data.get("max_span_long", MAX_SPAN_SENTENCES)),
+            min_content=int(data.get("min_content", 0)),
+            min_content_long=int(data.get("min_content_long", 0)),
             metadata={k: v for k, v in data.items() if k != "weights"},
         )
 
@@ -218,19 +229,24 @@ class LearnedExtractor:
         tokens = sum(estimate_tokens(m.content or "") for m in messages)
         reading = read(messages)
         floor = self.model.rule_floor_for(reading.long_style)
+        min_content = self.model.min_content_for(reading.long_style)
         placed: list[tuple[int, int, Suggestion]] = []  # (message, sentence, suggestion)
         claims: dict[int, dict[int, set[str]]] = {}  # message -> sentence -> content words the rules kept
         readings: dict[tuple[int, int], list[Suggestion]] = {}  # the rules' readings of each sentence
         for index, sentence, suggestion in rule_layer(reading, self._roles):
             readings.setdefault((index, sentence), []).append(suggestion)
-            if suggestion.confidence >= floor:
-                placed.append((index, sentence, suggestion))
-                claims.setdefault(index, {}).setdefault(sentence, set()).update(content_terms(suggestion.content))
+            if suggestion.confidence < floor:
+                continue
+            terms = set(content_terms(suggestion.content))
+            if suggestion.confidence < ALWAYS_KEPT and len(terms) < min_content:
+                continue  # says too little to be worth keeping ("That's awesome!", "I love it.")
+            placed.append((index, sentence, suggestion))
+            claims.setdefault(index, {}).setdefault(sentence, set()).update(terms)
         max_span = self.model.max_span_for(reading.long_style)
         candidates = [
             c
             for c in conversation_candidates(reading, self._roles, claims, max_span)
-            if c.message not in claims or c.free_of(claims[c.message])
+            if c.content >= min_content and (c.message not in claims or c.free_of(claims[c.message]))
         ]
         for candidate, probability in self.select(candidates):
             first, end = candidate.sentences

@@ -270,3 +270,31 @@ def test_a_clause_takes_the_type_of_the_rule_reading_that_says_what_it_says() ->
     assert readings[0].memory_type == "identity"  # "I'm a nurse", the sentence's first reading
     assert suggestion.content == "User has two dogs."
     assert suggestion.memory_type == next(r.memory_type for r in readings if "dogs" in r.content) != "identity"
+
+
+def test_the_content_gate_drops_what_says_too_little_and_never_a_sure_rule_reading() -> None:
+    said = [
+        Message("assistant", "How was your weekend?"),
+        Message("user", "That's awesome! I love it. I adopted a rescue dog named Max last week. I live in Oslo."),
+    ]
+    candidates = {c.text: c.content for c in conversation_candidates(said)}
+    assert candidates["That's awesome!"] == 1 and candidates["I love it."] == 1
+    assert candidates["I adopted a rescue dog named Max last week."] == 7
+    for gate in (0, 3):
+        # keeps everything it is offered (rules from 0.3 up, every candidate), but nothing thin past the gate
+        model = FactModel({"bias": 5.0}, rule_floor=0.3, rule_floor_long=0.3, min_content=gate, min_content_long=gate)
+        contents = [s.content for s in LearnedExtractor(model=model).extract(said).suggestions]
+        assert "I live in Oslo." in contents, contents  # a sure rule reading (0.92 and up) ignores the gate
+        assert any("rescue dog named Max" in c for c in contents), contents
+        thin = [c for c in contents if "love it" in c.lower() or "awesome" in c.lower()]
+        assert bool(thin) == (gate == 0), (gate, contents)
+
+
+def test_the_content_gate_is_read_from_the_model_file_and_defaults_to_none() -> None:
+    base = {"weights": {"bias": 1.0}, "threshold": 0.5, "threshold_long": 0.4}
+    assert FactModel.from_json(base).min_content_for(False) == 0
+    model = FactModel.from_json({**base, "min_content": 1, "min_content_long": 3})
+    assert (model.min_content_for(False), model.min_content_for(True)) == (1, 3)
+    shipped = shipped_model()
+    assert shipped.min_content_long == shipped.metadata["min_content_long"] >= 0
+    assert 4 in shipped.metadata["operating_points_chosen_on"]["grid"]["min_contents"]

@@ -30,7 +30,7 @@ def test_the_best_operating_point_keeps_the_sure_rule_and_the_models_best_candid
     prepared = _pass()
     # the model: sentence 0 (taken by the rule anyway), sentence 1 (fact b), sentence 2 (nothing), run 1-2
     probabilities = [0.9, 0.55, 0.27, 0.4]
-    (threshold, floor, max_span), f1 = choose_operating([prepared], [probabilities])
+    (threshold, floor, max_span, _), f1 = choose_operating([prepared], [probabilities])
     assert f1 == 1.0  # fact a from the rule, fact b from the model, nothing wrong
     assert 0.27 < threshold <= 0.55  # above the distractor, at or below the fact
     assert 0.5 < floor <= 0.92 and floor in RULE_FLOORS  # the weak rule reading is left out
@@ -42,7 +42,7 @@ def test_a_rule_floor_takes_the_sentence_away_from_the_model() -> None:
     # the model likes only the run over sentences 1-2; with the weak rule kept (floor <= 0.5) the run
     # touches its sentence and is not a candidate, so the best point leaves that rule out
     probabilities = [0.1, 0.1, 0.1, 0.9]
-    (_, floor, max_span), f1 = choose_operating([prepared], [probabilities])
+    (_, floor, max_span, _), f1 = choose_operating([prepared], [probabilities])
     assert f1 == 1.0 and floor > 0.5 and max_span >= 2
 
 
@@ -63,3 +63,26 @@ def test_a_kept_rule_leaves_the_other_clauses_of_its_sentence_to_the_model() -> 
     assert [[c.text for c, _, _ in items] for items in by_message] == [["I can drive a tractor"]]
     rule_hits, by_message = _scored(prepared, [0.9, 0.9, 0.9], floor=0.95)  # the rule is not kept
     assert rule_hits == [] and [len(items) for items in by_message] == [3]
+
+
+def test_the_content_gate_is_chosen_when_thin_suggestions_match_nothing() -> None:
+    source = SpeakerPass("locomo", "c-0", "Ann", [Message("user", "x")], ["adopted rescue dog max"])
+    thin = Candidate(0, 0, 1, "I love it.", (), False, (0, 1), content=1)
+    fact = Candidate(0, 1, 2, "I adopted a rescue dog named Max.", (), False, (1, 2), content=5)
+    prepared = Prepared(
+        source,
+        candidates=[thin, fact],
+        hits=[[], [0]],
+        # a weak rule reading with one content word that matches nothing, and a sure one that does
+        rules=[(0, 0, 0.6, frozenset({"awesom"})), (0, 1, 0.95, frozenset({"adopt", "rescu", "dog", "max"}))],
+        rule_hits=[[], [0]],
+    )
+    # the model likes the thin candidate as much as the fact: only the gate tells them apart
+    (_, _, _, gate), f1 = choose_operating([prepared], [[0.9, 0.9]])
+    assert f1 == 1.0 and gate >= 2
+    rule_hits, by_message = _scored(prepared, [0.9, 0.9], floor=0.3, min_content=2)
+    assert rule_hits == [[0]] and by_message == []  # the fact's sentence is the sure rule's
+    rule_hits, by_message = _scored(prepared, [0.9, 0.9], floor=0.3, min_content=0)
+    assert rule_hits == [[], [0]] and by_message == []  # ungated, the weak rule reading keeps its sentence
+    _, by_message = _scored(prepared, [0.9, 0.9], floor=0.9, min_content=0)
+    assert [[c.text for c, _, _ in items] for items in by_message] == [["I love it."]]
