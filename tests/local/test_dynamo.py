@@ -790,8 +790,38 @@ def test_requests_parsed_by_compiled_shapes_answer_and_store_as_moto_does_unpatc
 
     patched = run()
     monkeypatch.setattr(DynamoHandler, "parse_parameters", compiled._engram_original)  # type: ignore[attr-defined]
+    original_enrich = DynamoHandler._enrich_response._engram_original  # type: ignore[attr-defined]
+    monkeypatch.setattr(DynamoHandler, "_enrich_response", staticmethod(original_enrich))
     unpatched = run()
     assert patched[0] == unpatched[0]
     assert patched[1] == unpatched[1] and len(patched[1]) == 4  # t1: its transaction was cancelled
     assert patched[2] == unpatched[2] and len(patched[2]) >= 7  # the stream records the writes made
     assert sum(isinstance(answer, tuple) for answer in patched[0]) >= 5  # the refused requests were refused
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"Item": {"pk": {"S": "a"}}}',
+        '{"Item": {"pk": {"S": "<RequestId>old</RequestId> and <RequestId>x</RequestId>"}}}',
+        "<R><RequestId>old</RequestId></R>",
+        "<RequestId>unclosed",
+        "",
+        b"<RequestId>old</RequestId>",
+        None,
+    ],
+)
+def test_answers_get_their_request_id_as_moto_writes_it_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch, body: Any
+) -> None:
+    # The request id search runs only where it can match: every body comes back as moto's own
+    # (including the odd one that holds the XML tag in a string), headers too.
+    import moto.core.responses as responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    enrich = DynamoHandler._enrich_response
+    assert getattr(enrich, "_engram_skip", False)
+    monkeypatch.setattr(responses, "gen_amzn_requestid_long", lambda headers: headers.update(rid="ID") or "ID")
+    expected = enrich._engram_original({"status": 400}, body)  # type: ignore[attr-defined]
+    assert enrich({"status": 400}, body) == expected
+    assert expected[0] == {"status": "400", "rid": "ID"}
