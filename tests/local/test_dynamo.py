@@ -746,7 +746,8 @@ def test_requests_parsed_by_compiled_shapes_answer_and_store_as_moto_does_unpatc
     # Each request's parsed parameters equal moto's own parser's, and the same requests applied
     # with and without the compiled parsing give the same answers, errors and stored items.
     from moto.core.parse import JSONParser
-    from moto.core.responses import get_service_model
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import PROTOCOL_PARSERS, get_service_model
     from moto.dynamodb.responses import DynamoHandler
 
     from engram.local.dynamo import _RequestShapeCompiler
@@ -754,6 +755,8 @@ def test_requests_parsed_by_compiled_shapes_answer_and_store_as_moto_does_unpatc
     compiled = DynamoHandler.parse_parameters
     assert getattr(compiled, "_engram_compiled", False)
     model = get_service_model("dynamodb")
+    # the SDK's content type takes the compiled path (any other goes through moto's own)
+    assert PROTOCOL_PARSERS[determine_request_protocol(model, "application/x-amz-json-1.0")] is JSONParser
     compiler = _RequestShapeCompiler()
     for operation, body in _VARIED_REQUESTS:
         shape = model.operation_model(operation).input_shape
