@@ -1,6 +1,11 @@
 """CPU per DynamoDB call against local mode's endpoint: botocore's full path beside the lean one.
 
     python -m bench.dynamo_calls [--pairs 3] [--rounds 200] [--out bench/results/dynamo_calls.json]
+    python -m bench.dynamo_calls --endpoints [--pairs 5]
+
+``--endpoints`` compares endpoints instead of clients: the lean client alternates between two
+endpoint processes, today's and one with the request handling moto does unpatched (its own request
+parsing and request-id substitution: ``BEFORE_PATCHES``), and a TransactWriteItems joins the calls.
 
 A ``LocalDynamo`` runs in a process of its own (as in ``make run``) with one table; this process
 makes the same four calls a handler makes most (PutItem of a memory-sized item with a 1.5 KB
@@ -26,11 +31,21 @@ from typing import Any
 TABLE = "bench"
 
 
-def serve() -> int:
+# DynamoHandler methods local mode patches for request handling; ``--serve-before`` restores moto's.
+BEFORE_PATCHES = ("parse_parameters", "_enrich_response")
+
+
+def serve(before: bool = False) -> int:
     from engram.local.dynamo import LocalDynamo
 
     dynamo = LocalDynamo(Path(tempfile.mkdtemp(prefix="engram-dynamo-calls-")) / "dynamodb", "us-east-1")
     dynamo.start()
+    if before:
+        from moto.dynamodb.responses import DynamoHandler
+
+        for name in BEFORE_PATCHES:
+            original = getattr(DynamoHandler, name)._engram_original
+            setattr(DynamoHandler, name, staticmethod(original) if name == "_enrich_response" else original)
     dynamo.call(
         "CreateTable",
         {
@@ -55,7 +70,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _calls(client: Any, tag: str, i: int) -> list[Any]:
+def _calls(client: Any, tag: str, i: int, transaction: bool = False) -> list[Any]:
     key = {"pk": {"S": f"{tag}{i % 20}"}, "sk": {"S": f"{i:06d}"}}
     item = {
         **key,
@@ -69,7 +84,7 @@ def _calls(client: Any, tag: str, i: int) -> list[Any]:
         "metadata": {"S": '{"source": "bench"}'},
         "version": {"N": "1"},
     }
-    return [
+    calls = [
         lambda: client.put_item(TableName=TABLE, Item=item, ReturnConsumedCapacity="TOTAL"),
         lambda: client.get_item(TableName=TABLE, Key=key, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"),
         lambda: client.update_item(
@@ -87,48 +102,77 @@ def _calls(client: Any, tag: str, i: int) -> list[Any]:
             ReturnConsumedCapacity="TOTAL",
         ),
     ]
+    if transaction:  # a message append: a new item and a counter, both conditional
+        counter = {"pk": key["pk"], "sk": {"S": "counter"}}
+        message = {**key, "sk": {"S": f"m{i:06d}"}, "text": item["text"]}
+        calls.append(
+            lambda: client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": message, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {
+                        "Update": {
+                            "TableName": TABLE,
+                            "Key": counter,
+                            "UpdateExpression": "ADD n :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
+        )
+    return calls
 
 
-def run(pairs: int, rounds: int) -> dict[str, Any]:
+def run(pairs: int, rounds: int, endpoints: bool = False) -> dict[str, Any]:
     import boto3
 
     from engram.local import dynamo_client
 
-    server = subprocess.Popen(  # our own interpreter and module
-        [sys.executable, "-m", "bench.dynamo_calls", "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert server.stdout is not None and server.stdin is not None
+    # client mode: botocore and lean clients on one endpoint; endpoints: the lean client on two
+    modes = {"endpoint before": "--serve-before", "endpoint now": "--serve"} if endpoints else {}
+    servers = {
+        flag: subprocess.Popen(  # our own interpreter and module
+            [sys.executable, "-m", "bench.dynamo_calls", flag],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for flag in (modes.values() if endpoints else ["--serve"])
+    }
     try:
-        endpoint = f"http://127.0.0.1:{int(server.stdout.readline())}"
-        clients = {}
-        for mode in ("botocore", "lean"):
+        ports = {flag: int(server.stdout.readline()) for flag, server in servers.items()}  # type: ignore[union-attr]
+        clients, pids = {}, {}
+        for mode in modes or ("botocore", "lean"):
+            flag = modes.get(mode, "--serve")
             client = boto3.client(
                 "dynamodb",
-                endpoint_url=endpoint,
+                endpoint_url=f"http://127.0.0.1:{ports[flag]}",
                 region_name="us-east-1",
                 aws_access_key_id="local",
                 aws_secret_access_key="local",
             )
-            if mode == "lean":
+            if mode != "botocore":
                 dynamo_client.attach(client)
             for i in range(20):  # warm: connections, shapes, moto's caches
-                for call in _calls(client, mode, i):
+                for call in _calls(client, "warm", i, endpoints):
                     call()
-            clients[mode] = client
+            clients[mode], pids[mode] = client, servers[flag].pid
         samples: dict[str, list[dict[str, float]]] = {mode: [] for mode in clients}
         i = 20
         for _ in range(pairs):
             for mode, client in clients.items():
-                server_before, client_before = _cpu_seconds(server.pid), time.process_time()
+                pid = pids[mode]
+                server_before, client_before = _cpu_seconds(pid), time.process_time()
                 calls = 0
+                start = i
                 for _ in range(rounds):
-                    for call in _calls(client, mode, i):
+                    # endpoints: each endpoint is given the same keys in turn (its own table)
+                    for call in _calls(client, "k" if endpoints else mode, i, endpoints):
                         call()
                         calls += 1
                     i += 1
-                client_after, server_after = time.process_time(), _cpu_seconds(server.pid)
+                if endpoints and mode == "endpoint before":
+                    i = start
+                client_after, server_after = time.process_time(), _cpu_seconds(pid)
                 samples[mode].append(
                     {
                         "client_ms_per_call": round(1000 * (client_after - client_before) / calls, 3),
@@ -136,8 +180,10 @@ def run(pairs: int, rounds: int) -> dict[str, Any]:
                     }
                 )
     finally:
-        server.stdin.close()
-        server.wait(timeout=60)
+        for server in servers.values():
+            server.stdin.close()  # type: ignore[union-attr]
+        for server in servers.values():
+            server.wait(timeout=60)
     summary = {
         mode: {
             name: round(statistics.median(sample[name] for sample in runs), 3)
@@ -149,7 +195,7 @@ def run(pairs: int, rounds: int) -> dict[str, Any]:
         "benchmark": "dynamo_calls",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "pairs": pairs,
-        "calls_per_run": rounds * 4,
+        "calls_per_run": rounds * (5 if endpoints else 4),
         "runs": samples,
         "median": summary,
     }
@@ -158,13 +204,15 @@ def run(pairs: int, rounds: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-before", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoints", action="store_true", help="compare endpoints, not clients (see above)")
     parser.add_argument("--pairs", type=int, default=3, help="alternations of the two clients (default 3)")
     parser.add_argument("--rounds", type=int, default=200, help="rounds of four calls per run (default 200)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.serve:
-        return serve()
-    result = run(args.pairs, args.rounds)
+    if args.serve or args.serve_before:
+        return serve(before=args.serve_before)
+    result = run(args.pairs, args.rounds, args.endpoints)
     print("| client | pair | client CPU ms/call | endpoint CPU ms/call |")
     print("|---|---:|---:|---:|")
     for pair in range(args.pairs):
