@@ -70,7 +70,7 @@ THRESHOLDS = (0.15, 0.17, 0.2, 0.22, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 # Rule-layer floors tried: the rule layer keeps the heuristic suggestions at or above the floor.
 # Never above 0.92, so names, residence, origin, occupation and explicit preferences ("My name is
 # John", "I live in Singapore", "I prefer ...") are always kept, whatever the model says.
-RULE_FLOORS = (0.92, 0.9, 0.88, 0.85, 0.8, 0.76, 0.7, 0.6, 0.3)  # 0.3: every rule suggestion
+RULE_FLOORS = (ALWAYS_KEPT, 0.9, 0.88, 0.85, 0.8, 0.76, 0.7, 0.6, 0.3)  # 0.3: every rule suggestion
 MAX_SPANS = (1, 2, 3)  # the longest run of sentences the model may keep as one memory
 # Content gates tried: a rule reading (below ALWAYS_KEPT) or a candidate with fewer distinct content
 # words is no memory ("That's awesome!", "I love it.", "Thanks so much!" say nothing to keep).

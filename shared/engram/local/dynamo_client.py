@@ -26,6 +26,9 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.client import BaseClient
+from botocore.parsers import JSONParser
+
 SWITCH_VARIABLE = "ENGRAM_LOCAL_DYNAMO_CLIENT"
 
 # Answers the full botocore call is asked to redo: its retry policy applies to them.
@@ -122,8 +125,6 @@ def compiled_parser(parser: Any) -> Any:
     structure reads the members the value has and orders them as the shape does, a blob or a
     timestamp goes through the parser's own converters, and a type botocore's JSON parser does not
     convert is returned as it is. A parser of any other class is returned unchanged."""
-    from botocore.parsers import JSONParser
-
     if type(parser) is not JSONParser:
         return parser
     fast = _CompiledJSONParser.__new__(_CompiledJSONParser)
@@ -136,13 +137,7 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _botocore_parser_class() -> Any:
-    from botocore.parsers import JSONParser
-
-    return JSONParser
-
-
-class _CompiledJSONParser(_botocore_parser_class()):  # type: ignore[misc]
+class _CompiledJSONParser(JSONParser):  # type: ignore[misc]
     _compiled: dict[str, Any]
 
     def _parse_shape(self, shape: Any, node: Any) -> Any:
@@ -322,8 +317,6 @@ def install(endpoint: str) -> bool:
     """Send every DynamoDB call this process makes to ``endpoint`` (local mode's) on the lean
     path. Returns False, changing nothing, when ``ENGRAM_LOCAL_DYNAMO_CLIENT=botocore``; any value
     but ``lean`` or ``botocore`` is refused (the handler process reports it and the server stops)."""
-    from botocore.client import BaseClient
-
     choice = os.environ.get(SWITCH_VARIABLE, "").strip().lower() or "lean"
     if choice not in ("lean", "botocore"):
         raise ValueError(f"invalid configuration: {SWITCH_VARIABLE}={choice}: must be lean or botocore")
