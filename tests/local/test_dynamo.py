@@ -828,3 +828,82 @@ def test_answers_get_their_request_id_as_moto_writes_it_unpatched(
     expected = enrich._engram_original({"status": 400}, body)  # type: ignore[attr-defined]
     assert enrich({"status": 400}, body) == expected
     assert expected[0] == {"status": "400", "rid": "ID"}
+
+
+def _update(expression: str, names: dict[str, str], pk: str = "u") -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": {":v": {"N": "1"}, ":w": {"N": "2"}},
+        "ReturnValues": "ALL_NEW",
+    }
+    if names:
+        body["ExpressionAttributeNames"] = names
+    return "UpdateItem", body
+
+
+# The same expression with names that pass the checks and names that fail them, in both orders,
+# and expressions that fail each of the three checks moto runs before it reads the item.
+_CHECKED_UPDATES = [
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}),
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}),
+    _update("SET #a = :v ADD #b :w", {"#a": "pk", "#b": "y"}),  # a key attribute
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "x"}),  # the same attribute twice
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}, pk="v"),
+    _update("SET #a = :v ADD #b :w", {"#b": "y"}),  # a name without a value
+    _update("SET x = :v SET y = :w", {}),  # two SET clauses
+    _update("SET x = :v, x = :w", {}),  # overlapping paths
+    _update("SET x.y = :v, x = :w", {}),
+    _update("SET x = :v REMOVE y ADD n :w", {}),
+    _update("SET x = :v REMOVE y ADD n :w", {}, pk="v"),
+    _update("SET pk = :v", {}),
+]
+
+
+def test_update_expression_checks_run_once_per_expression_and_names_as_moto_answers_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.parsing import validators
+
+    checked = 0
+    verify = validators.ActionCountValidator.verify_action_counts
+
+    def counting(self: Any, node: Any) -> Any:
+        nonlocal checked
+        checked += 1
+        return verify(self, node)
+
+    monkeypatch.setattr(validators.ActionCountValidator, "verify_action_counts", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        answers: list[Any] = []
+        for operation, body in _CHECKED_UPDATES:
+            try:
+                answers.append(dynamo.call(operation, body))
+            except DynamoError as exc:
+                answers.append((exc.status, exc.body))
+        stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
+        for pk in ("u", "v"):
+            dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
+        return answers, sorted(stored, key=json.dumps)
+
+    cls = validators.UpdateExpressionValidator
+    assert getattr(cls.validate, "_engram_once", False)
+    patched = run()
+    checked = 0  # an expression and names that passed are not checked again; one that failed is
+    dynamo.call(*_CHECKED_UPDATES[0])
+    assert checked == 0
+    with pytest.raises(DynamoError):
+        dynamo.call(*_CHECKED_UPDATES[2])
+    assert checked > 0
+    dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "u"}}})
+    monkeypatch.setattr(cls, "validate", cls.validate._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "__init__", cls.__init__._engram_original)  # type: ignore[misc]
+    checked = 0
+    unpatched = run()
+    assert checked > 0  # moto's own path runs the checks
+    assert patched == unpatched
+    assert sum(isinstance(answer, tuple) for answer in patched[0]) == 7  # the refused ones were refused
+    assert patched[0][1]["Attributes"] == {"pk": {"S": "u"}, "x": {"N": "1"}, "y": {"N": "4"}}
+    assert len(patched[1]) == 2

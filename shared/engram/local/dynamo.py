@@ -268,6 +268,7 @@ class LocalDynamo:
         _cache_update_expressions()
         _copy_update_trees_directly()
         _traverse_update_trees_by_type()
+        _check_update_expressions_once()
         _project_top_level_attributes_directly()
         _cache_condition_lexing()
         _draw_request_ids_at_once()
@@ -1303,6 +1304,60 @@ def _traverse_update_trees_by_type() -> None:
     traverse._engram_by_type = True  # type: ignore[attr-defined]
     DepthFirstTraverser.traverse = traverse
     Node.find_clauses = find_clauses
+
+
+# moto's first three UpdateExpression passes: checks that read only the expression, its names and the
+# table's key attributes, and change nothing (each hands back the node it was given)
+_EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+
+
+def _check_update_expressions_once() -> None:
+    """moto validates an UpdateExpression with ten passes per call; the first three (at most one
+    clause of each kind, no overlapping paths, no key attribute updated) depend only on the parsed
+    expression (cached: one tree per text), its ExpressionAttributeNames and the table's key
+    attributes, and they only raise or hand back each node unchanged (the parser already links
+    every node to its parent). Once they passed for such a combination they are skipped for it;
+    a combination that failed is checked again, so it fails again with moto's own error. Re-check
+    on a moto upgrade that ``UpdateExpressionValidator.get_ast_processors`` still lists them and
+    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    from moto.dynamodb.parsing import validators
+
+    cls = validators.UpdateExpressionValidator
+    if getattr(cls.validate, "_engram_once", False):
+        return
+    checks = tuple(getattr(validators, name) for name in _EXPRESSION_ONLY_CHECKS)
+    original_init, original_validate = cls.__init__, cls.validate
+    passed: dict[tuple[Any, ...], Any] = {}  # key → the tree it was checked on (kept alive: ids stay unique)
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        self._engram_source = expression
+
+    def validate(self: Any) -> Any:
+        source = self._engram_source
+        names = self.expression_attribute_names or {}
+        try:
+            key = (id(source), tuple(names.items()), tuple(self.table.table_key_attrs))
+            hash(key)
+        except TypeError:  # a name that is not a string: moto's own path
+            return original_validate(self)
+        if passed.get(key) is not source:
+            node = original_validate(self)
+            if len(passed) >= 4096:
+                passed.clear()
+            passed[key] = source
+            return node
+        node = self.node_to_validate
+        for processor in self.processors:
+            if not isinstance(processor, checks):
+                node = processor.traverse(node)
+        return node
+
+    validate._engram_once = True  # type: ignore[attr-defined]
+    validate._engram_original = original_validate  # type: ignore[attr-defined]
+    init._engram_original = original_init  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[method-assign]
+    cls.validate = validate  # type: ignore[method-assign]
 
 
 def _project_top_level_attributes_directly() -> None:
