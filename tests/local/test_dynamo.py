@@ -907,3 +907,73 @@ def test_update_expression_checks_run_once_per_expression_and_names_as_moto_answ
     assert sum(isinstance(answer, tuple) for answer in patched[0]) == 7  # the refused ones were refused
     assert patched[0][1]["Attributes"] == {"pk": {"S": "u"}, "x": {"N": "1"}, "y": {"N": "4"}}
     assert len(patched[1]) == 2
+
+
+_SIZED_VALUES: list[dict[str, Any]] = [
+    {"S": "plain"},
+    {"S": "ünïcödé ✓"},
+    {"S": ""},
+    {"N": "12.50"},
+    {"N": "-1e10"},
+    {"B": "AAECAw=="},
+    {"B": b"\x00\x01\x02"},
+    {"BOOL": True},
+    {"BOOL": False},
+    {"NULL": True},
+    {"SS": ["a", "ß", ""]},
+    {"NS": ["1", "2.5"]},
+    {"BS": ["AAE=", b"\x01\x02"]},
+    {"L": [{"S": "x"}, {"N": "3"}, {"L": [{"BOOL": False}]}, {"M": {"k": {"S": "v"}}}]},
+    {"M": {"a": {"S": "x"}, "é": {"M": {"n": {"NS": ["1"]}}}, "l": {"L": []}}},
+    {"M": {}},
+]
+
+
+def test_sizes_are_moto_s_own_and_the_item_limit_fails_where_moto_fails() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    from engram.local.dynamo import _measure_sizes_directly
+
+    _measure_sizes_directly()
+    originals = DynamoType.size._engram_originals  # type: ignore[attr-defined]
+    for raw in _SIZED_VALUES:
+        value = DynamoType(raw)
+        assert value.size() == originals["size"](value), raw
+    attrs = {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)}
+    item = Item(DynamoType({"S": "h"}), None, attrs)
+    reference = Item.__new__(Item)
+    originals["item_init"](reference, DynamoType({"S": "h"}), None, attrs)
+    assert item.attrs == reference.attrs and list(item.attrs) == list(reference.attrs)
+    assert item.size() == originals["item_size"](reference) > 0
+
+    # at the limit: an item that just fits, one byte more fails, in the same attribute as moto's
+    for extra in (0, 1):
+        pad = 405_000 - item.size() - len("pad") + extra
+        big = {**attrs, "pad": {"S": "x" * pad}, "after": {"S": "y"}}
+        outcomes = []
+        for init in (Item.__init__, originals["item_init"]):
+            target = Item.__new__(Item)
+            try:
+                init(target, DynamoType({"S": "h"}), None, big)
+                outcomes.append(("ok", list(target.attrs)))
+            except ItemSizeTooLarge:
+                outcomes.append(("too large", list(target.attrs)))
+        assert outcomes[0] == outcomes[1]
+        assert outcomes[0][0] == "too large"  # "after" no longer fits either way
+        assert outcomes[0][1] == list(attrs) + (["pad"] if extra == 0 else [])
+    # setting an attribute on an existing item: the check moto makes, the same answer
+    answers = []
+    for pad in (405_000 - item.size() - 3, 405_000 - item.size() - 3 + 1):
+        results = []
+        for setitem in (LimitedSizeDict.__setitem__, originals["setitem"]):
+            attributes = LimitedSizeDict()
+            dict.update(attributes, item.attrs)
+            try:
+                setitem(attributes, "pad", DynamoType({"S": "x" * pad}))
+                results.append(sorted(attributes))
+            except ItemSizeTooLarge:
+                results.append("too large")
+        assert results[0] == results[1]
+        answers.append(results[0])
+    assert answers[0] == sorted([*attrs, "pad"]) and answers[1] == "too large"  # exactly at the limit, then past it

@@ -269,6 +269,7 @@ class LocalDynamo:
         _copy_update_trees_directly()
         _traverse_update_trees_by_type()
         _check_update_expressions_once()
+        _measure_sizes_directly()
         _project_top_level_attributes_directly()
         _cache_condition_lexing()
         _draw_request_ids_at_once()
@@ -1358,6 +1359,91 @@ def _check_update_expressions_once() -> None:
     init._engram_original = original_init  # type: ignore[attr-defined]
     cls.__init__ = init  # type: ignore[method-assign]
     cls.validate = validate  # type: ignore[method-assign]
+
+
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, as moto measured it)
+
+
+def _measure_sizes_directly() -> None:
+    """moto measures an item (its 400 KB limit, a read's 1 MB / 16 MB pages) with a method call and
+    five type tests per attribute value, and checks the limit on every attribute it sets by
+    measuring the whole item again: creating an item of n attributes measures it n times (a sixth
+    of a PutItem's time, most of a BatchGetItem's after the reads). Here the same sizes come from
+    one function that tests each value's type once, and an item being created is measured once,
+    attribute by attribute, failing at the same attribute with the same error. Re-check on a moto
+    upgrade that ``DynamoType.size``, ``Item.size``, ``LimitedSizeDict.__setitem__`` and
+    ``Item.__init__`` are unchanged (tests/local/test_dynamo.py compares sizes with moto's)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    if getattr(DynamoType.size, "_engram_direct", False):
+        return
+    originals = {
+        "size": DynamoType.size,
+        "item_size": Item.size,
+        "setitem": LimitedSizeDict.__setitem__,
+        "item_init": Item.__init__,
+    }
+    sets = {"SS": "S", "NS": "N", "BS": "B"}
+
+    def text_size(value: Any) -> int:  # moto's ``bytesize``
+        return len(value if isinstance(value, bytes) else value.encode("utf-8"))
+
+    def scalar_size(kind: str, value: Any) -> int:  # moto's size of ``DynamoType({kind: value})``
+        if kind == "N":
+            return len(str(value))
+        if isinstance(value, bool):
+            return 1
+        return text_size(value)
+
+    def size(self: Any) -> int:
+        kind, value = self.type, self.value
+        if kind == "N":
+            return len(str(value))
+        sub = sets.get(kind)
+        if sub is not None:
+            return sum([scalar_size(sub, v) for v in value])
+        if kind == "L":
+            return sum([size(v) if type(v) is DynamoType else v.size() for v in value])
+        if kind == "M":
+            return sum(
+                [text_size(k) + (size(v) if type(v) is DynamoType else DynamoType(v).size()) for k, v in value.items()]
+            )
+        if isinstance(value, bool):
+            return 1
+        return text_size(value)
+
+    def measured(value: Any) -> int:  # an entry of a LimitedSizeDict, as its check measures it
+        return size(value) if type(value) is DynamoType else text_size(str(value))
+
+    def item_size(self: Any) -> int:
+        return sum(text_size(key) + size(value) for key, value in self.attrs.items())
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        current = sum([measured(k) for k in self.keys()]) + sum([measured(v) for v in self.values()])
+        if current + text_size(key) + measured(value) > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        total = 0  # what moto's check measures before each attribute: those set so far (keys are unique)
+        for key, raw in attrs.items():
+            value = DynamoType(raw)
+            added = text_size(key) + size(value)
+            if total + added > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            total += added
+            dict.__setitem__(self.attrs, key, value)
+
+    size._engram_direct = True  # type: ignore[attr-defined]
+    size._engram_originals = originals  # type: ignore[attr-defined]
+    DynamoType.size = size  # type: ignore[method-assign]
+    Item.size = item_size  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign,assignment]
+    Item.__init__ = item_init  # type: ignore[method-assign]
 
 
 def _project_top_level_attributes_directly() -> None:
