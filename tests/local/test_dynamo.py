@@ -977,3 +977,44 @@ def test_sizes_are_moto_s_own_and_the_item_limit_fails_where_moto_fails() -> Non
         assert results[0] == results[1]
         answers.append(results[0])
     assert answers[0] == sorted([*attrs, "pad"]) and answers[1] == "too large"  # exactly at the limit, then past it
+
+
+def test_results_are_converted_as_moto_converts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _convert_results_directly
+
+    class Described:  # a model object: moto converts what its to_json gives
+        def to_json(self) -> dict[str, Any]:
+            return {
+                "Name": "x",
+                "When": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+                "Values": [DynamoType({"N": "1"})],
+            }
+
+    class Typed(DynamoType):  # a subclass goes through moto's own path
+        pass
+
+    item = Item(DynamoType({"S": "h"}), None, {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)})
+    results: list[Any] = [
+        {"Item": item.attrs, "ConsumedCapacity": {"CapacityUnits": 0.5, "TableName": TABLE}},
+        {"Responses": {TABLE: [item.attrs, item.attrs]}, "UnprocessedKeys": {}, "Count": 2, "Flag": True},
+        {"Items": [], "LastEvaluatedKey": None, "Nested": [[{"k": DynamoType({"BS": ["AAE=", b"\\x01"]})}]]},
+        {"Described": Described(), "At": datetime.datetime(2026, 1, 1), "Typed": Typed({"B": "AAE="})},
+        item,
+        "text",
+        b"bytes",
+        None,
+    ]
+    _convert_results_directly()
+    converted = utilities.dynamo_to_dict
+    assert getattr(converted, "_engram_direct", False)
+    got = [converted(result) for result in results]
+    monkeypatch.setattr(utilities, "dynamo_to_dict", converted._engram_original)  # type: ignore[attr-defined]
+    expected = [utilities.dynamo_to_dict(result) for result in results]  # moto's own, all the way down
+    assert got == expected
+    assert [type(value) for value in got] == [type(value) for value in expected]
+    assert got[0]["Item"]["a5"] == {"B": b"\x00\x01\x02\x03"}  # base64 from the wire, as bytes
