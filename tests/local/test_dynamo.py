@@ -1018,3 +1018,133 @@ def test_results_are_converted_as_moto_converts_them(monkeypatch: pytest.MonkeyP
     assert got == expected
     assert [type(value) for value in got] == [type(value) for value in expected]
     assert got[0]["Item"]["a5"] == {"B": b"\x00\x01\x02\x03"}  # base64 from the wire, as bytes
+
+
+def _conditional(
+    operation: str, condition: str, values: dict[str, Any] | None, **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {"TableName": TABLE, "ConditionExpression": condition, **extra}
+    text = condition + str(extra.get("UpdateExpression", ""))
+    names = {name: attribute for name, attribute in (("#p", "pk"), ("#s", "state")) if name in text}
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if values is not None:
+        body["ExpressionAttributeValues"] = values
+    return operation, body
+
+
+_OPEN = {":open": {"S": "open"}}
+_LISTED = {":l": {"L": [{"S": "a"}]}}
+# The same conditions again and again on items that change: each answer depends on the item
+# (passes, then fails), and the errors (a missing or unused value, a bad expression) repeat.
+_CONDITIONAL_REQUESTS = [
+    _conditional("PutItem", "attribute_not_exists(#p)", None, Item={"pk": {"S": "c"}, "state": {"S": "open"}}),
+    _conditional("PutItem", "attribute_not_exists(#p)", None, Item={"pk": {"S": "c"}, "state": {"S": "shut"}}),
+    _conditional(
+        "UpdateItem",
+        "#s = :open",
+        _OPEN,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET #s = :open",
+        ReturnValues="ALL_NEW",
+    ),
+    _conditional(
+        "UpdateItem", "#s = :open", {":open": {"S": "shut"}}, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"
+    ),
+    _conditional("UpdateItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"),
+    _conditional("UpdateItem", "#s = :missing", _OPEN, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"),
+    _conditional("DeleteItem", "#s = = :open", _OPEN, Key={"pk": {"S": "c"}}),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        _LISTED,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = :l",
+    ),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        {**_LISTED, ":more": {"L": [{"S": "b"}]}},
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = list_append(l, :more)",
+    ),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        _LISTED,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = :l",
+    ),
+    (
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "c"}},
+                        "ConditionExpression": "#s = :open",
+                        "UpdateExpression": "SET n = :one",
+                        "ExpressionAttributeNames": {"#s": "state"},
+                        "ExpressionAttributeValues": {**_OPEN, ":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {"pk": {"S": "d"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        },
+    ),
+    _conditional("DeleteItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, ReturnValues="ALL_OLD"),
+    _conditional("DeleteItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, ReturnValues="ALL_OLD"),
+]
+
+
+def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parses = 0
+    parse_paths = ConditionExpressionParser._parse_paths
+
+    def counting(self: Any, nodes: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return parse_paths(self, nodes)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_parse_paths", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        answers: list[Any] = []
+        for operation, body in _CONDITIONAL_REQUESTS:
+            try:
+                answers.append(dynamo.call(operation, body))
+            except DynamoError as exc:
+                answers.append((exc.status, exc.body))
+        stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
+        for pk in ("c", "d"):
+            dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
+        return answers, sorted(stored, key=json.dumps)
+
+    parse = ConditionExpressionParser.parse
+    assert getattr(parse, "_engram_cached", False)
+    patched = run()
+    parses_patched, parses = parses, 0
+    monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
+    unpatched = run()
+    assert patched == unpatched
+    refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
+    assert refused.count("ConditionalCheckFailedException") == 4 and refused.count("InternalFailure") == 2
+    assert "TransactionCanceledException" in refused  # "d" was not there
+    assert patched[0][-2]["Attributes"] == {
+        "pk": {"S": "c"},
+        "state": {"S": "open"},
+        "l": {"L": [{"S": "a"}, {"S": "b"}]},
+    }
+    assert patched[1] == []
+    assert 0 < parses_patched < parses  # repeated scalar conditions were parsed once; list-valued ones every time

@@ -273,6 +273,7 @@ class LocalDynamo:
         _convert_results_directly()
         _project_top_level_attributes_directly()
         _cache_condition_lexing()
+        _cache_condition_parsing()
         _draw_request_ids_at_once()
         _compile_request_parsing()
         _skip_request_id_search_in_json()
@@ -1533,6 +1534,69 @@ def _cache_condition_lexing() -> None:
 
     lex._engram_cached = True  # type: ignore[attr-defined]
     ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+
+_SCALAR_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
+
+
+def _condition_key(parser: Any) -> tuple[Any, ...] | None:
+    """What a condition's parse depends on (its text, names and values), or None where the parse
+    is not kept: a value that is not a scalar (moto's operands would hold the request's own list or
+    map, which a later update may change in place)."""
+    values: list[tuple[str, str, Any]] = []
+    for placeholder, value in (parser.expression_attribute_values or {}).items():
+        if type(value) is not dict or len(value) != 1:
+            return None
+        ((kind, raw),) = value.items()
+        if kind not in _SCALAR_TYPES or type(raw) not in (str, bool):
+            return None
+        values.append((placeholder, kind, raw))
+    names = parser.expression_attribute_names
+    if names is not None and (type(names) is not dict or not all(type(v) is str for v in names.values())):
+        return None
+    return (parser.condition_expression, None if names is None else tuple(names.items()), tuple(values))
+
+
+def _cache_condition_parsing() -> None:
+    """moto parses a ConditionExpression (or FilterExpression) on every call, and a transaction's
+    twice (once to check it, once more inside the write). The parse depends only on the text, the
+    names and the values; the operation it builds is only evaluated, never changed. So one parse per
+    combination whose values are scalars (strings, numbers, binary, booleans, null: what the operation
+    keeps of them cannot change), with the placeholders moto records as found; a condition that does
+    not parse is parsed again, so it fails again with moto's error. Re-check on a moto upgrade that
+    ``ConditionExpressionParser.parse`` and the operations in ``moto.dynamodb.comparisons`` are
+    unchanged (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    if getattr(original, "_engram_cached", False):
+        return
+    parsed: dict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        key = _condition_key(self) if self.condition_expression else None
+        if key is None:
+            return original(self)
+        found = parsed.get(key)
+        if found is not None:
+            op, names, values = found
+            self.expr_attr_names_found.extend(names)
+            self.expr_attr_values_found.extend(values)
+            return op
+        names_before, values_before = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = original(self)
+        if len(parsed) >= 4096:
+            parsed.clear()
+        parsed[key] = (
+            op,
+            list(self.expr_attr_names_found[names_before:]),
+            list(self.expr_attr_values_found[values_before:]),
+        )
+        return op
+
+    parse._engram_cached = True  # type: ignore[attr-defined]
+    parse._engram_original = original  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
 
 
 def _draw_request_ids_at_once() -> None:
