@@ -1148,3 +1148,52 @@ def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_un
     }
     assert patched[1] == []
     assert 0 < parses_patched < parses  # repeated scalar conditions were parsed once; list-valued ones every time
+
+
+def _copied_shape(value: Any, seen: dict[int, int]) -> Any:
+    """A value's structure with each object numbered by first sight (shows what a copy shares)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    if isinstance(value, DynamoType | Item | list | dict):
+        number = seen.setdefault(id(value), len(seen))
+        if isinstance(value, DynamoType):
+            return ("T", number, type(value).__name__, value.type, _copied_shape(value.value, seen))
+        if isinstance(value, Item):
+            parts = [value.hash_key, value.range_key, value.attrs]
+            return ("I", number, type(value.attrs).__name__, [_copied_shape(part, seen) for part in parts])
+        if isinstance(value, list):
+            return ("L", number, [_copied_shape(v, seen) for v in value])
+        return ("D", number, [(k, _copied_shape(v, seen)) for k, v in value.items()])
+    return value
+
+
+def test_items_and_values_are_copied_as_moto_copies_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _copy_items_directly
+
+    _copy_items_directly()
+    assert getattr(DynamoType.__deepcopy__, "_engram_direct", False)
+    originals = DynamoType.__deepcopy__._engram_originals  # type: ignore[attr-defined]
+    item = Item(DynamoType({"S": "h"}), DynamoType({"N": "1"}), {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)})
+    shared = DynamoType({"L": [{"S": "x"}]})
+    dict.__setitem__(item.attrs, "once", shared)  # one value under two names: a copy shares it too
+    dict.__setitem__(item.attrs, "twice", shared)
+    shared.value.append({"raw": ["not", "a", "DynamoType"]})  # copied by copy.deepcopy, as moto does
+    values = [item, *item.attrs.values(), [item, item]]
+
+    def copies() -> list[Any]:
+        made = [copy.deepcopy(value) for value in values]
+        return [_copied_shape(value, {}) for value in made]
+
+    direct = copies()
+    copied = copy.deepcopy(item)  # a copy indeed: changing it leaves the item as it was
+    copied.attrs["a13"].value[0].value = "changed"
+    copied.attrs["once"].value.pop()
+    assert item.attrs["a13"].value[0].value == "x" and len(item.attrs["twice"].value) == 2
+    assert copied.attrs["twice"] is copied.attrs["once"] is not shared
+    monkeypatch.setattr(DynamoType, "__deepcopy__", originals["value"])
+    monkeypatch.setattr(Item, "__deepcopy__", originals["item"])
+    assert direct == copies()

@@ -271,6 +271,7 @@ class LocalDynamo:
         _check_update_expressions_once()
         _measure_sizes_directly()
         _convert_results_directly()
+        _copy_items_directly()
         _project_top_level_attributes_directly()
         _cache_condition_lexing()
         _cache_condition_parsing()
@@ -1488,24 +1489,87 @@ def _measure_sizes_directly() -> None:
     Item.__init__ = item_init  # type: ignore[method-assign]
 
 
+def _copy_items_directly() -> None:
+    """moto copies an item (an UpdateItem copies it twice, a transaction backs up each item it names,
+    a projection copies each attribute) with ``copy.deepcopy``, which its items and attribute values
+    answer with their own ``__deepcopy__`` but reach every nested value through ``copy.deepcopy``
+    again. The same copies (the same objects shared where moto's memo shares them), recursing
+    directly into nested attribute values; anything else inside still goes through ``copy.deepcopy``.
+    Re-check on a moto upgrade that ``DynamoType.__deepcopy__`` and ``Item.__deepcopy__`` are
+    unchanged (tests/local/test_dynamo.py compares copies with moto's)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    if getattr(DynamoType.__deepcopy__, "_engram_direct", False):
+        return
+    originals = {"value": DynamoType.__deepcopy__, "item": Item.__deepcopy__}
+    sets = frozenset({"SS", "NS", "BS"})
+
+    def nested(value: Any, memo: dict[int, Any]) -> Any:
+        if type(value) is DynamoType:
+            found = memo.get(id(value))
+            return found if found is not None else copy_value(value, memo)
+        return copy.deepcopy(value, memo)
+
+    def copy_value(self: Any, memo: dict[int, Any]) -> Any:
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        kind = result.type = self.type
+        value = self.value
+        if kind == "L":
+            result.value = [nested(v, memo) for v in value]
+        elif kind == "M":
+            result.value = {k: nested(v, memo) for k, v in value.items()}
+        elif kind in sets:
+            result.value = list(value)
+        else:
+            result.value = value
+        return result
+
+    def copy_item(self: Any, memo: dict[int, Any]) -> Any:
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        result.hash_key = nested(self.hash_key, memo)
+        result.range_key = nested(self.range_key, memo)
+        attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(attrs)
+        for key, value in self.attrs.items():
+            dict.__setitem__(attrs, key, nested(value, memo))
+        result.attrs = attrs
+        return result
+
+    copy_value._engram_direct = True  # type: ignore[attr-defined]
+    copy_value._engram_originals = originals  # type: ignore[attr-defined]
+    DynamoType.__deepcopy__ = copy_value  # type: ignore[method-assign]
+    Item.__deepcopy__ = copy_item  # type: ignore[method-assign]
+
+
 def _project_top_level_attributes_directly() -> None:
     """moto answers a ProjectionExpression by converting the whole item to plain JSON once per
     projected attribute (a 30-attribute projection of an item with a 4 KB embedding cost three times
     the unprojected read). A projection of top-level attributes only (``a, b, #c``, no ``.`` or
     ``[i]``) copies those attributes; any other still goes through moto. Re-check on a moto upgrade
     that ``Item.project`` still takes the parsed paths (tests/local/test_dynamo.py covers answers)."""
-    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
     original = Item.project
     if getattr(original, "_engram_direct", False):
         return
+
+    def copied(value: Any) -> Any:  # copy.deepcopy(value), calling DynamoType's own copy directly
+        return value.__deepcopy__({}) if type(value) is DynamoType else copy.deepcopy(value)
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
         if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
             return original(self, projection_expressions)
         result = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
         attrs = self.attrs
-        chosen = {name: copy.deepcopy(attrs[name]) for (name,) in projection_expressions if name in attrs}
+        chosen = {name: copied(attrs[name]) for (name,) in projection_expressions if name in attrs}
         dict.update(result.attrs, chosen)  # a part of an item that passed moto's size check, once
         return result
 
