@@ -1410,8 +1410,8 @@ ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, as
 def _measure_sizes_directly() -> None:
     """moto measures an item (its 400 KB limit, a read's 1 MB / 16 MB pages) with a method call and
     five type tests per attribute value, and checks the limit on every attribute it sets by
-    measuring the whole item again: creating an item of n attributes measures it n times (a sixth
-    of a PutItem's time, most of a BatchGetItem's after the reads). Here the same sizes come from
+    measuring the whole item again: creating an item of n attributes measures it n times (and a
+    BatchGetItem measures each item it returns twice). Here the same sizes come from
     one function that tests each value's type once, and an item being created is measured once,
     attribute by attribute, failing at the same attribute with the same error. Re-check on a moto
     upgrade that ``DynamoType.size``, ``Item.size``, ``LimitedSizeDict.__setitem__`` and
