@@ -236,8 +236,8 @@ class WorkerPool:
             grow = not self._stopping and self._listener is not None and self._count < self.size
             if grow:
                 self._count += 1
+                self.started_under_load += 1
         if grow:
-            self.started_under_load += 1
             self._start_in_background()
         with self._idle_changed:
             while not self._idle:
@@ -273,12 +273,12 @@ class WorkerPool:
                 retiring.append(self._idle.pop(0))
                 surplus -= 1
             self._count -= len(retiring)
+            self.retired += len(retiring)
         for worker in retiring:
             _tell_to_stop(worker)
             _reap(worker, time.monotonic() + 10.0)
             with self._workers_lock:
                 self._workers.pop(worker.number, None)
-        self.retired += len(retiring)
         return len(retiring)
 
     # ---- processes --------------------------------------------------------------------------
