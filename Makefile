@@ -148,7 +148,7 @@ bench-retrieval: $(STAMP)
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
-LOAD_SERVER_WORKERS ?= 0,default
+LOAD_SERVER_WORKERS ?= 0,3,default
 LOAD_FLAGS ?=
 # "before" for the storage calls per route (and the load run beside this checkout's): main as it
 # was before the hot-path work (issue 14 item 2); any git ref
