@@ -113,8 +113,9 @@ def fold_curves(prepared: Sequence[Prepared], fold: int, c: float) -> tuple[Curv
 
 
 def report(curves: Sequence[tuple[Curve, Curve]]) -> str:
+    folds = " | ".join(f"fold {k}: point, held-out P / R" for k in range(len(curves)))
     lines = [
-        "| selection rule (inner folds only) | " + " | ".join(f"fold {k}: point, held-out P / R" for k in range(len(curves))) + " |",
+        f"| selection rule (inner folds only) | {folds} |",
         "|---" * (len(curves) + 1) + "|",
     ]
     for name, rule in RULES.items():
