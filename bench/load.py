@@ -124,13 +124,22 @@ class Ledger:
         self.memories: dict[str, MemoryTrack] = {}
         self.pool: list[str] = []  # memory ids known to clients (created or seen in search hits)
         self.samples: dict[str, list[tuple[float, float, int]]] = collections.defaultdict(list)
+        self.warm_up_samples: dict[str, list[tuple[float, float, int]]] = collections.defaultdict(list)
+        self.measuring = True
         self.unknown: collections.Counter[str] = collections.Counter()
         self.acked: collections.Counter[str] = collections.Counter()
         self.t0 = time.perf_counter()
 
     def sample(self, route: str, ms: float, status: int) -> None:
         with self.lock:
-            self.samples[route].append((round(time.perf_counter() - self.t0, 3), round(ms, 3), status))
+            into = self.samples if self.measuring else self.warm_up_samples
+            into[route].append((round(time.perf_counter() - self.t0, 3), round(ms, 3), status))
+
+    def start_measuring(self) -> None:
+        """Samples from now on are the run's; those before were the warm-up's (their writes are
+        still verified)."""
+        with self.lock:
+            self.measuring = True
 
     def memory(self, memory_id: str) -> MemoryTrack:
         with self.lock:
@@ -827,6 +836,12 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['requests']} requests, **{result['throughput_rps']:.1f} req/s**"
         + (" (server SIGKILLed and restarted midway)" if result.get("kill") else "")
         + (
+            f" after a {result['warm_up']['seconds']:.0f} s warm-up ({result['warm_up']['requests']} requests, "
+            f"not in these figures; {result.get('handler_processes_at_end')} handler processes at the end)"
+            if (result.get("warm_up") or {}).get("seconds")
+            else ""
+        )
+        + (
             f"; the server and its handler processes used {result['server_cpu']['cores']:.2f} cores, "
             f"**{result['server_cpu']['ms_per_request']:.1f} ms of CPU per request**"
             if result.get("server_cpu")
@@ -965,6 +980,15 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
 def server_cpu_seconds(server: Any) -> tuple[float, float] | None:
     """User + system CPU seconds of the server process itself and of its live descendants (the
     handler processes), from ``/proc`` (None where there is none)."""
+    tree = server_process_tree(server)
+    if tree is None:
+        return None
+    root = server.process.pid
+    return tree.get(root, 0.0), sum(seconds for pid, seconds in tree.items() if pid != root)
+
+
+def server_process_tree(server: Any) -> dict[int, float] | None:
+    """The server process and its live descendants: pid -> CPU seconds (None without ``/proc``)."""
     if server.process is None or not Path("/proc/self/stat").exists():
         return None
     ticks = os.sysconf("SC_CLK_TCK")
@@ -988,7 +1012,17 @@ def server_cpu_seconds(server: Any) -> tuple[float, float] | None:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return times.get(root, 0.0), sum(times.get(pid, 0.0) for pid in tree if pid != root)
+    return {pid: times.get(pid, 0.0) for pid in tree}
+
+
+def pool_label(server_workers: int | None) -> str:
+    """How many handler processes a server started with ``--workers server_workers`` runs: the
+    warm count, then up to that many while all are busy (as ``python -m engram.local`` decides)."""
+    from engram.local.workers import default_size, default_warm
+
+    most = default_size() if server_workers is None else server_workers
+    warm = min(most, default_warm())
+    return str(most) if warm == most else f"{warm}-{most}"
 
 
 def _acknowledged_messages(ledger: Ledger) -> int:
@@ -1053,17 +1087,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 Agent(i, Client(lambda: server.url, ledger, up), ledger, deadline, budget, args.seed, killed)
                 for i in range(args.workers)
             ]
+            warm_up = 0.0 if args.kill_midway else float(getattr(args, "warm_up", 0.0) or 0.0)
             print(
-                f"load: {args.workers} agents for {args.duration:.0f} s against {server.url} "
-                f"({'default' if server_workers is None else server_workers} handler processes)"
+                f"load: {args.workers} agents for {args.duration:.0f} s"
+                + (f" after a {warm_up:.0f} s warm-up" if warm_up else "")
+                + f" against {server.url} ({pool_label(server_workers)} handler processes)"
                 + "".join(f", {k}={v}" for k, v in server_env.items()),
                 flush=True,
             )
             probe.start()
+            if warm_up:
+                ledger.measuring = False
+                deadline.at = float("inf")
+                for agent in agents:
+                    agent.start()
+                time.sleep(warm_up)
+                ledger.start_measuring()
+                started = time.monotonic()
+                deadline.at = started + args.duration
             cpu_before = server_cpu_seconds(server)
             client_cpu_before = time.process_time()
-            for agent in agents:
-                agent.start()
+            if not warm_up:
+                for agent in agents:
+                    agent.start()
             kill_info: dict[str, Any] | None = None
             kill_mono: float | None = None
             if args.kill_midway:
@@ -1096,6 +1142,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             elapsed = time.monotonic() - started
             cpu_after = server_cpu_seconds(server)
             client_cpu = time.process_time() - client_cpu_before
+            tree = server_process_tree(server)
+            result["handler_processes_at_end"] = None if tree is None else len(tree) - 1
             probe_stop.set()
             probe.join()
             print("load done; measuring idle storage and verifying...", flush=True)
@@ -1116,7 +1164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "cores": round((own + handlers) / elapsed, 2),
                 "ms_per_request": round((own + handlers) * per_request, 2),
                 # the server process alone (gateway, moto, stream pumps, index; one GIL) and the
-                # handler processes together (a handler process replaced mid-run is not counted)
+                # handler processes together (one that exited before the end of the run is not counted)
                 "server_process": {"cores": round(own / elapsed, 2), "ms_per_request": round(own * per_request, 2)},
                 "handlers": {"cores": round(handlers / elapsed, 2), "ms_per_request": round(handlers * per_request, 2)},
             }
@@ -1125,7 +1173,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "seconds": round(client_cpu, 2),
             "ms_per_request": round(1000 * client_cpu / max(1, len(all_samples)), 2),
         }
-        result["errors_by_status"] = dict(collections.Counter(str(s[2]) for s in all_samples if not 200 <= s[2] < 300))
+        warm_up_samples = [s for samples in ledger.warm_up_samples.values() for s in samples]
+        result["warm_up"] = {"seconds": warm_up, "requests": len(warm_up_samples)}
+        # Errors count whenever they happened, warm-up included.
+        result["errors_by_status"] = dict(
+            collections.Counter(str(s[2]) for s in all_samples + warm_up_samples if not 200 <= s[2] < 300)
+        )
         result["unknown_outcome"] = dict(ledger.unknown)
         result["storage"] = {
             "idle": {op: summarize(v) for op, v in idle.items()},
@@ -1170,6 +1223,8 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
     verification = result["verification"]
     return {
         "server_workers": result["config"]["server_workers"],
+        "handler_processes": pool_label(result["config"]["server_workers"]),
+        "handler_processes_at_end": result.get("handler_processes_at_end"),
         "requests": result["requests"],
         "throughput_rps": result["throughput_rps"],
         "p50_ms": round(pct(ok, 50), 1),
@@ -1188,18 +1243,19 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
 def comparison_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "Handler processes compared in one run (same agents, seed and duration; 0 = every handler in the server "
-        "process, one event at a time):",
+        "process, one event at a time; 3-8 = 3 started with the server, more started while all are busy, up to 8):",
         "",
-        "| handler processes | requests | req/s | p50 ms | p95 ms | server CPU ms/request | of which the server "
-        "process | client CPU ms/request | errors | acknowledged messages + memories | lost |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| handler processes | at the end | requests | req/s | p50 ms | p95 ms | server CPU ms/request "
+        "| of which the server process | client CPU ms/request | errors | acknowledged messages + memories | lost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         cpu = row.get("cpu_ms_per_request")
         client = row.get("client_cpu_ms_per_request")
         own = row.get("server_process_cpu_ms_per_request")
         lines.append(
-            f"| {row['server_workers']} | {row['requests']} | {row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
+            f"| {row['handler_processes']} | {row.get('handler_processes_at_end', '-')} | {row['requests']} | "
+            f"{row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
             f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {'-' if own is None else f'{own:.1f}'} | "
             f"{'-' if client is None else f'{client:.1f}'} | {row['errors']} | "
             f"{row['acknowledged_writes']} | {row['lost']} |"
@@ -1228,6 +1284,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=24, help="concurrent simulated agents (default 24)")
     parser.add_argument("--duration", type=float, default=40.0, help="seconds of load (default 40)")
     parser.add_argument("--max-requests", type=int, default=None, help="stop after this many requests in all")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=10.0,
+        help="seconds of the same load before the measured --duration (default 10; not with --kill-midway): "
+        "the server starts the handler processes the load needs, as Lambda scales out, outside the "
+        "figures; its requests' writes are still verified and its errors still count",
+    )
     parser.add_argument(
         "--server-workers",
         type=_server_workers,

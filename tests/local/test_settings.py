@@ -97,3 +97,36 @@ def test_start_up_prints_a_line_per_step_before_the_banner(tmp_path: Path, logs:
     for step in ("restoring DynamoDB", "DynamoDB ready", "starting 2 handler processes", "handler processes ready"):
         assert -1 < output.find(step) < banner, step
     assert "handlers  2 processes" in output
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "code", "expected"),
+    [
+        ([], {"ENGRAM_LOCAL_WORKERS": "many"}, 1, "ENGRAM_LOCAL_WORKERS=many: must be a whole number from 0 to 32"),
+        ([], {"ENGRAM_LOCAL_WARM_WORKERS": "0"}, 1, "ENGRAM_LOCAL_WARM_WORKERS=0: must be a whole number from 1 to 32"),
+        (["--workers", "40"], {}, 2, "--workers must be from 0 to 32"),
+        (["--workers", "2", "--warm-workers", "3"], {}, 2, "--warm-workers (3) cannot be more than the most handler"),
+        (["--workers", "4"], {"ENGRAM_LOCAL_WARM_WORKERS": "5"}, 1, "ENGRAM_LOCAL_WARM_WORKERS=5: cannot be more"),
+    ],
+)
+def test_handler_process_counts_are_checked_before_anything_starts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    code: int,
+    expected: str,
+) -> None:
+    from engram.local.__main__ import main
+
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    data = tmp_path / "data"
+    try:
+        returned = main([*argv, "--template", str(FIXTURE_TEMPLATE), "--data-dir", str(data), "--port", "0"])
+    except SystemExit as exit_:  # argparse's own exit for a command-line mistake
+        returned = exit_.code
+    assert returned == code
+    assert expected in capsys.readouterr().err
+    assert not data.exists()  # nothing was started, nothing written

@@ -70,6 +70,91 @@ def test_stop_ends_the_processes(tmp_path: Path, logs: dict[str, Path]) -> None:
     assert all(worker.process.poll() is not None for worker in processes)
 
 
+def test_a_busy_pool_starts_processes_up_to_its_size_and_retires_them_when_idle(
+    tmp_path: Path, logs: dict[str, Path]
+) -> None:
+    # As Lambda scales out: one warm process; while every process is busy an event starts another,
+    # never more than the size; the ones above the warm count are stopped once idle long enough.
+    local = LocalRuntime(FIXTURE_TEMPLATE, tmp_path / "data", port=0, workers=3, warm_workers=1).start()
+    try:
+        pool = local.pool
+        assert pool is not None and pool.running == 1 and len(pool.pids) == 1
+        with ThreadPoolExecutor(max_workers=10) as threads:
+            replies = list(threads.map(lambda _: call(local.port, "GET", "/public?mode=slow"), range(30)))
+        assert {r.status for r in replies} == {200}
+        assert max(r.json()["most_at_once"] for r in replies) == 1  # still one event at a time each
+        assert pool.running == 3 and pool.started_under_load == 2  # grew to the size, no further
+        wait_for(lambda: len(pool._idle) == 3, 60)
+        before = dict(pool._workers)
+        assert pool.retire_idle(3600) == 0  # none idle that long
+        assert pool.retire_idle(0) == 2 and pool.running == 1 and pool.retired == 2
+        (kept,) = pool._workers
+        assert all(worker.process.poll() is not None for number, worker in before.items() if number != kept)
+        assert before[kept].process.poll() is None and pool.pids == [before[kept].process.pid]
+        assert call(local.port, "GET", "/public?mode=slow").status == 200  # the one kept still serves
+    finally:
+        local.stop()
+
+
+def test_a_handler_process_still_starting_exits_when_the_server_is_killed(tmp_path: Path) -> None:
+    # A handler process ignores SIGTERM (the server stops it in order) and learns that the server
+    # is gone when its connection closes, but one still importing the handlers reads nothing: it
+    # must not outlive a server that was killed.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.local.helpers import REPO
+
+    hold = tmp_path / "hold"
+    hold.touch()  # the echo handler's import waits while this exists
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
+            *("--data-dir", str(tmp_path / "data"), "--port", "0", "--workers", "2"),
+        ],
+        cwd=REPO,
+        env={**os.environ, "ENGRAM_EMBEDDER": "hashing", "FIXTURE_IMPORT_HOLD": str(hold)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        children: list[int] = []
+        while len(children) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == process.pid]
+        assert len(children) == 2 and process.poll() is None  # both started, neither ready
+        time.sleep(1.0)  # into the import
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        hold.unlink()
+        if process.poll() is None:
+            process.kill()
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _doc(memory_id: str, text: str, vector: list[float], version: int = 1) -> IndexDoc:
     return IndexDoc(
         tenant_id="t1",

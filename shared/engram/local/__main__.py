@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from engram.local.runtime import LocalRuntime, LocalRuntimeError
-from engram.local.workers import MAX_WORKERS, default_size, exit_without_teardown
+from engram.local.workers import MAX_WORKERS, default_size, default_warm, exit_without_teardown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,8 +39,16 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="handler processes, each running one event at a time as a Lambda container does "
+        help="the most handler processes, each running one event at a time as a Lambda container does; "
+        "more are started while every one is busy, and stopped after 5 minutes idle "
         f"(default $ENGRAM_LOCAL_WORKERS, else {default_size()} here; 0 runs handlers in the server process)",
+    )
+    parser.add_argument(
+        "--warm-workers",
+        type=int,
+        default=None,
+        help="handler processes started with the server and always kept "
+        f"(default $ENGRAM_LOCAL_WARM_WORKERS, else {default_warm()} here, at most --workers)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log a line per request")
     parser.add_argument(
@@ -64,22 +72,29 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"PORT must be a number, not {os.environ['PORT']!r}")
     if not 0 <= port <= 65535:
         parser.error(f"port {port} is out of range")
-    workers = args.workers
-    if workers is None:
-        raw = os.environ.get("ENGRAM_LOCAL_WORKERS") or str(default_size())
-        try:
-            workers = int(raw)
-        except ValueError:
-            workers = -1
-        if not 0 <= workers <= MAX_WORKERS:
+    most_given = args.workers is not None or bool(os.environ.get("ENGRAM_LOCAL_WORKERS"))
+    try:
+        workers = _process_count(args.workers, "--workers", "ENGRAM_LOCAL_WORKERS", default_size(), 0)
+        warm = _process_count(
+            args.warm_workers, "--warm-workers", "ENGRAM_LOCAL_WARM_WORKERS", min(max(workers, 1), default_warm()), 1
+        )
+    except _CountError as exc:
+        if exc.flag:
+            parser.error(str(exc))
+        print(f"engram.local: invalid configuration: {exc}", file=sys.stderr)
+        return 1
+    if workers and warm > workers:
+        if not most_given:
+            workers = warm  # asked for more warm processes than the default most: that many, then
+        elif args.warm_workers is not None:
+            parser.error(f"--warm-workers ({warm}) cannot be more than the most handler processes ({workers})")
+        else:
             print(
-                f"engram.local: invalid configuration: ENGRAM_LOCAL_WORKERS={raw}: "
-                f"must be a whole number from 0 to {MAX_WORKERS}",
+                f"engram.local: invalid configuration: ENGRAM_LOCAL_WARM_WORKERS={warm}: cannot be more than "
+                f"the most handler processes ({workers})",
                 file=sys.stderr,
             )
             return 1
-    elif not 0 <= workers <= MAX_WORKERS:
-        parser.error(f"--workers must be from 0 to {MAX_WORKERS}")
     data_dir = Path(args.data_dir or os.environ.get("ENGRAM_DATA_DIR") or ".engram")
     template = Path(args.template or os.environ.get("ENGRAM_TEMPLATE") or "template.yaml")
     if not template.is_file():
@@ -100,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         quiet=args.quiet,
         workers=workers,
+        warm_workers=warm,
         warm_up=not args.lazy,
         progress=True,
     )
@@ -131,6 +147,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class _CountError(ValueError):
+    def __init__(self, message: str, flag: bool) -> None:
+        super().__init__(message)
+        self.flag = flag  # a command-line mistake (exit 2), else a setting's (exit 1)
+
+
+def _process_count(given: int | None, flag: str, variable: str, default: int, least: int) -> int:
+    """A number of processes from the command line, else the environment, else the default."""
+    if given is not None:
+        if not least <= given <= MAX_WORKERS:
+            raise _CountError(f"{flag} must be from {least} to {MAX_WORKERS}", flag=True)
+        return given
+    raw = os.environ.get(variable) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not least <= value <= MAX_WORKERS:
+        raise _CountError(f"{variable}={raw}: must be a whole number from {least} to {MAX_WORKERS}", flag=False)
+    return value
+
+
 def _banner(runtime: LocalRuntime) -> None:
     template = runtime.template
     assert template is not None
@@ -141,7 +179,9 @@ def _banner(runtime: LocalRuntime) -> None:
         f"  data dir  {runtime.data_dir}",
         "  handlers  "
         + (
-            f"{runtime.workers} processes, one event at a time each (--workers to change)"
+            f"{runtime.warm_workers} processes"
+            + (f", up to {runtime.workers} while all are busy" if runtime.workers > runtime.warm_workers else "")
+            + ", one event at a time each (--workers, --warm-workers to change)"
             if runtime.workers
             else "in the server process, one event at a time"
         ),

@@ -72,8 +72,10 @@ class LocalRuntime:
     ``port=0`` picks a free port (see :attr:`port` after :meth:`start`). ``environ`` is the
     server's own environment (defaults to ``os.environ`` at start); its values win over the
     template's. ``schedule_seconds`` overrides every schedule interval and the TTL reaper's.
-    ``workers`` is the number of handler processes (0: handlers run in this process, one event
-    at a time). ``warm_up`` imports every handler (in each handler process) and loads the
+    ``workers`` is the most handler processes (0: handlers run in this process, one event at a
+    time) and ``warm_workers`` (default: as many) the number started with the server and always
+    kept; more are started while every one is busy (see :class:`~engram.local.workers.WorkerPool`).
+    ``warm_up`` imports every handler (in each handler process) and loads the
     embedding model before the API answers; without it each is loaded on first use. ``progress``
     prints a line per start-up step.
     """
@@ -91,6 +93,7 @@ class LocalRuntime:
         schedule_seconds: float | None = None,
         fsync: bool = False,
         workers: int = 0,
+        warm_workers: int | None = None,
         warm_up: bool = False,
         progress: bool = False,
     ) -> None:
@@ -104,6 +107,7 @@ class LocalRuntime:
         self._schedule_seconds = schedule_seconds
         self._fsync = fsync
         self.workers = workers
+        self.warm_workers = workers if warm_workers is None else min(warm_workers, workers)
         self._warm_up = warm_up
         self._progress = progress
         self.template: SamTemplate | None = None
@@ -142,7 +146,7 @@ class LocalRuntime:
         self.template = template
         self._schedule_override = self._check_settings(template, environ)
         if self.workers:
-            self.pool = WorkerPool(self.workers, template.functions, {}, progress=self._step)
+            self.pool = WorkerPool(self.workers, template.functions, {}, progress=self._step, warm=self.warm_workers)
             self.functions = {fid: PooledFunction(spec, region, self.pool) for fid, spec in template.functions.items()}
         else:
             namespace, one_at_a_time = new_namespace(), threading.Lock()
@@ -347,7 +351,7 @@ class LocalRuntime:
                 warm_up_embedder(self._error)
             return shared
         self._step(
-            f"starting {self.pool.size} handler processes"
+            f"starting {self.pool.warm} handler processes"
             + (" (each imports the handlers and loads the embedding model)" if self._warm_up else "")
         )
         self.pool.configure(environ={**os.environ, **shared}, warm_up=self._warm_up)

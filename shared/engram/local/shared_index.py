@@ -26,7 +26,8 @@ class IndexServer:
 
     def __init__(self, index: VectorIndex, authkey: bytes, host: str = "127.0.0.1") -> None:
         self._index = index
-        self._listener = Listener((host, 0), authkey=authkey)
+        # Every handler process connects while the pool starts: see WorkerPool.start on the backlog.
+        self._listener = Listener((host, 0), authkey=authkey, backlog=64)
         host_name, port = self._listener.address
         self.address = f"{host_name}:{port}"
         self._closed = threading.Event()

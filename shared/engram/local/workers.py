@@ -1,9 +1,12 @@
 """Handler processes: local mode's Lambda containers.
 
 On Lambda, concurrency is more containers, each running one event at a time. Here it is more
-processes: a :class:`WorkerPool` starts ``size`` copies of ``python -m engram.local.workers``,
+processes: a :class:`WorkerPool` starts ``warm`` copies of ``python -m engram.local.workers``,
 each of which imports every function of the template once and then runs the events it is sent,
-one at a time (:class:`~engram.local.lambdas.LambdaFunction`). The main process keeps what must
+one at a time (:class:`~engram.local.lambdas.LambdaFunction`). When an event finds every process
+busy, the pool starts another (a cold start), up to ``size``, as Lambda scales out under load;
+one that has been idle for :data:`RETIRE_IDLE_SECONDS` is stopped again, down to ``warm``, as
+Lambda reclaims idle containers. The main process keeps what must
 exist once: the HTTP gateway, moto with its journal, the stream pumps, the schedule and the local
 vector index (served to the workers by :mod:`engram.local.shared_index`). Workers reach DynamoDB
 over HTTP at moto's endpoint, as they would reach DynamoDB from Lambda, so every write still goes
@@ -54,15 +57,24 @@ KEY_VARIABLE = "ENGRAM_LOCAL_WORKER_KEY"
 ID_VARIABLE = "ENGRAM_LOCAL_WORKER_ID"
 MAX_WORKERS = 32
 IDLE_WAIT_SECONDS = 900.0  # Lambda's longest timeout: a queued event waits at most this for a process
+RETIRE_IDLE_SECONDS = 300.0  # a process above the warm count idle this long is stopped
+_RETIRE_CHECK_SECONDS = 30.0
+
+
+def default_warm() -> int:
+    """Processes started with the server: one per core and one more, at least two (one may be busy
+    on a slow event) and at most four (each holds its own copy of the handlers, about 100 MB with
+    the embedding model loaded; the model's weights themselves are shared)."""
+    return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
 def default_size() -> int:
-    """One process per core and one more, at least two (one may be busy on a slow event) and at
-    most four (each holds its own copy of the handlers and the embedding model). A handler process
-    spends a good part of each event waiting on DynamoDB (moto, in the server process), so one per
-    core left the cores idle: on 2 cores, 24 agents got 30-60 % more requests a second through 3 or
-    4 processes than through 2, at the same CPU per request (bench.load, --server-workers 2,4,3)."""
-    return max(2, min(4, (os.cpu_count() or 1) + 1))
+    """The most processes under load: four per core, at least the warm count, at most 16. A handler
+    process spends most of each event waiting on DynamoDB (moto, in the server process), so the
+    server process's CPU, not the handlers', bounds throughput: on 2 cores, 24 agents got 42 req/s
+    through 3 processes, 49 through 5 and 60 through 8, with less CPU per request each time
+    (bench.load --server-workers 3,5,8, one run on a quiet machine)."""
+    return max(default_warm(), min(16, 4 * (os.cpu_count() or 1)))
 
 
 class WorkerStartError(Exception):
@@ -75,10 +87,11 @@ class _Worker:
         self.process = process
         self.arrival = arrival  # its connection, once it has said hello
         self.connection: Connection | None = None
+        self.idle_since = 0.0
 
 
 class WorkerPool:
-    """``size`` handler processes sharing the invocations sent to :meth:`invoke`."""
+    """Between ``warm`` and ``size`` handler processes sharing the invocations sent to :meth:`invoke`."""
 
     def __init__(
         self,
@@ -86,8 +99,12 @@ class WorkerPool:
         functions: Mapping[str, FunctionSpec],
         environ: Mapping[str, str],
         progress: Callable[[str], None] | None = None,
+        warm: int | None = None,
     ) -> None:
         self.size = size
+        self.warm = size if warm is None else warm
+        if not 1 <= self.warm <= self.size:
+            raise ValueError(f"the warm count ({self.warm}) must be from 1 to the size ({self.size})")
         self._functions = dict(functions)
         self._environ = dict(environ)
         self._progress = progress or (lambda _: None)
@@ -96,12 +113,19 @@ class WorkerPool:
         self._arrivals: dict[int, queue.Queue[Connection]] = {}
         self._arrivals_lock = threading.Lock()
         self._numbers = itertools.count(1)
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # Idle processes, the most recently used last: it is the next one used, so under light
+        # load the same few stay busy and the rest sit idle long enough to be retired.
+        self._idle: list[_Worker] = []
+        self._count = 0  # processes running or starting (guarded by _idle_changed)
+        self._idle_changed = threading.Condition()
         self._workers: dict[int, _Worker] = {}
         self._workers_lock = threading.Lock()
         self._stopping = False
+        self._stopped = threading.Event()
         self._warm_up = False
         self.replaced = 0
+        self.started_under_load = 0  # cold starts: processes started because every one was busy
+        self.retired = 0
 
     def configure(self, environ: Mapping[str, str], warm_up: bool) -> None:
         """The environment the processes start with, and whether each imports every handler and
@@ -113,36 +137,35 @@ class WorkerPool:
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self, timeout: float = 300.0) -> None:
-        """Start the processes and wait until each is ready: when warming up, once it has imported
-        every handler and loaded the embedding model (if local mode uses one)."""
-        self._listener = Listener(("127.0.0.1", 0), authkey=self._key)
+        """Start the warm processes and wait until each is ready: when warming up, once it has
+        imported every handler and loaded the embedding model (if local mode uses one)."""
+        # Every process connects at once: a backlog of one made the kernel drop connections it had
+        # already acknowledged to the process, which then waited for the handshake for ever.
+        self._listener = Listener(("127.0.0.1", 0), authkey=self._key, backlog=MAX_WORKERS)
         threading.Thread(target=self._accept, name="engram-local-workers", daemon=True).start()
         started = time.monotonic()
-        pending = [self._spawn() for _ in range(self.size)]
+        with self._idle_changed:
+            self._count = self.warm
+        pending = [self._spawn() for _ in range(self.warm)]
         deadline = started + timeout
         for worker in pending:
             self._await_ready(worker, deadline)
-            self._idle.put(worker)
-        self._progress(f"{self.size} handler processes ready in {time.monotonic() - started:.1f}s")
+            self._put_idle(worker)
+        if self.size > self.warm:
+            threading.Thread(target=self._retire_idle, name="engram-local-workers-retire", daemon=True).start()
+        self._progress(f"{self.warm} handler processes ready in {time.monotonic() - started:.1f}s")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Tell every worker to exit (each finishes the event it runs), then make sure they did."""
         self._stopping = True
+        self._stopped.set()
         with self._workers_lock:
             workers = list(self._workers.values())
         for worker in workers:
-            if worker.connection is not None:
-                with contextlib.suppress(OSError):
-                    worker.connection.send(("stop",))
+            _tell_to_stop(worker)
         deadline = time.monotonic() + timeout
         for worker in workers:
-            try:
-                worker.process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait()
-            if worker.connection is not None:
-                worker.connection.close()
+            _reap(worker, deadline)
         if self._listener is not None:
             self._listener.close()
             self._listener = None
@@ -151,6 +174,12 @@ class WorkerPool:
     def pids(self) -> list[int]:
         with self._workers_lock:
             return [worker.process.pid for worker in self._workers.values()]
+
+    @property
+    def running(self) -> int:
+        """Processes running or starting now."""
+        with self._idle_changed:
+            return self._count
 
     # ---- invocations ------------------------------------------------------------------------
 
@@ -186,21 +215,71 @@ class WorkerPool:
                 + ("" if code is None else f" (exit status {code})"),
                 "",
             ) from exc
-        self._idle.put(worker)
+        self._put_idle(worker)
         return reply
 
     def _next_idle(self) -> _Worker:
-        """An idle worker that is still alive (one that died while idle is replaced, not used)."""
+        """An idle worker that is still alive (one that died while idle is replaced, not used).
+        If every worker is busy and the pool is below its size, another is started (a cold start);
+        the event then runs on whichever worker is free first, that one or one finishing its event."""
         while True:
-            try:
-                worker = self._idle.get(timeout=IDLE_WAIT_SECONDS)
-            except queue.Empty:
-                raise InvocationError(
-                    "NoHandlerProcess", f"no handler process became free within {IDLE_WAIT_SECONDS:g}s", ""
-                ) from None
+            worker = self._take_idle()
             if worker.process.poll() is None:
                 return worker
             self._replace(worker)
+
+    def _take_idle(self) -> _Worker:
+        deadline = time.monotonic() + IDLE_WAIT_SECONDS
+        with self._idle_changed:
+            if self._idle:
+                return self._idle.pop()
+            grow = not self._stopping and self._listener is not None and self._count < self.size
+            if grow:
+                self._count += 1
+                self.started_under_load += 1
+        if grow:
+            self._start_in_background()
+        with self._idle_changed:
+            while not self._idle:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._idle_changed.wait(remaining):
+                    if self._idle:
+                        break
+                    raise InvocationError(
+                        "NoHandlerProcess", f"no handler process became free within {IDLE_WAIT_SECONDS:g}s", ""
+                    )
+            return self._idle.pop()
+
+    def _put_idle(self, worker: _Worker) -> None:
+        with self._idle_changed:
+            worker.idle_since = time.monotonic()
+            self._idle.append(worker)
+            self._idle_changed.notify()
+
+    def _retire_idle(self) -> None:
+        """Every little while, stop the processes above the warm count that have been idle for
+        :data:`RETIRE_IDLE_SECONDS` (the longest idle first)."""
+        while not self._stopped.wait(_RETIRE_CHECK_SECONDS):
+            self.retire_idle(RETIRE_IDLE_SECONDS)
+
+    def retire_idle(self, idle_seconds: float) -> int:
+        """Stop the processes above the warm count idle for at least ``idle_seconds``; how many."""
+        now = time.monotonic()
+        with self._idle_changed:
+            surplus = self._count - self.warm
+            retiring: list[_Worker] = []
+            # The list is in the order the workers became idle: the longest idle come first.
+            while surplus > 0 and self._idle and now - self._idle[0].idle_since >= idle_seconds:
+                retiring.append(self._idle.pop(0))
+                surplus -= 1
+            self._count -= len(retiring)
+            self.retired += len(retiring)
+        for worker in retiring:
+            _tell_to_stop(worker)
+            _reap(worker, time.monotonic() + 10.0)
+            with self._workers_lock:
+                self._workers.pop(worker.number, None)
+        return len(retiring)
 
     # ---- processes --------------------------------------------------------------------------
 
@@ -286,17 +365,45 @@ class WorkerPool:
             return
         self.replaced += 1
         log.warning("handler process %d (pid %d) exited; starting another", dead.number, dead.process.pid)
+        self._start_in_background()
 
-        def start_another() -> None:
+    def _start_in_background(self) -> None:
+        """Start one process (already counted in ``_count``) and make it idle once it is ready."""
+
+        def start_one() -> None:
+            worker: _Worker | None = None
             try:
                 worker = self._spawn()
                 self._await_ready(worker, time.monotonic() + 300)
             except Exception:
-                log.exception("could not replace a handler process")
+                log.exception("could not start a handler process")
+                if worker is not None:
+                    with self._workers_lock:
+                        self._workers.pop(worker.number, None)
+                with self._idle_changed:
+                    self._count -= 1
                 return
-            self._idle.put(worker)
+            self._put_idle(worker)
 
-        threading.Thread(target=start_another, name="engram-local-worker-start", daemon=True).start()
+        threading.Thread(target=start_one, name="engram-local-worker-start", daemon=True).start()
+
+
+def _tell_to_stop(worker: _Worker) -> None:
+    """Ask a worker to exit once it has finished the event it runs, if any."""
+    if worker.connection is not None:
+        with contextlib.suppress(OSError):
+            worker.connection.send(("stop",))
+
+
+def _reap(worker: _Worker, deadline: float) -> None:
+    """Wait for a worker told to stop, killing it at ``deadline``."""
+    try:
+        worker.process.wait(max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        worker.process.kill()
+        worker.process.wait()
+    if worker.connection is not None:
+        worker.connection.close()
 
 
 class PooledFunction:
@@ -358,6 +465,7 @@ def worker_main() -> int:
     # the requests in flight, then tells each worker to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _exit_with_parent()
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
     connection = no_delay(Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE])))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
@@ -396,6 +504,21 @@ def worker_main() -> int:
             connection.send(reply)
         except (EOFError, OSError):
             return 0
+
+
+def _exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """Exit once the main process is gone, whatever this process is doing. Its end of the
+    connection closing tells a process waiting for an event, but not one still starting (importing
+    the handlers, or in the connection's handshake); ignoring SIGTERM, such a process would
+    otherwise outlive a main process that was killed."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="engram-local-parent", daemon=True).start()
 
 
 def _failure(exc: Exception) -> tuple[str, str, str, str]:
