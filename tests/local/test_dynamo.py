@@ -830,6 +830,22 @@ def test_answers_get_their_request_id_as_moto_writes_it_unpatched(
     assert expected[0] == {"status": "400", "rid": "ID"}
 
 
+def _answers_and_items(
+    dynamo: LocalDynamo, requests: list[tuple[str, dict[str, Any]]], keys: tuple[str, ...]
+) -> tuple[list[Any], list[Any]]:
+    """Each request's answer (or error), then the items stored, which are then deleted."""
+    answers: list[Any] = []
+    for operation, body in requests:
+        try:
+            answers.append(dynamo.call(operation, body))
+        except DynamoError as exc:
+            answers.append((exc.status, exc.body))
+    stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
+    for pk in keys:
+        dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
+    return answers, sorted(stored, key=json.dumps)
+
+
 def _update(expression: str, names: dict[str, str], pk: str = "u") -> tuple[str, dict[str, Any]]:
     body: dict[str, Any] = {
         "TableName": TABLE,
@@ -877,16 +893,7 @@ def test_update_expression_checks_run_once_per_expression_and_names_as_moto_answ
     monkeypatch.setattr(validators.ActionCountValidator, "verify_action_counts", counting)
 
     def run() -> tuple[list[Any], list[Any]]:
-        answers: list[Any] = []
-        for operation, body in _CHECKED_UPDATES:
-            try:
-                answers.append(dynamo.call(operation, body))
-            except DynamoError as exc:
-                answers.append((exc.status, exc.body))
-        stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
-        for pk in ("u", "v"):
-            dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
-        return answers, sorted(stored, key=json.dumps)
+        return _answers_and_items(dynamo, _CHECKED_UPDATES, ("u", "v"))
 
     cls = validators.UpdateExpressionValidator
     assert getattr(cls.validate, "_engram_once", False)
@@ -1120,16 +1127,7 @@ def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_un
     monkeypatch.setattr(ConditionExpressionParser, "_parse_paths", counting)
 
     def run() -> tuple[list[Any], list[Any]]:
-        answers: list[Any] = []
-        for operation, body in _CONDITIONAL_REQUESTS:
-            try:
-                answers.append(dynamo.call(operation, body))
-            except DynamoError as exc:
-                answers.append((exc.status, exc.body))
-        stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
-        for pk in ("c", "d"):
-            dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
-        return answers, sorted(stored, key=json.dumps)
+        return _answers_and_items(dynamo, _CONDITIONAL_REQUESTS, ("c", "d"))
 
     parse = ConditionExpressionParser.parse
     assert getattr(parse, "_engram_cached", False)

@@ -1505,10 +1505,7 @@ def _copy_items_directly() -> None:
     sets = frozenset({"SS", "NS", "BS"})
 
     def nested(value: Any, memo: dict[int, Any]) -> Any:
-        if type(value) is DynamoType:
-            found = memo.get(id(value))
-            return found if found is not None else copy_value(value, memo)
-        return copy.deepcopy(value, memo)
+        return copy_value(value, memo) if type(value) is DynamoType else copy.deepcopy(value, memo)
 
     def copy_value(self: Any, memo: dict[int, Any]) -> Any:
         found = memo.get(id(self))
