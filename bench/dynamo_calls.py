@@ -4,8 +4,11 @@
     python -m bench.dynamo_calls --endpoints [--pairs 5]
 
 ``--endpoints`` compares endpoints instead of clients: the lean client alternates between two
-endpoint processes, today's and one with the request handling moto does unpatched (its own request
-parsing and request-id substitution: ``BEFORE_PATCHES``), and a TransactWriteItems joins the calls.
+endpoint processes, today's and one where moto does unpatched what local mode's request-handling
+patches do (its own request parsing, request-id substitution, UpdateExpression checks, condition
+parsing, size measurement, result conversion and item copies: :func:`unpatch`), and the calls of
+the load's mix join in (a conditional TransactWriteItems, the authorizer's counter UpdateItem, a
+conditional UpdateItem, a BatchGetItem of 20 items with a projection).
 
 A ``LocalDynamo`` runs in a process of its own (as in ``make run``) with one table; this process
 makes the same four calls a handler makes most (PutItem of a memory-sized item with a 1.5 KB
@@ -35,17 +38,36 @@ TABLE = "bench"
 BEFORE_PATCHES = ("parse_parameters", "_enrich_response")
 
 
+def unpatch() -> None:
+    """Give moto back what local mode's request-handling patches replaced (``--serve-before``)."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in BEFORE_PATCHES:
+        original = getattr(DynamoHandler, name)._engram_original
+        setattr(DynamoHandler, name, staticmethod(original) if name == "_enrich_response" else original)
+    UpdateExpressionValidator.validate = UpdateExpressionValidator.validate._engram_original  # type: ignore[attr-defined]
+    UpdateExpressionValidator.__init__ = UpdateExpressionValidator.__init__._engram_original  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = ConditionExpressionParser.parse._engram_original  # type: ignore[attr-defined]
+    responses.dynamo_to_dict = utilities.dynamo_to_dict = utilities.dynamo_to_dict._engram_original  # type: ignore[attr-defined]
+    sizes = DynamoType.size._engram_originals  # type: ignore[attr-defined]
+    DynamoType.size, Item.size = sizes["size"], sizes["item_size"]  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__, Item.__init__ = sizes["setitem"], sizes["item_init"]  # type: ignore[method-assign]
+    copies = DynamoType.__deepcopy__._engram_originals  # type: ignore[attr-defined]
+    DynamoType.__deepcopy__, Item.__deepcopy__ = copies["value"], copies["item"]  # type: ignore[method-assign]
+
+
 def serve(before: bool = False) -> int:
     from engram.local.dynamo import LocalDynamo
 
     dynamo = LocalDynamo(Path(tempfile.mkdtemp(prefix="engram-dynamo-calls-")) / "dynamodb", "us-east-1")
     dynamo.start()
     if before:
-        from moto.dynamodb.responses import DynamoHandler
-
-        for name in BEFORE_PATCHES:
-            original = getattr(DynamoHandler, name)._engram_original
-            setattr(DynamoHandler, name, staticmethod(original) if name == "_enrich_response" else original)
+        unpatch()
     dynamo.call(
         "CreateTable",
         {
@@ -102,9 +124,38 @@ def _calls(client: Any, tag: str, i: int, transaction: bool = False) -> list[Any
             ReturnConsumedCapacity="TOTAL",
         ),
     ]
-    if transaction:  # a message append: a new item and a counter, both conditional
+    if transaction:  # the load's mix
         counter = {"pk": key["pk"], "sk": {"S": "counter"}}
         message = {**key, "sk": {"S": f"m{i:06d}"}, "text": item["text"]}
+        projected = [name for name in item if name != "embedding"]
+        calls += [
+            lambda: client.update_item(  # the authorizer's rate counter, twice a request
+                TableName=TABLE,
+                Key={"pk": {"S": f"rate{i % 3}"}, "sk": {"S": "minute"}},
+                UpdateExpression="SET #0 = :0 ADD #1 :1",
+                ExpressionAttributeNames={"#0": "expires_at", "#1": "hits"},
+                ExpressionAttributeValues={":0": {"N": str(1764633600 + i)}, ":1": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            ),
+            lambda: client.update_item(  # a guarded change of a stored item
+                TableName=TABLE,
+                Key=key,
+                ConditionExpression="(attribute_exists (#0) AND #1 = :0)",
+                UpdateExpression="SET #1 = :0, #2 = :1, #3 = :2",
+                ExpressionAttributeNames={"#0": "pk", "#1": "tier", "#2": "title", "#3": "created_at"},
+                ExpressionAttributeValues={":0": {"S": "normal"}, ":1": {"S": "Type hints"}, ":2": {"N": str(i)}},
+            ),
+            lambda: client.batch_get_item(  # a search's candidates, projected
+                RequestItems={
+                    TABLE: {
+                        "Keys": [{"pk": key["pk"], "sk": {"S": f"{j:06d}"}} for j in range(i % 20, i, 20)][-20:]
+                        or [key],
+                        "ProjectionExpression": ", ".join(f"#{n}" for n in range(len(projected))),
+                        "ExpressionAttributeNames": {f"#{n}": name for n, name in enumerate(projected)},
+                    }
+                }
+            ),
+        ]
         calls.append(
             lambda: client.transact_write_items(
                 TransactItems=[
@@ -195,7 +246,7 @@ def run(pairs: int, rounds: int, endpoints: bool = False) -> dict[str, Any]:
         "benchmark": "dynamo_calls",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "pairs": pairs,
-        "calls_per_run": rounds * (5 if endpoints else 4),
+        "calls_per_run": rounds * (8 if endpoints else 4),
         "runs": samples,
         "median": summary,
     }

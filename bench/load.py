@@ -848,6 +848,14 @@ def markdown(result: dict[str, Any]) -> str:
             else ""
         )
         + (
+            f" (the server process {result['server_cpu']['server_process']['cores']:.2f} cores, "
+            f"{result['server_cpu']['server_process']['ms_per_request']:.1f} ms/request; the handler processes "
+            f"{result['server_cpu']['handlers']['cores']:.2f} cores, "
+            f"{result['server_cpu']['handlers']['ms_per_request']:.1f} ms/request)"
+            if (result.get("server_cpu") or {}).get("server_process")
+            else ""
+        )
+        + (
             f" (the load client, on the same cores: {result['client_cpu']['ms_per_request']:.1f} ms per request)"
             if result.get("client_cpu")
             else ""
@@ -969,11 +977,14 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
     raise RuntimeError("server did not become healthy")
 
 
-def server_cpu_seconds(server: Any) -> float | None:
-    """User + system CPU seconds of the server process and its live descendants (handler
-    processes), from ``/proc`` (None where there is none)."""
+def server_cpu_seconds(server: Any) -> tuple[float, float] | None:
+    """User + system CPU seconds of the server process itself and of its live descendants (the
+    handler processes), from ``/proc`` (None where there is none)."""
     tree = server_process_tree(server)
-    return None if tree is None else sum(tree.values())
+    if tree is None:
+        return None
+    root = server.process.pid
+    return tree.get(root, 0.0), sum(seconds for pid, seconds in tree.items() if pid != root)
 
 
 def server_process_tree(server: Any) -> dict[int, float] | None:
@@ -992,7 +1003,8 @@ def server_process_tree(server: Any) -> dict[int, float] | None:
             continue
         parents[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    tree = {server.process.pid}
+    root = server.process.pid
+    tree = {root}
     grew = True
     while grew:
         grew = False
@@ -1145,10 +1157,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if cpu_before is not None and cpu_after is not None and not kill_info:
             # CPU the server and its handler processes used: per request it does not depend on how
             # much of a shared machine the run got, where req/s does.
+            own, handlers = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+            per_request = 1000 / max(1, len(all_samples))
             result["server_cpu"] = {
-                "seconds": round(cpu_after - cpu_before, 2),
-                "cores": round((cpu_after - cpu_before) / elapsed, 2),
-                "ms_per_request": round(1000 * (cpu_after - cpu_before) / max(1, len(all_samples)), 2),
+                "seconds": round(own + handlers, 2),
+                "cores": round((own + handlers) / elapsed, 2),
+                "ms_per_request": round((own + handlers) * per_request, 2),
+                # the server process alone (gateway, moto, stream pumps, index; one GIL) and the
+                # handler processes together (one that exited before the end of the run is not counted)
+                "server_process": {"cores": round(own / elapsed, 2), "ms_per_request": round(own * per_request, 2)},
+                "handlers": {"cores": round(handlers / elapsed, 2), "ms_per_request": round(handlers * per_request, 2)},
             }
         # This process (the agents and the storage probe) runs on the same cores as the server.
         result["client_cpu"] = {
@@ -1212,6 +1230,9 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": round(pct(ok, 50), 1),
         "p95_ms": round(pct(ok, 95), 1),
         "cpu_ms_per_request": (result.get("server_cpu") or {}).get("ms_per_request"),
+        "server_process_cpu_ms_per_request": ((result.get("server_cpu") or {}).get("server_process") or {}).get(
+            "ms_per_request"
+        ),
         "client_cpu_ms_per_request": (result.get("client_cpu") or {}).get("ms_per_request"),
         "errors": sum(int(n) for n in result["errors_by_status"].values()),
         "acknowledged_writes": verification["messages_acknowledged"] + verification["memories_acknowledged"],
@@ -1225,16 +1246,17 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
         "process, one event at a time; 3-8 = 3 started with the server, more started while all are busy, up to 8):",
         "",
         "| handler processes | at the end | requests | req/s | p50 ms | p95 ms | server CPU ms/request "
-        "| client CPU ms/request | errors | acknowledged messages + memories | lost |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| of which the server process | client CPU ms/request | errors | acknowledged messages + memories | lost |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         cpu = row.get("cpu_ms_per_request")
         client = row.get("client_cpu_ms_per_request")
+        own = row.get("server_process_cpu_ms_per_request")
         lines.append(
             f"| {row['handler_processes']} | {row.get('handler_processes_at_end', '-')} | {row['requests']} | "
             f"{row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
-            f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | "
+            f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {'-' if own is None else f'{own:.1f}'} | "
             f"{'-' if client is None else f'{client:.1f}'} | {row['errors']} | "
             f"{row['acknowledged_writes']} | {row['lost']} |"
         )

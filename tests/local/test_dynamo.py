@@ -828,3 +828,370 @@ def test_answers_get_their_request_id_as_moto_writes_it_unpatched(
     expected = enrich._engram_original({"status": 400}, body)  # type: ignore[attr-defined]
     assert enrich({"status": 400}, body) == expected
     assert expected[0] == {"status": "400", "rid": "ID"}
+
+
+def _answers_and_items(
+    dynamo: LocalDynamo, requests: list[tuple[str, dict[str, Any]]], keys: tuple[str, ...]
+) -> tuple[list[Any], list[Any]]:
+    """Each request's answer (or error), then the items stored, which are then deleted."""
+    answers: list[Any] = []
+    for operation, body in requests:
+        try:
+            answers.append(dynamo.call(operation, body))
+        except DynamoError as exc:
+            answers.append((exc.status, exc.body))
+    stored = dynamo.call("Scan", {"TableName": TABLE, "ConsistentRead": True})["Items"]
+    for pk in keys:
+        dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": pk}}})
+    return answers, sorted(stored, key=json.dumps)
+
+
+def _update(expression: str, names: dict[str, str], pk: str = "u") -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": {":v": {"N": "1"}, ":w": {"N": "2"}},
+        "ReturnValues": "ALL_NEW",
+    }
+    if names:
+        body["ExpressionAttributeNames"] = names
+    return "UpdateItem", body
+
+
+# The same expression with names that pass the checks and names that fail them, in both orders,
+# and expressions that fail each of the three checks moto runs before it reads the item.
+_CHECKED_UPDATES = [
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}),
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}),
+    _update("SET #a = :v ADD #b :w", {"#a": "pk", "#b": "y"}),  # a key attribute
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "x"}),  # the same attribute twice
+    _update("SET #a = :v ADD #b :w", {"#a": "x", "#b": "y"}, pk="v"),
+    _update("SET #a = :v ADD #b :w", {"#b": "y"}),  # a name without a value
+    _update("SET x = :v SET y = :w", {}),  # two SET clauses
+    _update("SET x = :v, x = :w", {}),  # overlapping paths
+    _update("SET x.y = :v, x = :w", {}),
+    _update("SET x = :v REMOVE y ADD n :w", {}),
+    _update("SET x = :v REMOVE y ADD n :w", {}, pk="v"),
+    _update("SET pk = :v", {}),
+]
+
+
+def test_update_expression_checks_run_once_per_expression_and_names_as_moto_answers_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.parsing import validators
+
+    checked = 0
+    verify = validators.ActionCountValidator.verify_action_counts
+
+    def counting(self: Any, node: Any) -> Any:
+        nonlocal checked
+        checked += 1
+        return verify(self, node)
+
+    monkeypatch.setattr(validators.ActionCountValidator, "verify_action_counts", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _CHECKED_UPDATES, ("u", "v"))
+
+    cls = validators.UpdateExpressionValidator
+    assert getattr(cls.validate, "_engram_once", False)
+    patched = run()
+    checked = 0  # an expression and names that passed are not checked again; one that failed is
+    dynamo.call(*_CHECKED_UPDATES[0])
+    assert checked == 0
+    with pytest.raises(DynamoError):
+        dynamo.call(*_CHECKED_UPDATES[2])
+    assert checked > 0
+    dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "u"}}})
+    monkeypatch.setattr(cls, "validate", cls.validate._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "__init__", cls.__init__._engram_original)  # type: ignore[misc]
+    checked = 0
+    unpatched = run()
+    assert checked > 0  # moto's own path runs the checks
+    assert patched == unpatched
+    assert sum(isinstance(answer, tuple) for answer in patched[0]) == 7  # the refused ones were refused
+    assert patched[0][1]["Attributes"] == {"pk": {"S": "u"}, "x": {"N": "1"}, "y": {"N": "4"}}
+    assert len(patched[1]) == 2
+
+
+_SIZED_VALUES: list[dict[str, Any]] = [
+    {"S": "plain"},
+    {"S": "ünïcödé ✓"},
+    {"S": ""},
+    {"N": "12.50"},
+    {"N": "-1e10"},
+    {"B": "AAECAw=="},
+    {"B": b"\x00\x01\x02"},
+    {"BOOL": True},
+    {"BOOL": False},
+    {"NULL": True},
+    {"SS": ["a", "ß", ""]},
+    {"NS": ["1", "2.5"]},
+    {"BS": ["AAE=", b"\x01\x02"]},
+    {"L": [{"S": "x"}, {"N": "3"}, {"L": [{"BOOL": False}]}, {"M": {"k": {"S": "v"}}}]},
+    {"M": {"a": {"S": "x"}, "é": {"M": {"n": {"NS": ["1"]}}}, "l": {"L": []}}},
+    {"M": {}},
+]
+
+
+def test_sizes_are_moto_s_own_and_the_item_limit_fails_where_moto_fails() -> None:
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    from engram.local.dynamo import _measure_sizes_directly
+
+    _measure_sizes_directly()
+    originals = DynamoType.size._engram_originals  # type: ignore[attr-defined]
+    for raw in _SIZED_VALUES:
+        value = DynamoType(raw)
+        assert value.size() == originals["size"](value), raw
+    attrs = {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)}
+    item = Item(DynamoType({"S": "h"}), None, attrs)
+    reference = Item.__new__(Item)
+    originals["item_init"](reference, DynamoType({"S": "h"}), None, attrs)
+    assert item.attrs == reference.attrs and list(item.attrs) == list(reference.attrs)
+    assert item.size() == originals["item_size"](reference) > 0
+
+    # at the limit: an item that just fits, one byte more fails, in the same attribute as moto's
+    for extra in (0, 1):
+        pad = 405_000 - item.size() - len("pad") + extra
+        big = {**attrs, "pad": {"S": "x" * pad}, "after": {"S": "y"}}
+        outcomes = []
+        for init in (Item.__init__, originals["item_init"]):
+            target = Item.__new__(Item)
+            try:
+                init(target, DynamoType({"S": "h"}), None, big)
+                outcomes.append(("ok", list(target.attrs)))
+            except ItemSizeTooLarge:
+                outcomes.append(("too large", list(target.attrs)))
+        assert outcomes[0] == outcomes[1]
+        assert outcomes[0][0] == "too large"  # "after" no longer fits either way
+        assert outcomes[0][1] == list(attrs) + (["pad"] if extra == 0 else [])
+    # setting an attribute on an existing item: the check moto makes, the same answer
+    answers = []
+    for pad in (405_000 - item.size() - 3, 405_000 - item.size() - 3 + 1):
+        results = []
+        for setitem in (LimitedSizeDict.__setitem__, originals["setitem"]):
+            attributes = LimitedSizeDict()
+            dict.update(attributes, item.attrs)
+            try:
+                setitem(attributes, "pad", DynamoType({"S": "x" * pad}))
+                results.append(sorted(attributes))
+            except ItemSizeTooLarge:
+                results.append("too large")
+        assert results[0] == results[1]
+        answers.append(results[0])
+    assert answers[0] == sorted([*attrs, "pad"]) and answers[1] == "too large"  # exactly at the limit, then past it
+
+
+def test_results_are_converted_as_moto_converts_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _convert_results_directly
+
+    class Described:  # a model object: moto converts what its to_json gives
+        def to_json(self) -> dict[str, Any]:
+            return {
+                "Name": "x",
+                "When": datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC),
+                "Values": [DynamoType({"N": "1"})],
+            }
+
+    class Typed(DynamoType):  # a subclass goes through moto's own path
+        pass
+
+    item = Item(DynamoType({"S": "h"}), None, {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)})
+    results: list[Any] = [
+        {"Item": item.attrs, "ConsumedCapacity": {"CapacityUnits": 0.5, "TableName": TABLE}},
+        {"Responses": {TABLE: [item.attrs, item.attrs]}, "UnprocessedKeys": {}, "Count": 2, "Flag": True},
+        {"Items": [], "LastEvaluatedKey": None, "Nested": [[{"k": DynamoType({"BS": ["AAE=", b"\\x01"]})}]]},
+        {"Described": Described(), "At": datetime.datetime(2026, 1, 1), "Typed": Typed({"B": "AAE="})},
+        item,
+        "text",
+        b"bytes",
+        None,
+    ]
+    _convert_results_directly()
+    converted = utilities.dynamo_to_dict
+    assert getattr(converted, "_engram_direct", False)
+    got = [converted(result) for result in results]
+    monkeypatch.setattr(utilities, "dynamo_to_dict", converted._engram_original)  # type: ignore[attr-defined]
+    expected = [utilities.dynamo_to_dict(result) for result in results]  # moto's own, all the way down
+    assert got == expected
+    assert [type(value) for value in got] == [type(value) for value in expected]
+    assert got[0]["Item"]["a5"] == {"B": b"\x00\x01\x02\x03"}  # base64 from the wire, as bytes
+
+
+def _conditional(
+    operation: str, condition: str, values: dict[str, Any] | None, **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {"TableName": TABLE, "ConditionExpression": condition, **extra}
+    text = condition + str(extra.get("UpdateExpression", ""))
+    names = {name: attribute for name, attribute in (("#p", "pk"), ("#s", "state")) if name in text}
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if values is not None:
+        body["ExpressionAttributeValues"] = values
+    return operation, body
+
+
+_OPEN = {":open": {"S": "open"}}
+_LISTED = {":l": {"L": [{"S": "a"}]}}
+# The same conditions again and again on items that change: each answer depends on the item
+# (passes, then fails), and the errors (a missing or unused value, a bad expression) repeat.
+_CONDITIONAL_REQUESTS = [
+    _conditional("PutItem", "attribute_not_exists(#p)", None, Item={"pk": {"S": "c"}, "state": {"S": "open"}}),
+    _conditional("PutItem", "attribute_not_exists(#p)", None, Item={"pk": {"S": "c"}, "state": {"S": "shut"}}),
+    _conditional(
+        "UpdateItem",
+        "#s = :open",
+        _OPEN,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET #s = :open",
+        ReturnValues="ALL_NEW",
+    ),
+    _conditional(
+        "UpdateItem", "#s = :open", {":open": {"S": "shut"}}, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"
+    ),
+    _conditional("UpdateItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"),
+    _conditional("UpdateItem", "#s = :missing", _OPEN, Key={"pk": {"S": "c"}}, UpdateExpression="SET #s = :open"),
+    _conditional("DeleteItem", "#s = = :open", _OPEN, Key={"pk": {"S": "c"}}),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        _LISTED,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = :l",
+    ),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        {**_LISTED, ":more": {"L": [{"S": "b"}]}},
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = list_append(l, :more)",
+    ),
+    _conditional(
+        "UpdateItem",
+        "attribute_not_exists(l) OR l = :l",
+        _LISTED,
+        Key={"pk": {"S": "c"}},
+        UpdateExpression="SET l = :l",
+    ),
+    (
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "c"}},
+                        "ConditionExpression": "#s = :open",
+                        "UpdateExpression": "SET n = :one",
+                        "ExpressionAttributeNames": {"#s": "state"},
+                        "ExpressionAttributeValues": {**_OPEN, ":one": {"N": "1"}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": {"pk": {"S": "d"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        },
+    ),
+    _conditional("DeleteItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, ReturnValues="ALL_OLD"),
+    _conditional("DeleteItem", "#s = :open", _OPEN, Key={"pk": {"S": "c"}}, ReturnValues="ALL_OLD"),
+]
+
+
+def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parses = 0
+    parse_paths = ConditionExpressionParser._parse_paths
+
+    def counting(self: Any, nodes: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return parse_paths(self, nodes)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_parse_paths", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _CONDITIONAL_REQUESTS, ("c", "d"))
+
+    parse = ConditionExpressionParser.parse
+    assert getattr(parse, "_engram_cached", False)
+    patched = run()
+    parses_patched, parses = parses, 0
+    monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
+    unpatched = run()
+    assert patched == unpatched
+    refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
+    assert refused.count("ConditionalCheckFailedException") == 4 and refused.count("InternalFailure") == 2
+    assert "TransactionCanceledException" in refused  # "d" was not there
+    assert patched[0][-2]["Attributes"] == {
+        "pk": {"S": "c"},
+        "state": {"S": "open"},
+        "l": {"L": [{"S": "a"}, {"S": "b"}]},
+    }
+    assert patched[1] == []
+    assert 0 < parses_patched < parses  # repeated scalar conditions were parsed once; list-valued ones every time
+
+
+def _copied_shape(value: Any, seen: dict[int, int]) -> Any:
+    """A value's structure with each object numbered by first sight (shows what a copy shares)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    if isinstance(value, DynamoType | Item | list | dict):
+        number = seen.setdefault(id(value), len(seen))
+        if isinstance(value, DynamoType):
+            return ("T", number, type(value).__name__, value.type, _copied_shape(value.value, seen))
+        if isinstance(value, Item):
+            parts = [value.hash_key, value.range_key, value.attrs]
+            return ("I", number, type(value.attrs).__name__, [_copied_shape(part, seen) for part in parts])
+        if isinstance(value, list):
+            return ("L", number, [_copied_shape(v, seen) for v in value])
+        return ("D", number, [(k, _copied_shape(v, seen)) for k, v in value.items()])
+    return value
+
+
+def test_items_and_values_are_copied_as_moto_copies_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _copy_items_directly
+
+    _copy_items_directly()
+    assert getattr(DynamoType.__deepcopy__, "_engram_direct", False)
+    originals = DynamoType.__deepcopy__._engram_originals  # type: ignore[attr-defined]
+    item = Item(DynamoType({"S": "h"}), DynamoType({"N": "1"}), {f"a{i}": raw for i, raw in enumerate(_SIZED_VALUES)})
+    shared = DynamoType({"L": [{"S": "x"}]})
+    dict.__setitem__(item.attrs, "once", shared)  # one value under two names: a copy shares it too
+    dict.__setitem__(item.attrs, "twice", shared)
+    shared.value.append({"raw": ["not", "a", "DynamoType"]})  # copied by copy.deepcopy, as moto does
+    values = [item, *item.attrs.values(), [item, item]]
+
+    def copies() -> list[Any]:
+        made = [copy.deepcopy(value) for value in values]
+        return [_copied_shape(value, {}) for value in made]
+
+    direct = copies()
+    copied = copy.deepcopy(item)  # a copy indeed: changing it leaves the item as it was
+    copied.attrs["a13"].value[0].value = "changed"
+    copied.attrs["once"].value.pop()
+    assert item.attrs["a13"].value[0].value == "x" and len(item.attrs["twice"].value) == 2
+    assert copied.attrs["twice"] is copied.attrs["once"] is not shared
+    monkeypatch.setattr(DynamoType, "__deepcopy__", originals["value"])
+    monkeypatch.setattr(Item, "__deepcopy__", originals["item"])
+    assert direct == copies()

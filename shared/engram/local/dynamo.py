@@ -268,8 +268,13 @@ class LocalDynamo:
         _cache_update_expressions()
         _copy_update_trees_directly()
         _traverse_update_trees_by_type()
+        _check_update_expressions_once()
+        _measure_sizes_directly()
+        _convert_results_directly()
+        _copy_items_directly()
         _project_top_level_attributes_directly()
         _cache_condition_lexing()
+        _cache_condition_parsing()
         _draw_request_ids_at_once()
         _compile_request_parsing()
         _skip_request_id_search_in_json()
@@ -1103,6 +1108,46 @@ def _serialize_items_directly() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
+def _convert_results_directly() -> None:
+    """moto turns every DynamoDB result into plain values with a recursive function that imports a
+    class, checks ``datetime`` and asks ``hasattr(value, "to_json")`` at every string and number
+    of every item (a tenth of a call's time; most of a large BatchGetItem's). The same conversion,
+    deciding by each value's exact type: dicts, lists, moto's ``DynamoType`` and JSON's scalars
+    directly, anything else (a datetime, a model object, a subclass) by moto's own function.
+    Re-check on a moto upgrade that ``utilities.dynamo_to_dict`` is unchanged
+    (tests/local/test_dynamo.py compares conversions with moto's own)."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = utilities.dynamo_to_dict
+    if getattr(original, "_engram_direct", False):
+        return
+    atoms = frozenset({str, int, float, bool, bytes, type(None)})
+
+    def dynamo_to_dict(obj: Any) -> Any:
+        kind = type(obj)
+        if kind in atoms:
+            return obj
+        if kind is dict:
+            return {k: dynamo_to_dict(v) for k, v in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(item) for item in obj]
+        if kind is DynamoType:
+            value = obj.value
+            if obj.type == "B":
+                return {"B": value if isinstance(value, bytes) else base64.b64decode(value)}
+            if obj.type == "BS":
+                return {"BS": [v if isinstance(v, bytes) else base64.b64decode(v) for v in value]}
+            return {obj.type: dynamo_to_dict(value)}
+        return original(obj)
+
+    dynamo_to_dict._engram_direct = True  # type: ignore[attr-defined]
+    dynamo_to_dict._engram_original = original  # type: ignore[attr-defined]
+    responses.dynamo_to_dict = dynamo_to_dict
+    utilities.dynamo_to_dict = dynamo_to_dict
+
+
 _query_scope = threading.local()
 
 
@@ -1305,24 +1350,223 @@ def _traverse_update_trees_by_type() -> None:
     Node.find_clauses = find_clauses
 
 
+# moto's first three UpdateExpression passes: checks that read only the expression, its names and the
+# table's key attributes, and change nothing (each hands back the node it was given)
+_EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+
+
+def _check_update_expressions_once() -> None:
+    """moto validates an UpdateExpression with ten passes per call; the first three (at most one
+    clause of each kind, no overlapping paths, no key attribute updated) depend only on the parsed
+    expression (cached: one tree per text), its ExpressionAttributeNames and the table's key
+    attributes, and they only raise or hand back each node unchanged (the parser already links
+    every node to its parent). Once they passed for such a combination they are skipped for it;
+    a combination that failed is checked again, so it fails again with moto's own error. Re-check
+    on a moto upgrade that ``UpdateExpressionValidator.get_ast_processors`` still lists them and
+    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    from moto.dynamodb.parsing import validators
+
+    cls = validators.UpdateExpressionValidator
+    if getattr(cls.validate, "_engram_once", False):
+        return
+    checks = tuple(getattr(validators, name) for name in _EXPRESSION_ONLY_CHECKS)
+    original_init, original_validate = cls.__init__, cls.validate
+    passed: dict[tuple[Any, ...], Any] = {}  # key → the tree it was checked on (kept alive: ids stay unique)
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        self._engram_source = expression
+
+    def validate(self: Any) -> Any:
+        source = self._engram_source
+        names = self.expression_attribute_names or {}
+        try:
+            key = (id(source), tuple(names.items()), tuple(self.table.table_key_attrs))
+            hash(key)
+        except TypeError:  # a name that is not a string: moto's own path
+            return original_validate(self)
+        if passed.get(key) is not source:
+            node = original_validate(self)
+            if len(passed) >= 4096:
+                passed.clear()
+            passed[key] = source
+            return node
+        node = self.node_to_validate
+        for processor in self.processors:
+            if not isinstance(processor, checks):
+                node = processor.traverse(node)
+        return node
+
+    validate._engram_once = True  # type: ignore[attr-defined]
+    validate._engram_original = original_validate  # type: ignore[attr-defined]
+    init._engram_original = original_init  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[method-assign]
+    cls.validate = validate  # type: ignore[method-assign]
+
+
+ITEM_SIZE_LIMIT = 405_000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, as moto measured it)
+
+
+def _measure_sizes_directly() -> None:
+    """moto measures an item (its 400 KB limit, a read's 1 MB / 16 MB pages) with a method call and
+    five type tests per attribute value, and checks the limit on every attribute it sets by
+    measuring the whole item again: creating an item of n attributes measures it n times (and a
+    BatchGetItem measures each item it returns twice). Here the same sizes come from
+    one function that tests each value's type once, and an item being created is measured once,
+    attribute by attribute, failing at the same attribute with the same error. Re-check on a moto
+    upgrade that ``DynamoType.size``, ``Item.size``, ``LimitedSizeDict.__setitem__`` and
+    ``Item.__init__`` are unchanged (tests/local/test_dynamo.py compares sizes with moto's)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    if getattr(DynamoType.size, "_engram_direct", False):
+        return
+    originals = {
+        "size": DynamoType.size,
+        "item_size": Item.size,
+        "setitem": LimitedSizeDict.__setitem__,
+        "item_init": Item.__init__,
+    }
+    sets = {"SS": "S", "NS": "N", "BS": "B"}
+
+    def text_size(value: Any) -> int:  # moto's ``bytesize``
+        return len(value if isinstance(value, bytes) else value.encode("utf-8"))
+
+    def scalar_size(kind: str, value: Any) -> int:  # moto's size of ``DynamoType({kind: value})``
+        if kind == "N":
+            return len(str(value))
+        if isinstance(value, bool):
+            return 1
+        return text_size(value)
+
+    def size(self: Any) -> int:
+        kind, value = self.type, self.value
+        if kind == "N":
+            return len(str(value))
+        sub = sets.get(kind)
+        if sub is not None:
+            return sum([scalar_size(sub, v) for v in value])
+        if kind == "L":
+            return sum([size(v) if type(v) is DynamoType else v.size() for v in value])
+        if kind == "M":
+            return sum(
+                [text_size(k) + (size(v) if type(v) is DynamoType else DynamoType(v).size()) for k, v in value.items()]
+            )
+        if isinstance(value, bool):
+            return 1
+        return text_size(value)
+
+    def measured(value: Any) -> int:  # an entry of a LimitedSizeDict, as its check measures it
+        return size(value) if type(value) is DynamoType else text_size(str(value))
+
+    def item_size(self: Any) -> int:
+        return sum(text_size(key) + size(value) for key, value in self.attrs.items())
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        current = sum([measured(k) for k in self.keys()]) + sum([measured(v) for v in self.values()])
+        if current + text_size(key) + measured(value) > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    def item_init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        total = 0  # what moto's check measures before each attribute: those set so far (keys are unique)
+        for key, raw in attrs.items():
+            value = DynamoType(raw)
+            added = text_size(key) + size(value)
+            if total + added > ITEM_SIZE_LIMIT:
+                raise ItemSizeTooLarge
+            total += added
+            dict.__setitem__(self.attrs, key, value)
+
+    size._engram_direct = True  # type: ignore[attr-defined]
+    size._engram_originals = originals  # type: ignore[attr-defined]
+    DynamoType.size = size  # type: ignore[method-assign]
+    Item.size = item_size  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign,assignment]
+    Item.__init__ = item_init  # type: ignore[method-assign]
+
+
+def _copy_items_directly() -> None:
+    """moto copies an item (an UpdateItem copies it twice, a transaction backs up each item it names,
+    a projection copies each attribute) with ``copy.deepcopy``, which its items and attribute values
+    answer with their own ``__deepcopy__`` but reach every nested value through ``copy.deepcopy``
+    again. The same copies (the same objects shared where moto's memo shares them), recursing
+    directly into nested attribute values; anything else inside still goes through ``copy.deepcopy``.
+    Re-check on a moto upgrade that ``DynamoType.__deepcopy__`` and ``Item.__deepcopy__`` are
+    unchanged (tests/local/test_dynamo.py compares copies with moto's)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    if getattr(DynamoType.__deepcopy__, "_engram_direct", False):
+        return
+    originals = {"value": DynamoType.__deepcopy__, "item": Item.__deepcopy__}
+    sets = frozenset({"SS", "NS", "BS"})
+
+    def nested(value: Any, memo: dict[int, Any]) -> Any:
+        return copy_value(value, memo) if type(value) is DynamoType else copy.deepcopy(value, memo)
+
+    def copy_value(self: Any, memo: dict[int, Any]) -> Any:
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        kind = result.type = self.type
+        value = self.value
+        if kind == "L":
+            result.value = [nested(v, memo) for v in value]
+        elif kind == "M":
+            result.value = {k: nested(v, memo) for k, v in value.items()}
+        elif kind in sets:
+            result.value = list(value)
+        else:
+            result.value = value
+        return result
+
+    def copy_item(self: Any, memo: dict[int, Any]) -> Any:
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = self.__class__.__new__(self.__class__)
+        memo[id(self)] = result
+        result.hash_key = nested(self.hash_key, memo)
+        result.range_key = nested(self.range_key, memo)
+        attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(attrs)
+        for key, value in self.attrs.items():
+            dict.__setitem__(attrs, key, nested(value, memo))
+        result.attrs = attrs
+        return result
+
+    copy_value._engram_direct = True  # type: ignore[attr-defined]
+    copy_value._engram_originals = originals  # type: ignore[attr-defined]
+    DynamoType.__deepcopy__ = copy_value  # type: ignore[method-assign]
+    Item.__deepcopy__ = copy_item  # type: ignore[method-assign]
+
+
 def _project_top_level_attributes_directly() -> None:
     """moto answers a ProjectionExpression by converting the whole item to plain JSON once per
     projected attribute (a 30-attribute projection of an item with a 4 KB embedding cost three times
     the unprojected read). A projection of top-level attributes only (``a, b, #c``, no ``.`` or
     ``[i]``) copies those attributes; any other still goes through moto. Re-check on a moto upgrade
     that ``Item.project`` still takes the parsed paths (tests/local/test_dynamo.py covers answers)."""
-    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
     original = Item.project
     if getattr(original, "_engram_direct", False):
         return
+
+    def copied(value: Any) -> Any:  # copy.deepcopy(value), calling DynamoType's own copy directly
+        return value.__deepcopy__({}) if type(value) is DynamoType else copy.deepcopy(value)
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
         if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
             return original(self, projection_expressions)
         result = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
         attrs = self.attrs
-        chosen = {name: copy.deepcopy(attrs[name]) for (name,) in projection_expressions if name in attrs}
+        chosen = {name: copied(attrs[name]) for (name,) in projection_expressions if name in attrs}
         dict.update(result.attrs, chosen)  # a part of an item that passed moto's size check, once
         return result
 
@@ -1351,6 +1595,69 @@ def _cache_condition_lexing() -> None:
 
     lex._engram_cached = True  # type: ignore[attr-defined]
     ConditionExpressionParser._lex_condition_expression = lex  # type: ignore[method-assign]
+
+
+_SCALAR_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
+
+
+def _condition_key(parser: Any) -> tuple[Any, ...] | None:
+    """What a condition's parse depends on (its text, names and values), or None where the parse
+    is not kept: a value that is not a scalar (moto's operands would hold the request's own list or
+    map, which a later update may change in place)."""
+    values: list[tuple[str, str, Any]] = []
+    for placeholder, value in (parser.expression_attribute_values or {}).items():
+        if type(value) is not dict or len(value) != 1:
+            return None
+        ((kind, raw),) = value.items()
+        if kind not in _SCALAR_TYPES or type(raw) not in (str, bool):
+            return None
+        values.append((placeholder, kind, raw))
+    names = parser.expression_attribute_names
+    if names is not None and (type(names) is not dict or not all(type(v) is str for v in names.values())):
+        return None
+    return (parser.condition_expression, None if names is None else tuple(names.items()), tuple(values))
+
+
+def _cache_condition_parsing() -> None:
+    """moto parses a ConditionExpression (or FilterExpression) on every call, and a transaction's
+    twice (once to check it, once more inside the write). The parse depends only on the text, the
+    names and the values; the operation it builds is only evaluated, never changed. So one parse per
+    combination whose values are scalars (strings, numbers, binary, booleans, null: what the operation
+    keeps of them cannot change), with the placeholders moto records as found; a condition that does
+    not parse is parsed again, so it fails again with moto's error. Re-check on a moto upgrade that
+    ``ConditionExpressionParser.parse`` and the operations in ``moto.dynamodb.comparisons`` are
+    unchanged (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    if getattr(original, "_engram_cached", False):
+        return
+    parsed: dict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        key = _condition_key(self) if self.condition_expression else None
+        if key is None:
+            return original(self)
+        found = parsed.get(key)
+        if found is not None:
+            op, names, values = found
+            self.expr_attr_names_found.extend(names)
+            self.expr_attr_values_found.extend(values)
+            return op
+        names_before, values_before = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
+        op = original(self)
+        if len(parsed) >= 4096:
+            parsed.clear()
+        parsed[key] = (
+            op,
+            list(self.expr_attr_names_found[names_before:]),
+            list(self.expr_attr_values_found[values_before:]),
+        )
+        return op
+
+    parse._engram_cached = True  # type: ignore[attr-defined]
+    parse._engram_original = original  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
 
 
 def _draw_request_ids_at_once() -> None:
