@@ -70,10 +70,11 @@ def default_warm() -> int:
 
 def default_size() -> int:
     """The most processes under load: four per core, at least the warm count, at most 16. A handler
-    process spends most of each event waiting on DynamoDB (moto, in the server process), so the
-    server process's CPU, not the handlers', bounds throughput: on 2 cores, 24 agents got 42 req/s
-    through 3 processes, 49 through 5 and 60 through 8, with less CPU per request each time
-    (bench.load --server-workers 3,5,8, one run on a quiet machine)."""
+    process spends most of each event waiting on DynamoDB (moto, in the server process) or on the
+    index, so more processes than cores keep the cores busy while those calls are slow: on 2 cores,
+    24 agents got 42 req/s through 3 processes, 49 through 5 and 60 through 8 (bench.load
+    --server-workers 3,5,8, one run). Once the endpoint's per-call cost fell, the server process
+    became the limit and 8 gained 0-6 % over 3; the pool grows only while every process is busy."""
     return max(default_warm(), min(16, 4 * (os.cpu_count() or 1)))
 
 
