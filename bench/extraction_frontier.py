@@ -32,14 +32,14 @@ from bench.train_extractor import (
     THRESHOLDS,
     Operating,
     Prepared,
-    Score,
     _probabilities,
     _scored,
     assign_folds,
     fit,
+    point_score,
     prepare,
 )
-from engram.extract.learned import FactModel, best_disjoint
+from engram.extract.learned import FactModel
 
 FLOORS = (0.92, 0.9, 0.85, 0.8, 0.7)
 SPANS = (1, 2)
@@ -82,14 +82,7 @@ def curve(passes: Sequence[Prepared], probabilities: Sequence[Sequence[float]]) 
             scored = [_scored(p, q, floor, gate) for p, q in zip(passes, probabilities, strict=True)]
             for span in SPANS:
                 for threshold in THRESHOLDS:
-                    score = Score()
-                    for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
-                        kept = list(rule_hits)
-                        for items in by_message:
-                            pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= span]
-                            taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
-                            kept += [h for c, _, h in items if id(c) in taken]
-                        score.add(kept, len(p.source.facts))
+                    score = point_score(passes, scored, threshold, span)
                     out[(threshold, floor, span, gate)] = (score.precision, score.recall)
     return out
 

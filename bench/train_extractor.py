@@ -201,6 +201,21 @@ def choose_operating(
     return best[1], best[0]
 
 
+def point_score(passes: Sequence[Prepared], scored: Sequence[Any], threshold: float, max_span: int) -> Score:
+    """The score of one operating point over ``passes``, whose candidates ``_scored`` has read:
+    the rule layer's hits, then per message the best disjoint candidates at or above
+    ``threshold`` that span at most ``max_span`` sentences."""
+    score = Score()
+    for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
+        kept = list(rule_hits)
+        for items in by_message:
+            pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
+            taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
+            kept += [h for c, _, h in items if id(c) in taken]
+        score.add(kept, len(p.source.facts))
+    return score
+
+
 def _best_of(
     passes: Sequence[Prepared],
     probabilities: Sequence[Sequence[float]],
@@ -213,14 +228,7 @@ def _best_of(
     scored = [_scored(p, probs, floor, min_content) for p, probs in zip(passes, probabilities, strict=True)]
     for max_span in max_spans:
         for threshold in THRESHOLDS:
-            score = Score()
-            for p, (rule_hits, by_message) in zip(passes, scored, strict=True):
-                kept = list(rule_hits)
-                for items in by_message:
-                    pool = [(c, q) for c, q, _ in items if q >= threshold and c.span <= max_span]
-                    taken = {id(c) for c, _ in best_disjoint(pool, threshold)}
-                    kept += [h for c, _, h in items if id(c) in taken]
-                score.add(kept, len(p.source.facts))
+            score = point_score(passes, scored, threshold, max_span)
             if score.f1 > best[0]:
                 best = (score.f1, (threshold, floor, max_span, min_content))
     return best
