@@ -1018,10 +1018,12 @@ def server_process_tree(server: Any) -> dict[int, float] | None:
 def pool_label(server_workers: int | None) -> str:
     """How many handler processes a server started with ``--workers server_workers`` runs: the
     warm count, then up to that many while all are busy (as ``python -m engram.local`` decides)."""
-    from engram.local.workers import default_size, default_warm
+    from engram.local.workers import default_size, warm_count
 
     most = default_size() if server_workers is None else server_workers
-    warm = min(most, default_warm())
+    if most == 0:
+        return "0"  # every handler in the server process
+    warm = warm_count(most)
     return str(most) if warm == most else f"{warm}-{most}"
 
 

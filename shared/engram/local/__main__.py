@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from engram.local.runtime import LocalRuntime, LocalRuntimeError
-from engram.local.workers import MAX_WORKERS, default_size, default_warm, exit_without_teardown
+from engram.local.workers import MAX_WORKERS, default_size, default_warm, exit_without_teardown, warm_count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     most_given = args.workers is not None or bool(os.environ.get("ENGRAM_LOCAL_WORKERS"))
     try:
         workers = _process_count(args.workers, "--workers", "ENGRAM_LOCAL_WORKERS", default_size(), 0)
-        warm = _process_count(
-            args.warm_workers, "--warm-workers", "ENGRAM_LOCAL_WARM_WORKERS", min(max(workers, 1), default_warm()), 1
-        )
+        warm = _process_count(args.warm_workers, "--warm-workers", "ENGRAM_LOCAL_WARM_WORKERS", warm_count(workers), 1)
     except _CountError as exc:
         if exc.flag:
             parser.error(str(exc))

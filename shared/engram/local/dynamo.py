@@ -1441,8 +1441,6 @@ def _measure_sizes_directly() -> None:
 
     def size(self: Any) -> int:
         kind, value = self.type, self.value
-        if kind == "N":
-            return len(str(value))
         sub = sets.get(kind)
         if sub is not None:
             return sum([scalar_size(sub, v) for v in value])
@@ -1452,9 +1450,7 @@ def _measure_sizes_directly() -> None:
             return sum(
                 [text_size(k) + (size(v) if type(v) is DynamoType else DynamoType(v).size()) for k, v in value.items()]
             )
-        if isinstance(value, bool):
-            return 1
-        return text_size(value)
+        return scalar_size(kind, value)
 
     def measured(value: Any) -> int:  # an entry of a LimitedSizeDict, as its check measures it
         return size(value) if type(value) is DynamoType else text_size(str(value))

@@ -68,6 +68,11 @@ def default_warm() -> int:
     return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
+def warm_count(most: int) -> int:
+    """The warm count a pool of at most ``most`` processes gets when none is asked for."""
+    return min(max(most, 1), default_warm())
+
+
 def default_size() -> int:
     """The most processes under load: four per core, at least the warm count, at most 16. A handler
     process spends most of each event waiting on DynamoDB (moto, in the server process) or on the
