@@ -64,6 +64,7 @@ from bench.report import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "egm_bench_load_0123456789abcdefghijklmnopqrstuv"
+DYNAMO_PROCESS_VARIABLE = "ENGRAM_LOCAL_DYNAMO_PROCESS"
 
 TOPICS = [
     ("python", "The user prefers Python type hints and pytest for every new service"),
@@ -849,7 +850,14 @@ def markdown(result: dict[str, Any]) -> str:
         )
         + (
             f" (the server process {result['server_cpu']['server_process']['cores']:.2f} cores, "
-            f"{result['server_cpu']['server_process']['ms_per_request']:.1f} ms/request; the handler processes "
+            f"{result['server_cpu']['server_process']['ms_per_request']:.1f} ms/request; "
+            + (
+                f"DynamoDB's process {result['server_cpu']['dynamo_process']['cores']:.2f} cores, "
+                f"{result['server_cpu']['dynamo_process']['ms_per_request']:.1f} ms/request; "
+                if result["server_cpu"].get("dynamo_process")
+                else ""
+            )
+            + "the handler processes "
             f"{result['server_cpu']['handlers']['cores']:.2f} cores, "
             f"{result['server_cpu']['handlers']['ms_per_request']:.1f} ms/request)"
             if (result.get("server_cpu") or {}).get("server_process")
@@ -977,14 +985,33 @@ def start_server(server: Any, timeout: float = 120.0) -> None:
     raise RuntimeError("server did not become healthy")
 
 
-def server_cpu_seconds(server: Any) -> tuple[float, float] | None:
-    """User + system CPU seconds of the server process itself and of its live descendants (the
-    handler processes), from ``/proc`` (None where there is none)."""
+def server_cpu_seconds(server: Any) -> tuple[float, float, float] | None:
+    """User + system CPU seconds of the server process itself, of DynamoDB's process (0 when
+    DynamoDB runs in the server process) and of the handler processes (its other live
+    descendants), from ``/proc`` (None where there is none)."""
     tree = server_process_tree(server)
     if tree is None:
         return None
     root = server.process.pid
-    return tree.get(root, 0.0), sum(seconds for pid, seconds in tree.items() if pid != root)
+    dynamo = dynamo_process_ids(tree)
+    return (
+        tree.get(root, 0.0),
+        sum(tree[pid] for pid in dynamo),
+        sum(seconds for pid, seconds in tree.items() if pid != root and pid not in dynamo),
+    )
+
+
+def dynamo_process_ids(tree: dict[int, float]) -> set[int]:
+    """Which of the server's processes is DynamoDB's (engram.local.dynamo_process)."""
+    found = set()
+    for pid in tree:
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"engram.local.dynamo_process" in arguments:
+            found.add(pid)
+    return found
 
 
 def server_process_tree(server: Any) -> dict[int, float] | None:
@@ -1093,7 +1120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(
                 f"load: {args.workers} agents for {args.duration:.0f} s"
                 + (f" after a {warm_up:.0f} s warm-up" if warm_up else "")
-                + f" against {server.url} ({pool_label(server_workers)} handler processes)"
+                + f" against {server.url} ({run_label(result)} handler processes)"
                 + "".join(f", {k}={v}" for k, v in server_env.items()),
                 flush=True,
             )
@@ -1145,7 +1172,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cpu_after = server_cpu_seconds(server)
             client_cpu = time.process_time() - client_cpu_before
             tree = server_process_tree(server)
-            result["handler_processes_at_end"] = None if tree is None else len(tree) - 1
+            result["handler_processes_at_end"] = None if tree is None else len(tree) - 1 - len(dynamo_process_ids(tree))
             probe_stop.set()
             probe.join()
             print("load done; measuring idle storage and verifying...", flush=True)
@@ -1159,17 +1186,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if cpu_before is not None and cpu_after is not None and not kill_info:
             # CPU the server and its handler processes used: per request it does not depend on how
             # much of a shared machine the run got, where req/s does.
-            own, handlers = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
+            own, dynamo, handlers = (after - before for after, before in zip(cpu_after, cpu_before, strict=True))
             per_request = 1000 / max(1, len(all_samples))
+            total = own + dynamo + handlers
             result["server_cpu"] = {
-                "seconds": round(own + handlers, 2),
-                "cores": round((own + handlers) / elapsed, 2),
-                "ms_per_request": round((own + handlers) * per_request, 2),
-                # the server process alone (gateway, moto, stream pumps, index; one GIL) and the
-                # handler processes together (one that exited before the end of the run is not counted)
+                "seconds": round(total, 2),
+                "cores": round(total / elapsed, 2),
+                "ms_per_request": round(total * per_request, 2),
+                # the server process alone (gateway, stream pumps, index, and moto when DynamoDB runs
+                # there; one GIL), DynamoDB's process, and the handler processes together (one that
+                # exited before the end of the run is not counted)
                 "server_process": {"cores": round(own / elapsed, 2), "ms_per_request": round(own * per_request, 2)},
                 "handlers": {"cores": round(handlers / elapsed, 2), "ms_per_request": round(handlers * per_request, 2)},
             }
+            if dynamo:
+                result["server_cpu"]["dynamo_process"] = {
+                    "cores": round(dynamo / elapsed, 2),
+                    "ms_per_request": round(dynamo * per_request, 2),
+                }
         # This process (the agents and the storage probe) runs on the same cores as the server.
         result["client_cpu"] = {
             "seconds": round(client_cpu, 2),
@@ -1225,7 +1259,7 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
     verification = result["verification"]
     return {
         "server_workers": result["config"]["server_workers"],
-        "handler_processes": pool_label(result["config"]["server_workers"]),
+        "handler_processes": run_label(result),
         "handler_processes_at_end": result.get("handler_processes_at_end"),
         "requests": result["requests"],
         "throughput_rps": result["throughput_rps"],
@@ -1233,6 +1267,9 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
         "p95_ms": round(pct(ok, 95), 1),
         "cpu_ms_per_request": (result.get("server_cpu") or {}).get("ms_per_request"),
         "server_process_cpu_ms_per_request": ((result.get("server_cpu") or {}).get("server_process") or {}).get(
+            "ms_per_request"
+        ),
+        "dynamo_process_cpu_ms_per_request": ((result.get("server_cpu") or {}).get("dynamo_process") or {}).get(
             "ms_per_request"
         ),
         "client_cpu_ms_per_request": (result.get("client_cpu") or {}).get("ms_per_request"),
@@ -1244,21 +1281,25 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
 
 def comparison_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "Handler processes compared in one run (same agents, seed and duration; 0 = every handler in the server "
-        "process, one event at a time; 3-8 = 3 started with the server, more started while all are busy, up to 8):",
+        "Handler processes compared in one run (same agents, seed and duration; 0 = every handler, and DynamoDB, in the server "
+        "process, one event at a time; 3-8 = 3 started with the server, more started while all are busy, up to 8; "
+        "DynamoDB runs in a process of its own unless the row says otherwise):",
         "",
         "| handler processes | at the end | requests | req/s | p50 ms | p95 ms | server CPU ms/request "
-        "| of which the server process | client CPU ms/request | errors | acknowledged messages + memories | lost |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| of which the server process | of which DynamoDB's process | client CPU ms/request | errors "
+        "| acknowledged messages + memories | lost |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         cpu = row.get("cpu_ms_per_request")
         client = row.get("client_cpu_ms_per_request")
         own = row.get("server_process_cpu_ms_per_request")
+        dynamo = row.get("dynamo_process_cpu_ms_per_request")
         lines.append(
             f"| {row['handler_processes']} | {row.get('handler_processes_at_end', '-')} | {row['requests']} | "
             f"{row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
             f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {'-' if own is None else f'{own:.1f}'} | "
+            f"{'-' if dynamo is None else f'{dynamo:.1f}'} | "
             f"{'-' if client is None else f'{client:.1f}'} | {row['errors']} | "
             f"{row['acknowledged_writes']} | {row['lost']} |"
         )
@@ -1272,13 +1313,38 @@ def _name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _server_workers(text: str) -> list[int]:
+IN_SERVER = "@server"  # a --server-workers suffix: DynamoDB in the server process, as before it had its own
+
+
+def _server_workers(text: str) -> list[tuple[int, bool]]:
+    """``3,default@server,default`` -> [(3, False), (8, True), (8, False)]: each count of handler
+    processes, and whether DynamoDB runs in the server process rather than its own."""
     from engram.local.workers import MAX_WORKERS, default_size
 
-    values = [default_size() if part.strip() == "default" else int(part) for part in text.split(",") if part.strip()]
-    if not values or not all(0 <= value <= MAX_WORKERS for value in values):
-        raise argparse.ArgumentTypeError(f"a comma-separated list of 0..{MAX_WORKERS} (or 'default')")
+    values: list[tuple[int, bool]] = []
+    for part in (part.strip() for part in text.split(",")):
+        if not part:
+            continue
+        count, in_server = part.removesuffix(IN_SERVER), part.endswith(IN_SERVER)
+        try:
+            values.append((default_size() if count == "default" else int(count), in_server))
+        except ValueError:
+            values = []
+            break
+    if not values or not all(0 <= value <= MAX_WORKERS for value, _ in values):
+        raise argparse.ArgumentTypeError(
+            f"a comma-separated list of 0..{MAX_WORKERS} (or 'default'), each optionally with {IN_SERVER}"
+        )
     return values
+
+
+def run_label(result: dict[str, Any]) -> str:
+    """A run's handler processes, and where DynamoDB ran if not in a process of its own."""
+    config = result["config"]
+    label = pool_label(config["server_workers"])
+    if config["server_workers"] != 0 and (config.get("server_env") or {}).get(DYNAMO_PROCESS_VARIABLE) == "0":
+        label += " (DynamoDB in the server process)"
+    return label
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1299,7 +1365,8 @@ def main(argv: list[str] | None = None) -> int:
         type=_server_workers,
         default=None,
         help="handler processes of the server, a comma-separated list to compare in one run "
-        "(e.g. 0,4; 'default' is the server's own default); default: the server's default only",
+        "(e.g. 0,4; 'default' is the server's own default; a count followed by @server runs DynamoDB in the "
+        "server process instead of a process of its own); default: the server's default only",
     )
     parser.add_argument(
         "--server-env",
@@ -1323,9 +1390,10 @@ def main(argv: list[str] | None = None) -> int:
     # table of the last one, the one printed.
     storage_calls = calibrate() if args.count_calls else None
     results = []
-    for server_workers in args.server_workers or [None]:
+    for server_workers, in_server in args.server_workers or [(None, False)]:
+        server_env = list(args.server_env or []) + ([(DYNAMO_PROCESS_VARIABLE, "0")] if in_server else [])
         run_args = argparse.Namespace(
-            **{**vars(args), "server_workers": server_workers, "storage_calls": storage_calls}
+            **{**vars(args), "server_workers": server_workers, "server_env": server_env, "storage_calls": storage_calls}
         )
         results.append(run(run_args))
     result = results[-1]

@@ -99,7 +99,8 @@ def test_a_busy_pool_starts_processes_up_to_its_size_and_retires_them_when_idle(
 def test_a_handler_process_still_starting_exits_when_the_server_is_killed(tmp_path: Path) -> None:
     # A handler process ignores SIGTERM (the server stops it in order) and learns that the server
     # is gone when its connection closes, but one still importing the handlers reads nothing: it
-    # must not outlive a server that was killed.
+    # must not outlive a server that was killed. Nor must DynamoDB's process, which ignores
+    # SIGTERM too.
     import signal
     import subprocess
     import sys
@@ -122,10 +123,13 @@ def test_a_handler_process_still_starting_exits_when_the_server_is_killed(tmp_pa
     try:
         deadline = time.monotonic() + 60
         children: list[int] = []
-        while len(children) < 2 and time.monotonic() < deadline:
+        while len(children) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
             children = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == process.pid]
-        assert len(children) == 2 and process.poll() is None  # both started, neither ready
+        modules = sorted(_module_of(pid) for pid in children)
+        # DynamoDB's process and both handler processes started, neither handler process ready
+        assert modules == ["engram.local.dynamo_process", "engram.local.workers", "engram.local.workers"]
+        assert process.poll() is None
         time.sleep(1.0)  # into the import
         process.send_signal(signal.SIGKILL)
         process.wait()
@@ -145,6 +149,11 @@ def _parent_of(pid: int) -> int | None:
     except OSError:
         return None
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _module_of(pid: int) -> str:
+    arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return arguments[arguments.index(b"-m") + 1].decode()
 
 
 def _alive(pid: int) -> bool:

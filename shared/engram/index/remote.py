@@ -49,7 +49,7 @@ class RemoteIndex:
             raise IndexUnavailable(f"the local index server at {self._address[0]}:{self._address[1]}: {exc}") from exc
         if status == "ok":
             return payload[0]
-        kind, message = payload
+        kind, message, *_ = payload
         raise PASSED_THROUGH.get(kind, IndexUnavailable)(message)
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """``python -m engram.local``: serve the whole API locally (what ``make run`` starts).
 
 Exit status: 0 after a clean stop (Ctrl-C or SIGTERM), 1 when start-up fails (the message says
-why: port in use, template unreadable, ...), 2 for a command-line mistake.
+why: port in use, template unreadable, ...) or DynamoDB's process dies while serving, 2 for a
+command-line mistake.
 """
 
 from __future__ import annotations
@@ -93,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    separate = os.environ.get("ENGRAM_LOCAL_DYNAMO_PROCESS") or "1"
+    if separate not in ("0", "1"):
+        print(
+            f"engram.local: invalid configuration: ENGRAM_LOCAL_DYNAMO_PROCESS={separate}: must be 1 (DynamoDB "
+            "in a process of its own, the default with handler processes) or 0 (in the server process)",
+            file=sys.stderr,
+        )
+        return 1
     data_dir = Path(args.data_dir or os.environ.get("ENGRAM_DATA_DIR") or ".engram")
     template = Path(args.template or os.environ.get("ENGRAM_TEMPLATE") or "template.yaml")
     if not template.is_file():
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     # notices have their own handler (see runtime._own_log_handler).
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
 
+    stop = threading.Event()
     runtime = LocalRuntime(
         template,
         data_dir,
@@ -116,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         warm_workers=warm,
         warm_up=not args.lazy,
         progress=True,
+        dynamo_process=bool(workers) and separate == "1",
+        on_failure=lambda _: stop.set(),
     )
-    stop = threading.Event()
     signals_seen = 0
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -139,6 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _banner(runtime)
     stop.wait()
+    if runtime.failure is not None:
+        print("engram.local: stopping: acknowledged writes are in the journal; start again to resume", flush=True)
+        runtime.stop(snapshot=False)
+        return 1
     print("engram.local: stopping (finishing requests, saving state)...", flush=True)
     runtime.stop()
     print("engram.local: stopped", flush=True)
@@ -184,6 +199,9 @@ def _banner(runtime: LocalRuntime) -> None:
             else "in the server process, one event at a time"
         ),
     ]
+    if runtime.dynamo is not None:
+        where = "a process of its own" if runtime.dynamo_process else "the server process"
+        lines.append(f"  DynamoDB  {runtime.dynamo.endpoint} (moto in {where}, journaled under the data dir)")
     if runtime.api_key is not None:
         secret = runtime.api_key.secret
         lines += [

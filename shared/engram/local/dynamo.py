@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engram.local.stream_log import TTL_USER_IDENTITY, StreamLog, after_write, lambda_record
 from engram.local.template import ACCOUNT_ID, TableSpec
@@ -97,10 +97,15 @@ class DynamoError(Exception):
     """A DynamoDB call made by the runtime itself failed."""
 
     def __init__(self, target: str, status: int, body: dict[str, Any]) -> None:
+        self.target = target
         self.status = status
         self.body = body
         self.code = str(body.get("__type", "")).rpartition("#")[2]
         super().__init__(f"{target} failed ({status} {self.code}): {body.get('message', body)}")
+
+    def rpc_details(self) -> tuple[str, int, dict[str, Any]]:
+        """What rebuilds this error in another process (:mod:`engram.local.rpc`)."""
+        return self.target, self.status, self.body
 
 
 class ChangeFeed:
@@ -130,6 +135,70 @@ class ChangeFeed:
         """Wake every waiter so it can notice its stop event."""
         with self._cond:
             self._cond.notify_all()
+
+
+class Changes(Protocol):
+    """A write counter to wait on: :class:`ChangeFeed`, or DynamoDB's process's."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def wait_past(self, generation: int, timeout: float, stop: threading.Event | None = None) -> int: ...
+
+    def wake_all(self) -> None: ...
+
+
+class StreamSource(Protocol):
+    """One table's stream records: a :class:`~engram.local.stream_log.StreamLog`, or one in
+    DynamoDB's process."""
+
+    def read(self, after: int, limit: int) -> list[dict[str, Any]]: ...
+
+    def oldest(self) -> int | None: ...
+
+    def subscribe(self, name: str, position: int) -> None: ...
+
+    def advance(self, name: str, position: int) -> None: ...
+
+    def pending(self) -> list[dict[str, Any]]: ...
+
+    def __len__(self) -> int: ...
+
+
+class Storage(Protocol):
+    """What the runtime, the stream pumps and the TTL reaper use of local DynamoDB: a
+    :class:`LocalDynamo` in the server process, or :class:`~engram.local.dynamo_process.DynamoProcess`."""
+
+    @property
+    def changes(self) -> Changes: ...
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def stats(self) -> dict[str, int]: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, snapshot: bool = True) -> None: ...
+
+    def call(
+        self, operation: str, body: dict[str, Any], streams: bool = False, ttl: bool = False
+    ) -> dict[str, Any]: ...
+
+    def ensure_tables(self, tables: Iterable[TableSpec]) -> list[str]: ...
+
+    def describe(self, table_name: str) -> dict[str, Any]: ...
+
+    def snapshot_now(self) -> None: ...
+
+    def latest_position(self) -> int: ...
+
+    def close_subscriptions(self) -> None: ...
+
+    def expired_keys(self, table_name: str, attribute: str, now: float) -> list[dict[str, Any]]: ...
+
+    def stream_log(self, table_name: str) -> StreamSource: ...
 
 
 @dataclass(frozen=True)

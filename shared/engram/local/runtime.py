@@ -19,13 +19,14 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from engram.local.dynamo import LocalDynamo
+from engram.local.dynamo import DynamoError, LocalDynamo, Storage
+from engram.local.dynamo_process import DynamoProcess, DynamoProcessError
 from engram.local.lambdas import Invokable, LambdaFunction, new_namespace
 from engram.local.schedule import DEFAULT_REAPER_SECONDS, Scheduler, TtlReaper
 from engram.local.server import Gateway, GatewayHTTPServer
@@ -77,7 +78,9 @@ class LocalRuntime:
     kept; more are started while every one is busy (see :class:`~engram.local.workers.WorkerPool`).
     ``warm_up`` imports every handler (in each handler process) and loads the
     embedding model before the API answers; without it each is loaded on first use. ``progress``
-    prints a line per start-up step.
+    prints a line per start-up step. ``dynamo_process`` (default: with handler processes) runs
+    DynamoDB in a process of its own (:mod:`~engram.local.dynamo_process`) instead of this one;
+    ``on_failure`` is called with a message if that process dies while the runtime serves.
     """
 
     def __init__(
@@ -96,6 +99,8 @@ class LocalRuntime:
         warm_workers: int | None = None,
         warm_up: bool = False,
         progress: bool = False,
+        dynamo_process: bool | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.template_path = Path(template_path)
         self.data_dir = Path(data_dir).resolve()
@@ -110,11 +115,14 @@ class LocalRuntime:
         self.warm_workers = workers if warm_workers is None else min(warm_workers, workers)
         self._warm_up = warm_up
         self._progress = progress
+        self.dynamo_process = bool(workers) if dynamo_process is None else dynamo_process
+        self._on_failure = on_failure
+        self.failure: str | None = None
         self.template: SamTemplate | None = None
         self.functions: dict[str, Invokable] = {}
         self.pool: WorkerPool | None = None
         self.index_server: Any = None
-        self.dynamo: LocalDynamo | None = None
+        self.dynamo: Storage | None = None
         self.pump: StreamPump | None = None
         self.scheduler: Scheduler | None = None
         self.reaper: TtlReaper | None = None
@@ -192,7 +200,10 @@ class LocalRuntime:
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.pump is not None:
-            delivered = self.pump.drain(timeout=STOP_DRAIN_SECONDS)
+            try:
+                delivered = self.pump.drain(timeout=STOP_DRAIN_SECONDS)
+            except DynamoError:  # DynamoDB's process is gone: the journal holds what it acknowledged
+                delivered = False
             self.pump.stop()
             done("stream records delivered" if delivered else "stream delivery stopped; the rest resumes at next start")
         if self.pool is not None:
@@ -210,6 +221,12 @@ class LocalRuntime:
             if callable(unload):
                 unload()
         self._restore_environment()
+
+    def _dynamo_exited(self, code: int) -> None:
+        self.failure = f"DynamoDB's process exited unexpectedly (exit code {code}); the server cannot go on"
+        self._error(self.failure)
+        if self._on_failure is not None:
+            self._on_failure(self.failure)
 
     def reap_ttl(self) -> int:
         """Run the TTL reaper now; returns the number of expired items deleted."""
@@ -256,11 +273,20 @@ class LocalRuntime:
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
             }
         )
-        dynamo = LocalDynamo(self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync)
+        dynamo: Storage
+        if self.dynamo_process:
+            dynamo = DynamoProcess(
+                self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync, on_exit=self._dynamo_exited
+            )
+        else:
+            dynamo = LocalDynamo(self.data_dir / "dynamodb", region, host="127.0.0.1", fsync=self._fsync)
         self.dynamo = dynamo
-        self._step(f"restoring DynamoDB from {self.data_dir / 'dynamodb'}")
+        where = " in a process of its own" if self.dynamo_process else ""
+        self._step(f"restoring DynamoDB{where} from {self.data_dir / 'dynamodb'}")
         try:
             dynamo.start()
+        except DynamoProcessError as exc:
+            raise LocalRuntimeError(str(exc)) from exc
         except OSError as exc:
             raise LocalRuntimeError(f"cannot use the data directory {self.data_dir}: {exc}") from exc
         stats = dynamo.stats

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from engram.local.dynamo import DynamoError, LocalDynamo
+from engram.local.dynamo import DynamoError, Storage
 from engram.local.lambdas import Invokable, describe_failure, failure_traceback
 from engram.local.template import ACCOUNT_ID, STACK_NAME, ScheduleSpec
 
@@ -54,7 +54,7 @@ def scheduled_event(schedule: ScheduleSpec, region: str) -> Any:
 class TtlReaper:
     """Deletes expired items from every table whose TTL is enabled."""
 
-    def __init__(self, dynamo: LocalDynamo) -> None:
+    def __init__(self, dynamo: Storage) -> None:
         self._dynamo = dynamo
 
     def reap(self, now: float | None = None) -> int:

@@ -11,76 +11,13 @@ two processes.
 
 from __future__ import annotations
 
-import logging
-import threading
-from multiprocessing.connection import Connection, Listener
-
 from engram.index.ports import VectorIndex
-from engram.index.remote import METHODS, no_delay
+from engram.index.remote import METHODS
+from engram.local.rpc import ObjectServer
 
-log = logging.getLogger("engram.local.index")
 
-
-class IndexServer:
+class IndexServer(ObjectServer):
     """Serves one index object to other processes, a thread per connection."""
 
     def __init__(self, index: VectorIndex, authkey: bytes, host: str = "127.0.0.1") -> None:
-        self._index = index
-        # Every handler process connects while the pool starts: see WorkerPool.start on the backlog.
-        self._listener = Listener((host, 0), authkey=authkey, backlog=64)
-        host_name, port = self._listener.address
-        self.address = f"{host_name}:{port}"
-        self._closed = threading.Event()
-        self._connections: list[Connection] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, name="engram-local-index", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._closed.set()
-        self._listener.close()
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                connection = no_delay(self._listener.accept())
-            except OSError:
-                return  # closed
-            except Exception:  # a client that failed the key challenge, or hung up early
-                log.debug("index client refused", exc_info=True)
-                continue
-            with self._lock:
-                self._connections.append(connection)
-            threading.Thread(
-                target=self._serve, args=(connection,), name="engram-local-index-client", daemon=True
-            ).start()
-
-    def _serve(self, connection: Connection) -> None:
-        try:
-            while not self._closed.is_set():
-                try:
-                    method, args, kwargs = connection.recv()
-                except (EOFError, OSError):
-                    return
-                if method not in METHODS:
-                    connection.send(("error", "AttributeError", f"the index has no method {method!r}"))
-                    continue
-                try:
-                    result = getattr(self._index, method)(*args, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - the caller decides; the server carries on
-                    connection.send(("error", exc.__class__.__name__, str(exc)))
-                else:
-                    connection.send(("ok", result))
-        except (EOFError, OSError):
-            return
-        finally:
-            with self._lock:
-                if connection in self._connections:
-                    self._connections.remove(connection)
-            connection.close()
+        super().__init__(index, METHODS, authkey, "index", host)

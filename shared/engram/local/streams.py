@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engram.local.dynamo import DynamoError, LocalDynamo
+from engram.local.dynamo import DynamoError, Storage, StreamSource
 from engram.local.lambdas import Invokable, describe_failure, failure_traceback
-from engram.local.stream_log import TTL_USER_IDENTITY, Checkpoints, StreamLog, position_of
+from engram.local.stream_log import TTL_USER_IDENTITY, Checkpoints, position_of
 from engram.local.template import StreamSubscription
 
 __all__ = ["TTL_USER_IDENTITY", "StreamPump"]
@@ -48,7 +48,7 @@ class _Consumer:
         subscription: StreamSubscription,
         function: Invokable,
         table_name: str,
-        dynamo: LocalDynamo,
+        dynamo: Storage,
         dlq_dir: Path,
         checkpoints: Checkpoints,
         stop: threading.Event,
@@ -61,7 +61,7 @@ class _Consumer:
         self._checkpoints = checkpoints
         self._stop = stop
         self._stream_arn = ""
-        self._log: StreamLog | None = None
+        self._log: StreamSource | None = None
         self._thread: threading.Thread | None = None
         self.position = -1  # every record at or before it is done
         # The write generation that the last empty read had seen: everything written up to
@@ -109,11 +109,16 @@ class _Consumer:
         changes = self._dynamo.changes
         assert self._log is not None
         while not self._stop.is_set():
-            generation = changes.generation
-            batch = self._log.read(self.position, self.subscription.batch_size)
-            if not batch:
-                self.idle_generation = generation
-                changes.wait_past(generation, IDLE_POLL_SECONDS, self._stop)
+            try:
+                generation = changes.generation
+                batch = self._log.read(self.position, self.subscription.batch_size)
+                if not batch:
+                    self.idle_generation = generation
+                    changes.wait_past(generation, IDLE_POLL_SECONDS, self._stop)
+                    continue
+            except DynamoError as exc:  # DynamoDB's process is gone: the runtime is stopping
+                log.error("stream %s: reading the stream failed (%s); retrying", self.name, exc)
+                self._stop.wait(1.0)
                 continue
             records = [{**record, "eventSourceARN": self._stream_arn} for record in batch]
             try:
@@ -126,7 +131,10 @@ class _Consumer:
                 return  # stopping mid-retry: like Lambda, the batch is delivered again after a restart
             self.position = position_of(batch[-1])
             self._checkpoints.save(self.name, self.position)
-            self._log.advance(self.name, self.position)
+            try:
+                self._log.advance(self.name, self.position)
+            except DynamoError as exc:  # as above; the checkpoint already holds the position
+                log.error("stream %s: releasing delivered records failed (%s)", self.name, exc)
 
     def _process(self, batch: list[dict[str, Any]]) -> bool:
         """Invoke until the batch succeeds or its retries run out, as Lambda's ESM does.
@@ -231,7 +239,7 @@ class _Consumer:
 class StreamPump:
     """Every stream subscription of the template, each on its own thread."""
 
-    def __init__(self, dynamo: LocalDynamo, data_dir: Path, fsync: bool = False) -> None:
+    def __init__(self, dynamo: Storage, data_dir: Path, fsync: bool = False) -> None:
         self._dynamo = dynamo
         self._dlq_dir = data_dir / "dlq"
         self._checkpoints = Checkpoints(data_dir / "streams", fsync)

@@ -48,6 +48,7 @@ from engram.local.lambdas import (
     authorizer_verdict,
     new_namespace,
 )
+from engram.local.rpc import exit_with_parent
 from engram.local.template import ACCOUNT_ID, FunctionSpec
 
 log = logging.getLogger("engram.local.workers")
@@ -471,7 +472,7 @@ def worker_main() -> int:
     # the requests in flight, then tells each worker to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _exit_with_parent()
+    exit_with_parent()
     host, _, port = os.environ[ADDRESS_VARIABLE].rpartition(":")
     connection = no_delay(Client((host, int(port)), authkey=bytes.fromhex(os.environ[KEY_VARIABLE])))
     connection.send(("hello", int(os.environ[ID_VARIABLE])))
@@ -510,21 +511,6 @@ def worker_main() -> int:
             connection.send(reply)
         except (EOFError, OSError):
             return 0
-
-
-def _exit_with_parent(poll_seconds: float = 1.0) -> None:
-    """Exit once the main process is gone, whatever this process is doing. Its end of the
-    connection closing tells a process waiting for an event, but not one still starting (importing
-    the handlers, or in the connection's handshake); ignoring SIGTERM, such a process would
-    otherwise outlive a main process that was killed."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_seconds)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="engram-local-parent", daemon=True).start()
 
 
 def _failure(exc: Exception) -> tuple[str, str, str, str]:
