@@ -14,6 +14,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from engram.store.loading import loads_fast
+
 
 def session_pk(tenant_id: str, session_id: str) -> str:
     """The partition key of a session (and of its messages)."""
@@ -69,6 +71,7 @@ class ActiveByExpiry(GlobalSecondaryIndex["SessionItem"]):
     expires_at = NumberAttribute(range_key=True)
 
 
+@loads_fast
 class SessionItem(Model):
     """A session (``kind=session``, pk ``tenant#sess_…``), a key alias (``kind=key``,
     pk ``tenant#key#<key>``, pointing at the session) or an agent index entry (``kind=agent``,
@@ -128,6 +131,7 @@ class SessionItem(Model):
 # --- messages and turns -----------------------------------------------------------------------
 
 
+@loads_fast
 class MessageItem(Model):
     """Messages under pk ``tenant#sess_…`` with seq 1..n; turn records under ``tenant#sess_…#turn``
     with seq = turn number (they hold the first answer, for idempotent retries)."""
@@ -207,6 +211,7 @@ class _BySlot(GlobalSecondaryIndex["MemoryItem"]):
     memory_id = UnicodeAttribute(range_key=True)
 
 
+@loads_fast
 class MemoryItem(Model):
     class Meta(_Meta):
         pass
@@ -259,6 +264,7 @@ class MemoryItem(Model):
     by_slot = _BySlot()
 
 
+@loads_fast
 class AccessLogItem(Model):
     """An access log (:class:`engram.ports.memories.Accesses`) in the memories table, pk
     ``<tenant>#acc_…``. It has no ``memory_id``, so it is in no GSI and no memory listing; its
@@ -273,6 +279,7 @@ class AccessLogItem(Model):
     purge_at = NumberAttribute(null=True)  # an unsettled log (its stream record dead-lettered) expires
 
 
+@loads_fast
 class MissItem(Model):
     class Meta(_Meta):
         pass
@@ -287,6 +294,7 @@ class MissItem(Model):
     namespaces = ListAttribute[str](of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
 
 
+@loads_fast
 class LedgerItem(Model):
     """Governance entries: pk ``tenant#stream`` (conflicts, deletions, history:mem_…), sk a
     time-ordered id."""
@@ -324,6 +332,7 @@ class KeysByTenant(GlobalSecondaryIndex["ApiKeyItem"]):
     key_id = UnicodeAttribute(range_key=True)
 
 
+@loads_fast
 class ApiKeyItem(Model):
     """pk is the SHA-256 of the secret: the secret itself is never stored."""
 
@@ -342,6 +351,7 @@ class ApiKeyItem(Model):
     by_tenant = KeysByTenant()
 
 
+@loads_fast
 class RateCounterItem(Model):
     class Meta(_Meta):
         pass
