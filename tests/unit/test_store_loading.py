@@ -129,3 +129,51 @@ def test_a_session_item_round_trips_through_serialize() -> None:
     }
     loaded = _same(SessionItem, raw)
     assert loaded.serialize()["metadata"] == raw["metadata"] and loaded.created_at == 1_700_000_000
+
+
+def test_to_memory_reads_every_attribute_it_names() -> None:
+    import dataclasses
+
+    from engram.store.memories import to_memory
+
+    item = MemoryItem(
+        pk="t#mem_3",
+        tenant_id="t",
+        memory_id="mem_3",
+        tenant_ns="t#work",
+        tenant_ns_tier="t#work#high",
+        tenant_ns_hash="t#work#h",
+        namespace="work",
+        title="Title",
+        text="Text",
+        type="preference",
+        tier="high",
+        locked=True,
+        created_at=1.5,
+        updated_at=2.5,
+        feedback_score=3,
+        access_count=4,
+        strength=0.5,
+        strength_at=6.0,
+        entities=["E"],
+        source={"kind": "api"},
+        agent_id="agent",
+        session_id="sess",
+        metadata={"m": 1},
+        last_accessed_at=7.0,
+        version=8,
+        embedder="hashing:8",
+        purge_at=9,
+        slot="residence",
+        valid_from=10.0,
+        valid_until=11.0,
+        supersedes=["mem_1"],
+        superseded_by="mem_4",
+        sources=[{"session_id": "sess"}],
+        context="before",
+    )
+    memory = to_memory(MemoryItem.from_raw_data(item.serialize()))
+    fields = {f.name for f in dataclasses.fields(memory)} - {"embedding", "entities", "supersedes", "sources"}
+    for name in fields:
+        assert getattr(memory, name) == getattr(item, name), name
+    assert memory.entities == ("E",) and memory.supersedes == ("mem_1",) and memory.sources == ({"session_id": "sess"},)
