@@ -153,7 +153,9 @@ bench-retrieval: $(STAMP)
 # --- load benchmark, fault tests and the benchmark report (bench/load.py, bench/report.py, tests/faults) ---
 LOAD_WORKERS ?= 24
 LOAD_DURATION ?= 40
-LOAD_SERVER_WORKERS ?= 0,3,default
+# handler processes per compared run: 0 (handlers and DynamoDB in the server process), the default
+# pool with DynamoDB in the server process (@server, as before it had a process of its own), the default
+LOAD_SERVER_WORKERS ?= 0,default@server,default
 LOAD_FLAGS ?=
 # "before" for the storage calls per route (and the load run beside this checkout's): main as it
 # was before the hot-path work (issue 14 item 2); any git ref

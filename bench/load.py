@@ -1,14 +1,15 @@
 """Load benchmark: many concurrent simulated agent sessions against the local server, then a
 counted (not sampled) check that every acknowledged write is stored.
 
-    python -m bench.load --workers 24 --duration 40 [--server-workers 0,4] [--kill-midway [--kill-after N]]
+    python -m bench.load --workers 24 --duration 40 [--server-workers 0,8@server,8] [--kill-midway [--kill-after N]]
                          [--out bench/results/load.json]
 
 What it does:
 
 1. starts ``python -m engram.local`` in a subprocess (hashing embedder, a high rate limit, a fresh
    temporary data directory) through ``engram.testing.server``, with each ``--server-workers`` count
-   of handler processes in turn (one fresh server each: the counts are compared in one run);
+   of handler processes in turn (one fresh server each: the counts are compared in one run; a count
+   with ``@server`` keeps DynamoDB in the server process instead of a process of its own);
 2. runs ``--workers`` threads for ``--duration`` seconds (or ``--max-requests``). Each thread plays
    sessions: ``POST /v1/sessions/start`` (with ``firstMessage``), then a mix of turns (sequential
    ``turnNumber``, ``memoriesUsed`` from earlier search hits), appended messages, memory creates,
@@ -1281,9 +1282,9 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
 
 def comparison_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "Handler processes compared in one run (same agents, seed and duration; 0 = every handler, and DynamoDB, in the server "
-        "process, one event at a time; 3-8 = 3 started with the server, more started while all are busy, up to 8; "
-        "DynamoDB runs in a process of its own unless the row says otherwise):",
+        "Handler processes compared in one run (same agents, seed and duration; 0 = every handler, and DynamoDB, "
+        "in the server process, one event at a time; 3-8 = 3 started with the server, more started while all are "
+        "busy, up to 8; DynamoDB runs in a process of its own unless the row says otherwise):",
         "",
         "| handler processes | at the end | requests | req/s | p50 ms | p95 ms | server CPU ms/request "
         "| of which the server process | of which DynamoDB's process | client CPU ms/request | errors "

@@ -398,7 +398,7 @@ def _lock_data_dir(data_dir: Path, wait_seconds: float) -> IO[bytes] | None:
                 handle.close()
                 raise DynamoProcessError(
                     f"another Engram server is using {data_dir}; stop it, "
-                    "or give this one its own directory (ENGRAM_LOCAL_DATA_DIR or --data-dir)"
+                    "or give this one its own directory (ENGRAM_DATA_DIR or --data-dir)"
                 ) from None
             time.sleep(0.05)
 

@@ -111,7 +111,7 @@ def unpack_vector(raw: bytes | None) -> builtins.list[float] | None:
 def to_memory(item: MemoryItem) -> Memory:
     # Read from the values the item holds rather than through each attribute's descriptor (a
     # search converts up to 50 items; the descriptors were three quarters of this function's CPU).
-    get = item.attribute_values.get
+    get: Callable[[str], Any] = item.attribute_values.get
     purge_at = get("purge_at")
     return Memory(
         tenant_id=str(get("tenant_id")),
