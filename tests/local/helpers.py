@@ -78,6 +78,17 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def streamed_table_request(table_name: str) -> dict[str, Any]:
+    """A CreateTable request: a string hash key ``pk``, on demand, with a NEW_AND_OLD_IMAGES stream."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
 class Server:
     """``python -m engram.local`` in a subprocess, its port read from the start-up banner."""
 

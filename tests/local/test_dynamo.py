@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from engram.local.dynamo import DynamoError, LocalDynamo
+from tests.local.helpers import streamed_table_request
 
 TABLE = "t"
 
@@ -20,16 +21,7 @@ TABLE = "t"
 def dynamo(tmp_path: Path) -> Iterator[LocalDynamo]:
     local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
     local.start()
-    local.call(
-        "CreateTable",
-        {
-            "TableName": TABLE,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        },
-    )
+    local.call("CreateTable", streamed_table_request(TABLE))
     log = local.stream_log(TABLE)
     log.subscribe("test", local.latest_position())
     try:

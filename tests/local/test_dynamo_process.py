@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from engram.local.dynamo import DynamoError
 from engram.local.dynamo_process import DynamoProcess, DynamoProcessError
 from engram.local.runtime import LocalRuntime
-from tests.local.helpers import FIXTURE_TEMPLATE, REPO, call
+from tests.local.helpers import FIXTURE_TEMPLATE, Server, call, streamed_table_request
 
 REGION = "us-east-1"
 TABLE = "things"
@@ -37,16 +35,7 @@ def dynamo(tmp_path: Path) -> Iterator[DynamoProcess]:
 
 
 def _create_table(dynamo: DynamoProcess) -> None:
-    dynamo.call(
-        "CreateTable",
-        {
-            "TableName": TABLE,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        },
-    )
+    dynamo.call("CreateTable", streamed_table_request(TABLE))
 
 
 def _client(dynamo: DynamoProcess) -> Any:
@@ -160,32 +149,17 @@ def test_the_runtime_reports_a_dead_dynamo_process_and_keeps_acknowledged_writes
 
 
 def test_the_server_exits_with_1_when_its_dynamo_process_dies(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "engram.local", "--template", str(FIXTURE_TEMPLATE)),
-            *("--data-dir", str(tmp_path / "data"), "--port", "0", "--workers", "1", "--lazy"),
-        ],
-        cwd=REPO,
-        env={**os.environ, "ENGRAM_EMBEDDER": "hashing"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = Server(tmp_path / "data", "--workers", "1", "--lazy")
     try:
-        assert process.stdout is not None
-        banner = "".join(iter(process.stdout.readline, "Press Ctrl-C to stop.\n"))
-        assert "moto in a process of its own" in banner
-        runtime_file = json.loads((tmp_path / "data" / "runtime.json").read_text())
-        dynamo_pid = _dynamo_child(runtime_file["pid"])
-        os.kill(dynamo_pid, signal.SIGKILL)
-        out, err = process.communicate(timeout=60)
-        assert process.returncode == 1
-        assert "DynamoDB's process exited unexpectedly (exit code -9)" in err
-        assert "acknowledged writes are in the journal" in out and "engram.local: stopped" not in out
+        assert any("moto in a process of its own" in line for line in server.output)
+        os.kill(_dynamo_child(server.process.pid), signal.SIGKILL)
+        assert server.wait(60) == 1
+        output = "".join(server.output)
+        assert "DynamoDB's process exited unexpectedly (exit code -9)" in output
+        assert "acknowledged writes are in the journal" in output and "engram.local: stopped" not in output
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        if server.process.poll() is None:
+            server.process.kill()
 
 
 def _dynamo_child(parent: int) -> int:

@@ -45,23 +45,31 @@ def test_every_model_is_loaded_fast() -> None:
         assert model.from_raw_data.__func__ is not Model.from_raw_data.__func__, model  # type: ignore[attr-defined]
 
 
-def test_a_full_memory_item_loads_as_pynamodb_loads_it() -> None:
-    item = MemoryItem(
+def _full_memory_item() -> MemoryItem:
+    """A memory item with every attribute set."""
+    return MemoryItem(
         pk="t#mem_1",
         tenant_id="t",
         memory_id="mem_1",
-        tenant_ns="t#default",
-        tenant_ns_tier="t#default#high",
-        tenant_ns_hash="t#default#abc",
+        tenant_ns="t#work",
+        tenant_ns_tier="t#work#high",
+        tenant_ns_hash="t#work#abc",
+        tenant_session="t#sess_1",
+        tenant_ns_slot="t#work#residence",
+        namespace="work",
         title="I live in Berlin",
         text="I live in Berlin and work as a nurse",
+        type="preference",
         tier="high",
         locked=True,
         created_at=1_700_000_000.25,
         updated_at=1_700_000_001,
         entities=["Berlin", "nurse"],
         source={"kind": "session", "session_id": "sess_1"},
+        agent_id="agent",
+        session_id="sess_1",
         metadata={"nested": {"list": [1, 2.5, None]}},
+        last_accessed_at=7.0,
         version=3,
         feedback_score=-2,
         access_count=4,
@@ -69,12 +77,21 @@ def test_a_full_memory_item_loads_as_pynamodb_loads_it() -> None:
         strength_at=0,
         embedding=b"\x00\x01\xff" * 8,
         embedder="local:384",
+        purge_at=9,
+        slot="residence",
+        valid_from=1e9,
+        valid_until=1.1e9,
+        supersedes=["mem_0"],
+        superseded_by="mem_4",
         sources=[{"session_id": "sess_1", "turn": 3}],
         source_sessions={"sess_1", "sess_2"},
-        supersedes=["mem_0"],
-        valid_from=1e9,
         context="what came before",
     )
+
+
+def test_a_full_memory_item_loads_as_pynamodb_loads_it() -> None:
+    item = _full_memory_item()
+    assert all(getattr(item, name) is not None for name in MemoryItem.get_attributes())
     loaded = _same(MemoryItem, item.serialize())
     assert loaded.locked is True and loaded.version == 3 and loaded.created_at == 1_700_000_000.25
     assert loaded.embedding == b"\x00\x01\xff" * 8 and loaded.source_sessions == {"sess_1", "sess_2"}
@@ -136,44 +153,10 @@ def test_to_memory_reads_every_attribute_it_names() -> None:
 
     from engram.store.memories import to_memory
 
-    item = MemoryItem(
-        pk="t#mem_3",
-        tenant_id="t",
-        memory_id="mem_3",
-        tenant_ns="t#work",
-        tenant_ns_tier="t#work#high",
-        tenant_ns_hash="t#work#h",
-        namespace="work",
-        title="Title",
-        text="Text",
-        type="preference",
-        tier="high",
-        locked=True,
-        created_at=1.5,
-        updated_at=2.5,
-        feedback_score=3,
-        access_count=4,
-        strength=0.5,
-        strength_at=6.0,
-        entities=["E"],
-        source={"kind": "api"},
-        agent_id="agent",
-        session_id="sess",
-        metadata={"m": 1},
-        last_accessed_at=7.0,
-        version=8,
-        embedder="hashing:8",
-        purge_at=9,
-        slot="residence",
-        valid_from=10.0,
-        valid_until=11.0,
-        supersedes=["mem_1"],
-        superseded_by="mem_4",
-        sources=[{"session_id": "sess"}],
-        context="before",
-    )
+    item = _full_memory_item()
     memory = to_memory(MemoryItem.from_raw_data(item.serialize()))
     fields = {f.name for f in dataclasses.fields(memory)} - {"embedding", "entities", "supersedes", "sources"}
     for name in fields:
         assert getattr(memory, name) == getattr(item, name), name
-    assert memory.entities == ("E",) and memory.supersedes == ("mem_1",) and memory.sources == ({"session_id": "sess"},)
+    assert memory.entities == ("Berlin", "nurse") and memory.supersedes == ("mem_0",)
+    assert memory.sources == ({"session_id": "sess_1", "turn": 3},) and memory.embedding is not None
