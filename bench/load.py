@@ -28,7 +28,9 @@ What it does:
    sessions that ended with ``success``/``failure`` after using it);
 6. prints a Markdown table and writes JSON (raw latency samples included) to ``--out``, with the CPU
    the server and its handler processes used per request (from ``/proc``; unlike req/s, it does not
-   depend on how much of a shared machine the run got).
+   depend on how much of a shared machine the run got) and how much the machine gave just before
+   the run: the CPU seconds per second of as many busy processes as it has cores (less than the
+   core count while another job runs, or where a virtual machine's cores are shared).
 
 A request whose outcome is unknown (a 5xx, a timeout, a connection cut by the kill) is not counted
 as acknowledged; what it may have written is allowed for (a stored extra message is reported, never
@@ -868,6 +870,12 @@ def markdown(result: dict[str, Any]) -> str:
             f" (the load client, on the same cores: {result['client_cpu']['ms_per_request']:.1f} ms per request)"
             if result.get("client_cpu")
             else ""
+        )
+        + (
+            f"; just before the run the machine gave {result['machine'].get('cores')} busy processes "
+            f"{result['machine']['effective_cores']:.2f} cores"
+            if (result.get("machine") or {}).get("effective_cores") is not None
+            else ""
         ),
         "",
         "| route | requests | req/s | p50 ms | p95 ms | p99 ms | errors | one client p50 ms | storage calls/req "
@@ -1002,6 +1010,28 @@ def server_cpu_seconds(server: Any) -> tuple[float, float, float] | None:
     )
 
 
+def effective_cores(seconds: float = 2.0) -> float:
+    """The CPU seconds per second that as many busy processes as the machine has cores get: the
+    core count on a machine of its own, less where a virtual machine's cores are shared (on this
+    project's 2-core test machine two busy processes have got 1.4 to 2.0)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = os.cpu_count() or 1
+    with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_spin, [0.05] * count))  # every process started before the measured spin
+        used = sum(pool.map(_spin, [seconds] * count))
+    return round(used / seconds, 2)
+
+
+def _spin(seconds: float) -> float:
+    """Busy for ``seconds`` of wall time; returns the CPU seconds this process got meanwhile."""
+    start, cpu = time.monotonic(), time.process_time()
+    while time.monotonic() - start < seconds:
+        pass
+    return time.process_time() - cpu
+
+
 def dynamo_process_ids(tree: dict[int, float]) -> set[int]:
     """Which of the server's processes is DynamoDB's (engram.local.dynamo_process)."""
     found = set()
@@ -1118,6 +1148,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for i in range(args.workers)
             ]
             warm_up = 0.0 if args.kill_midway else float(getattr(args, "warm_up", 0.0) or 0.0)
+            # How much CPU the machine gives right now (a virtual machine's cores may be shared):
+            # the CPU per request below does not depend on it, req/s does.
+            result["machine"]["effective_cores"] = effective_cores()
+            print(
+                f"load: the machine gave {os.cpu_count()} busy processes "
+                f"{result['machine']['effective_cores']:.2f} cores just before this run",
+                flush=True,
+            )
             print(
                 f"load: {args.workers} agents for {args.duration:.0f} s"
                 + (f" after a {warm_up:.0f} s warm-up" if warm_up else "")
@@ -1274,6 +1312,7 @@ def comparison_row(result: dict[str, Any]) -> dict[str, Any]:
             "ms_per_request"
         ),
         "client_cpu_ms_per_request": (result.get("client_cpu") or {}).get("ms_per_request"),
+        "effective_cores": (result.get("machine") or {}).get("effective_cores"),
         "errors": sum(int(n) for n in result["errors_by_status"].values()),
         "acknowledged_writes": verification["messages_acknowledged"] + verification["memories_acknowledged"],
         "lost": verification["lost"],
@@ -1286,10 +1325,11 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
         "in the server process, one event at a time; 3-8 = 3 started with the server, more started while all are "
         "busy, up to 8; DynamoDB runs in a process of its own unless the row says otherwise):",
         "",
-        "| handler processes | at the end | requests | req/s | p50 ms | p95 ms | server CPU ms/request "
+        "| handler processes | machine's cores before | at the end | requests | req/s | p50 ms | p95 ms "
+        "| server CPU ms/request "
         "| of which the server process | of which DynamoDB's process | client CPU ms/request | errors "
         "| acknowledged messages + memories | lost |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         cpu = row.get("cpu_ms_per_request")
@@ -1297,7 +1337,8 @@ def comparison_markdown(rows: list[dict[str, Any]]) -> str:
         own = row.get("server_process_cpu_ms_per_request")
         dynamo = row.get("dynamo_process_cpu_ms_per_request")
         lines.append(
-            f"| {row['handler_processes']} | {row.get('handler_processes_at_end', '-')} | {row['requests']} | "
+            f"| {row['handler_processes']} | {row.get('effective_cores') or '-'} | "
+            f"{row.get('handler_processes_at_end', '-')} | {row['requests']} | "
             f"{row['throughput_rps']:.1f} | {row['p50_ms']:.1f} | "
             f"{row['p95_ms']:.1f} | {'-' if cpu is None else f'{cpu:.1f}'} | {'-' if own is None else f'{own:.1f}'} | "
             f"{'-' if dynamo is None else f'{dynamo:.1f}'} | "
