@@ -1195,3 +1195,60 @@ def test_items_and_values_are_copied_as_moto_copies_them(monkeypatch: pytest.Mon
     monkeypatch.setattr(DynamoType, "__deepcopy__", originals["value"])
     monkeypatch.setattr(Item, "__deepcopy__", originals["item"])
     assert direct == copies()
+
+
+def _tree_shape(value: Any, seen: dict[int, int]) -> Any:
+    """A tree's structure with each node and list numbered by first sight, parent links included."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return value
+    if id(value) in seen:
+        return ("seen", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if type(value) is list:
+        return ("list", [_tree_shape(v, seen) for v in value])
+    return (type(value).__name__, [(name, _tree_shape(v, seen)) for name, v in vars(value).items()])
+
+
+_UPDATE_EXPRESSIONS = [
+    "SET #1 = :0, #2 = :1, #3 = :2",
+    "ADD access_count :one SET version = version + :one",
+    "SET a.b[2].c = if_not_exists(a.b[2].c, :z) - :one REMOVE x[1], x[3], #y.z DELETE s :s",
+    "SET l = list_append(:new, list_append(l, :more)), #m.#n = #m.#o ADD n :one",
+]
+
+
+def test_update_trees_are_copied_by_plan_as_the_direct_copy_makes_them(dynamo: LocalDynamo) -> None:
+    # Each parsed tree gets a function that builds its copy: the same nodes, lists and scalars,
+    # linked the same way (children and parents), none of them the tree's own.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    planned = validators.deepcopy
+    assert getattr(planned, "_engram_planned", False)
+    direct = planned._engram_original  # type: ignore[attr-defined]
+    for expression in _UPDATE_EXPRESSIONS:
+        tree = UpdateExpressionParser.make(expression)
+        before = _tree_shape(tree, {})
+        first, second = planned(tree), planned(tree)
+        reference = direct(tree)
+        assert _tree_shape(first, {}) == _tree_shape(second, {}) == _tree_shape(reference, {}) == before, expression
+        in_tree = {id(v) for v in _objects(tree)}
+        assert not in_tree & {id(v) for v in _objects(first)}  # nothing shared but scalars
+        assert not {id(v) for v in _objects(first)} & {id(v) for v in _objects(second)}
+        first.children[0].children.clear()  # changing a copy leaves the tree and other copies alone
+        assert _tree_shape(tree, {}) == before == _tree_shape(second, {})
+    subtree = UpdateExpressionParser.make(_UPDATE_EXPRESSIONS[2]).children[0]
+    assert _tree_shape(planned(subtree), {}) == _tree_shape(direct(subtree), {})  # up through its parent too
+    assert planned([1, "a"]) == [1, "a"] and planned({"k": [1]}, {}) == {"k": [1]}  # anything else: as before
+
+
+def _objects(value: Any) -> list[Any]:
+    found: dict[int, Any] = {}
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if type(current) in (str, int, float, bool, type(None)) or id(current) in found:
+            continue
+        found[id(current)] = current
+        pending.extend(current if type(current) is list else vars(current).values())
+    return list(found.values())

@@ -267,6 +267,7 @@ class LocalDynamo:
         _query_one_partition()
         _cache_update_expressions()
         _copy_update_trees_directly()
+        _copy_update_trees_by_plan()
         _traverse_update_trees_by_type()
         _check_update_expressions_once()
         _measure_sizes_directly()
@@ -1278,6 +1279,95 @@ def _copy_update_trees_directly() -> None:
 
     deepcopy._engram_direct = True  # type: ignore[attr-defined]
     validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
+_TREE_COPIERS_KEPT = 1024  # parsed expressions whose copier is kept (moto's parse cache holds 512)
+_TREE_COPIER_NODES = 2000  # a larger tree is copied node by node
+
+
+def _copy_update_trees_by_plan() -> None:
+    """moto validates each UpdateItem on a fresh copy of the expression's parsed tree (cached: one
+    tree per text, only ever read), and even copied directly, node by node, the copy cost a third
+    of an UpdateItem. Here each tree gets, at its first copy, a function made for it that builds
+    its copy in one go: every node and list it reaches (through children and parent links alike)
+    created once, each node's attributes set from its own, the same sharing. A tree holding
+    anything but plain nodes, lists and scalars, or a copy into a given memo, goes through the
+    direct copy. Re-check on a moto upgrade that ``Validator.__init__`` still deep-copies with the
+    module's ``deepcopy`` name (tests/local/test_dynamo.py compares copies with the direct ones)."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    direct = validators.deepcopy
+    if getattr(direct, "_engram_planned", False):
+        return
+    copiers: dict[int, tuple[Any, Callable[[], Any] | None]] = {}  # id → (the tree, kept alive; its copier)
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if memo is not None or not isinstance(value, Node):
+            return direct(value, memo)
+        entry = copiers.get(id(value))
+        if entry is None or entry[0] is not value:
+            if len(copiers) >= _TREE_COPIERS_KEPT:
+                copiers.clear()
+            entry = copiers[id(value)] = (value, tree_copier(value, Node))
+        copier = entry[1]
+        return direct(value) if copier is None else copier()
+
+    deepcopy._engram_planned = True  # type: ignore[attr-defined]
+    deepcopy._engram_direct = True  # type: ignore[attr-defined]
+    deepcopy._engram_original = direct  # type: ignore[attr-defined]
+    validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
+_TREE_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def tree_copier(root: Any, node_class: type) -> Callable[[], Any] | None:
+    """A function that returns a new copy of ``root`` as the direct tree copy makes it (a plain
+    node: a ``node_class`` without a copy hook, copied attribute by attribute; lists copied;
+    scalars shared), or None when the tree holds anything else, a list inside a list, or more
+    than ``_TREE_COPIER_NODES`` objects. The tree must not change afterwards."""
+    index: dict[int, int] = {}  # id → number of each node and list reached
+    reached: list[Any] = []
+    pending = [root]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind in _TREE_ATOMS or id(value) in index:
+            continue
+        if kind is list:
+            if any(type(v) is list for v in value):
+                return None
+            pending.extend(reversed(value))
+        elif issubclass(kind, node_class) and not hasattr(kind, "__deepcopy__") and hasattr(value, "__dict__"):
+            pending.extend(reversed(list(value.__dict__.values())))
+        else:
+            return None
+        index[id(value)] = len(reached)
+        reached.append(value)
+        if len(reached) > _TREE_COPIER_NODES:
+            return None
+    constants: list[Any] = []
+
+    def ref(value: Any) -> str:
+        if type(value) in _TREE_ATOMS:
+            constants.append(value)
+            return f"K[{len(constants) - 1}]"
+        return f"o{index[id(value)]}"
+
+    nodes = [(i, value) for i, value in enumerate(reached) if type(value) is not list]
+    lists = [(i, value) for i, value in enumerate(reached) if type(value) is list]
+    lines = ["def copy_tree():"]
+    lines += [f"    o{i} = new(C[{i}])" for i, _ in nodes]
+    lines += [f"    o{i} = [{', '.join(ref(v) for v in value)}]" for i, value in lists]
+    for i, value in nodes:
+        attributes = ", ".join(f"{ref(name)}: {ref(v)}" for name, v in value.__dict__.items())
+        lines.append(f"    o{i}.__dict__ = {{{attributes}}}")
+    lines.append("    return o0")
+    namespace: dict[str, Any] = {"new": object.__new__, "C": [type(value) for value in reached], "K": constants}
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source holds only names and indices
+    copier: Callable[[], Any] = namespace["copy_tree"]
+    return copier
 
 
 def _traverse_update_trees_by_type() -> None:
