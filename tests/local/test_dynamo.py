@@ -1252,3 +1252,57 @@ def _objects(value: Any) -> list[Any]:
         found[id(current)] = current
         pending.extend(current if type(current) is list else vars(current).values())
     return list(found.values())
+
+
+def test_stream_records_are_read_back_from_moto_s_own_json_as_whole_records_were(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The JSON moto writes of a record's dynamodb part (to measure it) read back, with its size,
+    # is what converting the whole record gave: every type, every view, insert, change, removal.
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models import table as tables
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _plain_json, stream_record_json
+
+    init = tables.StreamRecord.__init__
+    assert getattr(init, "_engram_kept", False)
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    old = Item(DynamoType({"S": "every"}), None, EVERY_TYPE)
+    new = Item(DynamoType({"S": "every"}), None, {**EVERY_TYPE, "n": {"N": "13"}, "added": {"BOOL": True}})
+    made = 0
+    for view in ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"):
+        for event, before, after in (("INSERT", None, new), ("MODIFY", old, new), ("REMOVE", old, None)):
+            record = tables.StreamRecord(table, view, event, before, after, 7)
+            assert record._engram_dynamodb_json  # type: ignore[attr-defined]
+            whole = _plain_json(record.to_json())
+            assert stream_record_json(record) == {"eventName": event, "dynamodb": whole["dynamodb"]}
+            assert whole["dynamodb"]["SizeBytes"] > 100
+            made += 1
+    assert made == 12
+
+    sent = {**EVERY_TYPE, "blob": {"B": "AAEC/w=="}, "blobs": {"BS": ["AAE=", "/w=="]}}  # base64 on the wire
+
+    def written() -> list[Any]:
+        start = dynamo.latest_position()
+        dynamo.call("PutItem", {"TableName": TABLE, "Item": sent})
+        dynamo.call(
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": "every"}},
+                "UpdateExpression": "SET n = :n REMOVE blobs",
+                "ExpressionAttributeValues": {":n": {"N": "1"}},
+            },
+        )
+        dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "every"}}})
+        records = json.loads(json.dumps(dynamo.stream_log(TABLE).read(start, 100)))  # the log's are kept
+        for record in records:
+            del record["eventID"], record["dynamodb"]["SequenceNumber"]  # numbered by write
+        return records
+
+    kept = written()
+    monkeypatch.setattr(tables.StreamRecord, "__init__", init._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(tables, "dynamo_json_dump", tables.dynamo_json_dump._engram_original)  # type: ignore[attr-defined]
+    whole = written()
+    assert kept == whole and [r["eventName"] for r in kept] == ["INSERT", "MODIFY", "REMOVE"]

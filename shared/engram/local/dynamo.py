@@ -268,6 +268,7 @@ class LocalDynamo:
         _cache_update_expressions()
         _copy_update_trees_directly()
         _copy_update_trees_by_plan()
+        _keep_stream_record_json()
         _traverse_update_trees_by_type()
         _check_update_expressions_once()
         _measure_sizes_directly()
@@ -401,7 +402,7 @@ class LocalDynamo:
                 continue
             converted = []
             for index, record in enumerate(records):
-                raw = _plain_json(record.to_json())
+                raw = stream_record_json(record)
                 item = lambda_record(table.name, self.region, raw, number * 100_000 + index, created)
                 if ttl and item["eventName"] == "REMOVE":
                     item["userIdentity"] = dict(TTL_USER_IDENTITY)
@@ -1014,6 +1015,57 @@ def _dump(value: Any) -> str:
 def _plain_json(value: Any) -> Any:
     """A detached, JSON-ready copy (moto updates items in place; a record must not follow)."""
     return json.loads(_dump(value))
+
+
+def stream_record_json(record: Any) -> dict[str, Any]:
+    """A moto stream record's event name and ``dynamodb`` part, detached and JSON-ready: read back
+    from the JSON moto wrote of that part to measure it (:func:`_keep_stream_record_json`), with the
+    size moto then set; a record made without it is converted as a whole."""
+    text = getattr(record, "_engram_dynamodb_json", None)
+    if text is None:
+        return dict(_plain_json(record.to_json()))
+    made = record.to_json()
+    dynamodb = json.loads(text)
+    dynamodb["SizeBytes"] = made["dynamodb"]["SizeBytes"]
+    return {"eventName": made["eventName"], "dynamodb": dynamodb}
+
+
+_stream_dumps = threading.local()
+
+
+def _keep_stream_record_json() -> None:
+    """moto measures each stream record by writing its ``dynamodb`` part as JSON (and keeps only the
+    length); local mode then wrote the whole record as JSON again and read it back, to detach it from
+    moto's items. Here the JSON moto wrote is kept on the record, and the stream logs read it back
+    (:func:`stream_record_json`): the same values, written once. Only the name ``dynamo_json_dump``
+    in moto's table module changes (StreamRecord is its one user there). Re-check on a moto upgrade
+    that ``StreamRecord.__init__`` still measures the ``dynamodb`` part last and changes only its size
+    afterwards (tests/local/test_dynamo.py compares records with moto's own converted whole)."""
+    from moto.dynamodb.models import table as tables
+
+    original_init = tables.StreamRecord.__init__
+    if getattr(original_init, "_engram_kept", False):
+        return
+    original_dump = tables.dynamo_json_dump
+
+    def dump(value: Any) -> str:
+        text = str(original_dump(value))
+        _stream_dumps.text = text
+        return text
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        _stream_dumps.text = None
+        original_init(self, *args, **kwargs)
+        text = _stream_dumps.text
+        _stream_dumps.text = None
+        if text is not None:
+            self._engram_dynamodb_json = text
+
+    init._engram_kept = True  # type: ignore[attr-defined]
+    init._engram_original = original_init  # type: ignore[attr-defined]
+    dump._engram_original = original_dump  # type: ignore[attr-defined]
+    tables.dynamo_json_dump = dump  # type: ignore[assignment]
+    tables.StreamRecord.__init__ = init  # type: ignore[method-assign]
 
 
 def _items_of(table: Any) -> Iterator[Any]:
