@@ -1308,3 +1308,125 @@ def test_stream_records_are_read_back_from_moto_s_own_json_as_whole_records_were
     monkeypatch.setattr(tables, "dynamo_json_dump", tables.dynamo_json_dump._engram_original)  # type: ignore[attr-defined]
     whole = written()
     assert kept == whole and [r["eventName"] for r in kept] == ["INSERT", "MODIFY", "REMOVE"]
+
+
+def _setup_environ(case: dict[str, Any]) -> dict[str, Any]:
+    from engram.local.dynamo import wsgi_environ
+
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Host": "127.0.0.1:8000",
+        "X-Amz-Target": "DynamoDB_20120810.GetItem",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/eu-west-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=local",
+        **case.get("headers", {}),
+    }
+    body = case.get("body", b'{"TableName": "t", "Key": {"pk": {"S": "a"}}}')
+    pairs = [(name, value) for name, value in headers.items() if value is not None]
+    environ = wsgi_environ("POST", case.get("path", "/"), case.get("query", ""), body, pairs, ("127.0.0.1", 8000))
+    environ.update(case.get("environ", {}))
+    for name in case.get("without", ()):
+        environ.pop(name)
+    return environ
+
+
+_SETUP_CASES: list[dict[str, Any]] = [
+    {},  # the lean client's and local mode's own
+    {"headers": {"User-Agent": "Boto3/1.40 md/Botocore#1.40 ua/2.1 os/linux region/ap-south-1"}},
+    {"headers": {"Host": "dynamodb.sa-east-1.amazonaws.com"}},  # a region in the URL
+    {"headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20200101/us-west-2/dynamodb"}},
+    {"headers": {"Authorization": "Basic dXNlcg=="}},  # no region in it, no access key
+    {"headers": {"Authorization": None}},
+    {"headers": {"Host": None}},  # moto writes the host into the environ
+    {"headers": {"x-moto-account-id": "111122223333"}},
+    {"query": "a=1&b=&Action=ListTables"},
+    {"body": b'{"TableName": "t&Action=ListTables", "Key": {}}'},  # a body that reads as a query
+    {"body": b""},  # an empty body: the query string is the headers
+    {"body": b'{"TableName": "\xff"}'},  # not UTF-8: moto's error
+    {"body": b'{"TableName": "t", "Key": 1}'},  # moto's parser refuses it
+    {"without": ["RAW_URI"]},
+    {"path": "//odd//path", "environ": {"RAW_URI": "http://127.0.0.1:8000/full?x=1"}},
+    {"headers": {"Content-Type": "application/x-www-form-urlencoded"}, "body": b"Action=ListTables&Limit=3"},
+    {"headers": {"Content-Type": "application/json"}},
+    {"headers": {"Content-Encoding": "gzip"}, "body": __import__("gzip").compress(b'{"TableName": "t"}')},
+]
+
+
+def _set_up(setup: Any, environ: dict[str, Any]) -> Any:
+    """A DynamoHandler set up by ``setup`` for a request of this environ: its state, or the failure."""
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+
+    request = Request(environ)
+    handler = DynamoHandler()
+    try:
+        setup(handler, request, request.raw_url)
+    except Exception as exc:
+        return (type(exc), str(exc))
+    state = dict(vars(handler))
+    state["headers"] = list(state["headers"].items())
+    state["form_data"] = (type(state["form_data"]), list(state["form_data"].items(multi=True)))
+    made = state.pop("normalized_request")
+    assert made is request
+    state["request"] = (
+        request.get_data(),
+        list(request.form.items(multi=True)),
+        list(request.files.items(multi=True)),
+        {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "wsgi.errors", "werkzeug.request")},
+    )
+    return state
+
+
+def test_requests_are_set_up_as_moto_sets_them_up_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each request leaves the handler (and the request) as moto's own set-up does, the odd ones too;
+    # the same requests then answer and store the same as with moto's own set-up.
+    import datetime
+
+    import moto.core.responses as responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    setup = DynamoHandler.setup_class
+    assert getattr(setup, "_engram_direct", False)
+    original = setup._engram_original  # type: ignore[attr-defined]
+    access_key = DynamoHandler.get_access_key
+    monkeypatch.setattr(responses, "utcnow", lambda: datetime.datetime(2026, 12, 3, 0, 1, 2, 345678))
+    for case in _SETUP_CASES:
+        got = _set_up(setup, _setup_environ(case))
+        got_again = _set_up(setup, _setup_environ(case))  # what is kept per input gives the same
+        with monkeypatch.context() as unpatched:
+            unpatched.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+            expected = _set_up(original, _setup_environ(case))
+        assert got == got_again == expected, case
+    refused = [case for case in _SETUP_CASES if isinstance(_set_up(setup, _setup_environ(case)), tuple)]
+    assert len(refused) == 5 and _SETUP_CASES[11] in refused  # moto's errors (a body not UTF-8...)
+    from moto.core.request import Request
+
+    parsers = 0
+    make_parser = Request.make_form_data_parser
+
+    def counted(self: Any) -> Any:
+        nonlocal parsers
+        parsers += 1
+        return make_parser(self)
+
+    monkeypatch.setattr(Request, "make_form_data_parser", counted)
+    assert isinstance(_set_up(setup, _setup_environ({})), dict) and parsers == 0  # the SDK's: set up directly
+    _set_up(setup, _setup_environ(_SETUP_CASES[-2]))
+    assert parsers == 1  # another content type: moto's own set-up
+    assert _set_up(setup, _setup_environ(_SETUP_CASES[1]))["region"] == "ap-south-1"
+    assert _set_up(setup, _setup_environ(_SETUP_CASES[2]))["region"] == "sa-east-1"
+
+    def run() -> tuple[list[Any], list[Any]]:
+        answers, stored = _answers_and_items(dynamo, _VARIED_REQUESTS, ("a", "t1", "t2", "w1", "w2"))
+        for answer in answers:
+            if isinstance(answer, dict) and "Table" in answer:
+                answer["Table"].pop("CreationDateTime", None)
+        return answers, stored
+
+    patched = run()
+    monkeypatch.setattr(DynamoHandler, "setup_class", original)
+    monkeypatch.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+    assert run() == patched
+    assert sum(isinstance(answer, tuple) for answer in patched[0]) >= 5 and len(patched[1]) == 4

@@ -280,6 +280,7 @@ class LocalDynamo:
         _draw_request_ids_at_once()
         _compile_request_parsing()
         _skip_request_id_search_in_json()
+        _set_up_requests_directly()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
@@ -443,7 +444,9 @@ class LocalDynamo:
         handler = self._handlers[DYNAMODB_PREFIX if target.startswith(DYNAMODB_PREFIX) else STREAMS_PREFIX]
         request = Request(environ)
         try:
-            result = handler.dispatch(request, _raw_url(environ), dict(request.headers))
+            # moto reads the headers it is given only to fill an empty body's query string; the
+            # request's own give the same (a dict of them was built for every call)
+            result = handler.dispatch(request, _raw_url(environ))
         except ClientError as exc:  # as moto's Flask view answers it
             result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # as Flask answers an HTTP error raised by the view
@@ -1857,6 +1860,169 @@ def _compile_request_parsing() -> None:
     parse_parameters._engram_compiled = True  # type: ignore[attr-defined]
     parse_parameters._engram_original = original  # type: ignore[attr-defined]
     DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
+
+
+# The content type every SDK sends DynamoDB (and local mode's own calls): not a form, so werkzeug's
+# form parser leaves the body alone.
+DYNAMODB_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def _set_up_requests_directly() -> None:
+    """moto sets up every request the same generic way, much of it for other services: werkzeug's
+    form parser is run over the JSON body (it hands the stream back untouched), the URL is parsed,
+    the region and the access key are searched for with regular expressions, and the Date header
+    is formatted, on every call although they repeat from call to call. Here DynamoHandler's set-up
+    does moto's steps in moto's order, with the form parser's result for a non-form body set
+    directly (two empty forms, the body then read by werkzeug as moto reads it) and the pure
+    steps kept per input (URL, region and access key per URL, User-Agent and Authorization; the
+    Date header per second of moto's clock; the raw path per ``RAW_URI``). A request with another
+    content type, a compressed body, or a body already read takes moto's own set-up. Re-check on
+    a moto upgrade that ``BaseResponse.setup_class``, ``get_region_from_url`` and
+    ``get_access_key`` are unchanged (tests/local/test_dynamo.py compares the set-up handlers)."""
+    from collections import OrderedDict
+    from urllib.parse import parse_qs, parse_qsl
+
+    import moto.core.responses as responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.setup_class
+    if getattr(original, "_engram_direct", False):
+        return
+    base = responses.BaseResponse
+    if (
+        original is not base.setup_class
+        or DynamoHandler.get_region_from_url is not base.get_region_from_url
+        or DynamoHandler.get_access_key is not base.get_access_key
+    ):
+        return  # moto's DynamoDB handler sets up requests its own way: leave it
+    urls = functools.lru_cache(maxsize=256)(responses.urlparse)
+    dates: dict[Any, str] = {}
+    region_regex, agent_regex = DynamoHandler.region_regex, DynamoHandler.region_from_useragent_regex
+    access_key_regex = DynamoHandler.access_key_regex
+
+    @functools.lru_cache(maxsize=256)
+    def region_of(full_url: str, user_agent: str, authorization: str | None, default: str) -> str:
+        # moto's get_region_from_url, from what it reads
+        url_match = region_regex.search(full_url)
+        user_agent_match = agent_regex.search(user_agent)
+        if url_match:
+            return str(url_match.group(1))
+        if user_agent_match:
+            return str(user_agent_match.group(1))
+        if authorization is not None and "AWS4" in authorization:
+            return authorization.split(",")[0].split("/")[2]
+        return default
+
+    @functools.lru_cache(maxsize=256)
+    def access_key_in(authorization: str) -> str | None:
+        match = access_key_regex.search(authorization)
+        return str(match.group(1)) if match else None
+
+    @functools.lru_cache(maxsize=256)
+    def raw_path_of(raw_uri: str) -> str:  # moto's Request.raw_path for a RAW_URI that is set
+        parsed = responses.urlparse(raw_uri)
+        raw_path = parsed.path if parsed.scheme else raw_uri.split("?", 1)[0]
+        if not raw_path:
+            return "/"
+        return raw_path if raw_path.startswith("/") else f"/{raw_path}"
+
+    def http_date_now() -> str:
+        now = responses.utcnow()
+        second = now.replace(microsecond=0)
+        found = dates.get(second)
+        if found is None:
+            if len(dates) >= 16:
+                dates.clear()
+            found = dates[second] = responses.http_date(now)
+        return found
+
+    def get_access_key(self: Any) -> str:  # moto's, with the search kept per Authorization
+        if "Authorization" in self.headers:
+            found = access_key_in(self.headers["Authorization"])
+            if found is not None:
+                return found
+        if self.querystring.get("AWSAccessKeyId"):
+            return str(self.querystring["AWSAccessKeyId"][0])
+        return "AKIAEXAMPLE"
+
+    def setup_class(
+        self: Any, request: Any, full_url: str | None = None, headers: Any = None, use_raw_body: bool | None = None
+    ) -> None:
+        environ = request.environ
+        if (
+            use_raw_body is not None
+            or self.use_raw_body
+            or environ.get("CONTENT_TYPE") != DYNAMODB_CONTENT_TYPE
+            or (request.content_encoding == "gzip" and self.allow_request_decompression)
+            or "form" in request.__dict__
+            or getattr(request, "_cached_data", None) is not None
+        ):
+            return original(self, request, full_url, headers, use_raw_body)
+        self.is_werkzeug_request = request.from_wsgi_server
+        full_url = request.raw_url if full_url is None else full_url
+        headers = request.headers if headers is None else headers
+        self.normalized_request = request
+        self.parsed_url = urls(full_url)
+        querystring: dict[str, Any] = OrderedDict()
+        # werkzeug's _load_form_data for a body that is not a form, then get_data
+        state = request.__dict__
+        state["stream"] = request.stream
+        state["form"] = request.parameter_storage_class()
+        state["files"] = request.parameter_storage_class()
+        self.body = request.get_data()
+        self.form_data = state["form"]
+        self.raw_body = self.body
+        self.body = self.body.decode("utf-8")
+        querystring.update(parse_qs(self.parsed_url.query, keep_blank_values=True))
+        if not querystring and self.body:
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError, AttributeError):
+                querystring.update(
+                    OrderedDict((key, [value]) for key, value in parse_qsl(self.body, keep_blank_values=True))
+                )
+        if not querystring:
+            querystring.update(headers)
+        with contextlib.suppress(UnicodeDecodeError):
+            querystring = responses._decode_dict(querystring)
+        self.uri = full_url
+        self.path = self.parsed_url.path
+        raw_uri = environ.get("RAW_URI", "")
+        self.raw_path = raw_path_of(raw_uri) if raw_uri else request.raw_path
+        self.querystring = querystring
+        self.data = querystring
+        self.method = request.method
+        request_headers = request.headers
+        self.region = region_of(
+            full_url,
+            request_headers.get("User-Agent", ""),
+            request_headers.get("Authorization"),
+            self.default_region,
+        )
+        self.partition = responses.get_partition(self.region)
+        self.uri_match = {}
+        if "host" not in request_headers:
+            environ["HTTP_HOST"] = self.parsed_url.netloc
+        self.headers = request_headers
+        self.response_headers = {"server": "amazon.com"}
+        if not self.is_werkzeug_request:
+            self.response_headers["date"] = http_date_now()
+        if self.automated_parameter_parsing and self._get_action():
+            self.parse_parameters(request)
+        from moto.iam.models import mark_account_as_visited
+
+        self.access_key = self.get_access_key()
+        self.current_account = self.get_current_account()
+        mark_account_as_visited(
+            account_id=self.current_account,
+            access_key=self.access_key,
+            service=self.service_name,
+            region=self.region,
+        )
+
+    setup_class._engram_direct = True  # type: ignore[attr-defined]
+    setup_class._engram_original = original  # type: ignore[attr-defined]
+    get_access_key._engram_original = base.get_access_key  # type: ignore[attr-defined]
+    DynamoHandler.setup_class = setup_class  # type: ignore[method-assign]
+    DynamoHandler.get_access_key = get_access_key  # type: ignore[method-assign]
 
 
 def _skip_request_id_search_in_json() -> None:
