@@ -1430,3 +1430,82 @@ def test_requests_are_set_up_as_moto_sets_them_up_unpatched(
     monkeypatch.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
     assert run() == patched
     assert sum(isinstance(answer, tuple) for answer in patched[0]) >= 5 and len(patched[1]) == 4
+
+
+def _varied_update(expression: str, values: dict[str, Any] | None = None, pk: str = "w") -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": expression,
+        "ReturnValues": "ALL_NEW",
+    }
+    values = {":one": {"N": "1"}, ":s": {"SS": ["a", "b"]}, ":l": {"L": [{"S": "x"}]}, **(values or {})}
+    used = {name: value for name, value in values.items() if name in expression}
+    if used:
+        body["ExpressionAttributeValues"] = used
+    return "UpdateItem", body
+
+
+# Every clause, the functions and arithmetic, each expression at least twice (the second time after
+# its checks passed), and each later pass's error from an expression that passed on the item before.
+_VARIED_UPDATES = [
+    _varied_update("ADD n :one"),
+    _varied_update("ADD n :one"),
+    _varied_update("ADD tags :s"),
+    _varied_update("DELETE tags :s"),
+    _varied_update("SET l = list_append(if_not_exists(l, :l), :l), m = if_not_exists(m, :one)"),
+    _varied_update("SET l = list_append(if_not_exists(l, :l), :l), m = if_not_exists(m, :one)"),
+    _varied_update("SET n = n + :one, k = n - :one REMOVE m"),
+    _varied_update("SET n = n + :one, k = n - :one REMOVE m"),
+    _varied_update("SET g = :one"),
+    _varied_update("SET x = g + :one"),
+    _varied_update("SET y = list_append(:l, :l)"),
+    _varied_update("SET g = :l"),
+    _varied_update("SET x = g + :one"),  # not a number now
+    _varied_update("SET y = list_append(g, :l)"),
+    _varied_update("SET g = :one"),
+    _varied_update("SET y = list_append(g, :l)"),  # not a list now
+    _varied_update("SET z = g - :one"),
+    _varied_update("REMOVE g"),
+    _varied_update("SET z = g - :one"),  # gone now
+    _varied_update("REMOVE l[0], tags"),
+    _varied_update("REMOVE l[0], tags"),
+    _varied_update("ADD n :one", pk="fresh"),  # an item the update creates
+]
+
+
+def test_update_passes_with_nothing_to_do_are_skipped_and_answers_stay_moto_s(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A later pass is skipped where the expression has no node it acts on; walks call a pass's
+    # per-child hook only where it has one. Answers, errors and items stay unpatched moto's.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+    walks = 0
+    traverse = DepthFirstTraverser.traverse
+
+    def counted(self: Any, node: Any) -> Any:
+        nonlocal walks
+        walks += 1
+        return traverse(self, node)
+
+    monkeypatch.setattr(DepthFirstTraverser, "traverse", counted)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _VARIED_UPDATES, ("w", "fresh"))
+
+    patched = run()
+    walks_patched, walks = walks, 0
+    cls = validators.UpdateExpressionValidator
+    assert getattr(traverse, "_engram_by_type", False)
+    traverse = traverse._engram_original  # type: ignore[attr-defined]
+    monkeypatch.setattr(Node, "find_clauses", Node.find_clauses._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "validate", cls.validate._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "__init__", cls.__init__._engram_original)  # type: ignore[misc]
+    unpatched = run()
+    assert patched == unpatched
+    refused = [answer[1]["message"] for answer in patched[0] if isinstance(answer, tuple)]
+    assert len(refused) == len(set(refused)) == 3  # an operand, a function, a path: each pass's own error
+    assert patched[0][7]["Attributes"]["k"] == {"N": "2"} and patched[1][0]["n"] == {"N": "1"}
+    assert 0 < walks_patched < walks - 25  # a pass for functions or SET actions, for instance

@@ -1429,7 +1429,9 @@ def _traverse_update_trees_by_type() -> None:
     """moto validates an UpdateExpression with ten depth-first passes over its tree, and each pass
     rebuilds its tuple of node classes and runs two ``isinstance`` checks against abstract classes
     at every node (the passes were most of an UpdateItem's remaining time). The same walk, in the
-    same order with the same hooks, deciding by each node's class once per pass; and the search for
+    same order with the same hooks, deciding by each node's class once per set of classes a pass
+    processes, calling a pass's per-child hook only if it has one (moto's default does nothing),
+    and not calling into a child that is not a node (a name, a value); and the search for
     an expression's clauses (run from every nested node by two of the passes) likewise. Re-check on
     a moto upgrade that ``DepthFirstTraverser.traverse_node_recursively`` and ``Node.find_clauses``
     are unchanged."""
@@ -1440,28 +1442,39 @@ def _traverse_update_trees_by_type() -> None:
         UpdateExpressionFunction,
     )
 
-    if getattr(DepthFirstTraverser.traverse, "_engram_by_type", False):
+    original = DepthFirstTraverser.traverse
+    if getattr(original, "_engram_by_type", False):
         return
     is_node: dict[type, bool] = {}
+    hits: dict[Any, dict[type, bool]] = {}  # the classes a pass processes → {node class: processed}
+    no_hook = DepthFirstTraverser.pre_processing_of_child
 
     def traverse(self: Any, root: Any) -> Any:
         wanted = self.nodes_to_be_processed()
-        processed: dict[type, bool] = {}
+        processed = hits.get(wanted)
+        if processed is None:
+            if len(hits) >= 256:
+                hits.clear()
+            processed = hits[wanted] = {}
+        # a pass without the hook (moto's does nothing) is not called for every child
+        hooked = type(self).pre_processing_of_child is not no_hook or "pre_processing_of_child" in vars(self)
         pre_processing_of_child = self.pre_processing_of_child
         process = self.process
 
-        def visit(node: Any, child_id: int) -> Any:
-            kind = type(node)
-            node_kind = is_node.get(kind)
-            if node_kind is None:
-                node_kind = is_node[kind] = issubclass(kind, Node)
-            if not node_kind:
-                return node
+        def visit(node: Any, child_id: int) -> Any:  # a node
             parent = node.parent
-            if node.children is not None:
-                for i, child in enumerate(node.children):
-                    pre_processing_of_child(node, i)
-                    visit(child, i)
+            children = node.children
+            if children is not None:
+                for i, child in enumerate(children):
+                    if hooked:
+                        pre_processing_of_child(node, i)
+                    child_kind = type(child)
+                    child_is_node = is_node.get(child_kind)
+                    if child_is_node is None:
+                        child_is_node = is_node[child_kind] = issubclass(child_kind, Node)
+                    if child_is_node:
+                        visit(child, i)
+            kind = type(node)
             hit = processed.get(kind)
             if hit is None:
                 hit = processed[kind] = issubclass(kind, wanted)
@@ -1472,7 +1485,11 @@ def _traverse_update_trees_by_type() -> None:
                     parent.children[child_id] = node
             return node
 
-        return visit(root, -1)
+        kind = type(root)
+        root_is_node = is_node.get(kind)
+        if root_is_node is None:
+            root_is_node = is_node[kind] = issubclass(kind, Node)
+        return visit(root, -1) if root_is_node else root
 
     nested: dict[type, bool] = {}
 
@@ -1491,6 +1508,8 @@ def _traverse_update_trees_by_type() -> None:
         return clauses
 
     traverse._engram_by_type = True  # type: ignore[attr-defined]
+    traverse._engram_original = original  # type: ignore[attr-defined]
+    find_clauses._engram_original = Node.find_clauses  # type: ignore[attr-defined]
     DepthFirstTraverser.traverse = traverse
     Node.find_clauses = find_clauses
 
@@ -1498,6 +1517,15 @@ def _traverse_update_trees_by_type() -> None:
 # moto's first three UpdateExpression passes: checks that read only the expression, its names and the
 # table's key attributes, and change nothing (each hands back the node it was given)
 _EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+# moto's later passes that act only on nodes of the classes they name (no per-child hook), and only
+# ever put nodes of the tree or new value / missing-path nodes in their place
+_NODE_CLASS_PASSES = (
+    "ExpressionAttributeValueProcessor",
+    "UpdateExpressionFunctionEvaluator",
+    "ExecuteOperations",
+    "TypeMismatchValidator",
+    "EmptyStringKeyValueValidator",
+)
 
 
 def _check_update_expressions_once() -> None:
@@ -1508,15 +1536,45 @@ def _check_update_expressions_once() -> None:
     every node to its parent). Once they passed for such a combination they are skipped for it;
     a combination that failed is checked again, so it fails again with moto's own error. Re-check
     on a moto upgrade that ``UpdateExpressionValidator.get_ast_processors`` still lists them and
-    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto).
+
+    A later pass that acts only on nodes of some classes (a function, a SET action...) is skipped
+    too where the expression has no node of them, nor can an earlier pass have made one (passes put
+    only the tree's own nodes, values and missing-path markers in place of those they process): it
+    would walk the tree and change nothing."""
     from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DDBTypedValue, Node, NoneExistingPath  # type: ignore[attr-defined]
 
     cls = validators.UpdateExpressionValidator
     if getattr(cls.validate, "_engram_once", False):
         return
     checks = tuple(getattr(validators, name) for name in _EXPRESSION_ONLY_CHECKS)
+    by_class = frozenset(getattr(validators, name) for name in _NODE_CLASS_PASSES)
     original_init, original_validate = cls.__init__, cls.validate
     passed: dict[tuple[Any, ...], Any] = {}  # key → the tree it was checked on (kept alive: ids stay unique)
+    idle: dict[tuple[int, type, Any], tuple[Any, bool]] = {}  # (tree, pass, its classes) → (tree, nothing to do)
+
+    def classes_in(tree: Any) -> set[type]:
+        found: set[type] = {DDBTypedValue, NoneExistingPath}  # what passes may put in
+        pending = [tree]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Node):
+                found.add(type(node))
+                pending.extend(node.children or [])
+        return found
+
+    def nothing_to_do(source: Any, processor: Any) -> bool:
+        if type(processor) not in by_class:
+            return False
+        wanted = processor.nodes_to_be_processed()
+        key = (id(source), type(processor), wanted)
+        entry = idle.get(key)
+        if entry is None or entry[0] is not source:
+            if len(idle) >= 4096:
+                idle.clear()
+            entry = idle[key] = (source, not any(issubclass(kind, wanted) for kind in classes_in(source)))
+        return bool(entry[1])
 
     def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, expression, *args, **kwargs)
@@ -1538,7 +1596,7 @@ def _check_update_expressions_once() -> None:
             return node
         node = self.node_to_validate
         for processor in self.processors:
-            if not isinstance(processor, checks):
+            if not isinstance(processor, checks) and not nothing_to_do(source, processor):
                 node = processor.traverse(node)
         return node
 
