@@ -194,7 +194,9 @@ def _calls(client: Any, tag: str, i: int, transaction: bool = False) -> list[Any
     return calls
 
 
-def run(pairs: int, rounds: int, endpoints: bool = False, baseline: str = "moto") -> dict[str, Any]:
+def run(
+    pairs: int, rounds: int, endpoints: bool = False, baseline: str = "moto", before_tree: Path | None = None
+) -> dict[str, Any]:
     import boto3
 
     from engram.local import dynamo_client
@@ -202,11 +204,14 @@ def run(pairs: int, rounds: int, endpoints: bool = False, baseline: str = "moto"
     # client mode: botocore and lean clients on one endpoint; endpoints: the lean client on two
     before = ["--serve-before"] if baseline == "moto" else ["--serve-before", "--baseline", baseline]
     modes = {"endpoint before": " ".join(before), "endpoint now": "--serve"} if endpoints else {}
+    if endpoints and before_tree is not None:  # the 'before' endpoint: another checkout's code as it is
+        modes["endpoint before"] = "--serve (before tree)"
     servers = {
         flag: subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "bench.dynamo_calls", *flag.split()],
+            [sys.executable, "-m", "bench.dynamo_calls", *flag.split()[: 1 if "(" in flag else None]],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            **_tree_options(before_tree if "(" in flag else None),
         )
         for flag in (modes.values() if endpoints else ["--serve"])
     }
@@ -273,6 +278,15 @@ def run(pairs: int, rounds: int, endpoints: bool = False, baseline: str = "moto"
     }
 
 
+def _tree_options(tree: Path | None) -> dict[str, Any]:
+    """Popen options that run the module from another checkout (its engram package and its bench)."""
+    if tree is None:
+        return {}
+    root = tree.resolve()
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "shared"), str(root)])}
+    return {"cwd": root, "env": environ}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -284,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         help="--endpoints: the 'before' endpoint undoes every request-handling patch (moto, default) "
         "or only the latest ones (the set-up of requests, the tree copiers, the stream records' JSON)",
     )
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        default=None,
+        help="--endpoints: the 'before' endpoint runs this checkout's code instead (e.g. a git worktree of main)",
+    )
     parser.add_argument("--endpoints", action="store_true", help="compare endpoints, not clients (see above)")
     parser.add_argument("--pairs", type=int, default=3, help="alternations of the two clients (default 3)")
     parser.add_argument("--rounds", type=int, default=200, help="rounds of four calls per run (default 200)")
@@ -291,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.serve or args.serve_before:
         return serve(before=args.baseline if args.serve_before else None)
-    result = run(args.pairs, args.rounds, args.endpoints, args.baseline)
+    result = run(args.pairs, args.rounds, args.endpoints, args.baseline, args.before_tree)
     print("| client | pair | client CPU ms/call | endpoint CPU ms/call |")
     print("|---|---:|---:|---:|")
     for pair in range(args.pairs):

@@ -1994,6 +1994,32 @@ def _set_up_requests_directly() -> None:
             found = dates[second] = responses.http_date(now)
         return found
 
+    def read_whole_body(request: Any) -> bytes | None:
+        """What werkzeug's get_data reads from an in-memory body of the length the request gives
+        (cached on the request as get_data caches it, the stream left as empty as werkzeug leaves
+        it), or None (nothing read) for any other."""
+        environ = request.environ
+        stream = environ.get("wsgi.input")
+        length = environ.get("CONTENT_LENGTH")
+        if (
+            type(stream) is not io.BytesIO
+            or type(length) is not str
+            or not (length.isascii() and length.isdigit())
+            or "wsgi.input_terminated" in environ
+            or environ.get("HTTP_TRANSFER_ENCODING", "")
+            or request.max_content_length is not None
+            or "stream" in request.__dict__
+        ):
+            return None
+        start = stream.tell()
+        body = stream.read(int(length))
+        if len(body) != int(length):  # werkzeug would call that a disconnect
+            stream.seek(start)
+            return None
+        request.__dict__["stream"] = io.BytesIO()
+        request._cached_data = body
+        return body
+
     def get_access_key(self: Any) -> str:  # moto's, with the search kept per Authorization
         if "Authorization" in self.headers:
             found = access_key_in(self.headers["Authorization"])
@@ -2024,10 +2050,12 @@ def _set_up_requests_directly() -> None:
         querystring: dict[str, Any] = OrderedDict()
         # werkzeug's _load_form_data for a body that is not a form, then get_data
         state = request.__dict__
-        state["stream"] = request.stream
+        body = read_whole_body(request)
+        if body is None:
+            state["stream"] = request.stream
         state["form"] = request.parameter_storage_class()
         state["files"] = request.parameter_storage_class()
-        self.body = request.get_data()
+        self.body = request.get_data() if body is None else body
         self.form_data = state["form"]
         self.raw_body = self.body
         self.body = self.body.decode("utf-8")
