@@ -1419,6 +1419,12 @@ def test_requests_are_set_up_as_moto_sets_them_up_unpatched(
             unpatched.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
             expected = _set_up(original, _setup_environ(case))
         assert got == got_again == expected, case
+    with monkeypatch.context() as account:  # the account moto is told to use, over the request's
+        account.setenv("MOTO_ACCOUNT_ID", "444455556666")
+        got = _set_up(setup, _setup_environ(_SETUP_CASES[7]))
+        account.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+        assert got == _set_up(original, _setup_environ(_SETUP_CASES[7]))
+        assert got["current_account"] == "444455556666"
     refused = [case for case in _SETUP_CASES if isinstance(_set_up(setup, _setup_environ(case)), tuple)]
     assert len(refused) == 6 and _SETUP_CASES[11] in refused  # moto's errors (a body not UTF-8, cut short...)
     from moto.core.request import Request

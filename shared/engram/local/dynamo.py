@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engram.local.stream_log import TTL_USER_IDENTITY, StreamLog, after_write, lambda_record
 from engram.local.template import ACCOUNT_ID, TableSpec
@@ -387,9 +387,7 @@ class LocalDynamo:
         return status, headers, data
 
     def _backend(self) -> Any:
-        from moto.dynamodb.models import dynamodb_backends
-
-        return dynamodb_backends[ACCOUNT_ID][self.region]
+        return _moto_types().backends[ACCOUNT_ID][self.region]
 
     def _capture(self, number: int | None, created: float, ttl: bool) -> None:
         """Move the stream records write ``number`` made out of moto into the stream logs
@@ -437,9 +435,7 @@ class LocalDynamo:
         server routes it through a host-based dispatcher (which lists moto's modules on the disk
         for each request) and a Flask app (request context, CORS headers) first: together they
         cost as much as the DynamoDB work itself. Caller holds the lock."""
-        from botocore.exceptions import ClientError
-        from moto.core.request import Request
-        from werkzeug.exceptions import HTTPException
+        ClientError, Request, HTTPException = _moto_types()[:3]
 
         handler = self._handlers[DYNAMODB_PREFIX if target.startswith(DYNAMODB_PREFIX) else STREAMS_PREFIX]
         request = Request(environ)
@@ -1118,6 +1114,25 @@ def _items_of(table: Any) -> Iterator[Any]:
 
 def _key_names(table: Any) -> list[str]:
     return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+
+class _MotoTypes(NamedTuple):
+    client_error: Any
+    request: Any
+    http_exception: Any
+    backends: Any  # moto's DynamoDB backends (one object for the life of the process)
+
+
+@functools.cache
+def _moto_types() -> _MotoTypes:
+    """What every request needs from moto, imported once (an import statement in a function runs
+    the import machinery on every call: a fortieth of a small call's time)."""
+    from botocore.exceptions import ClientError
+    from moto.core.request import Request
+    from moto.dynamodb.models import dynamodb_backends
+    from werkzeug.exceptions import HTTPException
+
+    return _MotoTypes(ClientError, Request, HTTPException, dynamodb_backends)
 
 
 def _moto_handlers() -> dict[str, Any]:
@@ -1977,6 +1992,7 @@ def _set_up_requests_directly() -> None:
     from urllib.parse import parse_qs, parse_qsl
 
     import moto.core.responses as responses
+    import moto.iam.models as iam_models
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.setup_class
@@ -1987,6 +2003,7 @@ def _set_up_requests_directly() -> None:
         original is not base.setup_class
         or DynamoHandler.get_region_from_url is not base.get_region_from_url
         or DynamoHandler.get_access_key is not base.get_access_key
+        or DynamoHandler.get_current_account is not base.get_current_account
     ):
         return  # moto's DynamoDB handler sets up requests its own way: leave it
     urls = functools.lru_cache(maxsize=256)(responses.urlparse)
@@ -2129,11 +2146,15 @@ def _set_up_requests_directly() -> None:
             self.response_headers["date"] = http_date_now()
         if self.automated_parameter_parsing and self._get_action():
             self.parse_parameters(request)
-        from moto.iam.models import mark_account_as_visited
-
         self.access_key = self.get_access_key()
-        self.current_account = self.get_current_account()
-        mark_account_as_visited(
+        # moto's get_current_account, its function looked up per call as its import does
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            self.current_account = os.environ["MOTO_ACCOUNT_ID"]
+        elif "x-moto-account-id" in self.headers:
+            self.current_account = self.headers["x-moto-account-id"]
+        else:
+            self.current_account = iam_models.get_account_id_from(self.get_access_key())
+        iam_models.mark_account_as_visited(  # looked up per call, as moto's import does
             account_id=self.current_account,
             access_key=self.access_key,
             service=self.service_name,
