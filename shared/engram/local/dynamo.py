@@ -860,9 +860,6 @@ def read_headers(rfile: Any) -> _RequestHeaders | tuple[HTTPStatus, str]:
     (names as sent, values without leading blanks, folded lines joined, its limits); or the error
     status and message to answer (also for a line without a colon, which the ``email`` parser
     would keep as a defect)."""
-    buffered = _buffered_headers(rfile)
-    if buffered is not None:
-        return buffered
     entries: list[list[str]] = []  # [name, value as sent, line endings of folds included]
     lines = 0
     while True:
@@ -885,39 +882,6 @@ def read_headers(rfile: Any) -> _RequestHeaders | tuple[HTTPStatus, str]:
     headers = _RequestHeaders()
     for name, value in entries:
         headers.add(name, value.rstrip("\r\n"))
-    return headers
-
-
-def _buffered_headers(rfile: Any) -> _RequestHeaders | None:
-    """The header block read at once where it is all in the reader's buffer and plain (every line
-    ending in CRLF, none folded, each with a colon, within the limits): what the line-by-line
-    reading gives for it. Anything else (None, nothing read) is read line by line."""
-    peek = getattr(rfile, "peek", None)
-    if peek is None:
-        return None
-    buffered = peek(1)
-    if buffered.startswith(b"\r\n"):
-        rfile.read(2)
-        return _RequestHeaders()
-    end = buffered.find(b"\r\n\r\n")
-    if end < 0:
-        return None
-    block = buffered[:end]
-    lines = block.split(b"\r\n")
-    if (
-        len(lines) >= _MAX_HEADERS  # the empty line counts too
-        or b"\n" in block.replace(b"\r\n", b"")
-        or block[:1] in (b" ", b"\t")
-        or b"\r\n " in block
-        or b"\r\n\t" in block
-        or any(len(line) + 2 > _MAX_HEADER_LINE or b":" not in line for line in lines)
-    ):
-        return None
-    rfile.read(end + 4)
-    headers = _RequestHeaders()
-    for line in lines:
-        name, _, value = line.decode("iso-8859-1").partition(":")
-        headers.add(name, value.lstrip(" \t").rstrip("\r\n"))
     return headers
 
 
