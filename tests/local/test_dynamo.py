@@ -1526,3 +1526,15 @@ def test_update_passes_with_nothing_to_do_are_skipped_and_answers_stay_moto_s(
     assert len(refused) == len(set(refused)) == 3  # an operand, a function, a path: each pass's own error
     assert patched[0][7]["Attributes"]["k"] == {"N": "2"} and patched[1][0]["n"] == {"N": "1"}
     assert 0 < walks_patched < walks - 25  # a pass for functions or SET actions, for instance
+
+
+def test_action_names_are_spelled_as_moto_spells_them(dynamo: LocalDynamo) -> None:
+    import moto.core.responses as responses
+    from moto.core.responses import get_service_model
+
+    spell = responses.camelcase_to_underscores
+    assert getattr(spell, "_engram_cached", False)
+    names = [*get_service_model("dynamodb").operation_names, "", "ABCTest", "getHTTPResponseCode", "X"]
+    for name in names * 2:  # the second time from the cache
+        assert spell(name) == spell.__wrapped__(name), name  # type: ignore[attr-defined]
+    assert spell("BatchGetItem") == "batch_get_item" and spell("TransactWriteItems") == "transact_write_items"

@@ -2277,10 +2277,13 @@ def _raw_url_of(parts: tuple[Any, ...]) -> str:
 
 def _cache_action_names() -> None:
     """moto lists a response class's methods with ``inspect.getmembers`` on every request to
-    find the action's; a class's methods do not change while the server runs."""
+    find the action's, and turns the action's name into the method's character by character; a
+    class's methods do not change while the server runs, and the name's spelling is a function
+    of the name."""
     import moto.core.responses as responses
 
     _memoize(responses, "method_names_from_class", 256)
+    _memoize(responses, "camelcase_to_underscores", 256)
 
 
 # --------------------------------------------------------------------------------------------
