@@ -1538,3 +1538,65 @@ def test_action_names_are_spelled_as_moto_spells_them(dynamo: LocalDynamo) -> No
     for name in names * 2:  # the second time from the cache
         assert spell(name) == spell.__wrapped__(name), name  # type: ignore[attr-defined]
     assert spell("BatchGetItem") == "batch_get_item" and spell("TransactWriteItems") == "transact_write_items"
+
+
+def _guarded(
+    n: int, condition: str = "attribute_exists(#p) AND #s = :open", update: str = "SET n = :n", **values: Any
+) -> tuple[str, dict[str, Any]]:
+    given = {":open": {"S": "open"}, ":n": {"N": str(n)}, **values}
+    return _conditional(
+        "UpdateItem",
+        condition,
+        {name: value for name, value in given.items() if value is not None},
+        Key={"pk": {"S": "g"}},
+        UpdateExpression=update,
+        ReturnValues="ALL_NEW",
+    )
+
+
+# The same condition with values only the update uses changing from call to call, then ones the
+# condition uses, a list the update uses, a value the condition lacks, a condition without values.
+_GUARDED_REQUESTS = [
+    ("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "g"}, "state": {"S": "open"}}}),
+    *[_guarded(n) for n in range(4)],
+    _guarded(9, **{":open": {"S": "shut"}}),  # the condition's own value: fails
+    _guarded(5, update="SET n = :n, l = :l", **{":l": {"L": [{"S": "x"}]}}),  # a list only the update uses
+    _guarded(6, **{":open": None}),  # the condition's value missing
+    _guarded(7, "attribute_exists(#p) AND #s = :n"),  # another text: a number against a string
+    _guarded(8, "attribute_exists(#p)", **{":open": None}),
+    _guarded(9, "attribute_exists(#p)", **{":open": None}),
+    _conditional("DeleteItem", "attribute_exists(#p)", None, Key={"pk": {"S": "g"}}, ReturnValues="ALL_OLD"),
+]
+
+
+def test_conditions_are_parsed_once_whatever_values_only_the_update_uses(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parses = 0
+    parse_paths = ConditionExpressionParser._parse_paths
+
+    def counting(self: Any, nodes: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return parse_paths(self, nodes)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_parse_paths", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _GUARDED_REQUESTS, ("g",))
+
+    parse = ConditionExpressionParser.parse
+    patched = run()
+    parses_patched, parses = parses, 0
+    monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
+    unpatched = run()
+    assert patched == unpatched
+    assert [answer["Attributes"]["n"] for answer in patched[0][1:5]] == [{"N": str(n)} for n in range(4)]
+    refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
+    assert refused == ["ConditionalCheckFailedException", "InternalFailure", "ValidationException"]
+    assert patched[0][-1]["Attributes"]["l"] == {"L": [{"S": "x"}]} and patched[1] == []
+    # moto parses a condition twice per call (to check its values, then to apply it): 20 parses;
+    # here the first text once per value it uses (twice) and once more failing, the others once
+    assert parses == 20 and parses_patched == 5

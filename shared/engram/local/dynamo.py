@@ -1814,12 +1814,19 @@ def _cache_condition_lexing() -> None:
 _SCALAR_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
 
 
-def _condition_key(parser: Any) -> tuple[Any, ...] | None:
-    """What a condition's parse depends on (its text, names and values), or None where the parse
-    is not kept: a value that is not a scalar (moto's operands would hold the request's own list or
-    map, which a later update may change in place)."""
+def _condition_key(parser: Any, used: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """What a condition's parse depends on (its text, names and the ``used`` values: those its parse
+    looks up), or None where the parse is not kept: a value that is not a scalar (moto's operands
+    would hold the request's own list or map, which a later update may change in place)."""
+    given = parser.expression_attribute_values
+    if not used:
+        chosen = []
+    elif type(given) is not dict or not all(placeholder in given for placeholder in used):
+        return None
+    else:
+        chosen = [(placeholder, given[placeholder]) for placeholder in used]
     values: list[tuple[str, str, Any]] = []
-    for placeholder, value in (parser.expression_attribute_values or {}).items():
+    for placeholder, value in chosen:
         if type(value) is not dict or len(value) != 1:
             return None
         ((kind, raw),) = value.items()
@@ -1832,34 +1839,69 @@ def _condition_key(parser: Any) -> tuple[Any, ...] | None:
     return (parser.condition_expression, None if names is None else tuple(names.items()), tuple(values))
 
 
+class _LookupsNoted(dict):  # type: ignore[type-arg]
+    """A request's ExpressionAttributeValues that note which placeholders a parse looks up."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.looked_up: list[str] = []
+
+    def __getitem__(self, placeholder: str) -> Any:
+        self.looked_up.append(placeholder)
+        return super().__getitem__(placeholder)
+
+
 def _cache_condition_parsing() -> None:
     """moto parses a ConditionExpression (or FilterExpression) on every call, and a transaction's
     twice (once to check it, once more inside the write). The parse depends only on the text, the
-    names and the values; the operation it builds is only evaluated, never changed. So one parse per
-    combination whose values are scalars (strings, numbers, binary, booleans, null: what the operation
-    keeps of them cannot change), with the placeholders moto records as found; a condition that does
-    not parse is parsed again, so it fails again with moto's error. Re-check on a moto upgrade that
-    ``ConditionExpressionParser.parse`` and the operations in ``moto.dynamodb.comparisons`` are
-    unchanged (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    names and the values it looks up (the placeholders in the text: the same for every parse of
+    that text, noted at its first); the operation it builds is only evaluated, never changed. So one
+    parse per text, names and looked-up values, where those values are scalars (strings, numbers,
+    binary, booleans, null: what the operation keeps of them cannot change), with the placeholders
+    moto records as found: values only the UpdateExpression uses (a new timestamp each call) do not
+    make a new parse. A condition that does not parse is parsed again, so it fails again with
+    moto's error. Re-check on a moto upgrade that ``ConditionExpressionParser.parse`` reads the
+    values only by placeholder (``_lookup_expression_attribute_value``) and that the operations in
+    ``moto.dynamodb.comparisons`` are unchanged (tests/local/test_dynamo.py compares answers and
+    errors with unpatched moto)."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     original = ConditionExpressionParser.parse
     if getattr(original, "_engram_cached", False):
         return
     parsed: dict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = {}
+    looked_up: dict[str, tuple[str, ...]] = {}  # text → the value placeholders its parse looks up
 
     def parse(self: Any) -> Any:
-        key = _condition_key(self) if self.condition_expression else None
-        if key is None:
+        text = self.condition_expression
+        if not text:
             return original(self)
-        found = parsed.get(key)
-        if found is not None:
-            op, names, values = found
-            self.expr_attr_names_found.extend(names)
-            self.expr_attr_values_found.extend(values)
-            return op
+        used = looked_up.get(text)
+        if used is not None:
+            key = _condition_key(self, used)
+            found = parsed.get(key) if key is not None else None
+            if found is not None:
+                op, names, values = found
+                self.expr_attr_names_found.extend(names)
+                self.expr_attr_values_found.extend(values)
+                return op
         names_before, values_before = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
-        op = original(self)
+        given = self.expression_attribute_values
+        noted = _LookupsNoted(given) if type(given) is dict else None
+        if noted is not None:
+            self.expression_attribute_values = noted
+        try:
+            op = original(self)
+        finally:
+            self.expression_attribute_values = given
+        if noted is None and given is not None:
+            return op  # values of another kind: moto's path each time
+        if len(looked_up) >= 4096:
+            looked_up.clear()
+        used = looked_up[text] = tuple(dict.fromkeys(noted.looked_up)) if noted is not None else ()
+        key = _condition_key(self, used)
+        if key is None:
+            return op
         if len(parsed) >= 4096:
             parsed.clear()
         parsed[key] = (
