@@ -42,8 +42,10 @@ BEFORE_PATCHES = ("parse_parameters", "_enrich_response")
 
 def unpatch_latest() -> None:
     """Give moto back what the latest request-handling patches replaced (``--baseline latest``): the
-    set-up of requests, the UpdateExpression tree copiers and the stream records' kept JSON."""
+    set-up of requests, the UpdateExpression tree copiers, the stream records' kept JSON and the
+    direct ordering of values."""
     from moto.dynamodb.models import table as tables
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.responses import DynamoHandler
 
@@ -52,6 +54,8 @@ def unpatch_latest() -> None:
     validators.deepcopy = validators.deepcopy._engram_original  # type: ignore[attr-defined]
     tables.StreamRecord.__init__ = tables.StreamRecord.__init__._engram_original  # type: ignore[attr-defined,method-assign]
     tables.dynamo_json_dump = tables.dynamo_json_dump._engram_original  # type: ignore[attr-defined]
+    compared = DynamoType.__lt__._engram_originals  # type: ignore[attr-defined]
+    DynamoType.cast_value, DynamoType.__lt__ = compared["cast_value"], compared["lt"]  # type: ignore[method-assign]
 
 
 def unpatch() -> None:
@@ -296,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=("moto", "latest"),
         default="moto",
         help="--endpoints: the 'before' endpoint undoes every request-handling patch (moto, default) "
-        "or only the latest ones (the set-up of requests, the tree copiers, the stream records' JSON)",
+        "or only the latest ones (the set-up of requests, the tree copiers, the stream records' JSON, "
+        "the ordering of values)",
     )
     parser.add_argument(
         "--before-tree",

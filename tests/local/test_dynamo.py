@@ -1600,3 +1600,53 @@ def test_conditions_are_parsed_once_whatever_values_only_the_update_uses(
     # moto parses a condition twice per call (to check its values, then to apply it): 20 parses;
     # here the first text once per value it uses (twice) and once more failing, the others once
     assert parses == 20 and parses_patched == 5
+
+
+def test_values_are_ordered_and_hashed_as_moto_orders_and_hashes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from engram.local.dynamo import _compare_values_directly
+
+    _compare_values_directly()
+    originals = DynamoType.__lt__._engram_originals  # type: ignore[attr-defined]
+    raws = [
+        *_SIZED_VALUES,
+        {"S": "a"},
+        {"S": "B"},
+        {"S": "a"},
+        {"N": "1"},
+        {"N": "1.0"},
+        {"N": "-3e2"},
+        {"N": "10"},
+        {"B": "AAE="},
+        {"B": b"\x00"},
+        {"B": b"\x01"},
+        {"NULL": True},
+    ]
+    values = [DynamoType(raw) for raw in raws]
+
+    def outcomes() -> list[Any]:
+        found: list[Any] = []
+        for a in values:
+            try:
+                found.append(("cast", a.cast_value))
+            except Exception as exc:
+                found.append(("cast failed", type(exc)))
+            try:
+                found.append(("hash", hash(a)))
+            except Exception as exc:
+                found.append(("hash failed", type(exc)))
+            for b in values:
+                try:
+                    found.append((a < b, a == b))
+                except Exception as exc:
+                    found.append(("failed", type(exc)))
+        strings = [v for v in values if v.type == "S"]
+        found.append([v.value for v in sorted(strings)])
+        return found
+
+    direct = outcomes()
+    monkeypatch.setattr(DynamoType, "cast_value", originals["cast_value"])
+    monkeypatch.setattr(DynamoType, "__lt__", originals["lt"])
+    assert direct == outcomes()
+    assert direct[-1][:2] == ["", "B"] and ("failed", TypeError) in direct  # a number against a string
