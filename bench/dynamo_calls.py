@@ -42,8 +42,8 @@ BEFORE_PATCHES = ("parse_parameters", "_enrich_response")
 
 def unpatch_latest() -> None:
     """Give moto back what the latest request-handling patches replaced (``--baseline latest``): the
-    set-up of requests, the UpdateExpression tree copiers, the stream records' kept JSON and the
-    direct ordering of values."""
+    set-up of requests, the UpdateExpression tree copiers, the stream records' kept JSON, the
+    direct ordering of values and the item sizes kept per read."""
     from moto.dynamodb.models import table as tables
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.parsing import validators
@@ -54,6 +54,12 @@ def unpatch_latest() -> None:
     validators.deepcopy = validators.deepcopy._engram_original  # type: ignore[attr-defined]
     tables.StreamRecord.__init__ = tables.StreamRecord.__init__._engram_original  # type: ignore[attr-defined,method-assign]
     tables.dynamo_json_dump = tables.dynamo_json_dump._engram_original  # type: ignore[attr-defined]
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.responses import DynamoHandler as Handler
+
+    Item.size = Item.size._engram_original  # type: ignore[attr-defined,method-assign]
+    for owner, name in ((tables.Table, "query"), (tables.Table, "scan"), (Handler, "batch_get_item")):
+        setattr(owner, name, getattr(owner, name)._engram_unmeasured)
     compared = DynamoType.__lt__._engram_originals  # type: ignore[attr-defined]
     DynamoType.cast_value, DynamoType.__lt__ = compared["cast_value"], compared["lt"]  # type: ignore[method-assign]
 
@@ -301,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         default="moto",
         help="--endpoints: the 'before' endpoint undoes every request-handling patch (moto, default) "
         "or only the latest ones (the set-up of requests, the tree copiers, the stream records' JSON, "
-        "the ordering of values)",
+        "the ordering of values, sizes kept per read)",
     )
     parser.add_argument(
         "--before-tree",

@@ -1650,3 +1650,66 @@ def test_values_are_ordered_and_hashed_as_moto_orders_and_hashes_them(monkeypatc
     monkeypatch.setattr(DynamoType, "__lt__", originals["lt"])
     assert direct == outcomes()
     assert direct[-1][:2] == ["", "B"] and ("failed", TypeError) in direct  # a number against a string
+
+
+def test_reads_measure_each_item_once_and_page_as_moto_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Queries and scans page at 1 MB by the items' sizes; an item that shrinks between reads is
+    # measured anew by the next read. Pages, answers and a BatchGetItem stay moto's own.
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    local.start()
+    try:
+        local.call(
+            "CreateTable",
+            {
+                "TableName": TABLE,
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        key = {"pk": {"S": "p"}}
+        big = "x" * 300_000
+
+        def reads() -> list[Any]:
+            answers: list[Any] = []
+            for n in range(5):
+                local.call("PutItem", {"TableName": TABLE, "Item": {**key, "sk": {"N": str(n)}, "v": {"S": big}}})
+            query = {
+                "TableName": TABLE,
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": key["pk"]},
+            }
+            for shrink in range(3):
+                answers.append(local.call("Query", query))
+                answers.append(local.call("Scan", {"TableName": TABLE, "Limit": 4}))
+                answers.append(local.call("Query", {**query, "Limit": 2, "ProjectionExpression": "sk"}))
+                keys = [{**key, "sk": {"N": str(n)}} for n in range(5)]
+                batch = {"RequestItems": {TABLE: {"Keys": keys, "ProjectionExpression": "sk, v"}}}
+                answers.append(local.call("BatchGetItem", batch))
+                shrunk = {
+                    "TableName": TABLE,
+                    "Key": {**key, "sk": {"N": str(shrink)}},
+                    "UpdateExpression": "SET v = :y",
+                }
+                local.call("UpdateItem", {**shrunk, "ExpressionAttributeValues": {":y": {"S": "y"}}})  # in place
+            return [json.loads(json.dumps(answer, sort_keys=True).replace(big, "BIG")) for answer in answers]
+
+        assert getattr(Item.size, "_engram_per_read", False)
+        kept = reads()
+        monkeypatch.setattr(Item, "size", Item.size._engram_original)  # type: ignore[attr-defined]
+        for owner, name in ((Table, "query"), (Table, "scan"), (DynamoHandler, "batch_get_item")):
+            monkeypatch.setattr(owner, name, getattr(owner, name)._engram_unmeasured)
+        measured = reads()
+        assert kept == measured
+        pages = [len(answer["Items"]) for answer in kept[0::4]]
+        assert pages == [3, 4, 5]  # 1 MB: three big items, then four, then all five as they shrink
+        assert "LastEvaluatedKey" in kept[0] and "LastEvaluatedKey" not in kept[8]
+    finally:
+        local.stop(snapshot=False)

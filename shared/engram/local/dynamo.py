@@ -276,6 +276,7 @@ class LocalDynamo:
         _copy_items_directly()
         _project_top_level_attributes_directly()
         _compare_values_directly()
+        _measure_items_once_per_read()
         _cache_condition_lexing()
         _cache_condition_parsing()
         _draw_request_ids_at_once()
@@ -1702,6 +1703,57 @@ def _measure_sizes_directly() -> None:
     Item.size = item_size  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign,assignment]
     Item.__init__ = item_init  # type: ignore[method-assign]
+
+
+_read_sizes = threading.local()
+
+
+def _measure_items_once_per_read() -> None:
+    """moto measures each item a Query, Scan or BatchGetItem returns twice (to check the page's size
+    limit, then to add it to the page's size), and an item's measure is most of what a page costs
+    after the sort. These reads change no item, so while one runs an item's size is measured once
+    and kept (with the item, so its id stays its own) until the read ends. Re-check on a moto
+    upgrade that ``Table.query``, ``Table.scan`` and ``DynamoHandler.batch_get_item`` still only
+    read items (tests/local/test_dynamo.py compares their answers, pages and measures)."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    measure = Item.size
+    if getattr(measure, "_engram_per_read", False):
+        return
+
+    def size(self: Any) -> int:
+        memo: dict[int, tuple[Any, int]] | None = getattr(_read_sizes, "memo", None)
+        if memo is None:
+            return int(measure(self))
+        found = memo.get(id(self))
+        if found is not None and found[0] is self:
+            return found[1]
+        value = int(measure(self))
+        memo[id(self)] = (self, value)
+        return value
+
+    def reading(method: Callable[..., Any]) -> Callable[..., Any]:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            if getattr(_read_sizes, "memo", None) is not None:  # within another read
+                return method(*args, **kwargs)
+            _read_sizes.memo = {}
+            try:
+                return method(*args, **kwargs)
+            finally:
+                _read_sizes.memo = None
+
+        read.__dict__.update(method.__dict__)  # an earlier patch's marks and original stay readable
+        read._engram_unmeasured = method  # type: ignore[attr-defined]
+        return read
+
+    size._engram_per_read = True  # type: ignore[attr-defined]
+    size._engram_original = measure  # type: ignore[attr-defined]
+    Item.size = size  # type: ignore[method-assign]
+    Table.query = reading(Table.query)  # type: ignore[method-assign]
+    Table.scan = reading(Table.scan)  # type: ignore[method-assign]
+    DynamoHandler.batch_get_item = reading(DynamoHandler.batch_get_item)  # type: ignore[method-assign]
 
 
 def _copy_items_directly() -> None:
