@@ -1713,3 +1713,38 @@ def test_reads_measure_each_item_once_and_page_as_moto_pages(tmp_path: Path, mon
         assert "LastEvaluatedKey" in kept[0] and "LastEvaluatedKey" not in kept[8]
     finally:
         local.stop(snapshot=False)
+
+
+def test_item_results_are_written_as_json_unless_they_hold_a_none() -> None:
+    # A result is written directly unless a None is among its values (or it is not JSON's):
+    # what searching every result for a None first decided, now searched only where "null" is.
+    import datetime
+    import math
+
+    from engram.local.dynamo import _binary_as_base64, _holds_none, _NotPlain, item_result_json
+
+    def searched_first(result: Any) -> str | None:
+        if _holds_none(result):
+            return None
+        try:
+            return json.dumps(result, default=_binary_as_base64, allow_nan=False)
+        except (_NotPlain, TypeError, ValueError):
+            return None
+
+    results: list[Any] = [
+        {"Item": {"pk": {"S": "a"}, "blob": {"B": b"\x00\x01"}, "flag": {"NULL": True}}},
+        {"Item": {"pk": {"S": "null"}}, "ConsumedCapacity": {"CapacityUnits": 0.5}},  # the word in a string
+        {"Items": [], "LastEvaluatedKey": None},
+        {"Items": [{"a": {"L": [{"S": "x"}, None]}}]},
+        {"Responses": {"t": [{"k": {"N": "1"}}]}, "UnprocessedKeys": {}},
+        {"Tuple": ("x", None)},  # not searched inside, written as a list
+        {None: {"S": "key"}},
+        {"When": datetime.datetime(2026, 1, 1)},
+        {"NaN": math.nan},
+        {"Nested": [[[None]]]},
+        {},
+        None,
+    ]
+    got = [item_result_json(result) for result in results]
+    assert got == [searched_first(result) for result in results]
+    assert got[1] is not None and got[2] is None and got[5] == '{"Tuple": ["x", null]}' and got[-1] is None

@@ -1138,13 +1138,16 @@ def _binary_as_base64(value: Any) -> str:
 
 def item_result_json(result: Any) -> str | None:
     """The JSON body of an item operation's result, or None when it holds anything but JSON's
-    own types and binary values (a null, a date, a NaN): moto's serializer then writes it."""
-    if _holds_none(result):
-        return None  # the serializer leaves absent members out
+    own types and binary values (a null, a date, a NaN): moto's serializer then writes it. A
+    None among the values always writes ``null``, so only a text holding that word is searched
+    for one (the search walks every value of every item)."""
     try:
-        return json.dumps(result, default=_binary_as_base64, allow_nan=False)
+        text = json.dumps(result, default=_binary_as_base64, allow_nan=False)
     except (_NotPlain, TypeError, ValueError):
         return None
+    if "null" in text and _holds_none(result):
+        return None  # the serializer leaves absent members out
+    return text
 
 
 def _holds_none(value: Any) -> bool:
