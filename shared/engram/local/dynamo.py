@@ -1477,7 +1477,8 @@ def _traverse_update_trees_by_type() -> None:
                 hits.clear()
             processed = hits[wanted] = {}
         # a pass without the hook (moto's does nothing) is not called for every child
-        hooked = type(self).pre_processing_of_child is not no_hook or "pre_processing_of_child" in vars(self)
+        own = getattr(self, "__dict__", {})
+        hooked = type(self).pre_processing_of_child is not no_hook or "pre_processing_of_child" in own
         pre_processing_of_child = self.pre_processing_of_child
         process = self.process
 
