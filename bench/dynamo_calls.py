@@ -1,14 +1,16 @@
 """CPU per DynamoDB call against local mode's endpoint: botocore's full path beside the lean one.
 
     python -m bench.dynamo_calls [--pairs 3] [--rounds 200] [--out bench/results/dynamo_calls.json]
-    python -m bench.dynamo_calls --endpoints [--pairs 5]
+    python -m bench.dynamo_calls --endpoints [--pairs 5] [--baseline moto|latest]
 
 ``--endpoints`` compares endpoints instead of clients: the lean client alternates between two
 endpoint processes, today's and one where moto does unpatched what local mode's request-handling
-patches do (its own request parsing, request-id substitution, UpdateExpression checks, condition
-parsing, size measurement, result conversion and item copies: :func:`unpatch`), and the calls of
-the load's mix join in (a conditional TransactWriteItems, the authorizer's counter UpdateItem, a
-conditional UpdateItem, a BatchGetItem of 20 items with a projection).
+patches do (its own request set-up and parsing, request-id substitution, UpdateExpression checks
+and tree copies, condition parsing, size measurement, result conversion, item copies and stream
+record JSON: :func:`unpatch`; with ``--baseline latest`` only the latest of them:
+:func:`unpatch_latest`), and the calls of the load's mix join in (a conditional TransactWriteItems,
+the authorizer's counter UpdateItem, a conditional UpdateItem, a BatchGetItem of 20 items with a
+projection).
 
 A ``LocalDynamo`` runs in a process of its own (as in ``make run``) with one table; this process
 makes the same four calls a handler makes most (PutItem of a memory-sized item with a 1.5 KB
@@ -38,9 +40,35 @@ TABLE = "bench"
 BEFORE_PATCHES = ("parse_parameters", "_enrich_response")
 
 
+def unpatch_latest() -> None:
+    """Give moto back what the latest request-handling patches replaced (``--baseline latest``): the
+    set-up of requests, the UpdateExpression tree copiers, the stream records' kept JSON, the
+    direct ordering of values and the item sizes kept per read."""
+    from moto.dynamodb.models import table as tables
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.responses import DynamoHandler
+
+    DynamoHandler.setup_class = DynamoHandler.setup_class._engram_original  # type: ignore[attr-defined,method-assign]
+    DynamoHandler.get_access_key = DynamoHandler.get_access_key._engram_original  # type: ignore[attr-defined,method-assign]
+    validators.deepcopy = validators.deepcopy._engram_original  # type: ignore[attr-defined]
+    tables.StreamRecord.__init__ = tables.StreamRecord.__init__._engram_original  # type: ignore[attr-defined,method-assign]
+    tables.dynamo_json_dump = tables.dynamo_json_dump._engram_original  # type: ignore[attr-defined]
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.responses import DynamoHandler as Handler
+
+    Item.size = Item.size._engram_original  # type: ignore[attr-defined,method-assign]
+    for owner, name in ((tables.Table, "query"), (tables.Table, "scan"), (Handler, "batch_get_item")):
+        setattr(owner, name, getattr(owner, name)._engram_unmeasured)
+    compared = DynamoType.__lt__._engram_originals  # type: ignore[attr-defined]
+    DynamoType.cast_value, DynamoType.__lt__ = compared["cast_value"], compared["lt"]  # type: ignore[method-assign]
+
+
 def unpatch() -> None:
     """Give moto back what local mode's request-handling patches replaced (``--serve-before``)."""
     import moto.dynamodb.responses as responses
+
+    unpatch_latest()
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models import utilities
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
@@ -61,13 +89,15 @@ def unpatch() -> None:
     DynamoType.__deepcopy__, Item.__deepcopy__ = copies["value"], copies["item"]  # type: ignore[method-assign]
 
 
-def serve(before: bool = False) -> int:
+def serve(before: str | None = None) -> int:
     from engram.local.dynamo import LocalDynamo
 
     dynamo = LocalDynamo(Path(tempfile.mkdtemp(prefix="engram-dynamo-calls-")) / "dynamodb", "us-east-1")
     dynamo.start()
-    if before:
+    if before == "moto":
         unpatch()
+    elif before == "latest":
+        unpatch_latest()
     dynamo.call(
         "CreateTable",
         {
@@ -174,18 +204,24 @@ def _calls(client: Any, tag: str, i: int, transaction: bool = False) -> list[Any
     return calls
 
 
-def run(pairs: int, rounds: int, endpoints: bool = False) -> dict[str, Any]:
+def run(
+    pairs: int, rounds: int, endpoints: bool = False, baseline: str = "moto", before_tree: Path | None = None
+) -> dict[str, Any]:
     import boto3
 
     from engram.local import dynamo_client
 
     # client mode: botocore and lean clients on one endpoint; endpoints: the lean client on two
-    modes = {"endpoint before": "--serve-before", "endpoint now": "--serve"} if endpoints else {}
+    before = ["--serve-before"] if baseline == "moto" else ["--serve-before", "--baseline", baseline]
+    modes = {"endpoint before": " ".join(before), "endpoint now": "--serve"} if endpoints else {}
+    if endpoints and before_tree is not None:  # the 'before' endpoint: another checkout's code as it is
+        modes["endpoint before"] = "--serve (before tree)"
     servers = {
         flag: subprocess.Popen(  # our own interpreter and module
-            [sys.executable, "-m", "bench.dynamo_calls", flag],
+            [sys.executable, "-m", "bench.dynamo_calls", *flag.split()[: 1 if "(" in flag else None]],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            **_tree_options(before_tree if "(" in flag else None),
         )
         for flag in (modes.values() if endpoints else ["--serve"])
     }
@@ -252,18 +288,41 @@ def run(pairs: int, rounds: int, endpoints: bool = False) -> dict[str, Any]:
     }
 
 
+def _tree_options(tree: Path | None) -> dict[str, Any]:
+    """Popen options that run the module from another checkout (its engram package and its bench)."""
+    if tree is None:
+        return {}
+    root = tree.resolve()
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "shared"), str(root)])}
+    return {"cwd": root, "env": environ}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-before", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--baseline",
+        choices=("moto", "latest"),
+        default="moto",
+        help="--endpoints: the 'before' endpoint undoes every request-handling patch (moto, default) "
+        "or only the latest ones (the set-up of requests, the tree copiers, the stream records' JSON, "
+        "the ordering of values, sizes kept per read)",
+    )
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        default=None,
+        help="--endpoints: the 'before' endpoint runs this checkout's code instead (e.g. a git worktree of main)",
+    )
     parser.add_argument("--endpoints", action="store_true", help="compare endpoints, not clients (see above)")
     parser.add_argument("--pairs", type=int, default=3, help="alternations of the two clients (default 3)")
     parser.add_argument("--rounds", type=int, default=200, help="rounds of four calls per run (default 200)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.serve or args.serve_before:
-        return serve(before=args.serve_before)
-    result = run(args.pairs, args.rounds, args.endpoints)
+        return serve(before=args.baseline if args.serve_before else None)
+    result = run(args.pairs, args.rounds, args.endpoints, args.baseline, args.before_tree)
     print("| client | pair | client CPU ms/call | endpoint CPU ms/call |")
     print("|---|---:|---:|---:|")
     for pair in range(args.pairs):

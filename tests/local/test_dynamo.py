@@ -4,6 +4,7 @@ grow with the table, and a write's stream records leave moto at once."""
 from __future__ import annotations
 
 import gc
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -1187,3 +1188,555 @@ def test_items_and_values_are_copied_as_moto_copies_them(monkeypatch: pytest.Mon
     monkeypatch.setattr(DynamoType, "__deepcopy__", originals["value"])
     monkeypatch.setattr(Item, "__deepcopy__", originals["item"])
     assert direct == copies()
+
+
+def _tree_shape(value: Any, seen: dict[int, int]) -> Any:
+    """A tree's structure with each node and list numbered by first sight, parent links included."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return value
+    if id(value) in seen:
+        return ("seen", seen[id(value)])
+    seen[id(value)] = len(seen)
+    if type(value) is list:
+        return ("list", [_tree_shape(v, seen) for v in value])
+    return (type(value).__name__, [(name, _tree_shape(v, seen)) for name, v in vars(value).items()])
+
+
+_UPDATE_EXPRESSIONS = [
+    "SET #1 = :0, #2 = :1, #3 = :2",
+    "ADD access_count :one SET version = version + :one",
+    "SET a.b[2].c = if_not_exists(a.b[2].c, :z) - :one REMOVE x[1], x[3], #y.z DELETE s :s",
+    "SET l = list_append(:new, list_append(l, :more)), #m.#n = #m.#o ADD n :one",
+]
+
+
+def test_update_trees_are_copied_by_plan_as_the_direct_copy_makes_them(dynamo: LocalDynamo) -> None:
+    # Each parsed tree gets a function that builds its copy: the same nodes, lists and scalars,
+    # linked the same way (children and parents), none of them the tree's own.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    planned = validators.deepcopy
+    assert getattr(planned, "_engram_planned", False)
+    direct = planned._engram_original  # type: ignore[attr-defined]
+    for expression in _UPDATE_EXPRESSIONS:
+        tree = UpdateExpressionParser.make(expression)
+        before = _tree_shape(tree, {})
+        first, second = planned(tree), planned(tree)
+        reference = direct(tree)
+        assert _tree_shape(first, {}) == _tree_shape(second, {}) == _tree_shape(reference, {}) == before, expression
+        in_tree = {id(v) for v in _objects(tree)}
+        assert not in_tree & {id(v) for v in _objects(first)}  # nothing shared but scalars
+        assert not {id(v) for v in _objects(first)} & {id(v) for v in _objects(second)}
+        first.children[0].children.clear()  # changing a copy leaves the tree and other copies alone
+        assert _tree_shape(tree, {}) == before == _tree_shape(second, {})
+    subtree = UpdateExpressionParser.make(_UPDATE_EXPRESSIONS[2]).children[0]
+    assert _tree_shape(planned(subtree), {}) == _tree_shape(direct(subtree), {})  # up through its parent too
+    assert planned([1, "a"]) == [1, "a"] and planned({"k": [1]}, {}) == {"k": [1]}  # anything else: as before
+
+
+def _objects(value: Any) -> list[Any]:
+    found: dict[int, Any] = {}
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if type(current) in (str, int, float, bool, type(None)) or id(current) in found:
+            continue
+        found[id(current)] = current
+        pending.extend(current if type(current) is list else vars(current).values())
+    return list(found.values())
+
+
+def test_stream_records_are_read_back_from_moto_s_own_json_as_whole_records_were(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The JSON moto writes of a record's dynamodb part (to measure it) read back, with its size,
+    # is what converting the whole record gave: every type, every view, insert, change, removal.
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models import table as tables
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from engram.local.dynamo import _plain_json, stream_record_json
+
+    init = tables.StreamRecord.__init__
+    assert getattr(init, "_engram_kept", False)
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    old = Item(DynamoType({"S": "every"}), None, EVERY_TYPE)
+    new = Item(DynamoType({"S": "every"}), None, {**EVERY_TYPE, "n": {"N": "13"}, "added": {"BOOL": True}})
+    made = 0
+    for view in ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"):
+        for event, before, after in (("INSERT", None, new), ("MODIFY", old, new), ("REMOVE", old, None)):
+            record = tables.StreamRecord(table, view, event, before, after, 7)
+            assert record._engram_dynamodb_json  # type: ignore[attr-defined]
+            whole = _plain_json(record.to_json())
+            assert stream_record_json(record) == {"eventName": event, "dynamodb": whole["dynamodb"]}
+            assert whole["dynamodb"]["SizeBytes"] > 100
+            made += 1
+    assert made == 12
+
+    sent = {**EVERY_TYPE, "blob": {"B": "AAEC/w=="}, "blobs": {"BS": ["AAE=", "/w=="]}}  # base64 on the wire
+
+    def written() -> list[Any]:
+        start = dynamo.latest_position()
+        dynamo.call("PutItem", {"TableName": TABLE, "Item": sent})
+        dynamo.call(
+            "UpdateItem",
+            {
+                "TableName": TABLE,
+                "Key": {"pk": {"S": "every"}},
+                "UpdateExpression": "SET n = :n REMOVE blobs",
+                "ExpressionAttributeValues": {":n": {"N": "1"}},
+            },
+        )
+        dynamo.call("DeleteItem", {"TableName": TABLE, "Key": {"pk": {"S": "every"}}})
+        records = json.loads(json.dumps(dynamo.stream_log(TABLE).read(start, 100)))  # the log's are kept
+        for record in records:
+            del record["eventID"], record["dynamodb"]["SequenceNumber"]  # numbered by write
+            del record["dynamodb"]["ApproximateCreationDateTime"]  # the clock's, and moto's size
+            assert record["dynamodb"].pop("SizeBytes") > 100  # counts the time's digits: compared above
+        return records
+
+    kept = written()
+    monkeypatch.setattr(tables.StreamRecord, "__init__", init._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(tables, "dynamo_json_dump", tables.dynamo_json_dump._engram_original)  # type: ignore[attr-defined]
+    whole = written()
+    assert kept == whole and [r["eventName"] for r in kept] == ["INSERT", "MODIFY", "REMOVE"]
+
+
+def _setup_environ(case: dict[str, Any]) -> dict[str, Any]:
+    from engram.local.dynamo import wsgi_environ
+
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Host": "127.0.0.1:8000",
+        "X-Amz-Target": "DynamoDB_20120810.GetItem",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20200101/eu-west-1/dynamodb/aws4_request, "
+        "SignedHeaders=host, Signature=local",
+        **case.get("headers", {}),
+    }
+    body = case.get("body", b'{"TableName": "t", "Key": {"pk": {"S": "a"}}}')
+    pairs = [(name, value) for name, value in headers.items() if value is not None]
+    environ = wsgi_environ("POST", case.get("path", "/"), case.get("query", ""), body, pairs, ("127.0.0.1", 8000))
+    environ.update(case.get("environ", {}))
+    for name in case.get("without", ()):
+        environ.pop(name)
+    if case.get("buffered"):
+        environ["wsgi.input"] = io.BufferedReader(environ["wsgi.input"])
+    return environ
+
+
+_SETUP_CASES: list[dict[str, Any]] = [
+    {},  # the lean client's and local mode's own
+    {"headers": {"User-Agent": "Boto3/1.40 md/Botocore#1.40 ua/2.1 os/linux region/ap-south-1"}},
+    {"headers": {"Host": "dynamodb.sa-east-1.amazonaws.com"}},  # a region in the URL
+    {"headers": {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20200101/us-west-2/dynamodb"}},
+    {"headers": {"Authorization": "Basic dXNlcg=="}},  # no region in it, no access key
+    {"headers": {"Authorization": None}},
+    {"headers": {"Host": None}},  # moto writes the host into the environ
+    {"headers": {"x-moto-account-id": "111122223333"}},
+    {"query": "a=1&b=&Action=ListTables"},
+    {"body": b'{"TableName": "t&Action=ListTables", "Key": {}}'},  # a body that reads as a query
+    {"body": b""},  # an empty body: the query string is the headers
+    {"body": b'{"TableName": "\xff"}'},  # not UTF-8: moto's error
+    {"body": b'{"TableName": "t", "Key": 1}'},  # moto's parser refuses it
+    {"without": ["RAW_URI"]},
+    {"path": "//odd//path", "environ": {"RAW_URI": "http://127.0.0.1:8000/full?x=1"}},
+    {"headers": {"Content-Type": "application/x-www-form-urlencoded"}, "body": b"Action=ListTables&Limit=3"},
+    {"headers": {"Content-Type": "application/json"}},
+    {"headers": {"Content-Encoding": "gzip"}, "body": __import__("gzip").compress(b'{"TableName": "t"}')},
+    {"environ": {"CONTENT_LENGTH": "999"}},  # a body cut short: werkzeug's error
+    {"environ": {"CONTENT_LENGTH": "12"}},  # a length shorter than the body: that much is read
+    {"environ": {"CONTENT_LENGTH": " 45"}},
+    {"environ": {"CONTENT_LENGTH": "x"}},
+    {"environ": {"HTTP_TRANSFER_ENCODING": "chunked"}},
+    {"environ": {"wsgi.input_terminated": True}},
+    {"buffered": True},  # a stream that is not in memory
+]
+
+
+def _set_up(setup: Any, environ: dict[str, Any]) -> Any:
+    """A DynamoHandler set up by ``setup`` for a request of this environ: its state, or the failure."""
+    from moto.core.request import Request
+    from moto.dynamodb.responses import DynamoHandler
+
+    request = Request(environ)
+    handler = DynamoHandler()
+    try:
+        setup(handler, request, request.raw_url)
+    except Exception as exc:
+        return (type(exc), str(exc))
+    state = dict(vars(handler))
+    state["headers"] = list(state["headers"].items())
+    state["form_data"] = (type(state["form_data"]), list(state["form_data"].items(multi=True)))
+    made = state.pop("normalized_request")
+    assert made is request
+    state["request"] = (
+        request.get_data(),
+        request.stream.read(),
+        list(request.form.items(multi=True)),
+        list(request.files.items(multi=True)),
+        {k: v for k, v in request.environ.items() if k not in ("wsgi.input", "wsgi.errors", "werkzeug.request")},
+    )
+    return state
+
+
+def test_requests_are_set_up_as_moto_sets_them_up_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each request leaves the handler (and the request) as moto's own set-up does, the odd ones too;
+    # the same requests then answer and store the same as with moto's own set-up.
+    import datetime
+
+    import moto.core.responses as responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    setup = DynamoHandler.setup_class
+    assert getattr(setup, "_engram_direct", False)
+    original = setup._engram_original  # type: ignore[attr-defined]
+    access_key = DynamoHandler.get_access_key
+    monkeypatch.setattr(responses, "utcnow", lambda: datetime.datetime(2026, 12, 3, 0, 1, 2, 345678))
+    for case in _SETUP_CASES:
+        got = _set_up(setup, _setup_environ(case))
+        got_again = _set_up(setup, _setup_environ(case))  # what is kept per input gives the same
+        with monkeypatch.context() as unpatched:
+            unpatched.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+            expected = _set_up(original, _setup_environ(case))
+        assert got == got_again == expected, case
+    with monkeypatch.context() as account:  # the account moto is told to use, over the request's
+        account.setenv("MOTO_ACCOUNT_ID", "444455556666")
+        got = _set_up(setup, _setup_environ(_SETUP_CASES[7]))
+        account.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+        assert got == _set_up(original, _setup_environ(_SETUP_CASES[7]))
+        assert got["current_account"] == "444455556666"
+    refused = [case for case in _SETUP_CASES if isinstance(_set_up(setup, _setup_environ(case)), tuple)]
+    assert len(refused) == 6 and _SETUP_CASES[11] in refused  # moto's errors (a body not UTF-8, cut short...)
+    from moto.core.request import Request
+
+    parsers = 0
+    make_parser = Request.make_form_data_parser
+
+    def counted(self: Any) -> Any:
+        nonlocal parsers
+        parsers += 1
+        return make_parser(self)
+
+    monkeypatch.setattr(Request, "make_form_data_parser", counted)
+    assert isinstance(_set_up(setup, _setup_environ({})), dict) and parsers == 0  # the SDK's: set up directly
+    _set_up(setup, _setup_environ(_SETUP_CASES[16]))
+    assert parsers == 1  # another content type: moto's own set-up
+    assert _set_up(setup, _setup_environ(_SETUP_CASES[1]))["region"] == "ap-south-1"
+    assert _set_up(setup, _setup_environ(_SETUP_CASES[2]))["region"] == "sa-east-1"
+
+    def run() -> tuple[list[Any], list[Any]]:
+        answers, stored = _answers_and_items(dynamo, _VARIED_REQUESTS, ("a", "t1", "t2", "w1", "w2"))
+        for answer in answers:
+            if isinstance(answer, dict) and "Table" in answer:
+                answer["Table"].pop("CreationDateTime", None)
+        return answers, stored
+
+    patched = run()
+    monkeypatch.setattr(DynamoHandler, "setup_class", original)
+    monkeypatch.setattr(DynamoHandler, "get_access_key", access_key._engram_original)  # type: ignore[attr-defined]
+    assert run() == patched
+    assert sum(isinstance(answer, tuple) for answer in patched[0]) >= 5 and len(patched[1]) == 4
+
+
+def _varied_update(expression: str, values: dict[str, Any] | None = None, pk: str = "w") -> tuple[str, dict[str, Any]]:
+    body: dict[str, Any] = {
+        "TableName": TABLE,
+        "Key": {"pk": {"S": pk}},
+        "UpdateExpression": expression,
+        "ReturnValues": "ALL_NEW",
+    }
+    values = {":one": {"N": "1"}, ":s": {"SS": ["a", "b"]}, ":l": {"L": [{"S": "x"}]}, **(values or {})}
+    used = {name: value for name, value in values.items() if name in expression}
+    if used:
+        body["ExpressionAttributeValues"] = used
+    return "UpdateItem", body
+
+
+# Every clause, the functions and arithmetic, each expression at least twice (the second time after
+# its checks passed), and each later pass's error from an expression that passed on the item before.
+_VARIED_UPDATES = [
+    _varied_update("ADD n :one"),
+    _varied_update("ADD n :one"),
+    _varied_update("ADD tags :s"),
+    _varied_update("DELETE tags :s"),
+    _varied_update("SET l = list_append(if_not_exists(l, :l), :l), m = if_not_exists(m, :one)"),
+    _varied_update("SET l = list_append(if_not_exists(l, :l), :l), m = if_not_exists(m, :one)"),
+    _varied_update("SET n = n + :one, k = n - :one REMOVE m"),
+    _varied_update("SET n = n + :one, k = n - :one REMOVE m"),
+    _varied_update("SET g = :one"),
+    _varied_update("SET x = g + :one"),
+    _varied_update("SET y = list_append(:l, :l)"),
+    _varied_update("SET g = :l"),
+    _varied_update("SET x = g + :one"),  # not a number now
+    _varied_update("SET y = list_append(g, :l)"),
+    _varied_update("SET g = :one"),
+    _varied_update("SET y = list_append(g, :l)"),  # not a list now
+    _varied_update("SET z = g - :one"),
+    _varied_update("REMOVE g"),
+    _varied_update("SET z = g - :one"),  # gone now
+    _varied_update("REMOVE l[0], tags"),
+    _varied_update("REMOVE l[0], tags"),
+    _varied_update("ADD n :one", pk="fresh"),  # an item the update creates
+]
+
+
+def test_update_passes_with_nothing_to_do_are_skipped_and_answers_stay_moto_s(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A later pass is skipped where the expression has no node it acts on; walks call a pass's
+    # per-child hook only where it has one. Answers, errors and items stay unpatched moto's.
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+    walks = 0
+    traverse = DepthFirstTraverser.traverse
+
+    def counted(self: Any, node: Any) -> Any:
+        nonlocal walks
+        walks += 1
+        return traverse(self, node)
+
+    monkeypatch.setattr(DepthFirstTraverser, "traverse", counted)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _VARIED_UPDATES, ("w", "fresh"))
+
+    patched = run()
+    walks_patched, walks = walks, 0
+    cls = validators.UpdateExpressionValidator
+    assert getattr(traverse, "_engram_by_type", False)
+    traverse = traverse._engram_original  # type: ignore[attr-defined]
+    monkeypatch.setattr(Node, "find_clauses", Node.find_clauses._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "validate", cls.validate._engram_original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "__init__", cls.__init__._engram_original)  # type: ignore[misc]
+    unpatched = run()
+    assert patched == unpatched
+    refused = [answer[1]["message"] for answer in patched[0] if isinstance(answer, tuple)]
+    assert len(refused) == len(set(refused)) == 3  # an operand, a function, a path: each pass's own error
+    assert patched[0][7]["Attributes"]["k"] == {"N": "2"} and patched[1][0]["n"] == {"N": "1"}
+    assert 0 < walks_patched < walks - 25  # a pass for functions or SET actions, for instance
+
+
+def test_action_names_are_spelled_as_moto_spells_them(dynamo: LocalDynamo) -> None:
+    import moto.core.responses as responses
+    from moto.core.responses import get_service_model
+
+    spell = responses.camelcase_to_underscores
+    assert getattr(spell, "_engram_cached", False)
+    names = [*get_service_model("dynamodb").operation_names, "", "ABCTest", "getHTTPResponseCode", "X"]
+    for name in names * 2:  # the second time from the cache
+        assert spell(name) == spell.__wrapped__(name), name  # type: ignore[attr-defined]
+    assert spell("BatchGetItem") == "batch_get_item" and spell("TransactWriteItems") == "transact_write_items"
+
+
+def _guarded(
+    n: int, condition: str = "attribute_exists(#p) AND #s = :open", update: str = "SET n = :n", **values: Any
+) -> tuple[str, dict[str, Any]]:
+    given = {":open": {"S": "open"}, ":n": {"N": str(n)}, **values}
+    return _conditional(
+        "UpdateItem",
+        condition,
+        {name: value for name, value in given.items() if value is not None},
+        Key={"pk": {"S": "g"}},
+        UpdateExpression=update,
+        ReturnValues="ALL_NEW",
+    )
+
+
+# The same condition with values only the update uses changing from call to call, then ones the
+# condition uses, a list the update uses, a value the condition lacks, a condition without values.
+_GUARDED_REQUESTS = [
+    ("PutItem", {"TableName": TABLE, "Item": {"pk": {"S": "g"}, "state": {"S": "open"}}}),
+    *[_guarded(n) for n in range(4)],
+    _guarded(9, **{":open": {"S": "shut"}}),  # the condition's own value: fails
+    _guarded(5, update="SET n = :n, l = :l", **{":l": {"L": [{"S": "x"}]}}),  # a list only the update uses
+    _guarded(6, **{":open": None}),  # the condition's value missing
+    _guarded(7, "attribute_exists(#p) AND #s = :n"),  # another text: a number against a string
+    _guarded(8, "attribute_exists(#p)", **{":open": None}),
+    _guarded(9, "attribute_exists(#p)", **{":open": None}),
+    _conditional("DeleteItem", "attribute_exists(#p)", None, Key={"pk": {"S": "g"}}, ReturnValues="ALL_OLD"),
+]
+
+
+def test_conditions_are_parsed_once_whatever_values_only_the_update_uses(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    parses = 0
+    parse_paths = ConditionExpressionParser._parse_paths
+
+    def counting(self: Any, nodes: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return parse_paths(self, nodes)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_parse_paths", counting)
+
+    def run() -> tuple[list[Any], list[Any]]:
+        return _answers_and_items(dynamo, _GUARDED_REQUESTS, ("g",))
+
+    parse = ConditionExpressionParser.parse
+    patched = run()
+    parses_patched, parses = parses, 0
+    monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
+    unpatched = run()
+    assert patched == unpatched
+    assert [answer["Attributes"]["n"] for answer in patched[0][1:5]] == [{"N": str(n)} for n in range(4)]
+    refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
+    assert refused == ["ConditionalCheckFailedException", "InternalFailure", "ValidationException"]
+    assert patched[0][-1]["Attributes"]["l"] == {"L": [{"S": "x"}]} and patched[1] == []
+    # moto parses a condition twice per call (to check its values, then to apply it): 20 parses;
+    # here the first text once per value it uses (twice) and once more failing, the others once
+    assert parses == 20 and parses_patched == 5
+
+
+def test_values_are_ordered_and_hashed_as_moto_orders_and_hashes_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from engram.local.dynamo import _compare_values_directly
+
+    _compare_values_directly()
+    originals = DynamoType.__lt__._engram_originals  # type: ignore[attr-defined]
+    raws = [
+        *_SIZED_VALUES,
+        {"S": "a"},
+        {"S": "B"},
+        {"S": "a"},
+        {"N": "1"},
+        {"N": "1.0"},
+        {"N": "-3e2"},
+        {"N": "10"},
+        {"B": "AAE="},
+        {"B": b"\x00"},
+        {"B": b"\x01"},
+        {"NULL": True},
+    ]
+    values = [DynamoType(raw) for raw in raws]
+
+    def outcomes() -> list[Any]:
+        found: list[Any] = []
+        for a in values:
+            try:
+                found.append(("cast", a.cast_value))
+            except Exception as exc:
+                found.append(("cast failed", type(exc)))
+            try:
+                found.append(("hash", hash(a)))
+            except Exception as exc:
+                found.append(("hash failed", type(exc)))
+            for b in values:
+                try:
+                    found.append((a < b, a == b))
+                except Exception as exc:
+                    found.append(("failed", type(exc)))
+        strings = [v for v in values if v.type == "S"]
+        found.append([v.value for v in sorted(strings)])
+        return found
+
+    direct = outcomes()
+    monkeypatch.setattr(DynamoType, "cast_value", originals["cast_value"])
+    monkeypatch.setattr(DynamoType, "__lt__", originals["lt"])
+    assert direct == outcomes()
+    assert direct[-1][:2] == ["", "B"] and ("failed", TypeError) in direct  # a number against a string
+
+
+def test_reads_measure_each_item_once_and_page_as_moto_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Queries and scans page at 1 MB by the items' sizes; an item that shrinks between reads is
+    # measured anew by the next read. Pages, answers and a BatchGetItem stay moto's own.
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
+    local.start()
+    try:
+        local.call(
+            "CreateTable",
+            {
+                "TableName": TABLE,
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                ],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        key = {"pk": {"S": "p"}}
+        big = "x" * 300_000
+
+        def reads() -> list[Any]:
+            answers: list[Any] = []
+            for n in range(5):
+                local.call("PutItem", {"TableName": TABLE, "Item": {**key, "sk": {"N": str(n)}, "v": {"S": big}}})
+            query = {
+                "TableName": TABLE,
+                "KeyConditionExpression": "pk = :p",
+                "ExpressionAttributeValues": {":p": key["pk"]},
+            }
+            for shrink in range(3):
+                answers.append(local.call("Query", query))
+                answers.append(local.call("Scan", {"TableName": TABLE, "Limit": 4}))
+                answers.append(local.call("Query", {**query, "Limit": 2, "ProjectionExpression": "sk"}))
+                keys = [{**key, "sk": {"N": str(n)}} for n in range(5)]
+                batch = {"RequestItems": {TABLE: {"Keys": keys, "ProjectionExpression": "sk, v"}}}
+                answers.append(local.call("BatchGetItem", batch))
+                shrunk = {
+                    "TableName": TABLE,
+                    "Key": {**key, "sk": {"N": str(shrink)}},
+                    "UpdateExpression": "SET v = :y",
+                }
+                local.call("UpdateItem", {**shrunk, "ExpressionAttributeValues": {":y": {"S": "y"}}})  # in place
+            return [json.loads(json.dumps(answer, sort_keys=True).replace(big, "BIG")) for answer in answers]
+
+        assert getattr(Item.size, "_engram_per_read", False)
+        kept = reads()
+        monkeypatch.setattr(Item, "size", Item.size._engram_original)  # type: ignore[attr-defined]
+        for owner, name in ((Table, "query"), (Table, "scan"), (DynamoHandler, "batch_get_item")):
+            monkeypatch.setattr(owner, name, getattr(owner, name)._engram_unmeasured)
+        measured = reads()
+        assert kept == measured
+        pages = [len(answer["Items"]) for answer in kept[0::4]]
+        assert pages == [3, 4, 5]  # 1 MB: three big items, then four, then all five as they shrink
+        assert "LastEvaluatedKey" in kept[0] and "LastEvaluatedKey" not in kept[8]
+    finally:
+        local.stop(snapshot=False)
+
+
+def test_item_results_are_written_as_json_unless_they_hold_a_none() -> None:
+    # A result is written directly unless a None is among its values (or it is not JSON's):
+    # what searching every result for a None first decided, now searched only where "null" is.
+    import datetime
+    import math
+
+    from engram.local.dynamo import _binary_as_base64, _holds_none, _NotPlain, item_result_json
+
+    def searched_first(result: Any) -> str | None:
+        if _holds_none(result):
+            return None
+        try:
+            return json.dumps(result, default=_binary_as_base64, allow_nan=False)
+        except (_NotPlain, TypeError, ValueError):
+            return None
+
+    results: list[Any] = [
+        {"Item": {"pk": {"S": "a"}, "blob": {"B": b"\x00\x01"}, "flag": {"NULL": True}}},
+        {"Item": {"pk": {"S": "null"}}, "ConsumedCapacity": {"CapacityUnits": 0.5}},  # the word in a string
+        {"Items": [], "LastEvaluatedKey": None},
+        {"Items": [{"a": {"L": [{"S": "x"}, None]}}]},
+        {"Responses": {"t": [{"k": {"N": "1"}}]}, "UnprocessedKeys": {}},
+        {"Tuple": ("x", None)},  # not searched inside, written as a list
+        {None: {"S": "key"}},
+        {"When": datetime.datetime(2026, 1, 1)},
+        {"NaN": math.nan},
+        {"Nested": [[[None]]]},
+        {},
+        None,
+    ]
+    got = [item_result_json(result) for result in results]
+    assert got == [searched_first(result) for result in results]
+    assert got[1] is not None and got[2] is None and got[5] == '{"Tuple": ["x", null]}' and got[-1] is None

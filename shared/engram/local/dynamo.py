@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from engram.local.stream_log import TTL_USER_IDENTITY, StreamLog, after_write, lambda_record
 from engram.local.template import ACCOUNT_ID, TableSpec
@@ -336,17 +336,22 @@ class LocalDynamo:
         _query_one_partition()
         _cache_update_expressions()
         _copy_update_trees_directly()
+        _copy_update_trees_by_plan()
+        _keep_stream_record_json()
         _traverse_update_trees_by_type()
         _check_update_expressions_once()
         _measure_sizes_directly()
         _convert_results_directly()
         _copy_items_directly()
         _project_top_level_attributes_directly()
+        _compare_values_directly()
+        _measure_items_once_per_read()
         _cache_condition_lexing()
         _cache_condition_parsing()
         _draw_request_ids_at_once()
         _compile_request_parsing()
         _skip_request_id_search_in_json()
+        _set_up_requests_directly()
         self._restore()
         self._server = _DynamoHTTPServer((self.host, self.port), self)
         self.port = int(self._server.server_address[1])
@@ -453,9 +458,7 @@ class LocalDynamo:
         return status, headers, data
 
     def _backend(self) -> Any:
-        from moto.dynamodb.models import dynamodb_backends
-
-        return dynamodb_backends[ACCOUNT_ID][self.region]
+        return _moto_types().backends[ACCOUNT_ID][self.region]
 
     def _capture(self, number: int | None, created: float, ttl: bool) -> None:
         """Move the stream records write ``number`` made out of moto into the stream logs
@@ -469,7 +472,7 @@ class LocalDynamo:
                 continue
             converted = []
             for index, record in enumerate(records):
-                raw = _plain_json(record.to_json())
+                raw = stream_record_json(record)
                 item = lambda_record(table.name, self.region, raw, number * 100_000 + index, created)
                 if ttl and item["eventName"] == "REMOVE":
                     item["userIdentity"] = dict(TTL_USER_IDENTITY)
@@ -503,14 +506,14 @@ class LocalDynamo:
         server routes it through a host-based dispatcher (which lists moto's modules on the disk
         for each request) and a Flask app (request context, CORS headers) first: together they
         cost as much as the DynamoDB work itself. Caller holds the lock."""
-        from botocore.exceptions import ClientError
-        from moto.core.request import Request
-        from werkzeug.exceptions import HTTPException
+        ClientError, Request, HTTPException = _moto_types()[:3]
 
         handler = self._handlers[DYNAMODB_PREFIX if target.startswith(DYNAMODB_PREFIX) else STREAMS_PREFIX]
         request = Request(environ)
         try:
-            result = handler.dispatch(request, _raw_url(environ), dict(request.headers))
+            # moto reads the headers it is given only to fill an empty body's query string; the
+            # request's own give the same (a dict of them was built for every call)
+            result = handler.dispatch(request, _raw_url(environ))
         except ClientError as exc:  # as moto's Flask view answers it
             result = 400, {}, exc.response["Error"]["Message"]
         except HTTPException as exc:  # as Flask answers an HTTP error raised by the view
@@ -1084,6 +1087,57 @@ def _plain_json(value: Any) -> Any:
     return json.loads(_dump(value))
 
 
+def stream_record_json(record: Any) -> dict[str, Any]:
+    """A moto stream record's event name and ``dynamodb`` part, detached and JSON-ready: read back
+    from the JSON moto wrote of that part to measure it (:func:`_keep_stream_record_json`), with the
+    size moto then set; a record made without it is converted as a whole."""
+    text = getattr(record, "_engram_dynamodb_json", None)
+    if text is None:
+        return dict(_plain_json(record.to_json()))
+    made = record.to_json()
+    dynamodb = json.loads(text)
+    dynamodb["SizeBytes"] = made["dynamodb"]["SizeBytes"]
+    return {"eventName": made["eventName"], "dynamodb": dynamodb}
+
+
+_stream_dumps = threading.local()
+
+
+def _keep_stream_record_json() -> None:
+    """moto measures each stream record by writing its ``dynamodb`` part as JSON (and keeps only the
+    length); local mode then wrote the whole record as JSON again and read it back, to detach it from
+    moto's items. Here the JSON moto wrote is kept on the record, and the stream logs read it back
+    (:func:`stream_record_json`): the same values, written once. Only the name ``dynamo_json_dump``
+    in moto's table module changes (StreamRecord is its one user there). Re-check on a moto upgrade
+    that ``StreamRecord.__init__`` still measures the ``dynamodb`` part last and changes only its size
+    afterwards (tests/local/test_dynamo.py compares records with moto's own converted whole)."""
+    from moto.dynamodb.models import table as tables
+
+    original_init = tables.StreamRecord.__init__
+    if getattr(original_init, "_engram_kept", False):
+        return
+    original_dump = tables.dynamo_json_dump
+
+    def dump(value: Any) -> str:
+        text = str(original_dump(value))
+        _stream_dumps.text = text
+        return text
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        _stream_dumps.text = None
+        original_init(self, *args, **kwargs)
+        text = _stream_dumps.text
+        _stream_dumps.text = None
+        if text is not None:
+            self._engram_dynamodb_json = text
+
+    init._engram_kept = True  # type: ignore[attr-defined]
+    init._engram_original = original_init  # type: ignore[attr-defined]
+    dump._engram_original = original_dump  # type: ignore[attr-defined]
+    tables.dynamo_json_dump = dump  # type: ignore[assignment]
+    tables.StreamRecord.__init__ = init  # type: ignore[method-assign]
+
+
 def _items_of(table: Any) -> Iterator[Any]:
     """Every item of a moto table, unsorted (moto's ``all_items`` sorts)."""
     for entry in list(table.items.values()):
@@ -1095,6 +1149,25 @@ def _items_of(table: Any) -> Iterator[Any]:
 
 def _key_names(table: Any) -> list[str]:
     return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+
+class _MotoTypes(NamedTuple):
+    client_error: Any
+    request: Any
+    http_exception: Any
+    backends: Any  # moto's DynamoDB backends (one object for the life of the process)
+
+
+@functools.cache
+def _moto_types() -> _MotoTypes:
+    """What every request needs from moto, imported once (an import statement in a function runs
+    the import machinery on every call: a fortieth of a small call's time)."""
+    from botocore.exceptions import ClientError
+    from moto.core.request import Request
+    from moto.dynamodb.models import dynamodb_backends
+    from werkzeug.exceptions import HTTPException
+
+    return _MotoTypes(ClientError, Request, HTTPException, dynamodb_backends)
 
 
 def _moto_handlers() -> dict[str, Any]:
@@ -1134,13 +1207,16 @@ def _binary_as_base64(value: Any) -> str:
 
 def item_result_json(result: Any) -> str | None:
     """The JSON body of an item operation's result, or None when it holds anything but JSON's
-    own types and binary values (a null, a date, a NaN): moto's serializer then writes it."""
-    if _holds_none(result):
-        return None  # the serializer leaves absent members out
+    own types and binary values (a null, a date, a NaN): moto's serializer then writes it. A
+    None among the values always writes ``null``, so only a text holding that word is searched
+    for one (the search walks every value of every item)."""
     try:
-        return json.dumps(result, default=_binary_as_base64, allow_nan=False)
+        text = json.dumps(result, default=_binary_as_base64, allow_nan=False)
     except (_NotPlain, TypeError, ValueError):
         return None
+    if "null" in text and _holds_none(result):
+        return None  # the serializer leaves absent members out
+    return text
 
 
 def _holds_none(value: Any) -> bool:
@@ -1349,11 +1425,102 @@ def _copy_update_trees_directly() -> None:
     validators.deepcopy = deepcopy  # type: ignore[assignment]
 
 
+_TREE_COPIERS_KEPT = 1024  # parsed expressions whose copier is kept (moto's parse cache holds 512)
+_TREE_COPIER_NODES = 2000  # a larger tree is copied node by node
+
+
+def _copy_update_trees_by_plan() -> None:
+    """moto validates each UpdateItem on a fresh copy of the expression's parsed tree (cached: one
+    tree per text, only ever read), and even copied directly, node by node, the copy cost a third
+    of an UpdateItem. Here each tree gets, at its first copy, a function made for it that builds
+    its copy in one go: every node and list it reaches (through children and parent links alike)
+    created once, each node's attributes set from its own, the same sharing. A tree holding
+    anything but plain nodes, lists and scalars, or a copy into a given memo, goes through the
+    direct copy. Re-check on a moto upgrade that ``Validator.__init__`` still deep-copies with the
+    module's ``deepcopy`` name (tests/local/test_dynamo.py compares copies with the direct ones)."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    direct = validators.deepcopy
+    if getattr(direct, "_engram_planned", False):
+        return
+    copiers: dict[int, tuple[Any, Callable[[], Any] | None]] = {}  # id → (the tree, kept alive; its copier)
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if memo is not None or not isinstance(value, Node):
+            return direct(value, memo)
+        entry = copiers.get(id(value))
+        if entry is None or entry[0] is not value:
+            if len(copiers) >= _TREE_COPIERS_KEPT:
+                copiers.clear()
+            entry = copiers[id(value)] = (value, tree_copier(value, Node))
+        copier = entry[1]
+        return direct(value) if copier is None else copier()
+
+    deepcopy._engram_planned = True  # type: ignore[attr-defined]
+    deepcopy._engram_direct = True  # type: ignore[attr-defined]
+    deepcopy._engram_original = direct  # type: ignore[attr-defined]
+    validators.deepcopy = deepcopy  # type: ignore[assignment]
+
+
+_TREE_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def tree_copier(root: Any, node_class: type) -> Callable[[], Any] | None:
+    """A function that returns a new copy of ``root`` as the direct tree copy makes it (a plain
+    node: a ``node_class`` without a copy hook, copied attribute by attribute; lists copied;
+    scalars shared), or None when the tree holds anything else, a list inside a list, or more
+    than ``_TREE_COPIER_NODES`` objects. The tree must not change afterwards."""
+    index: dict[int, int] = {}  # id → number of each node and list reached
+    reached: list[Any] = []
+    pending = [root]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind in _TREE_ATOMS or id(value) in index:
+            continue
+        if kind is list:
+            if any(type(v) is list for v in value):
+                return None
+            pending.extend(reversed(value))
+        elif issubclass(kind, node_class) and not hasattr(kind, "__deepcopy__") and hasattr(value, "__dict__"):
+            pending.extend(reversed(list(value.__dict__.values())))
+        else:
+            return None
+        index[id(value)] = len(reached)
+        reached.append(value)
+        if len(reached) > _TREE_COPIER_NODES:
+            return None
+    constants: list[Any] = []
+
+    def ref(value: Any) -> str:
+        if type(value) in _TREE_ATOMS:
+            constants.append(value)
+            return f"K[{len(constants) - 1}]"
+        return f"o{index[id(value)]}"
+
+    nodes = [(i, value) for i, value in enumerate(reached) if type(value) is not list]
+    lists = [(i, value) for i, value in enumerate(reached) if type(value) is list]
+    lines = ["def copy_tree():"]
+    lines += [f"    o{i} = new(C[{i}])" for i, _ in nodes]
+    lines += [f"    o{i} = [{', '.join(ref(v) for v in value)}]" for i, value in lists]
+    for i, value in nodes:
+        attributes = ", ".join(f"{ref(name)}: {ref(v)}" for name, v in value.__dict__.items())
+        lines.append(f"    o{i}.__dict__ = {{{attributes}}}")
+    lines.append("    return o0")
+    namespace: dict[str, Any] = {"new": object.__new__, "C": [type(value) for value in reached], "K": constants}
+    exec("\n".join(lines), namespace)  # noqa: S102 - the source holds only names and indices
+    copier: Callable[[], Any] = namespace["copy_tree"]
+    return copier
+
+
 def _traverse_update_trees_by_type() -> None:
     """moto validates an UpdateExpression with ten depth-first passes over its tree, and each pass
     rebuilds its tuple of node classes and runs two ``isinstance`` checks against abstract classes
     at every node (the passes were most of an UpdateItem's remaining time). The same walk, in the
-    same order with the same hooks, deciding by each node's class once per pass; and the search for
+    same order with the same hooks, deciding by each node's class once per set of classes a pass
+    processes, calling a pass's per-child hook only if it has one (moto's default does nothing),
+    and not calling into a child that is not a node (a name, a value); and the search for
     an expression's clauses (run from every nested node by two of the passes) likewise. Re-check on
     a moto upgrade that ``DepthFirstTraverser.traverse_node_recursively`` and ``Node.find_clauses``
     are unchanged."""
@@ -1364,28 +1531,40 @@ def _traverse_update_trees_by_type() -> None:
         UpdateExpressionFunction,
     )
 
-    if getattr(DepthFirstTraverser.traverse, "_engram_by_type", False):
+    original = DepthFirstTraverser.traverse
+    if getattr(original, "_engram_by_type", False):
         return
     is_node: dict[type, bool] = {}
+    hits: dict[Any, dict[type, bool]] = {}  # the classes a pass processes → {node class: processed}
+    no_hook = DepthFirstTraverser.pre_processing_of_child
 
     def traverse(self: Any, root: Any) -> Any:
         wanted = self.nodes_to_be_processed()
-        processed: dict[type, bool] = {}
+        processed = hits.get(wanted)
+        if processed is None:
+            if len(hits) >= 256:
+                hits.clear()
+            processed = hits[wanted] = {}
+        # a pass without the hook (moto's does nothing) is not called for every child
+        own = getattr(self, "__dict__", {})
+        hooked = type(self).pre_processing_of_child is not no_hook or "pre_processing_of_child" in own
         pre_processing_of_child = self.pre_processing_of_child
         process = self.process
 
-        def visit(node: Any, child_id: int) -> Any:
-            kind = type(node)
-            node_kind = is_node.get(kind)
-            if node_kind is None:
-                node_kind = is_node[kind] = issubclass(kind, Node)
-            if not node_kind:
-                return node
+        def visit(node: Any, child_id: int) -> Any:  # a node
             parent = node.parent
-            if node.children is not None:
-                for i, child in enumerate(node.children):
-                    pre_processing_of_child(node, i)
-                    visit(child, i)
+            children = node.children
+            if children is not None:
+                for i, child in enumerate(children):
+                    if hooked:
+                        pre_processing_of_child(node, i)
+                    child_kind = type(child)
+                    child_is_node = is_node.get(child_kind)
+                    if child_is_node is None:
+                        child_is_node = is_node[child_kind] = issubclass(child_kind, Node)
+                    if child_is_node:
+                        visit(child, i)
+            kind = type(node)
             hit = processed.get(kind)
             if hit is None:
                 hit = processed[kind] = issubclass(kind, wanted)
@@ -1396,7 +1575,11 @@ def _traverse_update_trees_by_type() -> None:
                     parent.children[child_id] = node
             return node
 
-        return visit(root, -1)
+        kind = type(root)
+        root_is_node = is_node.get(kind)
+        if root_is_node is None:
+            root_is_node = is_node[kind] = issubclass(kind, Node)
+        return visit(root, -1) if root_is_node else root
 
     nested: dict[type, bool] = {}
 
@@ -1415,6 +1598,8 @@ def _traverse_update_trees_by_type() -> None:
         return clauses
 
     traverse._engram_by_type = True  # type: ignore[attr-defined]
+    traverse._engram_original = original  # type: ignore[attr-defined]
+    find_clauses._engram_original = Node.find_clauses  # type: ignore[attr-defined]
     DepthFirstTraverser.traverse = traverse
     Node.find_clauses = find_clauses
 
@@ -1422,6 +1607,15 @@ def _traverse_update_trees_by_type() -> None:
 # moto's first three UpdateExpression passes: checks that read only the expression, its names and the
 # table's key attributes, and change nothing (each hands back the node it was given)
 _EXPRESSION_ONLY_CHECKS = ("ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator")
+# moto's later passes that act only on nodes of the classes they name (no per-child hook), and only
+# ever put nodes of the tree or new value / missing-path nodes in their place
+_NODE_CLASS_PASSES = (
+    "ExpressionAttributeValueProcessor",
+    "UpdateExpressionFunctionEvaluator",
+    "ExecuteOperations",
+    "TypeMismatchValidator",
+    "EmptyStringKeyValueValidator",
+)
 
 
 def _check_update_expressions_once() -> None:
@@ -1432,15 +1626,45 @@ def _check_update_expressions_once() -> None:
     every node to its parent). Once they passed for such a combination they are skipped for it;
     a combination that failed is checked again, so it fails again with moto's own error. Re-check
     on a moto upgrade that ``UpdateExpressionValidator.get_ast_processors`` still lists them and
-    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    what they do (tests/local/test_dynamo.py compares answers and errors with unpatched moto).
+
+    A later pass that acts only on nodes of some classes (a function, a SET action...) is skipped
+    too where the expression has no node of them, nor can an earlier pass have made one (passes put
+    only the tree's own nodes, values and missing-path markers in place of those they process): it
+    would walk the tree and change nothing."""
     from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DDBTypedValue, Node, NoneExistingPath  # type: ignore[attr-defined]
 
     cls = validators.UpdateExpressionValidator
     if getattr(cls.validate, "_engram_once", False):
         return
     checks = tuple(getattr(validators, name) for name in _EXPRESSION_ONLY_CHECKS)
+    by_class = frozenset(getattr(validators, name) for name in _NODE_CLASS_PASSES)
     original_init, original_validate = cls.__init__, cls.validate
     passed: dict[tuple[Any, ...], Any] = {}  # key → the tree it was checked on (kept alive: ids stay unique)
+    idle: dict[tuple[int, type, Any], tuple[Any, bool]] = {}  # (tree, pass, its classes) → (tree, nothing to do)
+
+    def classes_in(tree: Any) -> set[type]:
+        found: set[type] = {DDBTypedValue, NoneExistingPath}  # what passes may put in
+        pending = [tree]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Node):
+                found.add(type(node))
+                pending.extend(node.children or [])
+        return found
+
+    def nothing_to_do(source: Any, processor: Any) -> bool:
+        if type(processor) not in by_class:
+            return False
+        wanted = processor.nodes_to_be_processed()
+        key = (id(source), type(processor), wanted)
+        entry = idle.get(key)
+        if entry is None or entry[0] is not source:
+            if len(idle) >= 4096:
+                idle.clear()
+            entry = idle[key] = (source, not any(issubclass(kind, wanted) for kind in classes_in(source)))
+        return bool(entry[1])
 
     def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, expression, *args, **kwargs)
@@ -1462,7 +1686,7 @@ def _check_update_expressions_once() -> None:
             return node
         node = self.node_to_validate
         for processor in self.processors:
-            if not isinstance(processor, checks):
+            if not isinstance(processor, checks) and not nothing_to_do(source, processor):
                 node = processor.traverse(node)
         return node
 
@@ -1554,6 +1778,57 @@ def _measure_sizes_directly() -> None:
     Item.__init__ = item_init  # type: ignore[method-assign]
 
 
+_read_sizes = threading.local()
+
+
+def _measure_items_once_per_read() -> None:
+    """moto measures each item a Query, Scan or BatchGetItem returns twice (to check the page's size
+    limit, then to add it to the page's size), and an item's measure is most of what a page costs
+    after the sort. These reads change no item, so while one runs an item's size is measured once
+    and kept (with the item, so its id stays its own) until the read ends. Re-check on a moto
+    upgrade that ``Table.query``, ``Table.scan`` and ``DynamoHandler.batch_get_item`` still only
+    read items (tests/local/test_dynamo.py compares their answers, pages and measures)."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    measure = Item.size
+    if getattr(measure, "_engram_per_read", False):
+        return
+
+    def size(self: Any) -> int:
+        memo: dict[int, tuple[Any, int]] | None = getattr(_read_sizes, "memo", None)
+        if memo is None:
+            return int(measure(self))
+        found = memo.get(id(self))
+        if found is not None and found[0] is self:
+            return found[1]
+        value = int(measure(self))
+        memo[id(self)] = (self, value)
+        return value
+
+    def reading(method: Callable[..., Any]) -> Callable[..., Any]:
+        def read(*args: Any, **kwargs: Any) -> Any:
+            if getattr(_read_sizes, "memo", None) is not None:  # within another read
+                return method(*args, **kwargs)
+            _read_sizes.memo = {}
+            try:
+                return method(*args, **kwargs)
+            finally:
+                _read_sizes.memo = None
+
+        read.__dict__.update(method.__dict__)  # an earlier patch's marks and original stay readable
+        read._engram_unmeasured = method  # type: ignore[attr-defined]
+        return read
+
+    size._engram_per_read = True  # type: ignore[attr-defined]
+    size._engram_original = measure  # type: ignore[attr-defined]
+    Item.size = size  # type: ignore[method-assign]
+    Table.query = reading(Table.query)  # type: ignore[method-assign]
+    Table.scan = reading(Table.scan)  # type: ignore[method-assign]
+    DynamoHandler.batch_get_item = reading(DynamoHandler.batch_get_item)  # type: ignore[method-assign]
+
+
 def _copy_items_directly() -> None:
     """moto copies an item (an UpdateItem copies it twice, a transaction backs up each item it names,
     a projection copies each attribute) with ``copy.deepcopy``, which its items and attribute values
@@ -1611,6 +1886,50 @@ def _copy_items_directly() -> None:
     Item.__deepcopy__ = copy_item  # type: ignore[method-assign]
 
 
+def _compare_values_directly() -> None:
+    """moto orders and hashes attribute values (a Query sorts its partition by range key, a key finds
+    its item by hash) through ``cast_value``, a property that asks five ``is_...`` methods before it
+    hands back a string's own value; sorting a partition of 40 messages made 400 such calls. Here
+    ``cast_value`` decides by the type's name once (a number: its Decimal; a set, list or map:
+    moto's own; null: None; any other: the value), and ``<`` between two strings or two binaries
+    compares their values, as moto's ``cast_value`` does for them; anything else through moto's.
+    Re-check on a moto upgrade that ``DynamoType.cast_value``, ``__lt__`` and the ``is_...``
+    methods are unchanged (tests/local/test_dynamo.py compares with moto's own, pairwise)."""
+    from decimal import Decimal
+
+    from moto.dynamodb.models.dynamo_type import DDBType, DynamoType
+
+    original_cast, original_lt = vars(DynamoType)["cast_value"], DynamoType.__lt__
+    if getattr(original_cast.fget, "_engram_direct", False):
+        return
+    containers = frozenset({DDBType.STRING_SET, DDBType.NUMBER_SET, DDBType.BINARY_SET, DDBType.LIST, DDBType.MAP})
+    plain = frozenset({DDBType.STRING, DDBType.BINARY})
+    moto_cast = original_cast.fget
+
+    def cast_value(self: Any) -> Any:
+        if type(self) is not DynamoType:
+            return moto_cast(self)
+        kind = self.type
+        if kind == DDBType.NUMBER:
+            return Decimal(self.value)
+        if kind in containers:
+            return moto_cast(self)
+        if kind == DDBType.NULL:
+            return None
+        return self.value
+
+    def less_than(self: Any, other: Any) -> Any:
+        kind = self.type
+        if kind in plain and type(self) is DynamoType and type(other) is DynamoType and other.type == kind:
+            return self.value < other.value
+        return original_lt(self, other)
+
+    cast_value._engram_direct = True  # type: ignore[attr-defined]
+    DynamoType.cast_value = property(cast_value)  # type: ignore[assignment,method-assign]
+    DynamoType.__lt__ = less_than  # type: ignore[method-assign]
+    less_than._engram_originals = {"cast_value": original_cast, "lt": original_lt}  # type: ignore[attr-defined]
+
+
 def _project_top_level_attributes_directly() -> None:
     """moto answers a ProjectionExpression by converting the whole item to plain JSON once per
     projected attribute (a 30-attribute projection of an item with a 4 KB embedding cost three times
@@ -1665,12 +1984,19 @@ def _cache_condition_lexing() -> None:
 _SCALAR_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL"})
 
 
-def _condition_key(parser: Any) -> tuple[Any, ...] | None:
-    """What a condition's parse depends on (its text, names and values), or None where the parse
-    is not kept: a value that is not a scalar (moto's operands would hold the request's own list or
-    map, which a later update may change in place)."""
+def _condition_key(parser: Any, used: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """What a condition's parse depends on (its text, names and the ``used`` values: those its parse
+    looks up), or None where the parse is not kept: a value that is not a scalar (moto's operands
+    would hold the request's own list or map, which a later update may change in place)."""
+    given = parser.expression_attribute_values
+    if not used:
+        chosen = []
+    elif type(given) is not dict or not all(placeholder in given for placeholder in used):
+        return None
+    else:
+        chosen = [(placeholder, given[placeholder]) for placeholder in used]
     values: list[tuple[str, str, Any]] = []
-    for placeholder, value in (parser.expression_attribute_values or {}).items():
+    for placeholder, value in chosen:
         if type(value) is not dict or len(value) != 1:
             return None
         ((kind, raw),) = value.items()
@@ -1683,34 +2009,69 @@ def _condition_key(parser: Any) -> tuple[Any, ...] | None:
     return (parser.condition_expression, None if names is None else tuple(names.items()), tuple(values))
 
 
+class _LookupsNoted(dict):  # type: ignore[type-arg]
+    """A request's ExpressionAttributeValues that note which placeholders a parse looks up."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.looked_up: list[str] = []
+
+    def __getitem__(self, placeholder: str) -> Any:
+        self.looked_up.append(placeholder)
+        return super().__getitem__(placeholder)
+
+
 def _cache_condition_parsing() -> None:
     """moto parses a ConditionExpression (or FilterExpression) on every call, and a transaction's
     twice (once to check it, once more inside the write). The parse depends only on the text, the
-    names and the values; the operation it builds is only evaluated, never changed. So one parse per
-    combination whose values are scalars (strings, numbers, binary, booleans, null: what the operation
-    keeps of them cannot change), with the placeholders moto records as found; a condition that does
-    not parse is parsed again, so it fails again with moto's error. Re-check on a moto upgrade that
-    ``ConditionExpressionParser.parse`` and the operations in ``moto.dynamodb.comparisons`` are
-    unchanged (tests/local/test_dynamo.py compares answers and errors with unpatched moto)."""
+    names and the values it looks up (the placeholders in the text: the same for every parse of
+    that text, noted at its first); the operation it builds is only evaluated, never changed. So one
+    parse per text, names and looked-up values, where those values are scalars (strings, numbers,
+    binary, booleans, null: what the operation keeps of them cannot change), with the placeholders
+    moto records as found: values only the UpdateExpression uses (a new timestamp each call) do not
+    make a new parse. A condition that does not parse is parsed again, so it fails again with
+    moto's error. Re-check on a moto upgrade that ``ConditionExpressionParser.parse`` reads the
+    values only by placeholder (``_lookup_expression_attribute_value``) and that the operations in
+    ``moto.dynamodb.comparisons`` are unchanged (tests/local/test_dynamo.py compares answers and
+    errors with unpatched moto)."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     original = ConditionExpressionParser.parse
     if getattr(original, "_engram_cached", False):
         return
     parsed: dict[tuple[Any, ...], tuple[Any, list[str], list[str]]] = {}
+    looked_up: dict[str, tuple[str, ...]] = {}  # text → the value placeholders its parse looks up
 
     def parse(self: Any) -> Any:
-        key = _condition_key(self) if self.condition_expression else None
-        if key is None:
+        text = self.condition_expression
+        if not text:
             return original(self)
-        found = parsed.get(key)
-        if found is not None:
-            op, names, values = found
-            self.expr_attr_names_found.extend(names)
-            self.expr_attr_values_found.extend(values)
-            return op
+        used = looked_up.get(text)
+        if used is not None:
+            key = _condition_key(self, used)
+            found = parsed.get(key) if key is not None else None
+            if found is not None:
+                op, names, values = found
+                self.expr_attr_names_found.extend(names)
+                self.expr_attr_values_found.extend(values)
+                return op
         names_before, values_before = len(self.expr_attr_names_found), len(self.expr_attr_values_found)
-        op = original(self)
+        given = self.expression_attribute_values
+        noted = _LookupsNoted(given) if type(given) is dict else None
+        if noted is not None:
+            self.expression_attribute_values = noted
+        try:
+            op = original(self)
+        finally:
+            self.expression_attribute_values = given
+        if noted is None and given is not None:
+            return op  # values of another kind: moto's path each time
+        if len(looked_up) >= 4096:
+            looked_up.clear()
+        used = looked_up[text] = tuple(dict.fromkeys(noted.looked_up)) if noted is not None else ()
+        key = _condition_key(self, used)
+        if key is None:
+            return op
         if len(parsed) >= 4096:
             parsed.clear()
         parsed[key] = (
@@ -1784,6 +2145,203 @@ def _compile_request_parsing() -> None:
     parse_parameters._engram_compiled = True  # type: ignore[attr-defined]
     parse_parameters._engram_original = original  # type: ignore[attr-defined]
     DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
+
+
+# The content type every SDK sends DynamoDB (and local mode's own calls): not a form, so werkzeug's
+# form parser leaves the body alone.
+DYNAMODB_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def _set_up_requests_directly() -> None:
+    """moto sets up every request the same generic way, much of it for other services: werkzeug's
+    form parser is run over the JSON body (it hands the stream back untouched), the URL is parsed,
+    the region and the access key are searched for with regular expressions, and the Date header
+    is formatted, on every call although they repeat from call to call. Here DynamoHandler's set-up
+    does moto's steps in moto's order, with the form parser's result for a non-form body set
+    directly (two empty forms, the body then read by werkzeug as moto reads it) and the pure
+    steps kept per input (URL, region and access key per URL, User-Agent and Authorization; the
+    Date header per second of moto's clock; the raw path per ``RAW_URI``). A request with another
+    content type, a compressed body, or a body already read takes moto's own set-up. Re-check on
+    a moto upgrade that ``BaseResponse.setup_class``, ``get_region_from_url`` and
+    ``get_access_key`` are unchanged (tests/local/test_dynamo.py compares the set-up handlers)."""
+    from collections import OrderedDict
+    from urllib.parse import parse_qs, parse_qsl
+
+    import moto.core.responses as responses
+    import moto.iam.models as iam_models
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.setup_class
+    if getattr(original, "_engram_direct", False):
+        return
+    base = responses.BaseResponse
+    if (
+        original is not base.setup_class
+        or DynamoHandler.get_region_from_url is not base.get_region_from_url
+        or DynamoHandler.get_access_key is not base.get_access_key
+        or DynamoHandler.get_current_account is not base.get_current_account
+    ):
+        return  # moto's DynamoDB handler sets up requests its own way: leave it
+    urls = functools.lru_cache(maxsize=256)(responses.urlparse)
+    dates: dict[Any, str] = {}
+    region_regex, agent_regex = DynamoHandler.region_regex, DynamoHandler.region_from_useragent_regex
+    access_key_regex = DynamoHandler.access_key_regex
+
+    @functools.lru_cache(maxsize=256)
+    def region_of(full_url: str, user_agent: str, authorization: str | None, default: str) -> str:
+        # moto's get_region_from_url, from what it reads
+        url_match = region_regex.search(full_url)
+        user_agent_match = agent_regex.search(user_agent)
+        if url_match:
+            return str(url_match.group(1))
+        if user_agent_match:
+            return str(user_agent_match.group(1))
+        if authorization is not None and "AWS4" in authorization:
+            return authorization.split(",")[0].split("/")[2]
+        return default
+
+    @functools.lru_cache(maxsize=256)
+    def access_key_in(authorization: str) -> str | None:
+        match = access_key_regex.search(authorization)
+        return str(match.group(1)) if match else None
+
+    @functools.lru_cache(maxsize=256)
+    def raw_path_of(raw_uri: str) -> str:  # moto's Request.raw_path for a RAW_URI that is set
+        parsed = responses.urlparse(raw_uri)
+        raw_path = parsed.path if parsed.scheme else raw_uri.split("?", 1)[0]
+        if not raw_path:
+            return "/"
+        return raw_path if raw_path.startswith("/") else f"/{raw_path}"
+
+    def http_date_now() -> str:
+        now = responses.utcnow()
+        second = now.replace(microsecond=0)
+        found = dates.get(second)
+        if found is None:
+            if len(dates) >= 16:
+                dates.clear()
+            found = dates[second] = responses.http_date(now)
+        return found
+
+    def read_whole_body(request: Any) -> bytes | None:
+        """What werkzeug's get_data reads from an in-memory body of the length the request gives
+        (cached on the request as get_data caches it, the stream left as empty as werkzeug leaves
+        it), or None (nothing read) for any other."""
+        environ = request.environ
+        stream = environ.get("wsgi.input")
+        length = environ.get("CONTENT_LENGTH")
+        if (
+            type(stream) is not io.BytesIO
+            or type(length) is not str
+            or not (length.isascii() and length.isdigit())
+            or "wsgi.input_terminated" in environ
+            or environ.get("HTTP_TRANSFER_ENCODING", "")
+            or request.max_content_length is not None
+            or "stream" in request.__dict__
+        ):
+            return None
+        start = stream.tell()
+        body = stream.read(int(length))
+        if len(body) != int(length):  # werkzeug would call that a disconnect
+            stream.seek(start)
+            return None
+        request.__dict__["stream"] = io.BytesIO()
+        request._cached_data = body
+        return body
+
+    def get_access_key(self: Any) -> str:  # moto's, with the search kept per Authorization
+        if "Authorization" in self.headers:
+            found = access_key_in(self.headers["Authorization"])
+            if found is not None:
+                return found
+        if self.querystring.get("AWSAccessKeyId"):
+            return str(self.querystring["AWSAccessKeyId"][0])
+        return "AKIAEXAMPLE"
+
+    def setup_class(
+        self: Any, request: Any, full_url: str | None = None, headers: Any = None, use_raw_body: bool | None = None
+    ) -> None:
+        environ = request.environ
+        if (
+            use_raw_body is not None
+            or self.use_raw_body
+            or environ.get("CONTENT_TYPE") != DYNAMODB_CONTENT_TYPE
+            or (request.content_encoding == "gzip" and self.allow_request_decompression)
+            or "form" in request.__dict__
+            or getattr(request, "_cached_data", None) is not None
+        ):
+            return original(self, request, full_url, headers, use_raw_body)
+        self.is_werkzeug_request = request.from_wsgi_server
+        full_url = request.raw_url if full_url is None else full_url
+        headers = request.headers if headers is None else headers
+        self.normalized_request = request
+        self.parsed_url = urls(full_url)
+        querystring: dict[str, Any] = OrderedDict()
+        # werkzeug's _load_form_data for a body that is not a form, then get_data
+        state = request.__dict__
+        body = read_whole_body(request)
+        if body is None:
+            state["stream"] = request.stream
+        state["form"] = request.parameter_storage_class()
+        state["files"] = request.parameter_storage_class()
+        self.body = request.get_data() if body is None else body
+        self.form_data = state["form"]
+        self.raw_body = self.body
+        self.body = self.body.decode("utf-8")
+        querystring.update(parse_qs(self.parsed_url.query, keep_blank_values=True))
+        if not querystring and self.body:
+            with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError, AttributeError):
+                querystring.update(
+                    OrderedDict((key, [value]) for key, value in parse_qsl(self.body, keep_blank_values=True))
+                )
+        if not querystring:
+            querystring.update(headers)
+        with contextlib.suppress(UnicodeDecodeError):
+            querystring = responses._decode_dict(querystring)
+        self.uri = full_url
+        self.path = self.parsed_url.path
+        raw_uri = environ.get("RAW_URI", "")
+        self.raw_path = raw_path_of(raw_uri) if raw_uri else request.raw_path
+        self.querystring = querystring
+        self.data = querystring
+        self.method = request.method
+        request_headers = request.headers
+        self.region = region_of(
+            full_url,
+            request_headers.get("User-Agent", ""),
+            request_headers.get("Authorization"),
+            self.default_region,
+        )
+        self.partition = responses.get_partition(self.region)
+        self.uri_match = {}
+        if "host" not in request_headers:
+            environ["HTTP_HOST"] = self.parsed_url.netloc
+        self.headers = request_headers
+        self.response_headers = {"server": "amazon.com"}
+        if not self.is_werkzeug_request:
+            self.response_headers["date"] = http_date_now()
+        if self.automated_parameter_parsing and self._get_action():
+            self.parse_parameters(request)
+        self.access_key = self.get_access_key()
+        # moto's get_current_account, its function looked up per call as its import does
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            self.current_account = os.environ["MOTO_ACCOUNT_ID"]
+        elif "x-moto-account-id" in self.headers:
+            self.current_account = self.headers["x-moto-account-id"]
+        else:
+            self.current_account = iam_models.get_account_id_from(self.get_access_key())
+        iam_models.mark_account_as_visited(  # looked up per call, as moto's import does
+            account_id=self.current_account,
+            access_key=self.access_key,
+            service=self.service_name,
+            region=self.region,
+        )
+
+    setup_class._engram_direct = True  # type: ignore[attr-defined]
+    setup_class._engram_original = original  # type: ignore[attr-defined]
+    get_access_key._engram_original = base.get_access_key  # type: ignore[attr-defined]
+    DynamoHandler.setup_class = setup_class  # type: ignore[method-assign]
+    DynamoHandler.get_access_key = get_access_key  # type: ignore[method-assign]
 
 
 def _skip_request_id_search_in_json() -> None:
@@ -1931,10 +2489,13 @@ def _raw_url_of(parts: tuple[Any, ...]) -> str:
 
 def _cache_action_names() -> None:
     """moto lists a response class's methods with ``inspect.getmembers`` on every request to
-    find the action's; a class's methods do not change while the server runs."""
+    find the action's, and turns the action's name into the method's character by character; a
+    class's methods do not change while the server runs, and the name's spelling is a function
+    of the name."""
     import moto.core.responses as responses
 
     _memoize(responses, "method_names_from_class", 256)
+    _memoize(responses, "camelcase_to_underscores", 256)
 
 
 # --------------------------------------------------------------------------------------------
