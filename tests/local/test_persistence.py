@@ -11,7 +11,7 @@ import pytest
 
 from engram.local.dynamo import read_journal
 from engram.local.runtime import LocalRuntime
-from tests.local.helpers import FIXTURE_TEMPLATE, Server, call
+from tests.local.helpers import FIXTURE_TEMPLATE, Server, call, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,6 +85,18 @@ def test_sigterm_finishes_and_exits_0(tmp_path: Path, logs: dict[str, Path]) -> 
     journals = list((data / "dynamodb").glob("journal-*.jsonl"))
     assert (data / "dynamodb" / "snapshot.jsonl").exists()
     assert [j.stat().st_size for j in journals] in ([], [0])
+
+
+@pytest.mark.e2e
+def test_sigusr1_prints_every_threads_stack_and_the_server_goes_on(tmp_path: Path, logs: dict[str, Path]) -> None:
+    server = Server(tmp_path / "data")
+    server.process.send_signal(signal.SIGUSR1)  # what a test does before killing a server that hangs
+    wait_for(lambda: any("most recent call first" in line for line in server.output), timeout=30)
+    output = "".join(server.output)
+    assert "Current thread" in output and "engram/local/__main__.py" in output
+    assert call(server.port, "PUT", "/items/after", body='{"n": 2}').status == 200
+    server.process.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
 
 
 @pytest.mark.e2e

@@ -8,6 +8,7 @@ command-line mistake.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -138,10 +139,13 @@ def main(argv: list[str] | None = None) -> int:
             # Acknowledged writes are already in the journal; only the snapshot is skipped.
             print("engram.local: stopping now without a snapshot", file=sys.stderr, flush=True)
             os._exit(130)
-        stop.set()
+        # Nothing that takes a lock here: the handler runs between two steps of the main thread,
+        # which may hold the very lock (an Event's) it would wait for.
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>` prints every thread's stack (a stop that hangs)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     try:
         runtime.start()
@@ -149,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"engram.local: {exc}", file=sys.stderr)
         return 1
     _banner(runtime)
-    stop.wait()
+    # A timed wait: a signal the kernel hands to another thread than the main one does not end a
+    # wait without a timeout, and its handler would only run when something else woke this thread.
+    while not signals_seen and not stop.is_set():
+        stop.wait(0.2)
     if runtime.failure is not None:
         print("engram.local: stopping: acknowledged writes are in the journal; start again to resume", flush=True)
         runtime.stop(snapshot=False)

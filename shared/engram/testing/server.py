@@ -93,10 +93,14 @@ class LocalServer:
             # is killed first so no process outlives the test.
             code = self.process.wait(timeout=180)
         except subprocess.TimeoutExpired:
+            # Every thread's stack into the log first (python -m engram.local prints them on
+            # SIGUSR1), so that the failure says where it hung.
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
             self.process.kill()
             self.process.wait(timeout=30)
             self.process = None
-            tail = self.log.read_text()[-3000:]
+            tail = self.log.read_text()[-12000:]
             raise RuntimeError(f"server did not stop within 180 s of signal {sig}: {tail}") from None
         self.process = None
         return code
