@@ -107,6 +107,7 @@ def test_start_up_prints_a_line_per_step_before_the_banner(tmp_path: Path, logs:
         (["--workers", "40"], {}, 2, "--workers must be from 0 to 32"),
         (["--workers", "2", "--warm-workers", "3"], {}, 2, "--warm-workers (3) cannot be more than the most handler"),
         (["--workers", "4"], {"ENGRAM_LOCAL_WARM_WORKERS": "5"}, 1, "ENGRAM_LOCAL_WARM_WORKERS=5: cannot be more"),
+        ([], {"ENGRAM_LOCAL_DYNAMO_PROCESS": "yes"}, 1, "ENGRAM_LOCAL_DYNAMO_PROCESS=yes: must be 1 (DynamoDB"),
     ],
 )
 def test_handler_process_counts_are_checked_before_anything_starts(
