@@ -78,15 +78,21 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def streamed_table_request(table_name: str) -> dict[str, Any]:
-    """A CreateTable request: a string hash key ``pk``, on demand, with a NEW_AND_OLD_IMAGES stream."""
-    return {
+def table_request(table_name: str, *, sort_key: bool = False, stream: bool = True) -> dict[str, Any]:
+    """A CreateTable request: a string hash key ``pk`` (and a number range key ``sk``), on demand,
+    with a NEW_AND_OLD_IMAGES stream unless ``stream=False``."""
+    request: dict[str, Any] = {
         "TableName": table_name,
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "BillingMode": "PAY_PER_REQUEST",
-        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
+    if sort_key:
+        request["KeySchema"].append({"AttributeName": "sk", "KeyType": "RANGE"})
+        request["AttributeDefinitions"].append({"AttributeName": "sk", "AttributeType": "N"})
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    return request
 
 
 class Server:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from engram.local.dynamo import DynamoError, LocalDynamo
-from tests.local.helpers import streamed_table_request
+from tests.local.helpers import table_request
 
 TABLE = "t"
 
@@ -22,7 +22,7 @@ TABLE = "t"
 def dynamo(tmp_path: Path) -> Iterator[LocalDynamo]:
     local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
     local.start()
-    local.call("CreateTable", streamed_table_request(TABLE))
+    local.call("CreateTable", table_request(TABLE))
     log = local.stream_log(TABLE)
     log.subscribe("test", local.latest_position())
     try:
@@ -1109,22 +1109,32 @@ _CONDITIONAL_REQUESTS = [
 ]
 
 
-def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_unpatched(
-    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _conditions_patched_and_unpatched(
+    dynamo: LocalDynamo,
+    monkeypatch: pytest.MonkeyPatch,
+    requests: list[tuple[str, dict[str, Any]]],
+    keys: tuple[str, ...],
+) -> tuple[Any, Any, int, int]:
+    """The answers and items of ``requests`` with the condition parse cache, then with moto's own
+    parse (the same keys deleted between), and how many parses each made."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     parses = _CallCount(monkeypatch, ConditionExpressionParser, "_parse_paths")
-
-    def run() -> tuple[list[Any], list[Any]]:
-        return _answers_and_items(dynamo, _CONDITIONAL_REQUESTS, ("c", "d"))
-
     parse = ConditionExpressionParser.parse
     assert getattr(parse, "_engram_cached", False)
-    patched = run()
+    patched = _answers_and_items(dynamo, requests, keys)
     parses_patched = parses.take()
     monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
-    unpatched = run()
+    unpatched = _answers_and_items(dynamo, requests, keys)
+    return patched, unpatched, parses_patched, parses.count
+
+
+def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_unpatched(
+    dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patched, unpatched, parses_patched, parses = _conditions_patched_and_unpatched(
+        dynamo, monkeypatch, _CONDITIONAL_REQUESTS, ("c", "d")
+    )
     assert patched == unpatched
     refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
     assert refused.count("ConditionalCheckFailedException") == 4 and refused.count("InternalFailure") == 2
@@ -1135,7 +1145,7 @@ def test_conditions_parsed_once_per_text_names_and_values_answer_as_moto_does_un
         "l": {"L": [{"S": "a"}, {"S": "b"}]},
     }
     assert patched[1] == []
-    assert 0 < parses_patched < parses.count  # repeated scalar conditions were parsed once; list-valued ones every time
+    assert 0 < parses_patched < parses  # repeated scalar conditions were parsed once; list-valued ones every time
 
 
 def _copied_shape(value: Any, seen: dict[int, int]) -> Any:
@@ -1548,18 +1558,9 @@ _GUARDED_REQUESTS = [
 def test_conditions_are_parsed_once_whatever_values_only_the_update_uses(
     dynamo: LocalDynamo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.dynamodb.comparisons import ConditionExpressionParser
-
-    parses = _CallCount(monkeypatch, ConditionExpressionParser, "_parse_paths")
-
-    def run() -> tuple[list[Any], list[Any]]:
-        return _answers_and_items(dynamo, _GUARDED_REQUESTS, ("g",))
-
-    parse = ConditionExpressionParser.parse
-    patched = run()
-    parses_patched = parses.take()
-    monkeypatch.setattr(ConditionExpressionParser, "parse", parse._engram_original)  # type: ignore[attr-defined]
-    unpatched = run()
+    patched, unpatched, parses_patched, parses = _conditions_patched_and_unpatched(
+        dynamo, monkeypatch, _GUARDED_REQUESTS, ("g",)
+    )
     assert patched == unpatched
     assert [answer["Attributes"]["n"] for answer in patched[0][1:5]] == [{"N": str(n)} for n in range(4)]
     refused = [answer[1]["__type"].rpartition("#")[2] for answer in patched[0] if isinstance(answer, tuple)]
@@ -1567,7 +1568,7 @@ def test_conditions_are_parsed_once_whatever_values_only_the_update_uses(
     assert patched[0][-1]["Attributes"]["l"] == {"L": [{"S": "x"}]} and patched[1] == []
     # moto parses a condition twice per call (to check its values, then to apply it): 20 parses;
     # here the first text once per value it uses (twice) and once more failing, the others once
-    assert parses.count == 20 and parses_patched == 5
+    assert parses == 20 and parses_patched == 5
 
 
 def test_values_are_ordered_and_hashed_as_moto_orders_and_hashes_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1630,18 +1631,7 @@ def test_reads_measure_each_item_once_and_page_as_moto_pages(tmp_path: Path, mon
     local = LocalDynamo(tmp_path / "dynamodb", "us-east-1")
     local.start()
     try:
-        local.call(
-            "CreateTable",
-            {
-                "TableName": TABLE,
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                "AttributeDefinitions": [
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "N"},
-                ],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        )
+        local.call("CreateTable", table_request(TABLE, sort_key=True, stream=False))
         key = {"pk": {"S": "p"}}
         big = "x" * 300_000
 

@@ -12,6 +12,7 @@ import pytest
 
 from engram.local import dynamo_client
 from engram.local.dynamo import LocalDynamo
+from tests.local.helpers import table_request
 
 TABLE = "lean"
 EVERY_TYPE = {
@@ -31,18 +32,7 @@ EVERY_TYPE = {
 def dynamo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDynamo]:
     local = LocalDynamo(Path(tmp_path_factory.mktemp("lean")) / "dynamodb", "us-east-1")
     local.start()
-    local.call(
-        "CreateTable",
-        {
-            "TableName": TABLE,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "N"},
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-        },
-    )
+    local.call("CreateTable", table_request(TABLE, sort_key=True, stream=False))
     try:
         yield local
     finally:

@@ -18,7 +18,7 @@ import pytest
 from engram.local.dynamo import DynamoError
 from engram.local.dynamo_process import DynamoProcess, DynamoProcessError
 from engram.local.runtime import LocalRuntime
-from tests.local.helpers import FIXTURE_TEMPLATE, Server, call, streamed_table_request
+from tests.local.helpers import FIXTURE_TEMPLATE, Server, call, table_request
 
 REGION = "us-east-1"
 TABLE = "things"
@@ -35,7 +35,7 @@ def dynamo(tmp_path: Path) -> Iterator[DynamoProcess]:
 
 
 def _create_table(dynamo: DynamoProcess) -> None:
-    dynamo.call("CreateTable", streamed_table_request(TABLE))
+    dynamo.call("CreateTable", table_request(TABLE))
 
 
 def _client(dynamo: DynamoProcess) -> Any:
